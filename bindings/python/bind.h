@@ -1,0 +1,18 @@
+// Each capability's Python binding lives in its own file, mirroring csrc/echoic/.
+#ifndef ECHOIC_BINDINGS_PYTHON_BIND_H_
+#define ECHOIC_BINDINGS_PYTHON_BIND_H_
+
+#include <pybind11/pybind11.h>
+
+namespace echoic::python {
+
+namespace py = pybind11;
+
+void BindRuntime(py::module_& m);  // errors, version, CPU facts
+void BindOrt(py::module_& m);
+void BindAudio(py::module_& m);
+void BindFeatures(py::module_& m);
+
+}  // namespace echoic::python
+
+#endif  // ECHOIC_BINDINGS_PYTHON_BIND_H_

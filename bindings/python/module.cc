@@ -1,0 +1,6 @@
+#include "bind.h"
+
+PYBIND11_MODULE(_echoic, m) {
+  m.doc() = "echoic native core (use the `echoic` package, not this module)";
+  echoic::python::BindRuntime(m);  // first: registers the exception classes
+}

@@ -1,0 +1,40 @@
+"""The `echoic` command line. Each subcommand is a small function over the package API."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Dict, List, Optional
+
+import echoic
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    n = echoic._native
+    print(f"echoic {echoic.__version__}")
+    print(f"python {sys.version.split()[0]}")
+    print(f"cpu features: {' '.join(n.cpu_features()) or '(none detected)'}")
+    print(f"hardware threads: {n.hardware_threads()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
+    parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("info", help="versions, ONNX Runtime library, CPU features, threads")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except echoic.EchoicError as exc:
+        print(f"echoic: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

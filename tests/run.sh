@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command: C++ unit tests (ctest) then the Python suite (pytest) against
+# the installed echoic. Run from anywhere after `pip install .`.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+
+"$PY" -m pip install -q -r tests/requirements.txt || { echo "tests/run.sh: installing test requirements failed"; exit 1; }
+
+BUILD="${ECHOIC_TEST_BUILD_DIR:-$ROOT/build/tests}"
+JOBS="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+echo "== C++ unit tests (ctest) in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DECHOIC_BUILD_PYTHON=OFF -DECHOIC_BUILD_TESTS=ON >/dev/null \
+  && cmake --build "$BUILD" --parallel "$JOBS" >/dev/null \
+  || { echo "tests/run.sh: building the C++ tests failed"; cmake --build "$BUILD" 2>&1 | tail -40; exit 1; }
+(cd "$BUILD" && ctest --output-on-failure)
+ctest_rc=$?
+
+echo "== Python tests (pytest)"
+# Run from tests/ so that `import echoic` resolves to the installed package.
+(cd "$ROOT/tests" && "$PY" -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" "$ROOT/tests/python" "$@")
+pytest_rc=$?
+if [ "$pytest_rc" -eq 5 ]; then
+  echo "tests/run.sh: pytest collected no tests; that is a failure here"
+  pytest_rc=1
+fi
+
+if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ]; then
+  echo "tests/run.sh: FAILED (ctest rc=$ctest_rc, pytest rc=$pytest_rc)"
+  exit 1
+fi
+echo "tests/run.sh: all tests passed"
