@@ -1,0 +1,131 @@
+#include "echoic/asr/recognizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include "echoic/asr/segment_decoder.h"
+#include "echoic/runtime/error.h"
+
+namespace echoic::asr {
+
+void RecognizerConfig::Validate() const {
+  ECHOIC_CHECK(!model.empty(), ErrorCode::kInvalidArgument, "recognizer config: 'model' is empty");
+  ECHOIC_CHECK(decoding_method == "greedy" || decoding_method == "beam", ErrorCode::kInvalidArgument,
+               "recognizer config: decoding_method must be 'greedy' or 'beam', got '", decoding_method, "'");
+  ECHOIC_CHECK(beam_size >= 1 && beam_size <= 64, ErrorCode::kInvalidArgument,
+               "recognizer config: beam_size must be in 1..64, got ", beam_size);
+  ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
+  ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
+  endpoint.Validate();
+}
+
+namespace {
+std::string TokensBeside(const std::string& model) {
+  size_t slash = model.find_last_of('/');
+  return (slash == std::string::npos ? std::string() : model.substr(0, slash + 1)) + "tokens.txt";
+}
+}  // namespace
+
+Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
+  config_.Validate();
+  if (config_.tokens.empty()) config_.tokens = TokensBeside(config_.model);
+  model_ = StreamingCtcModel::Load(config_.model, config_.session);
+  symbols_ = std::make_shared<SymbolTable>(SymbolTable::FromFile(config_.tokens));
+  const auto& info = model_->info();
+  ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
+               info.vocab_size, " but '", config_.tokens, "' lists ", symbols_->size(), " tokens");
+  fbank_options_.sample_rate = info.sample_rate;
+  fbank_options_.num_bins = info.feature_dim;
+  fbank_options_.dither = 0.f;
+  fbank_options_.snip_edges = false;
+}
+
+Recognizer::~Recognizer() = default;
+
+std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
+  std::unique_ptr<SegmentDecoder> decoder;
+  if (config_.decoding_method == "beam" || !hotwords.empty()) {
+    // Hotwords need beam search: a greedy path cannot be re-ranked.
+    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
+  } else {
+    decoder = MakeGreedyDecoder(model_->info().blank_id);
+  }
+  int64_t id = next_stream_id_.fetch_add(1);
+  return std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
+}
+
+bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->info().chunk_frames(); }
+
+void Recognizer::Decode(const std::vector<Stream*>& streams) const {
+  const auto& info = model_->info();
+  std::vector<Stream*> ready;
+  for (Stream* s : streams) {
+    ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "decode: a stream is null");
+    if (IsReady(*s)) ready.push_back(s);
+  }
+  const size_t frame_floats = static_cast<size_t>(info.chunk_frames()) * info.feature_dim;
+  for (size_t begin = 0; begin < ready.size(); begin += config_.max_batch) {
+    size_t end = std::min(ready.size(), begin + static_cast<size_t>(config_.max_batch));
+    std::vector<std::vector<float>> chunks(end - begin, std::vector<float>(frame_floats));
+    std::vector<const float*> feats;
+    std::vector<EncoderState*> states;
+    for (size_t i = begin; i < end; ++i) {
+      Stream* s = ready[i];
+      s->fbank_.GetFrames(s->frames_consumed_, info.chunk_frames(), chunks[i - begin].data());
+      feats.push_back(chunks[i - begin].data());
+      states.push_back(&s->encoder_);
+    }
+    std::vector<std::vector<float>> log_probs;
+    model_->Forward(feats, states, &log_probs);
+    for (size_t i = begin; i < end; ++i) {
+      Stream* s = ready[i];
+      s->frames_consumed_ += info.chunk_shift_frames();
+      s->fbank_.DiscardFramesBefore(s->frames_consumed_);
+      AfterChunk(s, log_probs[i - begin]);
+    }
+  }
+}
+
+void Recognizer::DecodeAvailable(Stream* stream) const {
+  ECHOIC_CHECK(stream != nullptr, ErrorCode::kInvalidArgument, "decode: stream is null");
+  while (IsReady(*stream)) Decode({stream});
+}
+
+void Recognizer::AfterChunk(Stream* s, const std::vector<float>& log_probs) const {
+  const auto& info = model_->info();
+  const int32_t frames = static_cast<int32_t>(log_probs.size() / info.vocab_size);
+  s->decoder_->Accept(log_probs.data(), frames, info.vocab_size);
+  s->encoder_frames_ += frames;
+  const bool last = s->input_finished_ && !IsReady(*s);
+  bool endpoint = false;
+  if (config_.enable_endpoint) {
+    const float fs = info.encoder_frame_seconds();
+    const float trailing = s->decoder_->TrailingBlankFrames() * fs;
+    const float length = (s->encoder_frames_ - s->segment_start_frame_) * fs;
+    endpoint = IsEndpoint(config_.endpoint, !s->decoder_->Best().tokens.empty(), trailing, length);
+  }
+  if (endpoint || last) CloseSegment(s, last);
+}
+
+Result Recognizer::GetPartial(const Stream& s) const {
+  const auto& info = model_->info();
+  return MakeResult(s.decoder_->Best(), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_,
+                    s.segment_, /*is_final=*/false);
+}
+
+void Recognizer::CloseSegment(Stream* s, bool last) const {
+  const auto& info = model_->info();
+  Hypothesis best = s->decoder_->Best();
+  // Segments that closed on silence alone carry nothing; a stream that heard
+  // nothing at all still ends with one (empty) final result.
+  if (!best.tokens.empty() || (last && s->segment_ == 0)) {
+    s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(), s->segment_start_frame_,
+                                    s->segment_, /*is_final=*/true));
+    s->segment_ += 1;
+  }
+  s->decoder_->Reset();
+  s->segment_start_frame_ = s->encoder_frames_;
+}
+
+}  // namespace echoic::asr

@@ -1,0 +1,55 @@
+// Streaming speech recognizer: shares one encoder session among many streams
+// and decodes them in batches. Thread-safe; each Stream has a single owner.
+#ifndef ECHOIC_ASR_RECOGNIZER_H_
+#define ECHOIC_ASR_RECOGNIZER_H_
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "echoic/asr/recognizer_config.h"
+#include "echoic/asr/result.h"
+#include "echoic/asr/stream.h"
+#include "echoic/asr/streaming_ctc_model.h"
+#include "echoic/asr/symbol_table.h"
+
+namespace echoic::asr {
+
+class Recognizer {
+ public:
+  explicit Recognizer(const RecognizerConfig& config);
+  ~Recognizer();
+
+  const RecognizerConfig& config() const { return config_; }
+  const StreamingCtcModelInfo& model_info() const { return model_->info(); }
+  const SymbolTable& symbols() const { return *symbols_; }
+
+  std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;
+
+  // True when the stream holds enough audio for its next chunk (or has a tail to flush).
+  bool IsReady(const Stream& stream) const;
+  // Decodes one chunk of every ready stream in `streams`, batching them through
+  // the encoder; streams that are not ready are left untouched.
+  void Decode(const std::vector<Stream*>& streams) const;
+  // Convenience: decode this stream until it needs more audio.
+  void DecodeAvailable(Stream* stream) const;
+
+  // The current (partial) result of the stream's open segment.
+  Result GetPartial(const Stream& stream) const;
+  // All audio given, decoded, and the last segment reported.
+  bool IsDone(const Stream& stream) const { return stream.input_finished() && !IsReady(stream); }
+
+ private:
+  void AfterChunk(Stream* s, const std::vector<float>& log_probs) const;
+  void CloseSegment(Stream* s, bool last) const;
+
+  RecognizerConfig config_;
+  std::shared_ptr<StreamingCtcModel> model_;
+  std::shared_ptr<SymbolTable> symbols_;
+  features::FbankOptions fbank_options_;
+  mutable std::atomic<int64_t> next_stream_id_{1};
+};
+
+}  // namespace echoic::asr
+
+#endif  // ECHOIC_ASR_RECOGNIZER_H_

@@ -1,0 +1,36 @@
+// Configuration of a streaming recognizer. Defaults suit the bundled models.
+#ifndef ECHOIC_ASR_RECOGNIZER_CONFIG_H_
+#define ECHOIC_ASR_RECOGNIZER_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "echoic/asr/endpoint.h"
+#include "echoic/ort/session.h"
+
+namespace echoic::asr {
+
+struct RecognizerConfig {
+  std::string model;   // streaming encoder (.onnx)
+  std::string tokens;  // tokens.txt; "" = tokens.txt beside the model
+  ort::SessionOptions session;
+  std::string decoding_method = "greedy";  // "greedy" or "beam" (CTC prefix beam search)
+  int32_t beam_size = 4;
+  float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
+  bool enable_endpoint = true;
+  EndpointConfig endpoint;
+  int32_t max_batch = 32;  // streams per encoder run
+
+  // Throws kInvalidArgument naming the field.
+  void Validate() const;
+};
+
+// A phrase to bias recognition towards, with its own boost (<= 0: the default).
+struct Hotword {
+  std::string phrase;
+  float score = 0.f;
+};
+
+}  // namespace echoic::asr
+
+#endif  // ECHOIC_ASR_RECOGNIZER_CONFIG_H_

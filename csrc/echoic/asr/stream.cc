@@ -1,0 +1,89 @@
+#include "echoic/asr/stream.h"
+
+#include <cmath>
+
+#include "echoic/asr/segment_decoder.h"
+#include "echoic/runtime/error.h"
+
+namespace echoic::asr {
+
+Stream::Stream(int64_t id, std::shared_ptr<const StreamingCtcModel> model, const features::FbankOptions& fbank,
+               std::unique_ptr<SegmentDecoder> decoder)
+    : id_(id),
+      model_(std::move(model)),
+      info_(model_->info()),
+      fbank_(fbank),
+      encoder_(model_->InitState()),
+      decoder_(std::move(decoder)) {}
+
+Stream::~Stream() = default;
+
+void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n) {
+  ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "stream ", id_,
+               ": accept_waveform after input_finished (create a new stream)");
+  ECHOIC_CHECK(sample_rate >= 8000 && sample_rate <= 192000, ErrorCode::kInvalidArgument, "stream ", id_,
+               ": sample rate ", sample_rate, " Hz is outside 8000-192000 Hz");
+  ECHOIC_CHECK(input_rate_ == 0 || input_rate_ == sample_rate, ErrorCode::kInvalidArgument, "stream ", id_,
+               ": started at ", input_rate_, " Hz but was now given ", sample_rate,
+               " Hz; use one rate per stream (or resample before)");
+  ECHOIC_CHECK(samples != nullptr || n == 0, ErrorCode::kInvalidArgument, "stream ", id_, ": samples is NULL");
+  // Reject bad samples before touching any state, so nothing is half-processed.
+  for (size_t i = 0; i < n; ++i) {
+    ECHOIC_CHECK(std::isfinite(samples[i]), ErrorCode::kInvalidArgument, "stream ", id_, ": sample ", i,
+                 " of this chunk is ", samples[i], " (NaN/Inf); the chunk was not accepted");
+  }
+  if (n == 0) return;
+  if (input_rate_ == 0) {
+    input_rate_ = sample_rate;
+    if (sample_rate != info_.sample_rate)
+      resampler_ = std::make_unique<features::Resampler>(sample_rate, info_.sample_rate);
+  }
+  samples_received_ += static_cast<int64_t>(n);
+  const float* in = samples;
+  size_t count = n;
+  std::vector<float> resampled;
+  if (resampler_) {
+    resampled = resampler_->Process(samples, n);
+    in = resampled.data();
+    count = resampled.size();
+  }
+  scratch_.resize(count);
+  for (size_t i = 0; i < count; ++i) scratch_[i] = in[i] * info_.input_scale;
+  fbank_.AcceptWaveform(scratch_.data(), count);
+}
+
+void Stream::InputFinished() {
+  if (input_finished_) return;
+  if (resampler_) {
+    std::vector<float> tail = resampler_->Flush();
+    for (float& v : tail) v *= info_.input_scale;
+    fbank_.AcceptWaveform(tail.data(), tail.size());
+  }
+  // Silence long enough for one full chunk, so the last real frames reach the encoder.
+  const size_t shift = static_cast<size_t>(info_.sample_rate / 100);
+  std::vector<float> pad(static_cast<size_t>(info_.chunk_frames()) * shift, 0.f);
+  fbank_.AcceptWaveform(pad.data(), pad.size());
+  fbank_.InputFinished();
+  input_finished_ = true;
+}
+
+std::vector<Result> Stream::PopFinalResults() {
+  std::vector<Result> out(finals_.begin(), finals_.end());
+  finals_.clear();
+  return out;
+}
+
+Result Stream::PopFinalResult() {
+  ECHOIC_CHECK(!finals_.empty(), ErrorCode::kState, "stream ", id_, ": no final result to pop");
+  Result r = std::move(finals_.front());
+  finals_.pop_front();
+  return r;
+}
+
+double Stream::seconds_received() const {
+  return input_rate_ == 0 ? 0.0 : static_cast<double>(samples_received_) / input_rate_;
+}
+
+int32_t Stream::FramesReady() const { return fbank_.NumFramesReady() - frames_consumed_; }
+
+}  // namespace echoic::asr

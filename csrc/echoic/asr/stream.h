@@ -1,0 +1,74 @@
+// One audio stream being recognized. A stream has one owner (not thread-safe);
+// the Recognizer that made it is shared and decodes many streams at once.
+#ifndef ECHOIC_ASR_STREAM_H_
+#define ECHOIC_ASR_STREAM_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "echoic/asr/result.h"
+#include "echoic/asr/streaming_ctc_model.h"
+#include "echoic/features/fbank.h"
+#include "echoic/features/resampler.h"
+
+namespace echoic::asr {
+
+class SegmentDecoder;  // recognizer.cc: greedy or beam search, per stream
+
+class Stream {
+ public:
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  int64_t id() const { return id_; }
+
+  // Samples in [-1, 1] at any rate in 8-192 kHz; resampled to the model's rate.
+  // NaN/Inf or a change of rate mid-stream is rejected before any state changes.
+  void AcceptWaveform(int32_t sample_rate, const float* samples, size_t n);
+  // No more audio: the tail is padded with silence so every sample is decoded.
+  void InputFinished();
+  bool input_finished() const { return input_finished_; }
+
+  // Final results of segments closed since the last call (endpoints, end of input).
+  std::vector<Result> PopFinalResults();
+  Result PopFinalResult();  // the oldest; kState if there is none
+  bool HasFinalResults() const { return !finals_.empty(); }
+
+  // Bytes of per-stream encoder state (fixed, independent of utterance length).
+  size_t StateBytes() const { return encoder_.Bytes(); }
+  // Seconds of audio accepted so far (at the input rate).
+  double seconds_received() const;
+  int32_t segment() const { return segment_; }
+
+ private:
+  friend class Recognizer;
+  Stream(int64_t id, std::shared_ptr<const StreamingCtcModel> model, const features::FbankOptions& fbank,
+         std::unique_ptr<SegmentDecoder> decoder);
+
+  int32_t FramesReady() const;  // feature frames available but not yet consumed
+
+  int64_t id_;
+  std::shared_ptr<const StreamingCtcModel> model_;  // keeps info_ alive
+  const StreamingCtcModelInfo& info_;
+  int32_t input_rate_ = 0;
+  std::unique_ptr<features::Resampler> resampler_;
+  features::OnlineFbank fbank_;
+  int64_t samples_received_ = 0;
+  bool input_finished_ = false;
+
+  int32_t frames_consumed_ = 0;  // absolute feature frame where the next chunk starts
+  EncoderState encoder_;
+  std::unique_ptr<SegmentDecoder> decoder_;
+  int32_t segment_ = 0;
+  int64_t segment_start_frame_ = 0;  // encoder frame where the current segment began
+  int64_t encoder_frames_ = 0;       // encoder frames decoded so far
+  std::deque<Result> finals_;
+  std::vector<float> scratch_;
+};
+
+}  // namespace echoic::asr
+
+#endif  // ECHOIC_ASR_STREAM_H_

@@ -1,0 +1,201 @@
+#include "echoic/asr/streaming_ctc_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "echoic/runtime/error.h"
+
+namespace echoic::asr {
+
+namespace {
+
+int32_t OptionalInt(const ort::Session& s, const std::string& key, int32_t fallback) {
+  std::string v = s.GetMetadata(key, "");
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return static_cast<int32_t>(n);
+  } catch (const std::exception&) {
+    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not an integer");
+  }
+}
+
+void ExpectRank(const ort::Session& s, const ort::TensorInfo& t, size_t rank, ort::ElementType type,
+                const char* role) {
+  ECHOIC_CHECK(t.shape.size() == rank && t.type == type, ErrorCode::kModel, "model '", s.name(), "': ", role,
+               " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank, ", the model declares ",
+               ort::ElementTypeName(t.type), " of rank ", t.shape.size());
+}
+
+}  // namespace
+
+StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : session_(std::move(session)) {
+  const ort::Session& s = *session_;
+  StreamingCtcModelInfo& m = info_;
+  m.name = s.GetMetadata("model_name", s.name());
+  m.num_blocks = static_cast<int32_t>(s.RequireMetadataInt("num_blocks"));
+  m.head = static_cast<int32_t>(s.RequireMetadataInt("head"));
+  m.output_size = static_cast<int32_t>(s.RequireMetadataInt("output_size"));
+  m.cnn_kernel = static_cast<int32_t>(s.RequireMetadataInt("cnn_module_kernel"));
+  m.right_context = static_cast<int32_t>(s.RequireMetadataInt("right_context"));
+  m.subsampling = static_cast<int32_t>(s.RequireMetadataInt("subsampling_factor"));
+  m.vocab_size = static_cast<int32_t>(s.RequireMetadataInt("vocab_size"));
+  // WeNet exports leave chunking to the runtime; sherpa-onnx defaults to 16 x 4.
+  m.chunk_size = OptionalInt(s, "chunk_size", 16);
+  m.num_left_chunks = OptionalInt(s, "num_left_chunks", 4);
+  m.feature_dim = OptionalInt(s, "feature_dim", 80);
+  m.sample_rate = OptionalInt(s, "sample_rate", 16000);
+  m.blank_id = OptionalInt(s, "blank_id", 0);
+  std::string scale = s.GetMetadata("input_scale", "32768");
+  try {
+    m.input_scale = std::stof(scale);
+  } catch (const std::exception&) {
+    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata 'input_scale' = '", scale, "' is not a number");
+  }
+  m.batchable = s.GetMetadata("batch_dim", "") == "stream_major";
+
+  auto positive = [&](int32_t v, const char* key) {
+    ECHOIC_CHECK(v > 0, ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' must be > 0, got ", v);
+  };
+  positive(m.num_blocks, "num_blocks");
+  positive(m.head, "head");
+  positive(m.output_size, "output_size");
+  positive(m.cnn_kernel, "cnn_module_kernel");
+  positive(m.subsampling, "subsampling_factor");
+  positive(m.vocab_size, "vocab_size");
+  positive(m.chunk_size, "chunk_size");
+  positive(m.num_left_chunks, "num_left_chunks");
+  positive(m.feature_dim, "feature_dim");
+  positive(m.sample_rate, "sample_rate");
+  ECHOIC_CHECK(m.right_context >= 0, ErrorCode::kModel, "model '", s.name(), "': right_context < 0");
+  ECHOIC_CHECK(m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ",
+               m.output_size, " is not divisible by head ", m.head);
+  ECHOIC_CHECK(m.blank_id >= 0 && m.blank_id < m.vocab_size, ErrorCode::kModel, "model '", s.name(),
+               "': blank_id ", m.blank_id, " outside the vocabulary of ", m.vocab_size);
+
+  const auto& in = s.inputs();
+  const auto& out = s.outputs();
+  ECHOIC_CHECK(in.size() == 6, ErrorCode::kModel, "model '", s.name(),
+               "': a WeNet-CTC streaming encoder has 6 inputs (chunk, offset, required_cache_size, att_cache, "
+               "cnn_cache, att_mask), this one has ",
+               in.size());
+  ECHOIC_CHECK(out.size() >= 3, ErrorCode::kModel, "model '", s.name(),
+               "': expected 3 outputs (log_probs, att_cache, cnn_cache), got ", out.size());
+  ExpectRank(s, in[0], 3, ort::ElementType::kFloat32, "feature");
+  ECHOIC_CHECK(in[0].shape[2] < 0 || in[0].shape[2] == m.feature_dim, ErrorCode::kModel, "model '", s.name(),
+               "': input '", in[0].name, "' has ", in[0].shape[2], " feature bins, metadata says ", m.feature_dim);
+  ECHOIC_CHECK(in[1].type == ort::ElementType::kInt64 && in[1].shape.size() <= 1, ErrorCode::kModel, "model '",
+               s.name(), "': input '", in[1].name, "' (offset) must be an int64 scalar or vector");
+  ECHOIC_CHECK(in[2].type == ort::ElementType::kInt64 && in[2].shape.size() <= 1, ErrorCode::kModel, "model '",
+               s.name(), "': input '", in[2].name, "' (required_cache_size) must be an int64 scalar or vector");
+  ExpectRank(s, in[3], 4, ort::ElementType::kFloat32, "attention cache");
+  ExpectRank(s, in[4], 4, ort::ElementType::kFloat32, "convolution cache");
+  ExpectRank(s, in[5], 3, ort::ElementType::kBool, "attention mask");
+  offset_is_scalar_ = in[1].shape.empty();
+  cache_size_is_scalar_ = in[2].shape.empty();
+  if (!m.batchable) {
+    // Batch-1 exports may declare fixed shapes; check the cache layout against the metadata.
+    const auto& a = in[3].shape;
+    ECHOIC_CHECK((a[0] < 0 || a[0] == m.num_blocks) && (a[1] < 0 || a[1] == m.head), ErrorCode::kModel,
+                 "model '", s.name(), "': att_cache shape disagrees with metadata num_blocks/head");
+  }
+  for (const auto& t : in) input_names_.push_back(t.name);
+  for (size_t i = 0; i < 3; ++i) output_names_.push_back(out[i].name);
+}
+
+std::shared_ptr<StreamingCtcModel> StreamingCtcModel::Load(const std::string& path,
+                                                           const ort::SessionOptions& options) {
+  return std::make_shared<StreamingCtcModel>(ort::Session::FromFile(path, options));
+}
+
+EncoderState StreamingCtcModel::InitState() const {
+  const auto& m = info_;
+  EncoderState st;
+  int32_t d_k = m.output_size / m.head;
+  st.att_cache.assign(static_cast<size_t>(m.num_blocks) * m.head * m.cache_size() * 2 * d_k, 0.f);
+  st.cnn_cache.assign(static_cast<size_t>(m.num_blocks) * m.output_size * (m.cnn_kernel - 1), 0.f);
+  st.offset = m.cache_size();
+  st.chunks_done = 0;
+  return st;
+}
+
+void StreamingCtcModel::Forward(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,
+                                std::vector<std::vector<float>>* log_probs) const {
+  ECHOIC_CHECK(features.size() == states.size(), ErrorCode::kInvalidArgument, "model '", info_.name, "': ",
+               features.size(), " feature chunks for ", states.size(), " states");
+  log_probs->assign(features.size(), {});
+  if (features.empty()) return;
+  if (info_.batchable) {
+    RunBatch(features, states, log_probs, 0, features.size());
+  } else {
+    for (size_t b = 0; b < features.size(); ++b) RunBatch(features, states, log_probs, b, b + 1);
+  }
+}
+
+void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,
+                                 std::vector<std::vector<float>>* log_probs, size_t begin, size_t end) const {
+  const auto& m = info_;
+  const int64_t B = static_cast<int64_t>(end - begin);
+  const int64_t T = m.chunk_frames(), F = m.feature_dim;
+  const int64_t cache = m.cache_size(), d_k = m.output_size / m.head, kc = m.cnn_kernel - 1;
+  const size_t att_slab = static_cast<size_t>(m.head) * cache * 2 * d_k;  // one stream, one block
+  const size_t cnn_slab = static_cast<size_t>(m.output_size) * kc;
+
+  ort::Tensor x(ort::ElementType::kFloat32, {B, T, F});
+  ort::Tensor offset(ort::ElementType::kInt64, offset_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{B});
+  ort::Tensor cache_size(ort::ElementType::kInt64,
+                         cache_size_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{1});
+  ort::Tensor att(ort::ElementType::kFloat32, {m.num_blocks, B * m.head, cache, 2 * d_k});
+  ort::Tensor cnn(ort::ElementType::kFloat32, {m.num_blocks, B, m.output_size, kc});
+  ort::Tensor mask(ort::ElementType::kBool, {B, 1, cache + m.chunk_size});
+
+  float* xp = x.data<float>();
+  int64_t* op = offset.data<int64_t>();
+  float* ap = att.data<float>();
+  float* cp = cnn.data<float>();
+  bool* mp = mask.data<bool>();
+  cache_size.data<int64_t>()[0] = cache;
+  for (int64_t b = 0; b < B; ++b) {
+    const EncoderState& st = *states[begin + b];
+    std::memcpy(xp + b * T * F, features[begin + b], sizeof(float) * T * F);
+    if (!offset_is_scalar_ || b == 0) op[offset_is_scalar_ ? 0 : b] = st.offset;
+    for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
+      std::memcpy(ap + (blk * B + b) * att_slab, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
+      std::memcpy(cp + (blk * B + b) * cnn_slab, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
+    }
+    // Cache slots not yet filled by earlier chunks are masked out.
+    int64_t valid = std::min<int64_t>(cache, st.chunks_done * m.chunk_size);
+    bool* row = mp + b * (cache + m.chunk_size);
+    std::fill(row, row + (cache - valid), false);
+    std::fill(row + (cache - valid), row + cache + m.chunk_size, true);
+  }
+
+  std::vector<ort::Tensor> out =
+      session_->Run(input_names_, {&x, &offset, &cache_size, &att, &cnn, &mask}, output_names_);
+
+  const auto& lp_shape = out[0].shape();
+  ECHOIC_CHECK(lp_shape.size() == 3 && lp_shape[0] == B && lp_shape[2] == m.vocab_size, ErrorCode::kModel,
+               "model '", m.name, "': output '", output_names_[0], "' has shape ", out[0].ShapeString(),
+               ", expected [", B, ", T, ", m.vocab_size, "]");
+  ECHOIC_CHECK(out[1].numel() == att.numel() && out[2].numel() == cnn.numel(), ErrorCode::kModel, "model '", m.name,
+               "': returned caches ", out[1].ShapeString(), " / ", out[2].ShapeString(), " do not match the inputs ",
+               att.ShapeString(), " / ", cnn.ShapeString());
+  const int64_t Tout = lp_shape[1];
+  const float* lp = out[0].data<float>();
+  const float* na = out[1].data<float>();
+  const float* nc = out[2].data<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    EncoderState& st = *states[begin + b];
+    (*log_probs)[begin + b].assign(lp + b * Tout * m.vocab_size, lp + (b + 1) * Tout * m.vocab_size);
+    for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
+      std::memcpy(st.att_cache.data() + blk * att_slab, na + (blk * B + b) * att_slab, sizeof(float) * att_slab);
+      std::memcpy(st.cnn_cache.data() + blk * cnn_slab, nc + (blk * B + b) * cnn_slab, sizeof(float) * cnn_slab);
+    }
+    st.offset += Tout;
+    st.chunks_done += 1;
+  }
+}
+
+}  // namespace echoic::asr

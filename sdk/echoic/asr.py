@@ -1,0 +1,223 @@
+"""Streaming speech recognition: ``Recognizer``, ``Stream`` and ``Result``.
+
+The C++ core does all the work (features, encoder, decoding, endpointing); this
+module only converts inputs and offers generator and asyncio conveniences.
+
+    rec = echoic.Recognizer()                  # bundled default model
+    for r in rec.stream(chunks, sample_rate=16000):
+        print("final" if r.is_final else "partial", r.text)
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import audio as _audio
+from ._native import native as _n
+from .registry import DEFAULT_MODEL, resolve_model
+
+Result = _n.Result
+Word = _n.Word
+HotwordSpec = Union[str, Tuple[str, float]]
+
+
+def _hotword_list(hotwords: Optional[Iterable[HotwordSpec]]) -> List[Tuple[str, float]]:
+    out: List[Tuple[str, float]] = []
+    for h in hotwords or ():
+        if isinstance(h, str):
+            out.append((h, 0.0))
+        else:
+            phrase, score = h
+            out.append((str(phrase), float(score)))
+    return out
+
+
+class Stream:
+    """One audio stream. Feed it audio; the recognizer decodes it. One owner at a time."""
+
+    def __init__(self, recognizer: "Recognizer", native_stream: "_n.Stream") -> None:
+        self._rec = recognizer
+        self._s = native_stream
+
+    @property
+    def id(self) -> int:
+        return self._s.id
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of encoder state this stream keeps (fixed, whatever the utterance length)."""
+        return self._s.state_bytes
+
+    def accept_waveform(self, samples: "np.ndarray", sample_rate: int) -> None:
+        """Adds audio: float in [-1, 1] or int16, mono (or 2-channel, downmixed)."""
+        a = _audio.from_array(samples, sample_rate, downmix=True)
+        self._s.accept_waveform(a.sample_rate, a.samples)
+
+    def input_finished(self) -> None:
+        self._s.input_finished()
+
+    @property
+    def is_ready(self) -> bool:
+        return self._rec._r.is_ready(self._s)
+
+    @property
+    def is_done(self) -> bool:
+        return self._rec._r.is_done(self._s)
+
+    def partial(self) -> Result:
+        return self._rec._r.partial(self._s)
+
+    def pop_final_results(self) -> List[Result]:
+        return self._s.pop_final_results()
+
+
+@dataclass
+class Transcript:
+    """The result of recognizing a whole file or array."""
+
+    text: str
+    segments: List[Result] = field(default_factory=list)
+
+    @property
+    def words(self) -> List[Word]:
+        return [w for seg in self.segments for w in seg.words]
+
+
+class Recognizer:
+    """A streaming recognizer. Thread-safe; shares one model among many streams.
+
+    ``model`` is a bundled model name, a model folder or an ``.onnx`` file.
+    """
+
+    def __init__(
+        self,
+        model: "str | os.PathLike[str]" = DEFAULT_MODEL,
+        *,
+        tokens: "str | os.PathLike[str] | None" = None,
+        decoding: str = "greedy",
+        beam_size: int = 4,
+        hotword_score: float = 1.5,
+        endpoint: bool = True,
+        rule1_min_trailing_silence: float = 2.4,
+        rule2_min_trailing_silence: float = 1.2,
+        rule3_max_utterance_length: float = 20.0,
+        threads: int = 1,
+        cpu_mem_arena: bool = True,
+        ort_library: "str | None" = None,
+        max_batch: int = 32,
+    ) -> None:
+        model_path, tokens_path = resolve_model(model)
+        cfg = _n.RecognizerConfig()
+        cfg.model = str(model_path)
+        cfg.tokens = str(tokens if tokens is not None else tokens_path)
+        cfg.decoding_method = decoding
+        cfg.beam_size = beam_size
+        cfg.hotword_score = hotword_score
+        cfg.enable_endpoint = endpoint
+        cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
+        cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
+        cfg.rule3_max_utterance_length = rule3_max_utterance_length
+        cfg.intra_op_threads = threads
+        cfg.cpu_mem_arena = cpu_mem_arena
+        cfg.ort_library = ort_library or ""
+        cfg.max_batch = max_batch
+        self._r = _n.Recognizer(cfg)
+        self.model_path = model_path
+
+    @property
+    def model_info(self) -> dict:
+        """Metadata the runtime read from the model (chunk size, vocab, state layout...)."""
+        return dict(self._r.model_info)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._r.model_info["sample_rate"])
+
+    def create_stream(self, hotwords: Optional[Iterable[HotwordSpec]] = None) -> Stream:
+        """A new stream; ``hotwords`` are phrases (or (phrase, boost) pairs) to bias towards."""
+        return Stream(self, self._r.create_stream(_hotword_list(hotwords)))
+
+    def decode(self, streams: Sequence[Stream]) -> None:
+        """Decodes one chunk of every ready stream, batched through the encoder."""
+        self._r.decode([s._s for s in streams])
+
+    def decode_available(self, stream: Stream) -> None:
+        self._r.decode_available(stream._s)
+
+    def stream(
+        self,
+        chunks: Iterable["np.ndarray"],
+        sample_rate: int,
+        *,
+        partials: bool = True,
+        hotwords: Optional[Iterable[HotwordSpec]] = None,
+    ) -> Iterator[Result]:
+        """Yields results while audio chunks arrive: partials (if asked) and finals."""
+        s = self.create_stream(hotwords)
+        last_partial = None
+        for chunk in chunks:
+            s.accept_waveform(chunk, sample_rate)
+            self.decode_available(s)
+            yield from s.pop_final_results()
+            if partials:
+                p = s.partial()
+                if p.text and p.text != last_partial:
+                    last_partial = p.text
+                    yield p
+        s.input_finished()
+        self.decode_available(s)
+        yield from s.pop_final_results()
+
+    async def astream(
+        self,
+        chunks: AsyncIterable["np.ndarray"],
+        sample_rate: int,
+        *,
+        partials: bool = True,
+        hotwords: Optional[Iterable[HotwordSpec]] = None,
+    ) -> AsyncIterator[Result]:
+        """Asyncio variant of :meth:`stream`; decoding runs off the event loop."""
+        s = self.create_stream(hotwords)
+        last_partial = None
+        async for chunk in chunks:
+            s.accept_waveform(chunk, sample_rate)
+            await asyncio.to_thread(self.decode_available, s)
+            for r in s.pop_final_results():
+                yield r
+            if partials:
+                p = s.partial()
+                if p.text and p.text != last_partial:
+                    last_partial = p.text
+                    yield p
+        s.input_finished()
+        await asyncio.to_thread(self.decode_available, s)
+        for r in s.pop_final_results():
+            yield r
+
+    def transcribe(
+        self,
+        source: "str | os.PathLike[str] | np.ndarray | _audio.Audio",
+        sample_rate: Optional[int] = None,
+        *,
+        chunk_ms: Optional[float] = None,
+        hotwords: Optional[Iterable[HotwordSpec]] = None,
+    ) -> Transcript:
+        """Recognizes a whole file or array (fed in ``chunk_ms`` chunks, or at once)."""
+        if isinstance(source, _audio.Audio):
+            a = source
+        elif isinstance(source, np.ndarray):
+            if sample_rate is None:
+                raise TypeError("transcribe(array) needs sample_rate")
+            a = _audio.from_array(source, sample_rate, downmix=True)
+        else:
+            a = _audio.read(source, downmix=True)
+        samples = a.samples
+        step = len(samples) if not chunk_ms else max(1, int(a.sample_rate * chunk_ms / 1000))
+        chunks = (samples[i : i + step] for i in range(0, len(samples), step))
+        segments = [r for r in self.stream(chunks, a.sample_rate, partials=False, hotwords=hotwords)]
+        text = " ".join(r.text for r in segments if r.text)
+        return Transcript(text=text, segments=segments)

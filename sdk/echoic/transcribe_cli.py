@@ -1,0 +1,192 @@
+"""`echoic transcribe` and `echoic mic`: the CLI front of echoic.asr."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from . import audio as _audio
+from .asr import Recognizer, Result, Transcript
+
+
+def read_hotwords(path: str) -> List[Tuple[str, float]]:
+    """One phrase per line; an optional boost after a TAB or ' :' (e.g. `echoic :2.0`)."""
+    out: List[Tuple[str, float]] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        phrase, score = line, 0.0
+        for sep in ("\t", " :"):
+            if sep in line:
+                phrase, _, s = line.rpartition(sep)
+                try:
+                    score = float(s)
+                except ValueError:
+                    raise SystemExit(f"echoic: {path}:{n}: boost '{s.strip()}' is not a number")
+                break
+        out.append((phrase.strip(), score))
+    return out
+
+
+def _timestamp(t: float, sep: str) -> str:
+    ms = int(round(max(t, 0.0) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cues(t: Transcript) -> List[Tuple[float, float, str]]:
+    cues = []
+    for seg in t.segments:
+        if not seg.text:
+            continue
+        start = seg.words[0].start if seg.words else seg.segment_start
+        end = seg.words[-1].end if seg.words else start
+        cues.append((start, end, seg.text))
+    return cues
+
+
+def format_srt(t: Transcript) -> str:
+    return "".join(
+        f"{i}\n{_timestamp(a, ',')} --> {_timestamp(b, ',')}\n{text}\n\n" for i, (a, b, text) in enumerate(_cues(t), 1)
+    )
+
+
+def format_vtt(t: Transcript) -> str:
+    body = "".join(f"{_timestamp(a, '.')} --> {_timestamp(b, '.')}\n{text}\n\n" for a, b, text in _cues(t))
+    return "WEBVTT\n\n" + body
+
+
+def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float) -> dict:
+    return {
+        "file": path,
+        "text": t.text,
+        "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                   "confidence": round(w.confidence, 3)} for w in t.words],
+        "segments": [{"text": s.text, "start": round(s.segment_start, 3)} for s in t.segments if s.text],
+        "duration": round(seconds, 3),
+        "rtf": round(elapsed / seconds, 4) if seconds > 0 else None,
+    }
+
+
+class _Progress:
+    """A one-line progress bar on stderr for multi-file jobs (silent when not a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = total > 1 and sys.stderr.isatty()
+
+    def update(self, done: int, name: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {name[-40:]:<40}")
+        sys.stderr.flush()
+        if done == self.total:
+            sys.stderr.write("\n")
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    hotwords = read_hotwords(args.hotwords) if args.hotwords else None
+    rec = Recognizer(args.model, threads=args.threads, decoding=args.decoding, beam_size=args.beam_size)
+    progress = _Progress(len(args.files))
+    status = 0
+    for i, path in enumerate(args.files):
+        progress.update(i, path)
+        try:
+            a = _audio.read(path, downmix=True)
+        except Exception as exc:  # report and go on with the other files
+            print(f"echoic: {path}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        step = max(1, int(a.sample_rate * args.chunk_ms / 1000))
+        chunks = (a.samples[j : j + step] for j in range(0, len(a.samples), step))
+        start = time.perf_counter()
+        segments: List[Result] = []
+        for r in rec.stream(chunks, a.sample_rate, partials=args.partials, hotwords=hotwords):
+            if r.is_final:
+                segments.append(r)
+            elif args.partials:
+                sys.stderr.write(f"\r\033[K... {r.text[-100:]}")
+                sys.stderr.flush()
+        if args.partials:
+            sys.stderr.write("\r\033[K")
+        elapsed = time.perf_counter() - start
+        t = Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments)
+        if args.format == "json":
+            print(json.dumps(transcript_json(path, t, a.duration, elapsed), ensure_ascii=False))
+        elif args.format == "srt":
+            print(format_srt(t), end="")
+        elif args.format == "vtt":
+            print(format_vtt(t), end="")
+        else:
+            print(t.text if len(args.files) == 1 else f"{path}\t{t.text}")
+        sys.stdout.flush()
+    progress.update(len(args.files), "")
+    return status
+
+
+def cmd_mic(args: argparse.Namespace) -> int:
+    try:
+        import sounddevice as sd  # optional extra: pip install "echoic[mic]"
+    except ImportError:
+        print("echoic mic needs sounddevice: pip install 'echoic[mic]'", file=sys.stderr)
+        return 2
+    import queue
+
+    rec = Recognizer(args.model, threads=args.threads)
+    rate = rec.sample_rate
+    q: "queue.Queue" = queue.Queue()
+
+    def callback(indata, frames, time_info, status):  # runs on the audio thread
+        q.put(indata[:, 0].copy())
+
+    def chunks():
+        while True:
+            yield q.get()
+
+    print("listening (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        with sd.InputStream(samplerate=rate, channels=1, dtype="float32",
+                            blocksize=int(rate * args.chunk_ms / 1000), callback=callback):
+            for r in rec.stream(chunks(), rate, partials=True):
+                if r.is_final:
+                    sys.stderr.write("\r\033[K")
+                    print(r.text, flush=True)
+                else:
+                    sys.stderr.write(f"\r\033[K{r.text[-100:]}")
+                    sys.stderr.flush()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def add_parsers(sub: "argparse._SubParsersAction") -> None:
+    p = sub.add_parser("transcribe", help="transcribe audio files (streaming decoder)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", default="echoic-small-en", help="bundled model name, model folder or .onnx file")
+    p.add_argument("--chunk-ms", type=float, default=100.0, help="feed audio in chunks of this many ms")
+    p.add_argument("--partials", action="store_true", help="show partial results on stderr while decoding")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="format", action="store_const", const="json",
+                     help="one JSON object per file: file, text, words (word, start, end), segments")
+    fmt.add_argument("--srt", dest="format", action="store_const", const="srt")
+    fmt.add_argument("--vtt", dest="format", action="store_const", const="vtt")
+    p.set_defaults(format="text")
+    p.add_argument("--hotwords", metavar="FILE", help="phrases to boost, one per line (optional TAB boost)")
+    p.add_argument("--decoding", choices=["greedy", "beam"], default="greedy")
+    p.add_argument("--beam-size", type=int, default=4)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=cmd_transcribe)
+
+    m = sub.add_parser("mic", help="live transcription from the microphone (needs echoic[mic])")
+    m.add_argument("--model", default="echoic-small-en")
+    m.add_argument("--chunk-ms", type=float, default=100.0)
+    m.add_argument("--threads", type=int, default=1)
+    m.set_defaults(func=cmd_mic)
