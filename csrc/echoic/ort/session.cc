@@ -273,6 +273,12 @@ std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, co
     in_raw.push_back(v);
     in_names.push_back(input_names[i].c_str());
   }
+  for (const auto& in : inputs_) {
+    bool given = false;
+    for (const auto& n : input_names) given = given || n == in.name;
+    ECHOIC_CHECK(given, ErrorCode::kInvalidArgument, name_, ": input '", in.name, "' (", ElementTypeName(in.type), " ",
+                 ShapeString(in.shape), ") is missing");
+  }
   std::vector<std::string> all_outputs;
   const std::vector<std::string>* outs = &output_names;
   if (output_names.empty()) {

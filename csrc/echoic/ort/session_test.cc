@@ -104,7 +104,7 @@ TEST(run_rejects_bad_inputs_with_context) {
   Tensor ok(ElementType::kFloat32, {1, 3});
   CHECK_THROWS_CODE(s->Run({"Z"}, {&ok}, {"Y"}), ErrorCode::kInvalidArgument);
   CHECK_THROWS_CODE(s->Run({"X"}, {&ok}, {"nope"}), ErrorCode::kInvalidArgument);
-  CHECK_THROWS_CODE(s->Run({}, {}, {"Y"}), ErrorCode::kOrt);  // missing input: ORT's own check
+  CHECK_THROWS_CODE(s->Run({}, {}, {"Y"}), ErrorCode::kInvalidArgument);  // missing input
 }
 
 TEST(missing_and_corrupt_files_have_typed_errors) {
