@@ -25,8 +25,11 @@ def _dev_environment() -> None:
     C library explicitly. Installed runs (tests/run.sh) are left untouched."""
     import importlib.util
 
+    pkg = importlib.util.find_spec("echoic")
+    if pkg is None or not pkg.origin or REPO / "sdk" not in Path(pkg.origin).resolve().parents:
+        return  # an installed echoic: it must find ORT and libechoic.so on its own
     spec = importlib.util.find_spec("_echoic")
-    if spec is None or not spec.origin or "site-packages" in spec.origin:
+    if spec is None or not spec.origin:
         return
     native_dir = Path(spec.origin).resolve().parent
     if not os.environ.get("ECHOIC_ORT_LIBRARY"):
