@@ -29,6 +29,19 @@ TEST(wrong_explicit_path_is_an_ort_error_naming_the_path) {
     CHECK(e.code() == ErrorCode::kOrt);
     CHECK(Contains(e.what(), "/nonexistent/libonnxruntime.so.1"));
   }
+  // An ONNX Runtime that only offers C API 1..2: the error names both versions.
+  const char* old_ort = std::getenv("ECHOIC_FAKE_OLD_ORT");
+  CHECK(old_ort != nullptr);
+  if (old_ort) {
+    try {
+      Library::Get(old_ort);
+      CHECK(false);
+    } catch (const echoic::Error& e) {
+      CHECK(e.code() == ErrorCode::kOrt);
+      CHECK(Contains(e.what(), "1.2.0-fake"));
+      CHECK(Contains(e.what(), "C API version 3"));
+    }
+  }
   // A real shared library that is not ONNX Runtime.
   CHECK_THROWS_CODE(Library::Get("libm.so.6"), ErrorCode::kOrt);
   CHECK(Library::Loaded() == nullptr);  // failures leave nothing loaded
