@@ -15,11 +15,20 @@ from .errors import (
     StateError,
     UnsupportedError,
 )
+from .clib import c_header_path, c_library_path
+from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
 
 __version__: str = _native.version()
 
 __all__ = [
     "__version__",
+    "Session",
+    "c_header_path",
+    "c_library_path",
+    "load_ort_library",
+    "ort_library_info",
+    "ort_library_path",
+    "ort_version",
     "CorruptDataError",
     "EchoicError",
     "EchoicIOError",

@@ -14,6 +14,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"python {sys.version.split()[0]}")
     print(f"cpu features: {' '.join(n.cpu_features()) or '(none detected)'}")
     print(f"hardware threads: {n.hardware_threads()}")
+    try:
+        ort = echoic.ort_library_info()
+        print(f"onnxruntime: {ort['version']} (C API {ort['api_version']})")
+        print(f"onnxruntime library: {ort['path']} (resolved by: {ort['resolved_by']})")
+    except echoic.OnnxRuntimeError as exc:
+        # info must still print the rest; say why ORT is unusable.
+        print(f"onnxruntime: not loaded: {exc}")
     return 0
 
 

@@ -17,3 +17,30 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def speech_dev(shared_dir: Path) -> Path:
     return shared_dir / "eval" / "speech-dev"
+
+
+def _dev_environment() -> None:
+    """In a source-tree run (PYTHONPATH=sdk:build/<dir>/python) the native module is
+    not installed next to the onnxruntime package, so point echoic at ORT and at the
+    C library explicitly. Installed runs (tests/run.sh) are left untouched."""
+    import importlib.util
+
+    pkg = importlib.util.find_spec("echoic")
+    if pkg is None or not pkg.origin or REPO / "sdk" not in Path(pkg.origin).resolve().parents:
+        return  # an installed echoic: it must find ORT and libechoic.so on its own
+    spec = importlib.util.find_spec("_echoic")
+    if spec is None or not spec.origin:
+        return
+    native_dir = Path(spec.origin).resolve().parent
+    if not os.environ.get("ECHOIC_ORT_LIBRARY"):
+        ort_spec = importlib.util.find_spec("onnxruntime")
+        if ort_spec and ort_spec.origin:
+            libs = sorted((Path(ort_spec.origin).parent / "capi").glob("libonnxruntime.so*"))
+            if libs:
+                os.environ["ECHOIC_ORT_LIBRARY"] = str(libs[-1])
+    clib = native_dir.parent / "bindings" / "c" / "libechoic.so"
+    if not os.environ.get("ECHOIC_C_LIBRARY") and clib.is_file():
+        os.environ["ECHOIC_C_LIBRARY"] = str(clib)
+
+
+_dev_environment()

@@ -1,0 +1,72 @@
+// An ONNX Runtime inference session over echoic Tensors. Loading validates the
+// file and reads the model's inputs, outputs and custom metadata once; Run checks
+// every input against the model before calling ORT, so shape errors name the
+// model and tensor instead of surfacing as ORT internals.
+#ifndef ECHOIC_ORT_SESSION_H_
+#define ECHOIC_ORT_SESSION_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "echoic/ort/ort_api.h"
+#include "echoic/ort/status.h"
+#include "echoic/ort/tensor.h"
+
+namespace echoic::ort {
+
+enum class GraphOptimization { kDisabled, kBasic, kExtended, kAll };
+// "disabled" | "basic" | "extended" | "all"; kInvalidArgument otherwise.
+GraphOptimization GraphOptimizationFromName(const std::string& name);
+
+struct SessionOptions {
+  int intra_op_threads = 1;
+  int inter_op_threads = 1;
+  GraphOptimization graph_optimization = GraphOptimization::kAll;
+  bool cpu_mem_arena = true;  // sherpa-onnx users ask for this off: RAM ~ 2x model file with it on
+  std::string ort_library;    // explicit libonnxruntime path ("" = Library's resolution order)
+};
+
+struct TensorInfo {
+  std::string name;
+  ElementType type;
+  std::vector<int64_t> shape;  // -1 = dynamic dim
+};
+
+class Session {
+ public:
+  static std::shared_ptr<Session> FromFile(const std::string& path, const SessionOptions& opts = {});
+  static std::shared_ptr<Session> FromBuffer(const void* data, size_t size, const SessionOptions& opts = {},
+                                             const std::string& name = "<memory>");
+
+  const std::string& name() const { return name_; }
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::string GetMetadata(const std::string& key, const std::string& fallback) const;
+  std::string RequireMetadata(const std::string& key) const;  // kModel if absent
+  int64_t RequireMetadataInt(const std::string& key) const;   // kModel if absent or not an integer
+
+  // Thread-safe. Empty `output_names` = every output, in model order.
+  std::vector<Tensor> Run(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+                          const std::vector<std::string>& output_names) const;
+
+ private:
+  Session() = default;
+  static std::shared_ptr<Session> Create(const std::string& name, const SessionOptions& opts, const std::string* path,
+                                         const void* data, size_t size);
+  void ReadSignature();
+  void ReadMetadata();
+  const TensorInfo& Validate(const std::string& input_name, const Tensor& tensor) const;
+
+  std::string name_;
+  OrtPtr<c::OrtSession> session_;
+  OrtPtr<c::OrtMemoryInfo> memory_info_;
+  std::vector<TensorInfo> inputs_, outputs_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace echoic::ort
+
+#endif  // ECHOIC_ORT_SESSION_H_
