@@ -13,11 +13,11 @@ class MelBanks {
   MelBanks(int32_t num_bins, int32_t sample_rate, int32_t fft_size, double low_freq, double high_freq);
   int32_t num_bins() const { return static_cast<int32_t>(first_.size()); }
   // spectrum: fft_size/2 + 1 values; out: num_bins energies.
-  void Apply(const double* spectrum, double* out) const;
+  void Apply(const float* spectrum, float* out) const;
 
  private:
   std::vector<int32_t> first_;               // first FFT bin with weight, per mel bin
-  std::vector<std::vector<double>> weights_;  // contiguous weights from first_
+  std::vector<std::vector<float>> weights_;  // contiguous weights from first_
 };
 
 }  // namespace echoic::features

@@ -28,6 +28,11 @@ double Uniform01(uint64_t& state) {  // in (0, 1]
   return (static_cast<double>(SplitMix(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
 }
 
+std::vector<float> MakeFloatWindow(const std::string& type, int32_t length) {
+  std::vector<double> w = MakeWindow(type, length);
+  return std::vector<float>(w.begin(), w.end());
+}
+
 }  // namespace
 
 OnlineFbank::OnlineFbank(const FbankOptions& options)
@@ -35,10 +40,11 @@ OnlineFbank::OnlineFbank(const FbankOptions& options)
       frame_length_(opts_.FrameLengthSamples()),
       frame_shift_(opts_.FrameShiftSamples()),
       padded_(opts_.PaddedWindowSize()),
-      window_(MakeWindow(opts_.window_type, frame_length_)),
+      window_(MakeFloatWindow(opts_.window_type, frame_length_)),
       fft_(padded_),
       mel_(opts_.num_bins, opts_.sample_rate, padded_, opts_.low_freq, opts_.EffectiveHighFreq()),
       log_energy_floor_(opts_.energy_floor > 0 ? std::log(static_cast<double>(opts_.energy_floor)) : -1e300),
+      frame_buf_(frame_length_),
       buf_(padded_),
       spectrum_(padded_ / 2 + 1),
       mel_out_(opts_.num_bins),
@@ -95,50 +101,56 @@ void OnlineFbank::ComputeReadyFrames() {
 }
 
 void OnlineFbank::ComputeFrame(int64_t frame, float* out) {
+  // The time-domain steps run in float, in Kaldi's order: DC removal and
+  // pre-emphasis are sensitive to rounding at the low mel bins, and matching
+  // Kaldi's arithmetic keeps models trained on Kaldi features on-distribution.
   const int64_t n = num_samples_;
   const int64_t start = FirstSample(frame);
-  double* w = buf_.data();
+  float* w = frame_buf_.data();
   for (int32_t i = 0; i < frame_length_; ++i) {
     int64_t s = start + i;
     // Kaldi reflects at both edges (only reached when snip_edges is false).
     while (s < 0 || s >= n) s = s < 0 ? -s - 1 : 2 * n - 1 - s;
     w[i] = wave_[static_cast<size_t>(s - wave_offset_)];
   }
-  std::fill(w + frame_length_, w + padded_, 0.0);
-
   if (opts_.dither > 0) {
     uint64_t state = (static_cast<uint64_t>(opts_.dither_seed) << 32) ^ static_cast<uint64_t>(frame);
     SplitMix(state);
     for (int32_t i = 0; i < frame_length_; ++i) {  // Box-Muller
       double r = std::sqrt(-2.0 * std::log(Uniform01(state)));
       double g = r * std::cos(2.0 * 3.14159265358979323846 * Uniform01(state));
-      w[i] += opts_.dither * g;
+      w[i] += static_cast<float>(g) * opts_.dither;
     }
   }
   if (opts_.remove_dc_offset) {
-    double mean = 0.0;
-    for (int32_t i = 0; i < frame_length_; ++i) mean += w[i];
-    mean /= frame_length_;
+    float sum = 0.0f;
+    for (int32_t i = 0; i < frame_length_; ++i) sum += w[i];
+    float mean = sum / static_cast<float>(frame_length_);
     for (int32_t i = 0; i < frame_length_; ++i) w[i] -= mean;
   }
   auto log_energy = [&]() {
-    double e = 0.0;
+    float e = 0.0f;
     for (int32_t i = 0; i < frame_length_; ++i) e += w[i] * w[i];
-    return std::log(std::max(e, static_cast<double>(FLT_EPSILON)));
+    return static_cast<double>(std::log(std::max(e, FLT_EPSILON)));
   };
   double energy = 0.0;
   if (opts_.use_energy && opts_.raw_energy) energy = log_energy();
   if (opts_.preemph_coeff != 0.0f) {
-    const double c = opts_.preemph_coeff;
+    const float c = opts_.preemph_coeff;
     for (int32_t i = frame_length_ - 1; i > 0; --i) w[i] -= c * w[i - 1];
     w[0] -= c * w[0];
   }
   for (int32_t i = 0; i < frame_length_; ++i) w[i] *= window_[i];
   if (opts_.use_energy && !opts_.raw_energy) energy = log_energy();
 
-  fft_.Forward(w, bins_.data());
+  double* d = buf_.data();
+  for (int32_t i = 0; i < frame_length_; ++i) d[i] = w[i];
+  std::fill(d + frame_length_, d + padded_, 0.0);
+  fft_.Forward(d, bins_.data());
   for (size_t k = 0; k < bins_.size(); ++k) {
-    double p = std::norm(bins_[k]);
+    // Kaldi keeps the spectrum in float.
+    float re = static_cast<float>(bins_[k].real()), im = static_cast<float>(bins_[k].imag());
+    float p = re * re + im * im;
     spectrum_[k] = opts_.use_power ? p : std::sqrt(p);
   }
   mel_.Apply(spectrum_.data(), mel_out_.data());
@@ -148,9 +160,9 @@ void OnlineFbank::ComputeFrame(int64_t frame, float* out) {
     offset = 1;
   }
   for (int32_t b = 0; b < opts_.num_bins; ++b) {
-    double v = mel_out_[b];
-    if (opts_.use_log_fbank) v = std::log(std::max(v, static_cast<double>(FLT_EPSILON)));
-    out[offset + b] = static_cast<float>(v);
+    float v = mel_out_[b];
+    if (opts_.use_log_fbank) v = std::log(std::max(v, FLT_EPSILON));
+    out[offset + b] = v;
   }
 }
 

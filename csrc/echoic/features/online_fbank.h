@@ -45,7 +45,7 @@ class OnlineFbank {
 
   FbankOptions opts_;
   int32_t frame_length_, frame_shift_, padded_;
-  std::vector<double> window_;
+  std::vector<float> window_;
   RealFft fft_;
   MelBanks mel_;
   double log_energy_floor_;
@@ -58,7 +58,9 @@ class OnlineFbank {
   int64_t frames_offset_ = 0;  // absolute index of frames_.front()
   int64_t num_frames_ = 0;     // frames computed so far
 
-  std::vector<double> buf_, spectrum_, mel_out_;
+  std::vector<float> frame_buf_;
+  std::vector<double> buf_;
+  std::vector<float> spectrum_, mel_out_;
   std::vector<std::complex<double>> bins_;
 };
 
