@@ -21,11 +21,15 @@ struct echoic_resampler {
 using echoic::ErrorCode;
 using echoic::c_api::Guard;
 
+// Like ECHOIC_C_REQUIRE, but names the C function (inside Guard's lambda __func__ is "operator()").
+#define FEATURES_REQUIRE(fn, ptr) \
+  ECHOIC_CHECK((ptr) != nullptr, ErrorCode::kInvalidArgument, fn, ": '", #ptr, "' is NULL")
+
 extern "C" {
 
 echoic_status echoic_fbank_options_default(echoic_fbank_options* options) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(options);
+    FEATURES_REQUIRE("echoic_fbank_options_default", options);
     echoic::features::FbankOptions d;
     options->sample_rate = d.sample_rate;
     options->num_bins = d.num_bins;
@@ -50,8 +54,8 @@ echoic_status echoic_fbank_options_default(echoic_fbank_options* options) {
 
 echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fbank** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(options);
-    ECHOIC_C_REQUIRE(out);
+    FEATURES_REQUIRE("echoic_fbank_create", options);
+    FEATURES_REQUIRE("echoic_fbank_create", out);
     echoic::features::FbankOptions o;
     o.sample_rate = options->sample_rate;
     o.num_bins = options->num_bins;
@@ -79,31 +83,31 @@ echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fb
 
 echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* samples, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
-    if (n > 0) ECHOIC_C_REQUIRE(samples);
+    FEATURES_REQUIRE("echoic_fbank_accept_waveform", fbank);
+    if (n > 0) FEATURES_REQUIRE("echoic_fbank_accept_waveform", samples);
     fbank->impl->AcceptWaveform(samples, n);
   });
 }
 
 echoic_status echoic_fbank_input_finished(echoic_fbank* fbank) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
+    FEATURES_REQUIRE("echoic_fbank_input_finished", fbank);
     fbank->impl->InputFinished();
   });
 }
 
 echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
-    ECHOIC_C_REQUIRE(out);
+    FEATURES_REQUIRE("echoic_fbank_num_frames_ready", fbank);
+    FEATURES_REQUIRE("echoic_fbank_num_frames_ready", out);
     *out = fbank->impl->NumFramesReady();
   });
 }
 
 echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
-    ECHOIC_C_REQUIRE(out);
+    FEATURES_REQUIRE("echoic_fbank_dim", fbank);
+    FEATURES_REQUIRE("echoic_fbank_dim", out);
     *out = fbank->impl->Dim();
   });
 }
@@ -111,10 +115,10 @@ echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out) {
 echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out,
                                       size_t out_len) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
+    FEATURES_REQUIRE("echoic_fbank_get_frames", fbank);
     ECHOIC_CHECK(n >= 0, ErrorCode::kInvalidArgument, "echoic_fbank_get_frames: n=", n, " must be >= 0");
     size_t need = static_cast<size_t>(n) * static_cast<size_t>(fbank->impl->Dim());
-    if (need > 0) ECHOIC_C_REQUIRE(out);
+    if (need > 0) FEATURES_REQUIRE("echoic_fbank_get_frames", out);
     ECHOIC_CHECK(out_len >= need, ErrorCode::kInvalidArgument, "echoic_fbank_get_frames: out_len=", out_len,
                  " floats is too small for ", n, " frames x ", fbank->impl->Dim(), " dims (", need, ")");
     fbank->impl->GetFrames(start, n, out);
@@ -123,14 +127,14 @@ echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, 
 
 echoic_status echoic_fbank_discard_frames_before(echoic_fbank* fbank, int32_t frame) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
+    FEATURES_REQUIRE("echoic_fbank_discard_frames_before", fbank);
     fbank->impl->DiscardFramesBefore(frame);
   });
 }
 
 echoic_status echoic_fbank_reset(echoic_fbank* fbank) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(fbank);
+    FEATURES_REQUIRE("echoic_fbank_reset", fbank);
     fbank->impl->Reset();
   });
 }
@@ -139,7 +143,7 @@ void echoic_fbank_free(echoic_fbank* fbank) { delete fbank; }
 
 echoic_status echoic_resampler_create(int32_t in_rate, int32_t out_rate, echoic_resampler** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(out);
+    FEATURES_REQUIRE("echoic_resampler_create", out);
     auto r = std::make_unique<echoic_resampler>();
     r->impl = std::make_unique<echoic::features::Resampler>(in_rate, out_rate);
     *out = r.release();
@@ -158,33 +162,33 @@ void Append(echoic_resampler* r, const std::vector<float>& y) {
 
 echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    if (n > 0) ECHOIC_C_REQUIRE(samples);
+    FEATURES_REQUIRE("echoic_resampler_process", r);
+    if (n > 0) FEATURES_REQUIRE("echoic_resampler_process", samples);
     Append(r, r->impl->Process(samples, n));
   });
 }
 
 echoic_status echoic_resampler_flush(echoic_resampler* r) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    FEATURES_REQUIRE("echoic_resampler_flush", r);
     Append(r, r->impl->Flush());
   });
 }
 
 echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(out);
+    FEATURES_REQUIRE("echoic_resampler_available", r);
+    FEATURES_REQUIRE("echoic_resampler_available", out);
     *out = r->pending.size() - r->read_pos;
   });
 }
 
 echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(num_written);
+    FEATURES_REQUIRE("echoic_resampler_read", r);
+    FEATURES_REQUIRE("echoic_resampler_read", num_written);
     size_t n = std::min(out_len, r->pending.size() - r->read_pos);
-    if (n > 0) ECHOIC_C_REQUIRE(out);
+    if (n > 0) FEATURES_REQUIRE("echoic_resampler_read", out);
     std::copy(r->pending.begin() + static_cast<std::ptrdiff_t>(r->read_pos),
               r->pending.begin() + static_cast<std::ptrdiff_t>(r->read_pos + n), out);
     r->read_pos += n;
@@ -194,7 +198,7 @@ echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_
 
 echoic_status echoic_resampler_reset(echoic_resampler* r) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    FEATURES_REQUIRE("echoic_resampler_reset", r);
     r->impl->Reset();
     r->pending.clear();
     r->read_pos = 0;

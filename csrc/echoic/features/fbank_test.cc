@@ -167,6 +167,19 @@ TEST(discard_keeps_absolute_indices) {
   CHECK_THROWS_CODE(f.GetFrames(last, 2, row.data()), ErrorCode::kInvalidArgument);
 }
 
+TEST(long_stream_memory_stays_bounded) {
+  FbankOptions o;
+  OnlineFbank f(o);
+  auto x = Noise(1600, 4, 1000);
+  for (int i = 0; i < 6000; ++i) {  // 10 minutes in 100 ms chunks
+    f.AcceptWaveform(x.data(), x.size());
+    f.DiscardFramesBefore(f.NumFramesReady());
+    CHECK(f.NumBufferedSamples() <= 4 * 1600 + 800);
+    CHECK(f.NumStoredFrames() == 0);
+  }
+  CHECK_EQ(f.NumFramesReady(), (6000 * 1600 - 280) / 160 + 1);
+}
+
 TEST(bad_input_and_options_are_typed_errors) {
   FbankOptions o;
   OnlineFbank f(o);

@@ -36,6 +36,9 @@ class OnlineFbank {
   void DiscardFramesBefore(int32_t frame);
   int32_t FirstAvailableFrame() const { return static_cast<int32_t>(frames_offset_); }
   void Reset();
+  // Samples held for frames not yet computed (bounded on long streams).
+  size_t NumBufferedSamples() const { return wave_.size(); }
+  size_t NumStoredFrames() const { return frames_.size(); }
 
  private:
   int64_t FirstSample(int64_t frame) const;

@@ -27,6 +27,7 @@ class Resampler {
   int32_t in_rate() const { return in_rate_; }
   int32_t out_rate() const { return out_rate_; }
   int32_t taps() const { return taps_; }
+  size_t NumBufferedSamples() const { return buf_.size(); }  // bounded by ~2 x taps + chunk
   // Group delay is zero: output k is centred on input time k * in/out.
 
  private:
