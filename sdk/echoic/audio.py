@@ -93,6 +93,8 @@ def from_array(array: np.ndarray, sample_rate: int, *, target_rate: Optional[int
         raise InvalidArgumentError(f"{what}: expected shape (frames,) or (frames, channels), got {a.shape}")
     if a.ndim == 2 and a.shape[1] == 0:
         raise InvalidArgumentError(f"{what}: array has 0 channels")
+    if a.dtype.byteorder not in ("=", "|") and a.dtype.kind in "if":
+        a = a.astype(np.dtype(f"{a.dtype.kind}{a.dtype.itemsize}"))  # e.g. big-endian PCM from a network buffer
     a = np.ascontiguousarray(a)
     if a.dtype == np.float32:
         _n.validate_samples(a, what)
