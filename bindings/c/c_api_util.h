@@ -36,10 +36,10 @@ echoic_status Guard(Fn&& fn) {
   }
 }
 
-// Rejects NULL pointer arguments with a message naming the argument.
-#define ECHOIC_C_REQUIRE(ptr)                                                              \
-  ECHOIC_CHECK((ptr) != nullptr, ::echoic::ErrorCode::kInvalidArgument, __func__, ": '", \
-               #ptr, "' is NULL")
+// Rejects NULL pointer arguments with a message naming the argument. (Inside
+// Guard's lambda __func__ would say "operator()", so the C function is not named.)
+#define ECHOIC_C_REQUIRE(ptr) \
+  ECHOIC_CHECK((ptr) != nullptr, ::echoic::ErrorCode::kInvalidArgument, "argument '", #ptr, "' is NULL")
 
 }  // namespace echoic::c_api
 

@@ -123,7 +123,64 @@ ECHOIC_API echoic_status echoic_session_run_f32(echoic_session* session, const c
                                                 size_t* out_ranks);
 
 /* ---- features ---------------------------------------------------------- */
-/* (section filled by the features capability) */
+/* Kaldi-compatible log-mel filterbank, computed incrementally: any chunking of the
+ * input gives bit-identical frames. Samples are used at the scale given (Kaldi/WeNet
+ * models expect the int16 range). NaN/Inf input is rejected before anything changes. */
+
+typedef struct echoic_fbank echoic_fbank;
+
+typedef struct echoic_fbank_options {
+  int32_t sample_rate;      /* Hz, default 16000 */
+  int32_t num_bins;         /* default 80 */
+  float frame_length_ms;    /* default 25 */
+  float frame_shift_ms;     /* default 10 */
+  float preemph_coeff;      /* default 0.97 */
+  int32_t remove_dc_offset; /* bool, default 1 */
+  const char* window_type;  /* "povey" (default), "hamming", "hanning", "rectangular" */
+  int32_t snip_edges;       /* bool, default 0 */
+  float dither;             /* default 0 */
+  uint32_t dither_seed;     /* default 0 */
+  float low_freq;           /* Hz, default 20 */
+  float high_freq;          /* Hz; <= 0 is an offset from Nyquist; default 0 */
+  int32_t use_energy;       /* bool, default 0 */
+  float energy_floor;       /* default 0 */
+  int32_t raw_energy;       /* bool, default 1 */
+  int32_t use_log_fbank;    /* bool, default 1 */
+  int32_t use_power;        /* bool, default 1 */
+  int32_t round_to_power_of_two; /* bool, default 1 */
+} echoic_fbank_options;
+
+/* Fills *options with the defaults above. */
+ECHOIC_API echoic_status echoic_fbank_options_default(echoic_fbank_options* options);
+/* Validates the options (ECHOIC_ERR_INVALID_ARGUMENT names the bad field). */
+ECHOIC_API echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fbank** out);
+ECHOIC_API echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* samples, size_t n);
+/* No more audio: the last frames (reflected past the end) become ready. */
+ECHOIC_API echoic_status echoic_fbank_input_finished(echoic_fbank* fbank);
+ECHOIC_API echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* out);
+ECHOIC_API echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out);
+/* Frames [start, start+n) row-major into out; out_len (floats) must be >= n * dim. */
+ECHOIC_API echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out,
+                                                 size_t out_len);
+/* Frees frames before `frame`; frame indices stay absolute. */
+ECHOIC_API echoic_status echoic_fbank_discard_frames_before(echoic_fbank* fbank, int32_t frame);
+ECHOIC_API echoic_status echoic_fbank_reset(echoic_fbank* fbank);
+ECHOIC_API void echoic_fbank_free(echoic_fbank* fbank);
+
+/* Streaming sample-rate converter (windowed sinc), rates 8000..192000 Hz. Output is
+ * buffered inside: process/flush append to it, read drains it. */
+typedef struct echoic_resampler echoic_resampler;
+
+ECHOIC_API echoic_status echoic_resampler_create(int32_t in_rate, int32_t out_rate, echoic_resampler** out);
+ECHOIC_API echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples, size_t n);
+/* End of input: the remaining output becomes available. */
+ECHOIC_API echoic_status echoic_resampler_flush(echoic_resampler* r);
+/* Number of output samples waiting to be read. */
+ECHOIC_API echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out);
+/* Moves up to out_len waiting samples into out; *num_written gets the count. */
+ECHOIC_API echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written);
+ECHOIC_API echoic_status echoic_resampler_reset(echoic_resampler* r);
+ECHOIC_API void echoic_resampler_free(echoic_resampler* r);
 
 #ifdef __cplusplus
 }

@@ -24,12 +24,39 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import audio, features
+
+    clip = audio.read(args.file, target_rate=args.sample_rate, downmix=True)
+    # Kaldi/WeNet convention: int16-range samples.
+    feats = features.compute_fbank(clip.samples * 32768.0, sample_rate=clip.sample_rate,
+                                   num_bins=args.num_bins, dither=args.dither)
+    print(f"{args.file}: {feats.shape[0]} frames x {feats.shape[1]} dims "
+          f"({clip.duration:.2f} s at {clip.sample_rate} Hz)")
+    if args.out:
+        try:
+            np.save(args.out, feats)
+        except OSError as exc:
+            raise echoic.EchoicIOError(f"cannot write '{args.out}': {exc}") from exc
+        print(f"saved {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, ONNX Runtime library, CPU features, threads")
     p.set_defaults(func=_cmd_info)
+    p = sub.add_parser("features", help="log-mel filterbank of an audio file (Kaldi compatible)")
+    p.add_argument("file", help="wav/flac/ogg file")
+    p.add_argument("--out", help="save the (frames, dims) float32 matrix as .npy")
+    p.add_argument("--num-bins", type=int, default=80, help="mel bins (default 80)")
+    p.add_argument("--dither", type=float, default=0.0, help="dither amount (default 0)")
+    p.add_argument("--sample-rate", type=int, default=16000, help="resample to this rate first (default 16000)")
+    p.set_defaults(func=_cmd_features)
     return parser
 
 
