@@ -49,7 +49,7 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     // Hotwords need beam search: a greedy path cannot be re-ranked.
     decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
   } else {
-    decoder = MakeGreedyDecoder(model_->info().blank_id);
+    decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
   }
   int64_t id = next_stream_id_.fetch_add(1);
   return std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
@@ -103,24 +103,24 @@ void Recognizer::AfterChunk(Stream* s, const std::vector<float>& log_probs) cons
     const float fs = info.encoder_frame_seconds();
     const float trailing = s->decoder_->TrailingBlankFrames() * fs;
     const float length = (s->encoder_frames_ - s->segment_start_frame_) * fs;
-    endpoint = IsEndpoint(config_.endpoint, !s->decoder_->Best().tokens.empty(), trailing, length);
+    endpoint = EndpointDetector(config_.endpoint).Update(s->decoder_->DecodedSomething(), trailing, length);
   }
   if (endpoint || last) CloseSegment(s, last);
 }
 
 Result Recognizer::GetPartial(const Stream& s) const {
   const auto& info = model_->info();
-  return MakeResult(s.decoder_->Best(), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_,
+  return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_ * info.encoder_frame_seconds(),
                     s.segment_, /*is_final=*/false);
 }
 
 void Recognizer::CloseSegment(Stream* s, bool last) const {
   const auto& info = model_->info();
-  Hypothesis best = s->decoder_->Best();
+  Hypothesis best = s->decoder_->Best(/*finalize=*/true);
   // Segments that closed on silence alone carry nothing; a stream that heard
   // nothing at all still ends with one (empty) final result.
   if (!best.tokens.empty() || (last && s->segment_ == 0)) {
-    s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(), s->segment_start_frame_,
+    s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(), s->segment_start_frame_ * info.encoder_frame_seconds(),
                                     s->segment_, /*is_final=*/true));
     s->segment_ += 1;
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "echoic/asr/segment_decoder.h"
+#include "echoic/audio/samples.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
@@ -26,12 +27,8 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
   ECHOIC_CHECK(input_rate_ == 0 || input_rate_ == sample_rate, ErrorCode::kInvalidArgument, "stream ", id_,
                ": started at ", input_rate_, " Hz but was now given ", sample_rate,
                " Hz; use one rate per stream (or resample before)");
-  ECHOIC_CHECK(samples != nullptr || n == 0, ErrorCode::kInvalidArgument, "stream ", id_, ": samples is NULL");
   // Reject bad samples before touching any state, so nothing is half-processed.
-  for (size_t i = 0; i < n; ++i) {
-    ECHOIC_CHECK(std::isfinite(samples[i]), ErrorCode::kInvalidArgument, "stream ", id_, ": sample ", i,
-                 " of this chunk is ", samples[i], " (NaN/Inf); the chunk was not accepted");
-  }
+  audio::ValidateSamples(samples, n, "stream " + std::to_string(id_) + " (chunk not accepted)");
   if (n == 0) return;
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;

@@ -10,7 +10,7 @@
 
 #include "echoic/asr/result.h"
 #include "echoic/asr/streaming_ctc_model.h"
-#include "echoic/features/fbank.h"
+#include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
 
 namespace echoic::asr {

@@ -1,0 +1,71 @@
+#include "echoic/asr/segment_decoder.h"
+
+#include "echoic/asr/context_graph.h"
+#include "echoic/asr/ctc_greedy_decoder.h"
+#include "echoic/asr/ctc_prefix_beam_search.h"
+#include "echoic/runtime/error.h"
+
+namespace echoic::asr {
+
+namespace {
+
+class GreedySegmentDecoder final : public SegmentDecoder {
+ public:
+  GreedySegmentDecoder(int32_t vocab, int32_t blank) : d_(vocab, blank) {}
+  void Accept(const float* lp, int32_t n, int32_t v) override { d_.Accept(lp, n, v); }
+  Hypothesis Best(bool) const override { return d_.Best(); }
+  int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
+  bool DecodedSomething() const override { return d_.decoded_something(); }
+  void Reset() override { d_.Reset(); }
+
+ private:
+  CtcGreedyDecoder d_;
+};
+
+class BeamSegmentDecoder final : public SegmentDecoder {
+ public:
+  BeamSegmentDecoder(int32_t vocab, int32_t blank, const CtcBeamSearchConfig& cfg,
+                     std::shared_ptr<const ContextGraph> graph)
+      : d_(vocab, blank, cfg, std::move(graph)) {}
+  void Accept(const float* lp, int32_t n, int32_t v) override { d_.Accept(lp, n, v); }
+  Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
+  int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
+  bool DecodedSomething() const override { return d_.decoded_something(); }
+  void Reset() override { d_.Reset(); }
+
+ private:
+  CtcPrefixBeamSearch d_;
+};
+
+}  // namespace
+
+std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t blank_id) {
+  return std::make_unique<GreedySegmentDecoder>(vocab_size, blank_id);
+}
+
+std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,
+                                                const std::vector<Hotword>& hotwords, float default_score) {
+  CtcBeamSearchConfig cfg;
+  cfg.beam = beam;
+  std::shared_ptr<const ContextGraph> graph;
+  if (!hotwords.empty()) {
+    std::vector<ContextPhrase> phrases;
+    for (const Hotword& h : hotwords) {
+      ECHOIC_CHECK(!h.phrase.empty(), ErrorCode::kInvalidArgument, "hotword: empty phrase");
+      ContextPhrase p;
+      try {
+        p.tokens = EncodeWithTokens(h.phrase, symbols);
+      } catch (const Error& e) {
+        Fail(ErrorCode::kInvalidArgument, "hotword '", h.phrase, "' cannot be spelled with this model's tokens: ",
+             e.what());
+      }
+      p.boost = h.score;
+      p.label = h.phrase;
+      phrases.push_back(std::move(p));
+    }
+    graph = std::make_shared<ContextGraph>(phrases, default_score, symbols.size());
+  }
+  return std::make_unique<BeamSegmentDecoder>(symbols.size(), blank_id, cfg, std::move(graph));
+}
+
+}  // namespace echoic::asr
