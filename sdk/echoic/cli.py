@@ -24,12 +24,28 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_vad(args: argparse.Namespace) -> int:
+    from . import vad
+
+    options = {} if args.min_silence_ms is None else {"min_silence_ms": args.min_silence_ms}
+    segments = vad.speech_segments(args.file, method=args.method, model=args.model, **options)
+    for start, end in segments:
+        print(f"{start:.2f}\t{end:.2f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, ONNX Runtime library, CPU features, threads")
     p.set_defaults(func=_cmd_info)
+    p = sub.add_parser("vad", help="print speech segments (start<TAB>end seconds) of an audio file")
+    p.add_argument("file", help="audio file (8/16 kHz for silero; 8/16/32/48 kHz for webrtc)")
+    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default="silero")
+    p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
+    p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
+    p.set_defaults(func=_cmd_vad)
     return parser
 
 
