@@ -89,6 +89,16 @@ class _Detector:
         self._collect()
         return list(self._all)
 
+    def clone(self) -> "_Detector":
+        """A detector with fresh state, the same options and a shared model (one per stream)."""
+        new = object.__new__(type(self))
+        _Detector.__init__(new, self._d.clone())
+        new._copy_config(self)
+        return new
+
+    def _copy_config(self, other: "_Detector") -> None:
+        pass
+
 
 class SileroVad(_Detector):
     """Silero VAD v5/v6 (``silero_vad.onnx``) at 16 kHz or 8 kHz.
@@ -193,7 +203,8 @@ class WebRtcVad(_Detector):
                 speech_pad_ms=int(speech_pad_ms),
             )
         )
-        self._vad = webrtcvad.Vad(int(aggressiveness))
+        self._aggressiveness = int(aggressiveness)
+        self._vad = webrtcvad.Vad(self._aggressiveness)
         self._frame = int(sample_rate) * int(frame_ms) // 1000
         self._seconds = int(frame_ms) / 1000.0
         self._pending = np.zeros(0, dtype=np.int16)
@@ -208,6 +219,16 @@ class WebRtcVad(_Detector):
             speech = self._vad.is_speech(buf[start : start + self._frame].tobytes(), self.sample_rate)
             self._d.report(bool(speech), self._seconds)
         self._pending = buf[whole:].copy()
+
+    def _copy_config(self, other: "_Detector") -> None:
+        import webrtcvad
+
+        assert isinstance(other, WebRtcVad)
+        self._aggressiveness = other._aggressiveness
+        self._vad = webrtcvad.Vad(other._aggressiveness)
+        self._frame = other._frame
+        self._seconds = other._seconds
+        self._pending = np.zeros(0, dtype=np.int16)
 
 
 def _load(path: Union[str, os.PathLike]) -> Tuple[np.ndarray, int]:

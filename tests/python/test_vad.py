@@ -130,3 +130,37 @@ def test_wrong_rate_file_and_bad_options(tmp_path, two_clips, silero_model, monk
         vad.SileroVad(Path(__file__).resolve().parents[1] / "data" / "linear.onnx")
     with pytest.raises(echoic.InvalidArgumentError):
         vad.WebRtcVad(aggressiveness=5)
+
+
+def test_silero_matches_reference_onnxruntime_loop(two_clips, silero_model):
+    """Our windows, 64-sample context and state carry give the probabilities of a
+    plain onnxruntime loop written the way the official wrapper feeds the model."""
+    ort = pytest.importorskip("onnxruntime")
+    audio = two_clips[0][: 16000 * 2]
+    sess = ort.InferenceSession(str(silero_model), providers=["CPUExecutionProvider"])
+    state = np.zeros((2, 1, 128), dtype=np.float32)
+    context = np.zeros(64, dtype=np.float32)
+    ref = []
+    for i in range(0, len(audio) - 511, 512):
+        x = np.concatenate([context, audio[i : i + 512]])[None, :]
+        out, state = sess.run(None, {"input": x, "state": state, "sr": np.array(16000, dtype=np.int64)})
+        ref.append(float(out[0, 0]))
+        context = x[0, -64:]
+    det = vad.SileroVad(silero_model)
+    det.probabilities(True)
+    det.accept(audio)
+    ours = det.take_probabilities()
+    np.testing.assert_allclose(ours, np.array(ref, dtype=np.float32), atol=1e-4)
+    assert max(ref) > 0.9
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_clone_has_fresh_state(method, two_clips, silero_model):
+    det = make(method, silero_model)
+    det.accept(two_clips[0][: 16000 * 2])
+    assert det.speech_since_reset
+    fresh = det.clone()  # what a recognizer does per stream
+    assert type(fresh) is type(det)
+    assert not fresh.speech_since_reset and fresh.trailing_silence == 0.0 and fresh.segments() == []
+    fresh.accept(two_clips[0][: 16000 * 2])
+    assert fresh.speech_since_reset

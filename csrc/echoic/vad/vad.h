@@ -25,6 +25,7 @@ class VoiceActivityDetector {
   // Whether any speech was confirmed since the last ResetSegment().
   virtual bool SpeechSinceReset() const = 0;
   // New utterance: forget SpeechSinceReset (model state and segments are kept).
+  // Speech still in progress counts for the new utterance.
   virtual void ResetSegment() = 0;
   // End of input: closes an open speech segment at the current time.
   virtual void Flush() = 0;
