@@ -6,4 +6,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindOrt(m);
   echoic::python::BindAudio(m);
   echoic::python::BindFeatures(m);
+  echoic::python::BindVad(m);
 }

@@ -17,11 +17,13 @@ from .errors import (
 )
 from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
+from . import vad
 
 __version__: str = _native.version()
 
 __all__ = [
     "__version__",
+    "vad",
     "Session",
     "c_header_path",
     "c_library_path",

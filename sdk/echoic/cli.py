@@ -44,6 +44,16 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_vad(args: argparse.Namespace) -> int:
+    from . import vad
+
+    options = {} if args.min_silence_ms is None else {"min_silence_ms": args.min_silence_ms}
+    segments = vad.speech_segments(args.file, method=args.method, model=args.model, **options)
+    for start, end in segments:
+        print(f"{start:.2f}\t{end:.2f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
@@ -57,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dither", type=float, default=0.0, help="dither amount (default 0)")
     p.add_argument("--sample-rate", type=int, default=16000, help="resample to this rate first (default 16000)")
     p.set_defaults(func=_cmd_features)
+    p = sub.add_parser("vad", help="print speech segments (start<TAB>end seconds) of an audio file")
+    p.add_argument("file", help="audio file (8/16 kHz for silero; 8/16/32/48 kHz for webrtc)")
+    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default="silero")
+    p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
+    p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
+    p.set_defaults(func=_cmd_vad)
     return parser
 
 
