@@ -12,6 +12,7 @@ void BindRuntime(py::module_& m);  // errors, version, CPU facts
 void BindOrt(py::module_& m);
 void BindAudio(py::module_& m);
 void BindFeatures(py::module_& m);
+void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 
 }  // namespace echoic::python
 
