@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <cstdint>
 #include <unordered_map>
 
 #include "echoic/asr/log_prob_input.h"
@@ -21,20 +22,26 @@ double LogAdd(double a, double b) {
   return m + std::log1p(std::exp(-std::fabs(a - b)));
 }
 
-struct VecHash {
-  size_t operator()(const std::vector<int32_t>& v) const noexcept {
-    size_t h = 1469598103934665603ull;
-    for (int32_t x : v) h = (h ^ static_cast<uint32_t>(x)) * 1099511628211ull;
-    return h;
-  }
-};
+uint64_t MixHash(uint64_t h, int32_t token) {
+  // splitmix64 finaliser over the previous hash and the token.
+  uint64_t z = h ^ (static_cast<uint64_t>(static_cast<uint32_t>(token)) + 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+constexpr uint64_t kEmptyHash = 0x6A09E667F3BCC908ull;
 
 // How a next-frame prefix arose from a current one; the strongest contribution
 // decides the prefix's token timings.
 enum class Origin { kStayBlank, kStayRepeat, kExtend };
 
+// A next-frame prefix, kept as (source prefix, optional appended token) so
+// that no token vector is copied until it survives pruning.
 struct Candidate {
-  std::vector<int32_t> key;
+  size_t base = 0;        // beam index whose tokens this extends (or equals)
+  int32_t appended = -1;  // token appended to `base`'s tokens, -1 for none
+  uint64_t hash = 0;
+  size_t next_same = SIZE_MAX;  // chain of candidates sharing a hash bucket
   double pb = kNegInf, pnb = kNegInf;
   double ctx = 0.0;
   int32_t ctx_state = 0;
@@ -42,7 +49,7 @@ struct Candidate {
   double best = kNegInf;
   size_t src = 0;
   Origin origin = Origin::kStayBlank;
-  int32_t token = -1;
+  int32_t token = -1;  // the token the winning contribution consumed
   float token_logp = 0.f;
 };
 
@@ -82,6 +89,7 @@ void CtcPrefixBeamSearch::Reset() {
   empty.pb = 0.0;
   empty.pnb = kNegInf;
   empty.ctx_state = context_ ? context_->Root() : 0;
+  empty.hash = kEmptyHash;
   beam_.push_back(std::move(empty));
 }
 
@@ -106,16 +114,48 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   while (scratch_.size() > 1 && scratch_.back().first < config_.log_prob_floor) scratch_.pop_back();
 
   std::vector<Candidate> cands;
-  std::unordered_map<std::vector<int32_t>, size_t, VecHash> index;
+  std::unordered_map<uint64_t, size_t> heads;
   cands.reserve(beam_.size() * (scratch_.size() + 1));
-  auto slot = [&](std::vector<int32_t>&& key, bool* fresh) -> Candidate& {
-    auto [it, inserted] = index.emplace(std::move(key), cands.size());
-    *fresh = inserted;
-    if (inserted) {
+  heads.reserve(cands.capacity() * 2);
+  auto length = [&](const Candidate& c) { return beam_[c.base].tokens.size() + (c.appended >= 0 ? 1 : 0); };
+  auto at = [&](const Candidate& c, size_t i) {
+    const auto& t = beam_[c.base].tokens;
+    return i < t.size() ? t[i] : c.appended;
+  };
+  auto same_sequence = [&](const Candidate& a, size_t base, int32_t appended) {
+    Candidate b;
+    b.base = base;
+    b.appended = appended;
+    const size_t n = length(a);
+    if (n != length(b)) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (at(a, i) != at(b, i)) return false;
+    return true;
+  };
+  // The candidate for beam_[base].tokens (+ appended), created on first use.
+  auto slot = [&](size_t base, int32_t appended, bool* fresh) -> Candidate& {
+    const uint64_t h = appended >= 0 ? MixHash(beam_[base].hash, appended) : beam_[base].hash;
+    auto [it, inserted] = heads.emplace(h, cands.size());
+    if (!inserted) {
+      for (size_t i = it->second; i != SIZE_MAX; i = cands[i].next_same) {
+        if (same_sequence(cands[i], base, appended)) {
+          *fresh = false;
+          return cands[i];
+        }
+      }
+      // A true 64-bit collision: chain the new candidate behind the bucket head.
       cands.emplace_back();
-      cands.back().key = it->first;
+      cands.back().next_same = cands[it->second].next_same;
+      cands[it->second].next_same = cands.size() - 1;
+    } else {
+      cands.emplace_back();
     }
-    return cands[it->second];
+    Candidate& c = cands.back();
+    c.base = base;
+    c.appended = appended;
+    c.hash = h;
+    *fresh = true;
+    return c;
   };
   auto note = [](Candidate& c, double contrib, size_t src, Origin origin, int32_t token, float lp) {
     if (contrib > c.best) {
@@ -135,7 +175,7 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       const double lp = lpf;
       bool fresh = false;
       if (c == blank_id_) {
-        Candidate& n = slot(std::vector<int32_t>(p.tokens), &fresh);
+        Candidate& n = slot(i, -1, &fresh);
         if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; }
         n.pb = LogAdd(n.pb, total + lp);
         note(n, total + lp, i, Origin::kStayBlank, c, lpf);
@@ -143,18 +183,14 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       }
       if (c == last) {
         // Repeat without a blank in between collapses into the same prefix.
-        Candidate& n = slot(std::vector<int32_t>(p.tokens), &fresh);
+        Candidate& n = slot(i, -1, &fresh);
         if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; }
         n.pnb = LogAdd(n.pnb, p.pnb + lp);
         note(n, p.pnb + lp, i, Origin::kStayRepeat, c, lpf);
       }
       const double from = (c == last) ? p.pb : total;  // a real repeat needs a blank between
       if (from == kNegInf) continue;
-      std::vector<int32_t> key;
-      key.reserve(p.tokens.size() + 1);
-      key = p.tokens;
-      key.push_back(c);
-      Candidate& q = slot(std::move(key), &fresh);
+      Candidate& q = slot(i, c, &fresh);
       if (fresh) {
         if (context_) {
           ContextGraph::Step s = context_->Forward(p.ctx_state, c);
@@ -173,11 +209,15 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   // the order never depends on hash-table layout.
   std::vector<size_t> order(cands.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto score = [&](size_t i) { return LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx; };
+  std::vector<double> score(cands.size());
+  for (size_t i = 0; i < cands.size(); ++i) score[i] = LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx;
   auto ranked = [&](size_t a, size_t b) {
-    double sa = score(a), sb = score(b);
-    if (sa != sb) return sa > sb;
-    return cands[a].key < cands[b].key;
+    if (score[a] != score[b]) return score[a] > score[b];
+    const Candidate &ca = cands[a], &cb = cands[b];
+    const size_t na = length(ca), nb = length(cb);
+    for (size_t i = 0; i < na && i < nb; ++i)
+      if (at(ca, i) != at(cb, i)) return at(ca, i) < at(cb, i);
+    return na < nb;
   };
   const size_t keep = std::min(order.size(), static_cast<size_t>(config_.beam));
   std::partial_sort(order.begin(), order.begin() + keep, order.end(), ranked);
@@ -185,29 +225,25 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   std::vector<Prefix> next;
   next.reserve(keep);
   for (size_t r = 0; r < keep; ++r) {
-    Candidate& c = cands[order[r]];
+    const Candidate& c = cands[order[r]];
     const Prefix& src = beam_[c.src];
     Prefix p;
-    p.tokens = std::move(c.key);
-    p.frames = src.frames;
-    p.end_frames = src.end_frames;
-    p.run_len = src.run_len;
-    p.prob_sum = src.prob_sum;
+    p.tokens = src.tokens;
+    p.info = src.info;
     const double prob = std::exp(static_cast<double>(c.token_logp));
     if (c.origin == Origin::kExtend) {
-      p.frames.push_back(frame);
-      p.end_frames.push_back(frame);
-      p.run_len.push_back(1);
-      p.prob_sum.push_back(prob);
+      p.tokens.push_back(c.token);  // `appended` may be unset: the slot may have come from a stay
+      p.info.push_back({frame, frame, 1, prob});
     } else if (c.origin == Origin::kStayRepeat) {
-      p.end_frames.back() = frame;
-      p.run_len.back() += 1;
-      p.prob_sum.back() += prob;
+      p.info.back().end_frame = frame;
+      p.info.back().run_len += 1;
+      p.info.back().prob_sum += prob;
     }
     p.pb = c.pb;
     p.pnb = c.pnb;
     p.ctx = c.ctx;
     p.ctx_state = c.ctx_state;
+    p.hash = c.hash;
     next.push_back(std::move(p));
   }
   beam_ = std::move(next);
@@ -231,11 +267,11 @@ std::vector<size_t> CtcPrefixBeamSearch::Ranked(bool finalize) const {
 Hypothesis CtcPrefixBeamSearch::ToHypothesis(const Prefix& p, bool finalize) const {
   Hypothesis h;
   h.tokens = p.tokens;
-  h.frames = p.frames;
-  h.end_frames = p.end_frames;
-  h.confidences.reserve(p.tokens.size());
-  for (size_t i = 0; i < p.tokens.size(); ++i)
-    h.confidences.push_back(static_cast<float>(p.prob_sum[i] / p.run_len[i]));
+  for (const TokenInfo& ti : p.info) {
+    h.frames.push_back(ti.frame);
+    h.end_frames.push_back(ti.end_frame);
+    h.confidences.push_back(static_cast<float>(ti.prob_sum / ti.run_len));
+  }
   h.log_prob = p.Total();
   h.context_score = p.ctx + ((finalize && context_) ? context_->Finalize(p.ctx_state) : 0.0);
   return h;
@@ -251,7 +287,7 @@ std::vector<Hypothesis> CtcPrefixBeamSearch::NBest(bool finalize) const {
 
 int64_t CtcPrefixBeamSearch::trailing_blank_frames() const {
   const Prefix& p = beam_[Ranked(false)[0]];
-  return p.end_frames.empty() ? num_frames_ : num_frames_ - (p.end_frames.back() + 1);
+  return p.info.empty() ? num_frames_ : num_frames_ - (p.info.back().end_frame + 1);
 }
 
 bool CtcPrefixBeamSearch::decoded_something() const { return !beam_[Ranked(false)[0]].tokens.empty(); }

@@ -50,12 +50,17 @@ class CtcPrefixBeamSearch {
   int32_t vocab_size() const { return vocab_size_; }
 
  private:
+  struct TokenInfo {
+    int32_t frame = 0, end_frame = 0, run_len = 0;
+    double prob_sum = 0.0;
+  };
   struct Prefix {
-    std::vector<int32_t> tokens, frames, end_frames, run_len;
-    std::vector<double> prob_sum;
-    double pb = 0.0, pnb = 0.0;  // log P(prefix, path ends in blank / in its last token)
-    double ctx = 0.0;            // accumulated context (hotword) score
+    std::vector<int32_t> tokens;
+    std::vector<TokenInfo> info;  // timing / confidence per token, of the best path
+    double pb = 0.0, pnb = 0.0;   // log P(prefix, path ends in blank / in its last token)
+    double ctx = 0.0;             // accumulated context (hotword) score
     int32_t ctx_state = 0;
+    uint64_t hash = 0;            // of `tokens`; candidates are merged by it (then compared)
     double Total() const;
   };
   void Step(const float* row, int32_t frame);
