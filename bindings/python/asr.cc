@@ -3,13 +3,16 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "bind.h"
 #include "echoic/asr/context_graph.h"
 #include "echoic/asr/ctc_greedy_decoder.h"
 #include "echoic/asr/ctc_prefix_beam_search.h"
+#include "echoic/asr/endpoint.h"
 #include "echoic/asr/result.h"
 #include "echoic/asr/symbol_table.h"
 #include "echoic/runtime/error.h"
@@ -55,6 +58,105 @@ py::dict ResultToDict(const asr::Result& r) {
   return d;
 }
 
+std::shared_ptr<const asr::ContextGraph> MakeGraph(const py::object& hotwords, float hotword_score,
+                                                   const SymbolTable& symbols) {
+  if (hotwords.is_none()) return nullptr;
+  std::vector<asr::ContextPhrase> phrases;
+  for (py::handle h : hotwords) {
+    asr::ContextPhrase p;
+    if (py::isinstance<py::str>(h)) {
+      p.label = h.cast<std::string>();
+    } else {
+      auto pair = h.cast<std::pair<std::string, float>>();
+      p.label = pair.first;
+      p.boost = pair.second;
+    }
+    p.tokens = asr::EncodeWithTokens(p.label, symbols);
+    phrases.push_back(std::move(p));
+  }
+  if (phrases.empty()) return nullptr;
+  return std::make_shared<asr::ContextGraph>(phrases, hotword_score, symbols.size());
+}
+
+using LogProbs = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+void CheckMatrix(const LogProbs& a, const SymbolTable& symbols, const char* who) {
+  ECHOIC_CHECK(a.ndim() == 2, ErrorCode::kInvalidArgument, who, ": log_probs must be a 2-D [frames, vocab] array, got ",
+               a.ndim(), " dims");
+  ECHOIC_CHECK(a.shape(0) < (int64_t{1} << 31), ErrorCode::kInvalidArgument, who, ": log_probs too large");
+  ECHOIC_CHECK(a.shape(1) == symbols.size(), ErrorCode::kModel, who, ": log_probs have ", a.shape(1),
+               " classes per frame but '", symbols.source(), "' has ", symbols.size(), " tokens");
+}
+
+// One stream's decoder for Python: greedy or beam, fed chunk by chunk.
+class StreamDecoder {
+ public:
+  StreamDecoder(const py::object& tokens, const std::string& method, int beam, const py::object& hotwords,
+                float hotword_score, float frame_shift)
+      : symbols_(ToSymbols(tokens)), frame_shift_(frame_shift) {
+    ECHOIC_CHECK(method == "greedy" || method == "beam", ErrorCode::kInvalidArgument,
+                 "CtcDecoder: method must be 'greedy' or 'beam', got '", method, "'");
+    ECHOIC_CHECK(std::isfinite(frame_shift) && frame_shift > 0.f, ErrorCode::kInvalidArgument,
+                 "CtcDecoder: frame_shift must be > 0 seconds, got ", frame_shift);
+    auto graph = MakeGraph(hotwords, hotword_score, *symbols_);
+    if (method == "greedy") {
+      ECHOIC_CHECK(!graph, ErrorCode::kInvalidArgument, "CtcDecoder: hotwords need method='beam'");
+      greedy_ = std::make_unique<asr::CtcGreedyDecoder>(symbols_->size(), symbols_->blank_id());
+    } else {
+      asr::CtcBeamSearchConfig cfg;
+      cfg.beam = beam;
+      beam_ = std::make_unique<asr::CtcPrefixBeamSearch>(symbols_->size(), symbols_->blank_id(), cfg, graph);
+    }
+  }
+
+  void Accept(const LogProbs& a) {
+    CheckMatrix(a, *symbols_, "CtcDecoder.accept");
+    const int32_t T = static_cast<int32_t>(a.shape(0)), V = static_cast<int32_t>(a.shape(1));
+    const float* data = a.data();
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);  // decoding runs without the GIL
+    if (greedy_) greedy_->Accept(data, T, V);
+    else beam_->Accept(data, T, V);
+  }
+
+  asr::Result Result(bool final) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    asr::Hypothesis h = greedy_ ? greedy_->Best() : beam_->Best(final);
+    return asr::MakeResult(h, *symbols_, frame_shift_, segment_start_, segment_, final);
+  }
+  int64_t NumFrames() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Frames();
+  }
+  float TrailingSilence() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t n = greedy_ ? greedy_->trailing_blank_frames() : beam_->trailing_blank_frames();
+    return static_cast<float>(n) * frame_shift_;
+  }
+  bool DecodedSomething() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return greedy_ ? greedy_->decoded_something() : beam_->decoded_something();
+  }
+  // Starts the next segment; its frames count from 0 again.
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    segment_start_ += static_cast<float>(Frames()) * frame_shift_;
+    ++segment_;
+    if (greedy_) greedy_->Reset();
+    else beam_->Reset();
+  }
+
+ private:
+  int64_t Frames() const { return greedy_ ? greedy_->num_frames() : beam_->num_frames(); }
+  mutable std::mutex mu_;
+  std::shared_ptr<const SymbolTable> symbols_;
+  float frame_shift_;
+  float segment_start_ = 0.f;
+  int32_t segment_ = 0;
+  std::unique_ptr<asr::CtcGreedyDecoder> greedy_;
+  std::unique_ptr<asr::CtcPrefixBeamSearch> beam_;
+};
+
 }  // namespace
 
 void BindAsr(py::module_& m) {
@@ -82,43 +184,47 @@ void BindAsr(py::module_& m) {
         return "<echoic.SymbolTable " + std::to_string(t.size()) + " tokens from '" + t.source() + "'>";
       });
 
+  py::class_<StreamDecoder>(m, "CtcDecoder",
+                            "Streaming CTC decoder for one stream: feed [frames, vocab] log-prob chunks.")
+      .def(py::init<const py::object&, const std::string&, int, const py::object&, float, float>(), py::arg("tokens"),
+           py::arg("method") = "greedy", py::arg("beam") = 4, py::arg("hotwords") = py::none(),
+           py::arg("hotword_score") = 1.5f, py::arg("frame_shift") = 0.04f)
+      .def("accept", &StreamDecoder::Accept, py::arg("log_probs"))
+      .def("result", [](const StreamDecoder& d, bool final) { return ResultToDict(d.Result(final)); },
+           py::arg("final") = false, "Current best result; final=True drops unfinished hotword boosts.")
+      .def_property_readonly("num_frames", &StreamDecoder::NumFrames)
+      .def_property_readonly("trailing_silence", &StreamDecoder::TrailingSilence,
+                             "Seconds of trailing blank frames (for endpointing).")
+      .def_property_readonly("decoded_something", &StreamDecoder::DecodedSomething)
+      .def("reset", &StreamDecoder::Reset, "Starts the next segment (times keep counting from the stream start).");
+
+  py::class_<asr::EndpointDetector>(m, "EndpointDetector", "Three-rule endpointing (rule 1/2/3 as in sherpa-onnx).")
+      .def(py::init([](float rule1_silence, float rule2_silence, float rule3_length) {
+             asr::EndpointConfig c;
+             c.rule1.min_trailing_silence_s = rule1_silence;
+             c.rule2.min_trailing_silence_s = rule2_silence;
+             c.rule3.min_utterance_length_s = rule3_length;
+             return asr::EndpointDetector(c);
+           }),
+           py::arg("rule1_silence") = 2.4f, py::arg("rule2_silence") = 1.2f, py::arg("rule3_length") = 20.f)
+      .def("update", &asr::EndpointDetector::Update, py::arg("decoded_something"), py::arg("trailing_silence"),
+           py::arg("utterance_length"), "True at an endpoint.")
+      .def_property_readonly("last_rule", &asr::EndpointDetector::last_rule);
+
   m.def(
       "ctc_decode",
-      [](py::array_t<float, py::array::c_style | py::array::forcecast> log_probs, const py::object& tokens,
+      [](const LogProbs& log_probs, const py::object& tokens,
          const std::string& method, int beam, const py::object& hotwords, float hotword_score, float frame_shift,
          int chunk_frames) {
-        ECHOIC_CHECK(log_probs.ndim() == 2, ErrorCode::kInvalidArgument,
-                     "ctc_decode: log_probs must be a 2-D [frames, vocab] array, got ", log_probs.ndim(), " dims");
         ECHOIC_CHECK(method == "greedy" || method == "beam", ErrorCode::kInvalidArgument,
                      "ctc_decode: method must be 'greedy' or 'beam', got '", method, "'");
         ECHOIC_CHECK(chunk_frames >= 0, ErrorCode::kInvalidArgument, "ctc_decode: chunk_frames must be >= 0");
         auto symbols = ToSymbols(tokens);
+        CheckMatrix(log_probs, *symbols, "ctc_decode");
         const int64_t frames = log_probs.shape(0), vocab = log_probs.shape(1);
-        ECHOIC_CHECK(frames < (int64_t{1} << 31) && vocab < (int64_t{1} << 31), ErrorCode::kInvalidArgument,
-                     "ctc_decode: log_probs too large");
-        ECHOIC_CHECK(vocab == symbols->size(), ErrorCode::kModel, "ctc_decode: log_probs have ", vocab,
-                     " classes per frame but '", symbols->source(), "' has ", symbols->size(), " tokens");
-
-        std::shared_ptr<const asr::ContextGraph> graph;
-        if (!hotwords.is_none()) {
-          ECHOIC_CHECK(method == "beam", ErrorCode::kInvalidArgument,
-                       "ctc_decode: hotwords need method='beam'");
-          std::vector<asr::ContextPhrase> phrases;
-          for (py::handle h : hotwords) {
-            asr::ContextPhrase p;
-            if (py::isinstance<py::str>(h)) {
-              p.label = h.cast<std::string>();
-            } else {
-              auto pair = h.cast<std::pair<std::string, float>>();
-              p.label = pair.first;
-              p.boost = pair.second;
-            }
-            p.tokens = asr::EncodeWithTokens(p.label, *symbols);
-            phrases.push_back(std::move(p));
-          }
-          if (!phrases.empty())
-            graph = std::make_shared<asr::ContextGraph>(phrases, hotword_score, symbols->size());
-        }
+        if (!hotwords.is_none())
+          ECHOIC_CHECK(method == "beam", ErrorCode::kInvalidArgument, "ctc_decode: hotwords need method='beam'");
+        auto graph = MakeGraph(hotwords, hotword_score, *symbols);
 
         const float* data = log_probs.data();
         const int32_t T = static_cast<int32_t>(frames), V = static_cast<int32_t>(vocab);

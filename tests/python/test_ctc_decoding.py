@@ -145,3 +145,50 @@ def test_bad_input(char_tokens):
         _native.ctc_decode(bad, char_tokens)
     with pytest.raises(echoic.InvalidArgumentError):
         _native.ctc_decode(peaky("a"), char_tokens, method="beam", beam=0)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_streaming_decoder_segments(char_tokens, method):
+    m = peaky("_ hi__ yo_____")
+    dec = _native.CtcDecoder(char_tokens, method=method, frame_shift=0.04)
+    dec.accept(m[:4])
+    assert dec.result()["text"] == "hi"  # partial
+    assert dec.decoded_something
+    dec.accept(m[4:])
+    r = dec.result(final=True)
+    assert r["text"] == "hi yo" and r["is_final"] and r["segment"] == 0
+    assert dec.num_frames == len(m)
+    assert dec.trailing_silence == pytest.approx(5 * 0.04)
+    whole = _native.ctc_decode(m, char_tokens, method=method)
+    assert r["token_ids"] == whole["token_ids"] and r["token_times"] == whole["token_times"]
+    # The next segment's times continue from the end of the first.
+    dec.reset()
+    assert dec.num_frames == 0 and not dec.decoded_something
+    dec.accept(peaky("_a_"))
+    r2 = dec.result(final=True)
+    assert r2["segment"] == 1 and r2["segment_start"] == pytest.approx(len(m) * 0.04)
+    assert r2["token_times"][0] == pytest.approx((len(m) + 1) * 0.04)
+    with pytest.raises(echoic.ModelError):
+        dec.accept(np.zeros((2, 5), np.float32))
+
+
+def test_decoder_with_endpointing(char_tokens):
+    """Silence after speech ends the utterance by rule 2; long silence alone by rule 1."""
+    ep = _native.EndpointDetector()
+    dec = _native.CtcDecoder(char_tokens, method="beam")
+    speech, silence = peaky(" ok"), peaky("_" * 10)  # 10 frames = 0.4 s
+    dec.accept(speech)
+    rules, t = [], 3
+    for _ in range(6):
+        dec.accept(silence)
+        t += 10
+        ep.update(dec.decoded_something, dec.trailing_silence, t * 0.04)
+        rules.append(ep.last_rule)
+    # 1.2 s of silence after speech: rule 2; from 2.4 s rule 1 (checked first) holds too.
+    assert rules == [0, 0, 2, 2, 2, 1]
+    assert not ep.update(False, 2.3, 2.3) and ep.update(False, 2.4, 2.4) and ep.last_rule == 1
+    assert ep.update(True, 0.0, 20.0) and ep.last_rule == 3
+    with pytest.raises(echoic.InvalidArgumentError):
+        _native.EndpointDetector(rule1_silence=-1)
+    with pytest.raises(echoic.InvalidArgumentError):
+        ep.update(True, float("nan"), 1.0)

@@ -23,7 +23,10 @@ void CheckRule(const EndpointRule& r, int n) {
 bool Fires(const EndpointRule& r, bool decoded, float silence, float length) {
   if (!r.enabled) return false;
   if (r.must_contain_speech && !decoded) return false;
-  return silence >= r.min_trailing_silence_s && length >= r.min_utterance_length_s;
+  // Times come from frame counts x frame shift; a 0.1 ms slack keeps e.g.
+  // 30 x 0.04 s from missing a 1.2 s threshold through float rounding.
+  constexpr float kSlack = 1e-4f;
+  return silence + kSlack >= r.min_trailing_silence_s && length + kSlack >= r.min_utterance_length_s;
 }
 
 }  // namespace

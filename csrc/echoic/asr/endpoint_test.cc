@@ -32,6 +32,10 @@ TEST(custom_and_disabled_rules) {
   CHECK(!d.Update(true, 0.f, 100.f));
   CHECK(d.Update(true, 0.5f, 1.f));
   CHECK_NEAR(EndpointDetector::SilenceFromBlankFrames(30, 0.04f), 1.2, 1e-6);
+  // 30 frames of 40 ms reach a 1.2 s threshold despite float rounding.
+  EndpointDetector d2;
+  CHECK(d2.Update(true, EndpointDetector::SilenceFromBlankFrames(30, 0.04f), 2.f));
+  CHECK(!d2.Update(true, EndpointDetector::SilenceFromBlankFrames(29, 0.04f), 2.f));
 }
 
 TEST(validation) {
