@@ -32,28 +32,25 @@ ContextGraph::ContextGraph(const std::vector<ContextPhrase>& phrases, float defa
         child = static_cast<int32_t>(nodes_.size());
         Node n;
         n.token = tok;
-        n.node_score = nodes_[cur].node_score + boost;
         nodes_.push_back(n);
         auto& nx = nodes_[cur].next;
         nx.insert(std::lower_bound(nx.begin(), nx.end(), std::make_pair(tok, -1)), {tok, child});
-      } else if (nodes_[child].node_score < nodes_[cur].node_score + boost) {
-        // Shared prefix of phrases with different boosts: the larger wins.
-        // (Descendants built earlier keep their own sums; good enough for a bias.)
-        nodes_[child].node_score = nodes_[cur].node_score + boost;
       }
+      // Phrases sharing a prefix: the largest boost wins on the shared edges.
+      nodes_[child].edge_boost = std::max(nodes_[child].edge_boost, boost);
       cur = child;
     }
     if (nodes_[cur].phrase < 0) nodes_[cur].phrase = static_cast<int32_t>(p);  // duplicates: first wins
   }
-  // Breadth-first: fail links, output links, and `base` (score kept on failure).
+  // Breadth-first (parents first): scores, fail links, output links, and
+  // `base` (score kept on failure).
   std::deque<int32_t> queue;
   for (auto [tok, child] : nodes_[0].next) {
-    nodes_[child].fail = 0;
-    queue.push_back(child);
-  }
-  for (auto& [tok, child] : nodes_[0].next) {
     Node& c = nodes_[child];
+    c.fail = 0;
+    c.node_score = c.edge_boost;
     c.base = c.phrase >= 0 ? c.node_score : 0.f;
+    queue.push_back(child);
   }
   while (!queue.empty()) {
     int32_t u = queue.front();
@@ -67,6 +64,7 @@ ContextGraph::ContextGraph(const std::vector<ContextPhrase>& phrases, float defa
         f = nodes_[f].fail;
       }
       Node& nv = nodes_[v];
+      nv.node_score = nodes_[u].node_score + nv.edge_boost;
       nv.fail = target >= 0 ? target : 0;
       nv.output = nodes_[nv.fail].phrase >= 0 ? nv.fail : nodes_[nv.fail].output;
       nv.base = nv.phrase >= 0 ? nv.node_score : nodes_[u].base;

@@ -46,6 +46,7 @@ class ContextGraph {
  private:
   struct Node {
     int32_t token = -1;
+    float edge_boost = 0.f;  // boost for entering this node (max over phrases sharing the edge)
     float node_score = 0.f;  // boost accumulated from the root along the trie path
     float base = 0.f;        // node_score of the deepest phrase end on that path (kept on failure)
     int32_t fail = 0;

@@ -79,6 +79,26 @@ TEST(aho_corasick_suffix_and_overlaps) {
   CHECK_NEAR(hehe + g.Finalize(s), 2.0, 1e-6);
 }
 
+TEST(shared_prefix_uses_largest_boost_in_any_order) {
+  // Whatever the phrase order, every step along "abc" earns >= 0 and the
+  // shared edges carry the larger boost.
+  for (bool swap : {false, true}) {
+    std::vector<ContextPhrase> ps = {{Ids("abc"), 1.f, "abc"}, {Ids("ab"), 3.f, "ab"}};
+    if (swap) std::swap(ps[0], ps[1]);
+    ContextGraph g(ps, 1.f);
+    ContextGraph::State s = g.Root();
+    float total = 0.f;
+    for (int32_t t : Ids("abc")) {
+      auto step = g.Forward(s, t);
+      CHECK(step.score > 0.f);
+      total += step.score;
+      s = step.state;
+    }
+    CHECK_NEAR(total, 7.0, 1e-6);  // 3 + 3 + 1
+    CHECK_NEAR(Walk(g, "ab", nullptr, nullptr), 6.0, 1e-6);
+  }
+}
+
 TEST(validation) {
   CHECK_THROWS_CODE(ContextGraph({}, 1.f), ErrorCode::kInvalidArgument);
   CHECK_THROWS_CODE(ContextGraph({{{}, 1.f, "empty"}}, 1.f), ErrorCode::kInvalidArgument);
