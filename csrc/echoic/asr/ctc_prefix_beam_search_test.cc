@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <memory>
+#include <thread>
 
 #include "echoic/asr/asr_test_util.h"
 #include "echoic/asr/context_graph.h"
@@ -190,6 +191,34 @@ TEST(unfinished_hotword_gains_nothing) {
   Hypothesis fin = b.Best(true);
   CHECK(t.Detokenize(fin.tokens) == "kat");
   CHECK_NEAR(fin.context_score, 0.0, 1e-6);
+}
+
+TEST(streams_decode_in_parallel_with_a_shared_graph) {
+  // One decoder per stream, one read-only graph for all: threads give the same
+  // results as decoding the streams one after another.
+  auto t = tu::CharVocab();
+  auto graph = std::make_shared<ContextGraph>(
+      std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cat", t), 0.f, "cat"},
+                                              {EncodeWithTokens("dog", t), 0.f, "dog"}},
+      1.5f, kV);
+  constexpr int kStreams = 4;
+  std::vector<std::vector<float>> inputs;
+  for (int i = 0; i < kStreams; ++i) inputs.push_back(tu::RandomLogProbs(300, kV, 100 + i, 1.5f));
+  std::vector<Hypothesis> serial, parallel(kStreams);
+  for (int i = 0; i < kStreams; ++i) {
+    CtcPrefixBeamSearch b(kV, 0, {}, graph);
+    b.Accept(inputs[i].data(), 300, kV);
+    serial.push_back(b.Best(true));
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStreams; ++i)
+    threads.emplace_back([&, i] {
+      CtcPrefixBeamSearch b(kV, 0, {}, graph);
+      tu::FeedChunks(b, inputs[i], kV, {4});
+      parallel[i] = b.Best(true);
+    });
+  for (auto& th : threads) th.join();
+  for (int i = 0; i < kStreams; ++i) CHECK(Same(serial[i], parallel[i]));
 }
 
 TEST(reset_partial_and_errors) {
