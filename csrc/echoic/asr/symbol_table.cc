@@ -39,6 +39,24 @@ int ParseByteToken(const std::string& s) {
   return v;
 }
 
+// First code point of a UTF-8 string (0 if empty or malformed).
+uint32_t FirstCodePoint(const std::string& s) {
+  if (s.empty()) return 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  if (p[0] < 0x80) return p[0];
+  if ((p[0] >> 5) == 0x6 && s.size() >= 2) return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+  if ((p[0] >> 4) == 0xE && s.size() >= 3) return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+  if ((p[0] >> 3) == 0x1E && s.size() >= 4)
+    return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
+  return 0;
+}
+
+// Scripts written without spaces: each character counts as a word.
+bool IsCjk(uint32_t cp) {
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x3040 && cp <= 0x30FF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FA1F);
+}
+
 bool IsSpecialSymbol(const std::string& s) {
   if (s == "<blk>" || s == "<blank>" || s == "<unk>" || s == "<s>" || s == "</s>" || s == "<sos/eos>" ||
       s == "<eps>" || s == "<pad>" || s == "<sos>" || s == "<eos>")
@@ -206,7 +224,15 @@ std::vector<std::vector<int32_t>> SymbolTable::GroupWords(const std::vector<int3
       cur.clear();
     }
     bool carries_text = byte_value_[id] >= 0 || (StartsWithMark(tok) ? tok.size() > kWordMarkLen : tok != " ");
-    if (carries_text) cur.push_back(static_cast<int32_t>(i));
+    if (!carries_text) continue;
+    const std::string text = StartsWithMark(tok) ? tok.substr(kWordMarkLen) : tok;
+    if (IsCjk(FirstCodePoint(text))) {  // a word of its own
+      if (!cur.empty()) words.push_back(std::move(cur));
+      cur.clear();
+      words.push_back({static_cast<int32_t>(i)});
+      continue;
+    }
+    cur.push_back(static_cast<int32_t>(i));
   }
   if (!cur.empty()) words.push_back(std::move(cur));
   return words;

@@ -38,8 +38,9 @@ class SymbolTable {
   // Token ids -> text: "▁" becomes a space between words, byte-fallback tokens
   // are joined into UTF-8 (invalid sequences become U+FFFD), specials dropped.
   std::string Detokenize(const std::vector<int32_t>& ids) const;
-  // Groups positions in `ids` into words (a word starts at a "▁" token); tokens
-  // that carry no text (specials, a bare "▁") are left out; empty words dropped.
+  // Groups positions in `ids` into words (a word starts at a "▁" token; a CJK
+  // character token is a word of its own); tokens that carry no text
+  // (specials, a bare "▁") are left out; empty words dropped.
   std::vector<std::vector<int32_t>> GroupWords(const std::vector<int32_t>& ids) const;
 
  private:

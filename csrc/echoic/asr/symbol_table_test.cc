@@ -76,6 +76,15 @@ TEST(bpe_and_byte_fallback) {
   CHECK_EQ(words[2][0], 4);
 }
 
+TEST(cjk_characters_are_words) {
+  // 你 好 as char tokens, then an English BPE word.
+  SymbolTable t = SymbolTable::FromString("<blk> 0\n\xE4\xBD\xA0 1\n\xE5\xA5\xBD 2\n\xE2\x96\x81ok 3\n", "zh");
+  CHECK(t.Detokenize({1, 2, 3}) == "\xE4\xBD\xA0\xE5\xA5\xBD ok");
+  auto words = t.GroupWords({1, 2, 3});
+  CHECK_EQ(words.size(), size_t{3});
+  CHECK_EQ(words[1][0], 1);
+}
+
 TEST(space_symbol_line_and_blank_alias) {
   // A line holding only an id is the space symbol (sherpa-onnx convention).
   SymbolTable t = SymbolTable::FromString("<blank> 0\n 1\nx 2\n\n", "s");
