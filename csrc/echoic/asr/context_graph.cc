@@ -127,8 +127,61 @@ std::vector<size_t> CharBounds(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+const std::string kMark = "\xE2\x96\x81";
+
+// Greedy longest match of one word; false (and the character that failed)
+// when some character has neither a piece nor byte-fallback tokens.
+bool EncodeWord(const std::string& word, const SymbolTable& symbols, bool has_mark, std::vector<int32_t>* ids,
+                std::string* bad) {
+  const std::string s = has_mark ? kMark + word : word;
+  std::vector<size_t> bounds = CharBounds(s);
+  size_t bi = 0;
+  while (bi + 1 < bounds.size()) {
+    bool matched = false;
+    for (size_t bj = bounds.size() - 1; bj > bi; --bj) {  // longest first
+      std::string piece = s.substr(bounds[bi], bounds[bj] - bounds[bi]);
+      if (symbols.Contains(piece) && !symbols.IsSpecial(symbols.Id(piece))) {
+        ids->push_back(symbols.Id(piece));
+        bi = bj;
+        matched = true;
+        break;
+      }
+    }
+    if (matched) continue;
+    std::string ch = s.substr(bounds[bi], bounds[bi + 1] - bounds[bi]);
+    char hex[8];
+    std::vector<int32_t> bytes;
+    for (unsigned char c : ch) {
+      std::snprintf(hex, sizeof(hex), "<0x%02X>", c);
+      if (!symbols.Contains(hex)) break;
+      bytes.push_back(symbols.Id(hex));
+    }
+    if (bytes.size() == ch.size()) {
+      ids->insert(ids->end(), bytes.begin(), bytes.end());
+    } else if (!(bi == 0 && has_mark && ch == kMark)) {
+      // (A missing bare "▁" at the word start is skipped: the vocabulary has
+      // "▁x" pieces, just none for this word's start.)
+      *bad = ch;
+      return false;
+    }
+    bi += 1;
+  }
+  return true;
+}
+
+std::string AsciiCase(std::string s, bool upper) {
+  for (char& c : s) {
+    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
+
 std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable& symbols) {
-  static const std::string kMark = "\xE2\x96\x81";
   bool has_mark = false;
   for (int32_t i = 0; i < symbols.size() && !has_mark; ++i) has_mark = symbols.IsWordStart(i);
   std::vector<std::string> words;
@@ -147,40 +200,19 @@ std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable
   ECHOIC_CHECK(!words.empty(), ErrorCode::kInvalidArgument, "EncodeWithTokens: text is empty");
   std::vector<int32_t> ids;
   for (const auto& word : words) {
-    const std::string s = has_mark ? kMark + word : word;
-    std::vector<size_t> bounds = CharBounds(s);
-    size_t bi = 0;
-    while (bi + 1 < bounds.size()) {
-      bool matched = false;
-      for (size_t bj = bounds.size() - 1; bj > bi; --bj) {  // longest first
-        std::string piece = s.substr(bounds[bi], bounds[bj] - bounds[bi]);
-        if (symbols.Contains(piece) && !symbols.IsSpecial(symbols.Id(piece))) {
-          ids.push_back(symbols.Id(piece));
-          bi = bj;
-          matched = true;
-          break;
-        }
-      }
-      if (matched) continue;
-      std::string ch = s.substr(bounds[bi], bounds[bi + 1] - bounds[bi]);
-      char hex[8];
-      std::vector<int32_t> bytes;
-      for (unsigned char c : ch) {
-        std::snprintf(hex, sizeof(hex), "<0x%02X>", c);
-        if (!symbols.Contains(hex)) break;
-        bytes.push_back(symbols.Id(hex));
-      }
-      if (bytes.size() == ch.size()) {
-        ids.insert(ids.end(), bytes.begin(), bytes.end());
-      } else if (bi == 0 && has_mark && ch == kMark) {
-        // The vocabulary has "▁x" pieces but neither "▁" alone nor one for this
-        // word's start: skip the mark rather than fail.
-      } else {
-        Fail(ErrorCode::kInvalidArgument, "EncodeWithTokens: cannot encode '", ch, "' of word '", word,
-             "' with the tokens of '", symbols.source(), "'");
-      }
-      bi += 1;
+    // As written first; then in upper / lower case, for vocabularies of one case.
+    std::string bad, ignored;
+    std::vector<int32_t> w;
+    bool ok = EncodeWord(word, symbols, has_mark, &w, &bad);
+    for (bool upper : {true, false}) {
+      if (ok) break;
+      w.clear();
+      ok = EncodeWord(AsciiCase(word, upper), symbols, has_mark, &w, &ignored);
     }
+    if (!ok)
+      Fail(ErrorCode::kInvalidArgument, "EncodeWithTokens: cannot encode '", bad, "' of word '", word,
+           "' with the tokens of '", symbols.source(), "'");
+    ids.insert(ids.end(), w.begin(), w.end());
   }
   return ids;
 }

@@ -63,8 +63,9 @@ class ContextGraph {
 // split at whitespace and each gets the "▁" word prefix (as a separate "▁" token
 // or merged into the first piece, whichever the vocabulary offers; dropped when
 // the vocabulary has no "▁" pieces at all); pieces missing from the vocabulary
-// fall back to <0xHH> byte tokens. kInvalidArgument when text is empty or a
-// character cannot be encoded.
+// fall back to <0xHH> byte tokens; a word that cannot be encoded as written is
+// retried in ASCII upper, then lower case (vocabularies of one case).
+// kInvalidArgument when text is empty or a character cannot be encoded.
 std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable& symbols);
 
 }  // namespace echoic::asr

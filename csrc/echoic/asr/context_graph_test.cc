@@ -114,7 +114,8 @@ TEST(encode_with_char_and_bpe_vocab) {
   auto ids = EncodeWithTokens("  hey you ", t);
   CHECK(ids == Ids(" hey you"));
   CHECK(t.Detokenize(ids) == "hey you");
-  CHECK_THROWS_CODE(EncodeWithTokens("HEY", t), ErrorCode::kInvalidArgument);
+  CHECK(EncodeWithTokens("HeY", t) == Ids(" hey"));  // lower-case vocabulary: case fallback
+  CHECK_THROWS_CODE(EncodeWithTokens("h\xC3\xA9y", t), ErrorCode::kInvalidArgument);  // no é, no byte fallback
   CHECK_THROWS_CODE(EncodeWithTokens("   ", t), ErrorCode::kInvalidArgument);
 
   auto bpe = echoic::asr::SymbolTable::FromString(
