@@ -220,6 +220,7 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
     return na < nb;
   };
   const size_t keep = std::min(order.size(), static_cast<size_t>(config_.beam));
+  ECHOIC_CHECK(keep > 0, ErrorCode::kInternal, "CtcPrefixBeamSearch: no live prefix left at frame ", frame);
   std::partial_sort(order.begin(), order.begin() + keep, order.end(), ranked);
 
   std::vector<Prefix> next;

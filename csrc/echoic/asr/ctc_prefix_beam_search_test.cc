@@ -237,6 +237,11 @@ TEST(reset_partial_and_errors) {
   b.SetContextGraph(graph);
   CHECK_THROWS_CODE(b.Accept(m.data(), 1, 5), ErrorCode::kModel);
   CHECK_THROWS_CODE(b.Accept(nullptr, 2, kV), ErrorCode::kInvalidArgument);
+  std::vector<float> dead(kV, -INFINITY);
+  CHECK_THROWS_CODE(b.Accept(dead.data(), 1, kV), ErrorCode::kInvalidArgument);
+  dead[5] = -1e30f;  // one finite (if tiny) entry is enough
+  b.Accept(dead.data(), 1, kV);
+  CHECK_EQ(b.Best().tokens.size(), size_t{1});
   CtcBeamSearchConfig bad;
   bad.beam = 0;
   CHECK_THROWS_CODE(CtcPrefixBeamSearch(kV, 0, bad), ErrorCode::kInvalidArgument);

@@ -15,12 +15,19 @@ void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, 
   ECHOIC_CHECK(vocab_size == expected_vocab_size, ErrorCode::kModel, who, ": log-probs have ", vocab_size,
                " classes per frame but the decoder's vocabulary has ", expected_vocab_size,
                " tokens (model output does not match tokens.txt?)");
-  const int64_t total = static_cast<int64_t>(num_frames) * vocab_size;
-  for (int64_t i = 0; i < total; ++i) {
-    float v = log_probs[i];
-    if (std::isnan(v) || v == INFINITY)
-      Fail(ErrorCode::kInvalidArgument, who, ": log-prob at frame ", first_frame + i / vocab_size, ", token ",
-           i % vocab_size, " is ", v);
+  for (int32_t t = 0; t < num_frames; ++t) {
+    const float* row = log_probs + static_cast<int64_t>(t) * vocab_size;
+    bool any_finite = false;
+    for (int32_t v = 0; v < vocab_size; ++v) {
+      const float x = row[v];
+      if (std::isnan(x) || x == INFINITY)
+        Fail(ErrorCode::kInvalidArgument, who, ": log-prob at frame ", first_frame + t, ", token ", v, " is ", x);
+      any_finite = any_finite || x != -INFINITY;
+    }
+    // A frame where every token is impossible is not a distribution (and would
+    // leave a beam with no live prefix).
+    if (!any_finite)
+      Fail(ErrorCode::kInvalidArgument, who, ": every log-prob at frame ", first_frame + t, " is -inf");
   }
 }
 

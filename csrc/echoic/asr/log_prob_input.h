@@ -6,8 +6,9 @@
 
 namespace echoic::asr {
 
-// Throws kInvalidArgument for a null pointer, negative frame count or a NaN /
-// +inf value (-inf is a legal log-prob), and kModel when vocab_size differs
+// Throws kInvalidArgument for a null pointer, negative frame count, a NaN /
+// +inf value (-inf is a legal log-prob) or a frame that is -inf throughout,
+// and kModel when vocab_size differs
 // from the vocabulary the decoder was built for. `who` and `first_frame`
 // (absolute index of the chunk's first frame) go into the message.
 void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, int32_t vocab_size,
