@@ -13,6 +13,7 @@ void BindOrt(py::module_& m);
 void BindAudio(py::module_& m);
 void BindFeatures(py::module_& m);
 void BindVad(py::module_& m);
+void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 
 }  // namespace echoic::python
 

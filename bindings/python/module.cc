@@ -7,4 +7,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindAudio(m);
   echoic::python::BindFeatures(m);
   echoic::python::BindVad(m);
+  echoic::python::BindAsr(m);
 }

@@ -1,0 +1,54 @@
+// What the recognizer reports for a segment, and how a decoder hypothesis
+// (token ids + frames + confidences) becomes one.
+#ifndef ECHOIC_ASR_RESULT_H_
+#define ECHOIC_ASR_RESULT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "echoic/asr/symbol_table.h"
+
+namespace echoic::asr {
+
+// A decoder's current best labelling. Frame indices count encoder output frames
+// (after subsampling) since the decoder's last Reset().
+struct Hypothesis {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> frames;       // first frame of each token
+  std::vector<int32_t> end_frames;   // last frame of each token's run (may be empty)
+  std::vector<float> confidences;    // 0..1 per token
+  double log_prob = 0.0;             // log P(labelling) as the decoder scored it
+  double context_score = 0.0;        // hotword boost included in the ranking
+};
+
+struct WordInfo {
+  std::string word;
+  float start = 0.f;  // seconds since stream start
+  float end = 0.f;
+  float confidence = 0.f;  // mean of the word's token confidences
+};
+
+struct Result {
+  std::string text;
+  std::vector<int32_t> token_ids;
+  std::vector<std::string> tokens;
+  std::vector<float> token_times;  // seconds since stream start, start of each token
+  std::vector<float> token_confidences;
+  std::vector<WordInfo> words;
+  bool is_final = false;
+  int32_t segment = 0;
+  float segment_start = 0.f;  // seconds since stream start
+};
+
+// Builds a Result. Times are segment_start_s + frame * frame_shift_s. A word
+// ends one frame after the last frame of its last token's run (end_frames when
+// the hypothesis has them, else that token's first frame): the blank run that
+// follows is silence, not part of the word. Errors: kInvalidArgument for
+// inconsistent vector sizes, a non-positive frame shift or unknown token ids.
+Result MakeResult(const Hypothesis& hyp, const SymbolTable& symbols, float frame_shift_s, float segment_start_s = 0.f,
+                  int32_t segment = 0, bool is_final = false);
+
+}  // namespace echoic::asr
+
+#endif  // ECHOIC_ASR_RESULT_H_
