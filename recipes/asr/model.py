@@ -35,6 +35,7 @@ class ModelConfig:
     num_left_chunks: int = 4
     dropout: float = 0.1
     macaron: bool = True
+    subsample_channels: int = 0  # 0 = d_model (WeNet default); fewer is much cheaper on CPU
 
     @property
     def cache_size(self) -> int:
@@ -59,11 +60,12 @@ class GlobalCMVN(nn.Module):
 
 
 class Subsampling4(nn.Module):
-    def __init__(self, idim: int, d: int):
+    def __init__(self, idim: int, d: int, channels: int = 0):
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(1, d, 3, 2), nn.ReLU(), nn.Conv2d(d, d, 3, 2), nn.ReLU())
+        c = channels or d
+        self.conv = nn.Sequential(nn.Conv2d(1, c, 3, 2), nn.ReLU(), nn.Conv2d(c, c, 3, 2), nn.ReLU())
         f = ((idim - 1) // 2 - 1) // 2
-        self.out = nn.Linear(d * f, d)
+        self.out = nn.Linear(c * f, d)
 
     def forward(self, x):  # [B, T, F] -> [B, (T-3)//4 ... , d]
         x = self.conv(x.unsqueeze(1))
@@ -221,7 +223,7 @@ class StreamingConformerCTC(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.cmvn = GlobalCMVN(cfg.feature_dim)
-        self.embed = Subsampling4(cfg.feature_dim, cfg.d_model)
+        self.embed = Subsampling4(cfg.feature_dim, cfg.d_model, cfg.subsample_channels)
         self.blocks = nn.ModuleList(ConformerBlock(cfg) for _ in range(cfg.num_blocks))
         self.ctc = nn.Linear(cfg.d_model, cfg.vocab_size)
 

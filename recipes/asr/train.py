@@ -118,6 +118,7 @@ def main(argv=None):
     ap.add_argument("--blocks", type=int, default=6)
     ap.add_argument("--ffn", type=int, default=576)
     ap.add_argument("--kernel", type=int, default=15)
+    ap.add_argument("--subsample-channels", type=int, default=64)
     ap.add_argument("--max-frames", type=int, default=12000, help="padded input frames per batch")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=300)
@@ -137,7 +138,7 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
     train, test = Split(a.data / "train"), Split(a.data / "test")
     cfg = ModelConfig(vocab_size=len(T.TOKENS), d_model=a.d_model, heads=a.heads, num_blocks=a.blocks,
-                      ffn_dim=a.ffn, kernel=a.kernel)
+                      ffn_dim=a.ffn, kernel=a.kernel, subsample_channels=a.subsample_channels)
     model = StreamingConformerCTC(cfg)
     mean, istd = cmvn_stats(train)
     model.cmvn.mean.copy_(mean)
