@@ -1,0 +1,267 @@
+"""Build a synthetic English ASR corpus from Debian packages only, reproducibly from a seed.
+
+  apt-get install espeak-ng flite sox wamerican fortunes fortunes-min
+  python3 recipes/asr/data.py --out ~/.cache/echoic/asr-data --num-train 4000 --num-test 200
+
+Sources (see SOURCES below, also written to <out>/SOURCES.json):
+  * text: fortune-mod's fortune files (BSD licence, Debian `fortunes`, `fortunes-min`)
+    split into sentences, plus random word sequences from the SCOWL `wamerican`
+    word list (permissive SCOWL licence) for vocabulary coverage;
+  * speech: espeak-ng (GPL-3; the generated audio is not a derivative work) with
+    many accents, voice variants, rates and pitches; flite (BSD-like) voices;
+  * augmentation: sox speed +-10 %, gain, telephone band-limit, silence padding;
+    additive white/pink noise at random SNR (numpy).
+Held-out test voices never used for training: espeak-ng `en-029` (any variant)
+and flite `slt`.
+
+Output (float16 Kaldi fbank features, the exact front end of the ONNX contract):
+  <out>/<split>/feats.npy, offsets.npy, manifest.jsonl (+ wav/ for the test split).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import text as T  # noqa: E402
+
+FORTUNE_DIR = Path("/usr/share/games/fortunes")
+FORTUNE_FILES = ["fortunes", "literature", "wisdom", "people", "science", "education",
+                 "platitudes", "humorists", "songs-poems", "love", "work", "food", "pets",
+                 "kids", "magic", "medicine", "miscellaneous", "news", "sports", "paradoxum",
+                 "riddles", "law", "politics", "goedel", "computers", "definitions"]
+WORDLIST = Path("/usr/share/dict/american-english")
+
+SOURCES = {
+    "fortune text": {"debian_package": "fortunes, fortunes-min", "path": str(FORTUNE_DIR),
+                     "licence": "BSD (fortune-mod; see /usr/share/doc/fortunes-min/copyright)"},
+    "word list": {"debian_package": "wamerican", "path": str(WORDLIST),
+                  "licence": "SCOWL permissive licence (see /usr/share/doc/wamerican/copyright)"},
+    "tts espeak-ng": {"debian_package": "espeak-ng", "licence": "GPL-3+ (program); output audio unrestricted"},
+    "tts flite": {"debian_package": "flite", "licence": "BSD-like CMU/Edinburgh licence"},
+    "augmentation": {"debian_package": "sox", "licence": "GPL-2+/LGPL (program)"},
+}
+
+ESPEAK_TRAIN_LANGS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+                      "en-gb-x-gbcwmd", "en-us-nyc"]
+ESPEAK_TEST_LANGS = ["en-029"]
+ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
+                   "klatt", "klatt2", "klatt3", "klatt4", "Alex", "Andy", "annie", "belinda",
+                   "benjamin", "david", "ed", "edward", "grandma", "grandpa", "john", "linda",
+                   "max", "michel", "paul", "rob", "robert", "steph", "travis", "zac", "aunty",
+                   "boris", "caleb", "norbert", "quincy", "shelby", "victor"]
+FLITE_TRAIN = ["kal", "kal16", "awb", "rms"]
+FLITE_TEST = ["slt"]
+
+
+# ---------------------------------------------------------------- text
+
+def fortune_sentences() -> list[str]:
+    out = []
+    for name in FORTUNE_FILES:
+        p = FORTUNE_DIR / name
+        if not p.exists():
+            continue
+        for entry in p.read_text(encoding="utf-8", errors="ignore").split("\n%\n"):
+            # Drop attribution lines ("-- Author") and join wrapped lines.
+            body = " ".join(l.strip() for l in entry.splitlines() if not l.strip().startswith("--"))
+            for sent in re.split(r"(?<=[.!?])\s+", body):
+                words = T.normalize(sent).split()
+                if 3 <= len(words) <= 22:
+                    out.append(" ".join(words))
+    return sorted(set(out))
+
+
+def word_list() -> list[str]:
+    words = []
+    for w in WORDLIST.read_text(encoding="utf-8", errors="ignore").split():
+        if re.fullmatch(r"[a-z]+", w) and 2 <= len(w) <= 12:  # skip names/possessives
+            words.append(w)
+    return words
+
+
+def make_texts(n: int, rng: random.Random, sentences: list[str], words: list[str]) -> list[str]:
+    out = []
+    for _ in range(n):
+        if rng.random() < 0.8 or not words:
+            out.append(rng.choice(sentences))
+        else:
+            out.append(" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))))
+    return out
+
+
+# ---------------------------------------------------------------- speech
+
+def pick_voice(rng: random.Random, test: bool) -> dict:
+    if rng.random() < (0.25 if test else 0.2):
+        return {"engine": "flite", "voice": rng.choice(FLITE_TEST if test else FLITE_TRAIN),
+                "stretch": round(rng.uniform(0.85, 1.2), 3)}
+    lang = rng.choice(ESPEAK_TEST_LANGS if test else ESPEAK_TRAIN_LANGS)
+    var = rng.choice(ESPEAK_VARIANTS)
+    return {"engine": "espeak-ng", "voice": lang + (f"+{var}" if var else ""),
+            "rate": rng.randint(125, 200), "pitch": rng.randint(25, 75)}
+
+
+def synthesize(voice: dict, text: str, path: Path) -> None:
+    if voice["engine"] == "espeak-ng":
+        cmd = ["espeak-ng", "-v", voice["voice"], "-s", str(voice["rate"]), "-p", str(voice["pitch"]),
+               "-w", str(path), text]
+    else:
+        cmd = ["flite", "-voice", voice["voice"], "--setf", f"duration_stretch={voice['stretch']}",
+               "-t", text, "-o", str(path)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def augment_params(rng: random.Random) -> dict:
+    return {
+        "speed": round(rng.uniform(0.9, 1.1), 3) if rng.random() < 0.7 else 1.0,
+        "telephone": rng.random() < 0.15,
+        "level_db": round(rng.uniform(-30, -3), 1),
+        "pad": [round(rng.uniform(0.05, 0.8), 2), round(rng.uniform(0.1, 0.8), 2)],
+        "noise": rng.choice(["none", "white", "pink"]) if rng.random() < 0.6 else "none",
+        "snr_db": round(rng.uniform(5, 35), 1),
+        "seed": rng.randrange(2**31),
+    }
+
+
+def sox_augment(src: Path, dst: Path, a: dict) -> None:
+    cmd = ["sox", str(src), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", str(dst)]
+    if a["speed"] != 1.0:
+        cmd += ["speed", str(a["speed"])]
+    cmd += ["rate", "16000"]
+    if a["telephone"]:
+        cmd += ["sinc", "300-3400"]
+    cmd += ["gain", "-n", str(a["level_db"]), "pad", str(a["pad"][0]), str(a["pad"][1])]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def add_noise(x: np.ndarray, a: dict) -> np.ndarray:
+    g = np.random.default_rng(a["seed"])
+    sig = float(np.mean(x**2)) + 1e-12
+    # A faint floor always: real microphones never deliver exact digital silence.
+    floor = g.normal(0, 10 ** (-75 / 20), x.shape)
+    if a["noise"] == "none":
+        return (x + floor).astype(np.float32)
+    n = g.normal(0, 1, x.shape)
+    if a["noise"] == "pink":  # 1/f shaping in the frequency domain
+        spec = np.fft.rfft(n)
+        spec /= np.sqrt(np.maximum(np.arange(spec.size), 1))
+        n = np.fft.irfft(spec, n=x.size)
+    n *= np.sqrt(sig / (np.mean(n**2) + 1e-12) / 10 ** (a["snr_db"] / 10))
+    y = x + n + floor
+    peak = np.abs(y).max()
+    return (y / peak * 0.99 if peak > 0.99 else y).astype(np.float32)
+
+
+def fbank(samples: np.ndarray) -> np.ndarray:
+    """The contract's front end: Kaldi fbank of int16-range samples (as sherpa-onnx)."""
+    import kaldi_native_fbank as knf
+
+    opts = knf.FbankOptions()
+    opts.frame_opts.samp_freq = 16000
+    opts.frame_opts.dither = 0.0
+    opts.frame_opts.snip_edges = False
+    opts.frame_opts.window_type = "povey"
+    opts.mel_opts.num_bins = 80
+    opts.mel_opts.low_freq = 20
+    opts.mel_opts.high_freq = -400
+    fb = knf.OnlineFbank(opts)
+    fb.accept_waveform(16000, (samples * 32768.0).tolist())
+    fb.input_finished()
+    return np.stack([fb.get_frame(i) for i in range(fb.num_frames_ready)]).astype(np.float32)
+
+
+def make_one(job: dict, tmp: Path, wav_dir: Path | None):
+    raw, aug = tmp / f"{job['id']}.raw.wav", tmp / f"{job['id']}.wav"
+    try:
+        synthesize(job["voice"], job["text"], raw)
+        sox_augment(raw, aug, job["aug"])
+        x, sr = sf.read(str(aug), dtype="float32")
+        assert sr == 16000
+        x = add_noise(x, job["aug"])
+        if wav_dir is not None:
+            sf.write(str(wav_dir / f"{job['id']}.wav"), x, 16000, subtype="PCM_16")
+        return job, fbank(x), len(x) / 16000
+    except (subprocess.SubprocessError, AssertionError, RuntimeError, OSError) as e:
+        print(f"data.py: skipping {job['id']} ({job['voice']}): {e}", file=sys.stderr)
+        return job, None, 0.0
+    finally:
+        for p in (raw, aug):
+            p.unlink(missing_ok=True)
+
+
+def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int):
+    sentences, words = texts_pool
+    d = out / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    wav_dir = d / "wav" if test else None
+    if wav_dir:
+        wav_dir.mkdir()
+    specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test), "aug": augment_params(rng)}
+             for i, t in enumerate(make_texts(n, rng, sentences, words))]
+    feats, offsets, hours = [], [0], 0.0
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
+            open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
+        for k, (job, f, dur) in enumerate(ex.map(lambda j: make_one(j, Path(tmp), wav_dir), specs)):
+            if f is None:
+                continue
+            feats.append(f.astype(np.float16))
+            offsets.append(offsets[-1] + len(f))
+            hours += dur / 3600
+            man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
+            if (k + 1) % 500 == 0:
+                print(f"data.py: {name} {k + 1}/{n} ({hours:.2f} h)", flush=True)
+    np.save(d / "feats.npy", np.concatenate(feats))
+    np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    print(f"data.py: {name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
+    return {"utterances": len(feats), "hours": round(hours, 3)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path(os.path.expanduser("~/.cache/echoic/asr-data")))
+    ap.add_argument("--num-train", type=int, default=4000)
+    ap.add_argument("--num-test", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes")
+    a = ap.parse_args(argv)
+    for tool in ("espeak-ng", "flite", "sox"):
+        if shutil.which(tool) is None:
+            sys.exit(f"data.py: {tool} not found; apt-get install espeak-ng flite sox wamerican fortunes fortunes-min")
+    if not FORTUNE_DIR.is_dir() or not WORDLIST.exists():
+        sys.exit("data.py: text sources missing; apt-get install fortunes fortunes-min wamerican")
+    rng = random.Random(a.seed)
+    sentences, words = fortune_sentences(), word_list()
+    rng.shuffle(sentences)
+    # Disjoint sentence pools so test text is unseen as well as test voices.
+    n_test_sent = max(len(sentences) // 20, 1)
+    test_pool, train_pool = sentences[:n_test_sent], sentences[n_test_sent:]
+    a.out.mkdir(parents=True, exist_ok=True)
+    stats = {
+        "seed": a.seed,
+        "sentences": {"train_pool": len(train_pool), "test_pool": len(test_pool)},
+        "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs),
+        "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs),
+        "held_out_voices": {"espeak-ng": ESPEAK_TEST_LANGS, "flite": FLITE_TEST},
+        "sources": SOURCES,
+    }
+    (a.out / "SOURCES.json").write_text(json.dumps(stats, indent=2))
+    print(json.dumps({k: stats[k] for k in ("train", "test")}))
+
+
+if __name__ == "__main__":
+    main()

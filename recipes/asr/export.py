@@ -1,0 +1,169 @@
+"""Export a StreamingConformerCTC to the echoic / sherpa-onnx WeNet-CTC ONNX contract.
+
+  python3 recipes/asr/export.py --checkpoint exp/ckpt/best.pt --out sdk/echoic/models/echoic-small-en
+  python3 recipes/asr/export.py --random --seed 0 --out tests/data/asr-random-wenet
+
+Writes model.onnx (+ model.int8.onnx with --int8) and tokens.txt into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import RIGHT_CONTEXT, SUBSAMPLING, ModelConfig, StreamingConformerCTC  # noqa: E402
+import text  # noqa: E402
+
+INPUT_NAMES = ["x", "offset", "required_cache_size", "att_cache", "cnn_cache", "att_mask"]
+OUTPUT_NAMES = ["log_probs", "new_att_cache", "new_cnn_cache"]
+CONTRACT_VERSION = "1"
+
+# The small random model for the recognizer's mechanics tests (< 1 MB).
+RANDOM_CONFIG = dict(d_model=64, heads=4, num_blocks=2, ffn_dim=128, kernel=15, chunk_size=16,
+                     num_left_chunks=4, macaron=False, dropout=0.0)
+
+
+class _ChunkWrapper(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, offset, required_cache_size, att_cache, cnn_cache, att_mask):
+        return self.model.forward_chunk(x, offset, required_cache_size, att_cache, cnn_cache, att_mask)
+
+
+def example_inputs(cfg: ModelConfig, batch: int = 1):
+    t = (cfg.chunk_size - 1) * SUBSAMPLING + RIGHT_CONTEXT + 1
+    s = cfg.cache_size
+    dk2 = cfg.d_model // cfg.heads * 2
+    return (
+        torch.randn(batch, t, cfg.feature_dim),
+        torch.full((batch,), s, dtype=torch.int64),
+        torch.tensor([s], dtype=torch.int64),
+        torch.zeros(cfg.num_blocks, batch * cfg.heads, s, dk2),
+        torch.zeros(cfg.num_blocks, batch, cfg.d_model, cfg.kernel - 1),
+        torch.ones(batch, 1, s + cfg.chunk_size, dtype=torch.bool),
+    )
+
+
+def metadata(cfg: ModelConfig, model_name: str) -> dict[str, str]:
+    return {
+        # read by sherpa-onnx
+        "head": str(cfg.heads),
+        "num_blocks": str(cfg.num_blocks),
+        "output_size": str(cfg.d_model),
+        "cnn_module_kernel": str(cfg.kernel),
+        "right_context": str(RIGHT_CONTEXT),
+        "subsampling_factor": str(SUBSAMPLING),
+        "vocab_size": str(cfg.vocab_size),
+        # echoic extras
+        "model_type": "wenet_ctc",
+        "chunk_size": str(cfg.chunk_size),
+        "num_left_chunks": str(cfg.num_left_chunks),
+        "feature_dim": str(cfg.feature_dim),
+        # Kaldi fbank as sherpa-onnx computes it: povey window, 25/10 ms, dither 0,
+        # snip_edges false, mel band 20 Hz .. Nyquist-400 Hz.
+        "fbank_low_freq": "20",
+        "fbank_high_freq": "-400",
+        "sample_rate": "16000",
+        "input_scale": "32768",
+        "blank_id": "0",
+        "batch_dim": "stream_major",
+        "echoic_contract_version": CONTRACT_VERSION,
+        "model_name": model_name,
+        "vocab_type": "char",
+    }
+
+
+def export(model: StreamingConformerCTC, out_dir: Path, model_name: str, int8: bool = False,
+           opset: int = 17) -> Path:
+    import onnx
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = model.cfg
+    model = model.eval()
+    path = out_dir / "model.onnx"
+    dyn = {
+        "x": {0: "B"},
+        "offset": {0: "B_or_1"},
+        "att_cache": {1: "B_x_head"},
+        "cnn_cache": {1: "B"},
+        "att_mask": {0: "B"},
+        "log_probs": {0: "B"},
+        "new_att_cache": {1: "B_x_head"},
+        "new_cnn_cache": {1: "B"},
+    }
+    with torch.no_grad():
+        torch.onnx.export(_ChunkWrapper(model), example_inputs(cfg, 2), str(path), dynamo=False,
+                          input_names=INPUT_NAMES, output_names=OUTPUT_NAMES, dynamic_axes=dyn,
+                          opset_version=opset, do_constant_folding=True)
+    proto = onnx.load(str(path))
+    got = [i.name for i in proto.graph.input]
+    if got != INPUT_NAMES:
+        raise RuntimeError(f"exported graph inputs {got} != contract {INPUT_NAMES}")
+    del proto.metadata_props[:]
+    for k, v in metadata(cfg, model_name).items():
+        proto.metadata_props.add(key=k, value=v)
+    onnx.save(proto, str(path))
+    text.write_tokens(out_dir / "tokens.txt")
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        qpath = out_dir / "model.int8.onnx"
+        quantize_dynamic(str(path), str(qpath), per_channel=True, weight_type=QuantType.QInt8)
+        q = onnx.load(str(qpath))  # quantize_dynamic keeps metadata in recent versions; make sure
+        del q.metadata_props[:]
+        for k, v in metadata(cfg, model_name + "-int8").items():
+            q.metadata_props.add(key=k, value=v)
+        onnx.save(q, str(qpath))
+    return path
+
+
+def random_model(seed: int) -> StreamingConformerCTC:
+    torch.manual_seed(seed)
+    cfg = ModelConfig(vocab_size=len(text.TOKENS), **RANDOM_CONFIG)
+    m = StreamingConformerCTC(cfg)
+    with torch.no_grad():
+        # Plausible CMVN for int16-range Kaldi fbank (log energies ~ 5..20).
+        m.cmvn.mean.fill_(12.0)
+        m.cmvn.istd.fill_(0.3)
+        for blk in m.blocks:
+            blk.att.rel_bias.normal_(0.0, 1.0)
+        # Spread the logits so the greedy path is non-trivial and argmax ties are unlikely.
+        m.ctc.weight.mul_(8.0)
+        m.ctc.bias.normal_(0.0, 1.0)
+    return m
+
+
+def load_checkpoint(path: Path) -> StreamingConformerCTC:
+    ck = torch.load(str(path), map_location="cpu", weights_only=False)
+    cfg = ModelConfig(**ck["config"])
+    m = StreamingConformerCTC(cfg)
+    m.load_state_dict(ck["model"])
+    return m
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", type=Path)
+    src.add_argument("--random", action="store_true", help="small random-weight test model")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--int8", action="store_true", help="also write model.int8.onnx")
+    ap.add_argument("--opset", type=int, default=17)
+    a = ap.parse_args(argv)
+    if a.random:
+        model, name = random_model(a.seed), a.name or f"echoic-random-wenet-seed{a.seed}"
+    else:
+        model, name = load_checkpoint(a.checkpoint), a.name or "echoic-small-en"
+    path = export(model, a.out, name, int8=a.int8, opset=a.opset)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {model.num_params()} params)")
+
+
+if __name__ == "__main__":
+    main()
