@@ -182,6 +182,66 @@ ECHOIC_API echoic_status echoic_resampler_read(echoic_resampler* r, float* out, 
 ECHOIC_API echoic_status echoic_resampler_reset(echoic_resampler* r);
 ECHOIC_API void echoic_resampler_free(echoic_resampler* r);
 
+/* ---- streaming recognizer ---------------------------------------------- */
+
+typedef struct echoic_recognizer echoic_recognizer;
+typedef struct echoic_stream echoic_stream;
+typedef struct echoic_result echoic_result;
+
+typedef struct echoic_recognizer_config {
+  const char* model;           /* streaming encoder .onnx (required) */
+  const char* tokens;          /* tokens.txt; NULL = beside the model */
+  const char* decoding_method; /* "greedy" (default) or "beam" */
+  int32_t beam_size;           /* default 4 */
+  float hotword_score;         /* default boost per hotword token, 1.5 */
+  int32_t enable_endpoint;     /* default 1 */
+  float rule1_min_trailing_silence; /* 2.4 s: endpoint even if nothing was decoded */
+  float rule2_min_trailing_silence; /* 1.2 s: endpoint after speech */
+  float rule3_max_utterance_length; /* 20 s */
+  int32_t num_threads;         /* ONNX Runtime intra-op threads, default 1 */
+  int32_t cpu_mem_arena;       /* default 1 */
+  int32_t max_batch;           /* streams per encoder run, default 32 */
+} echoic_recognizer_config;
+
+/* Fills *config with the defaults (model left NULL). */
+ECHOIC_API void echoic_recognizer_config_default(echoic_recognizer_config* config);
+ECHOIC_API echoic_status echoic_recognizer_create(const echoic_recognizer_config* config, echoic_recognizer** out);
+ECHOIC_API void echoic_recognizer_free(echoic_recognizer* recognizer);
+
+/* hotwords: NULL or a '\n'-separated list of phrases, each optionally followed by TAB and a boost. */
+ECHOIC_API echoic_status echoic_stream_create(const echoic_recognizer* recognizer, const char* hotwords,
+                                              echoic_stream** out);
+/* A stream must be freed before the recognizer that made it. */
+ECHOIC_API void echoic_stream_free(echoic_stream* stream);
+/* samples in [-1, 1]; any chunk size; sample_rate in 8000..192000 and constant per stream. */
+ECHOIC_API echoic_status echoic_stream_accept_waveform(echoic_stream* stream, int32_t sample_rate,
+                                                       const float* samples, size_t num_samples);
+ECHOIC_API echoic_status echoic_stream_input_finished(echoic_stream* stream);
+
+ECHOIC_API echoic_status echoic_recognizer_is_ready(const echoic_recognizer* recognizer,
+                                                    const echoic_stream* stream, int32_t* out_ready);
+/* Decodes one chunk of each ready stream (batched). Streams must be distinct. */
+ECHOIC_API echoic_status echoic_recognizer_decode(const echoic_recognizer* recognizer, echoic_stream** streams,
+                                                  size_t num_streams);
+/* *out_done = 1 once all audio was given, decoded and the last result is final. */
+ECHOIC_API echoic_status echoic_recognizer_is_done(const echoic_recognizer* recognizer,
+                                                   const echoic_stream* stream, int32_t* out_done);
+
+/* The partial result of the open segment. Free it with echoic_result_free. */
+ECHOIC_API echoic_status echoic_recognizer_get_partial(const echoic_recognizer* recognizer,
+                                                       const echoic_stream* stream, echoic_result** out);
+/* The oldest final result not yet taken, or *out = NULL when there is none. */
+ECHOIC_API echoic_status echoic_stream_pop_final(echoic_stream* stream, echoic_result** out);
+
+/* Result accessors: strings stay valid until echoic_result_free. */
+ECHOIC_API const char* echoic_result_text(const echoic_result* result);
+ECHOIC_API int32_t echoic_result_is_final(const echoic_result* result);
+ECHOIC_API int32_t echoic_result_segment(const echoic_result* result);
+ECHOIC_API size_t echoic_result_num_words(const echoic_result* result);
+ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
+                                            float* start, float* end, float* confidence);
+ECHOIC_API void echoic_result_free(echoic_result* result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "echoic/asr/context_graph.h"
 #include "echoic/asr/ctc_greedy_decoder.h"
 #include "echoic/asr/ctc_prefix_beam_search.h"
+#include "echoic/asr/recognizer.h"
 #include "echoic/asr/endpoint.h"
 #include "echoic/asr/result.h"
 #include "echoic/asr/symbol_table.h"
@@ -159,7 +160,126 @@ class StreamDecoder {
 
 }  // namespace
 
+// ---- streaming recognizer ------------------------------------------------
+
+namespace {
+
+py::dict ModelInfoDict(const asr::StreamingCtcModelInfo& m) {
+  py::dict d;
+  d["name"] = m.name;
+  d["num_blocks"] = m.num_blocks;
+  d["head"] = m.head;
+  d["output_size"] = m.output_size;
+  d["cnn_module_kernel"] = m.cnn_kernel;
+  d["right_context"] = m.right_context;
+  d["subsampling_factor"] = m.subsampling;
+  d["vocab_size"] = m.vocab_size;
+  d["chunk_size"] = m.chunk_size;
+  d["num_left_chunks"] = m.num_left_chunks;
+  d["feature_dim"] = m.feature_dim;
+  d["sample_rate"] = m.sample_rate;
+  d["blank_id"] = m.blank_id;
+  d["input_scale"] = m.input_scale;
+  d["batchable"] = m.batchable;
+  d["chunk_frames"] = m.chunk_frames();
+  d["chunk_seconds"] = m.chunk_shift_frames() * 0.01;
+  return d;
+}
+
+void BindRecognizer(py::module_& m) {
+  py::class_<asr::WordInfo>(m, "Word")
+      .def_readonly("word", &asr::WordInfo::word)
+      .def_readonly("start", &asr::WordInfo::start)
+      .def_readonly("end", &asr::WordInfo::end)
+      .def_readonly("confidence", &asr::WordInfo::confidence)
+      .def("__repr__", [](const asr::WordInfo& w) {
+        return "Word(" + py::repr(py::str(w.word)).cast<std::string>() + ", start=" + std::to_string(w.start) +
+               ", end=" + std::to_string(w.end) + ")";
+      });
+
+  py::class_<asr::Result>(m, "Result")
+      .def_readonly("text", &asr::Result::text)
+      .def_readonly("token_ids", &asr::Result::token_ids)
+      .def_readonly("tokens", &asr::Result::tokens)
+      .def_readonly("token_times", &asr::Result::token_times)
+      .def_readonly("token_confidences", &asr::Result::token_confidences)
+      .def_readonly("words", &asr::Result::words)
+      .def_readonly("is_final", &asr::Result::is_final)
+      .def_readonly("segment", &asr::Result::segment)
+      .def_readonly("segment_start", &asr::Result::segment_start)
+      .def("__repr__", [](const asr::Result& r) {
+        return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" +
+               std::to_string(r.segment) + ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";
+      });
+
+  py::class_<asr::RecognizerConfig>(m, "RecognizerConfig")
+      .def(py::init<>())
+      .def_readwrite("model", &asr::RecognizerConfig::model)
+      .def_readwrite("tokens", &asr::RecognizerConfig::tokens)
+      .def_readwrite("decoding_method", &asr::RecognizerConfig::decoding_method)
+      .def_readwrite("beam_size", &asr::RecognizerConfig::beam_size)
+      .def_readwrite("hotword_score", &asr::RecognizerConfig::hotword_score)
+      .def_readwrite("enable_endpoint", &asr::RecognizerConfig::enable_endpoint)
+      .def_readwrite("max_batch", &asr::RecognizerConfig::max_batch)
+      .def_property(
+          "rule1_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule1.min_trailing_silence_s; },
+          [](asr::RecognizerConfig& c, float v) { c.endpoint.rule1.min_trailing_silence_s = v; })
+      .def_property(
+          "rule2_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule2.min_trailing_silence_s; },
+          [](asr::RecognizerConfig& c, float v) { c.endpoint.rule2.min_trailing_silence_s = v; })
+      .def_property(
+          "rule3_max_utterance_length", [](const asr::RecognizerConfig& c) { return c.endpoint.rule3.min_utterance_length_s; },
+          [](asr::RecognizerConfig& c, float v) { c.endpoint.rule3.min_utterance_length_s = v; })
+      .def_property(
+          "intra_op_threads", [](const asr::RecognizerConfig& c) { return c.session.intra_op_threads; },
+          [](asr::RecognizerConfig& c, int v) { c.session.intra_op_threads = v; })
+      .def_property(
+          "inter_op_threads", [](const asr::RecognizerConfig& c) { return c.session.inter_op_threads; },
+          [](asr::RecognizerConfig& c, int v) { c.session.inter_op_threads = v; })
+      .def_property(
+          "cpu_mem_arena", [](const asr::RecognizerConfig& c) { return c.session.cpu_mem_arena; },
+          [](asr::RecognizerConfig& c, bool v) { c.session.cpu_mem_arena = v; })
+      .def_property(
+          "ort_library", [](const asr::RecognizerConfig& c) { return c.session.ort_library; },
+          [](asr::RecognizerConfig& c, const std::string& v) { c.session.ort_library = v; });
+
+  py::class_<asr::Stream>(m, "Stream")
+      .def_property_readonly("id", &asr::Stream::id)
+      .def_property_readonly("state_bytes", &asr::Stream::StateBytes)
+      .def_property_readonly("segment", &asr::Stream::segment)
+      .def_property_readonly("seconds_received", &asr::Stream::seconds_received)
+      .def_property_readonly("input_is_finished", &asr::Stream::input_finished)
+      .def("accept_waveform",
+           [](asr::Stream& s, int32_t sample_rate, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+             if (x.ndim() != 1) throw Error(ErrorCode::kInvalidArgument, "stream " + std::to_string(s.id()) +
+                                                                             ": accept_waveform takes a 1-D array");
+             s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
+           })
+      .def("input_finished", &asr::Stream::InputFinished)
+      .def("pop_final_results", &asr::Stream::PopFinalResults);
+
+  py::class_<asr::Recognizer, std::shared_ptr<asr::Recognizer>>(m, "Recognizer")
+      .def(py::init<const asr::RecognizerConfig&>(), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("model_info", [](const asr::Recognizer& r) { return ModelInfoDict(r.model_info()); })
+      .def("create_stream",
+           [](const asr::Recognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
+             std::vector<asr::Hotword> hw;
+             for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
+             return r.CreateStream(hw);
+           },
+           py::arg("hotwords") = std::vector<std::pair<std::string, float>>{},
+           py::keep_alive<0, 1>())
+      .def("is_ready", &asr::Recognizer::IsReady)
+      .def("is_done", &asr::Recognizer::IsDone)
+      .def("decode", &asr::Recognizer::Decode, py::call_guard<py::gil_scoped_release>())
+      .def("decode_available", &asr::Recognizer::DecodeAvailable, py::call_guard<py::gil_scoped_release>())
+      .def("partial", &asr::Recognizer::GetPartial);
+}
+
+}  // namespace
+
 void BindAsr(py::module_& m) {
+  BindRecognizer(m);
   py::class_<SymbolTable, std::shared_ptr<SymbolTable>>(m, "SymbolTable",
                                                         "Token vocabulary of a CTC model (tokens.txt).")
       .def_static("from_file", [](const py::object& path) {

@@ -17,13 +17,21 @@ from .errors import (
 )
 from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
-from . import vad
+from . import audio, features, vad
+from .asr import Recognizer, Result, Stream, Transcript, Word
 
 __version__: str = _native.version()
 
 __all__ = [
     "__version__",
+    "audio",
+    "features",
     "vad",
+    "Recognizer",
+    "Result",
+    "Stream",
+    "Transcript",
+    "Word",
     "Session",
     "c_header_path",
     "c_library_path",

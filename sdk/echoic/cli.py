@@ -7,6 +7,8 @@ from typing import Callable, Dict, List, Optional
 
 import echoic
 
+from . import transcribe_cli
+
 
 def _cmd_info(args: argparse.Namespace) -> int:
     n = echoic._native
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
+    transcribe_cli.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,202 @@
+// C API of the streaming recognizer (see the "streaming recognizer" section of echoic.h).
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "c_api_util.h"
+#include "echoic/asr/recognizer.h"
+
+struct echoic_recognizer {
+  std::shared_ptr<echoic::asr::Recognizer> impl;
+};
+struct echoic_stream {
+  std::unique_ptr<echoic::asr::Stream> impl;
+};
+struct echoic_result {
+  echoic::asr::Result impl;
+};
+
+using echoic::ErrorCode;
+using echoic::c_api::Guard;
+
+namespace {
+
+std::vector<echoic::asr::Hotword> ParseHotwords(const char* text) {
+  std::vector<echoic::asr::Hotword> out;
+  if (!text) return out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    echoic::asr::Hotword h;
+    size_t tab = line.rfind('\t');
+    h.phrase = line.substr(0, tab);
+    if (tab != std::string::npos) {
+      try {
+        h.score = std::stof(line.substr(tab + 1));
+      } catch (const std::exception&) {
+        echoic::Fail(ErrorCode::kInvalidArgument, "hotword line '", line, "': boost is not a number");
+      }
+    }
+    out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+void echoic_recognizer_config_default(echoic_recognizer_config* c) {
+  if (!c) return;
+  echoic::asr::RecognizerConfig d;
+  c->model = nullptr;
+  c->tokens = nullptr;
+  c->decoding_method = "greedy";
+  c->beam_size = d.beam_size;
+  c->hotword_score = d.hotword_score;
+  c->enable_endpoint = d.enable_endpoint ? 1 : 0;
+  c->rule1_min_trailing_silence = d.endpoint.rule1.min_trailing_silence_s;
+  c->rule2_min_trailing_silence = d.endpoint.rule2.min_trailing_silence_s;
+  c->rule3_max_utterance_length = d.endpoint.rule3.min_utterance_length_s;
+  c->num_threads = d.session.intra_op_threads;
+  c->cpu_mem_arena = d.session.cpu_mem_arena ? 1 : 0;
+  c->max_batch = d.max_batch;
+}
+
+echoic_status echoic_recognizer_create(const echoic_recognizer_config* c, echoic_recognizer** out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(c);
+    ECHOIC_C_REQUIRE(out);
+    ECHOIC_CHECK(c->model != nullptr, ErrorCode::kInvalidArgument, "echoic_recognizer_create: config->model is NULL");
+    echoic::asr::RecognizerConfig cfg;
+    cfg.model = c->model;
+    if (c->tokens) cfg.tokens = c->tokens;
+    if (c->decoding_method) cfg.decoding_method = c->decoding_method;
+    cfg.beam_size = c->beam_size;
+    cfg.hotword_score = c->hotword_score;
+    cfg.enable_endpoint = c->enable_endpoint != 0;
+    cfg.endpoint.rule1.min_trailing_silence_s = c->rule1_min_trailing_silence;
+    cfg.endpoint.rule2.min_trailing_silence_s = c->rule2_min_trailing_silence;
+    cfg.endpoint.rule3.min_utterance_length_s = c->rule3_max_utterance_length;
+    cfg.session.intra_op_threads = c->num_threads;
+    cfg.session.cpu_mem_arena = c->cpu_mem_arena != 0;
+    cfg.max_batch = c->max_batch;
+    auto r = std::make_unique<echoic_recognizer>();
+    r->impl = std::make_shared<echoic::asr::Recognizer>(cfg);
+    *out = r.release();
+  });
+}
+
+void echoic_recognizer_free(echoic_recognizer* r) { delete r; }
+
+echoic_status echoic_stream_create(const echoic_recognizer* r, const char* hotwords, echoic_stream** out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_REQUIRE(out);
+    auto s = std::make_unique<echoic_stream>();
+    s->impl = r->impl->CreateStream(ParseHotwords(hotwords));
+    *out = s.release();
+  });
+}
+
+void echoic_stream_free(echoic_stream* s) { delete s; }
+
+echoic_status echoic_stream_accept_waveform(echoic_stream* s, int32_t sample_rate, const float* samples, size_t n) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(s);
+    ECHOIC_CHECK(samples != nullptr || n == 0, ErrorCode::kInvalidArgument,
+                 "echoic_stream_accept_waveform: 'samples' is NULL");
+    s->impl->AcceptWaveform(sample_rate, samples, n);
+  });
+}
+
+echoic_status echoic_stream_input_finished(echoic_stream* s) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(s);
+    s->impl->InputFinished();
+  });
+}
+
+echoic_status echoic_recognizer_is_ready(const echoic_recognizer* r, const echoic_stream* s, int32_t* out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl->IsReady(*s->impl) ? 1 : 0;
+  });
+}
+
+echoic_status echoic_recognizer_is_done(const echoic_recognizer* r, const echoic_stream* s, int32_t* out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl->IsDone(*s->impl) ? 1 : 0;
+  });
+}
+
+echoic_status echoic_recognizer_decode(const echoic_recognizer* r, echoic_stream** streams, size_t n) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_CHECK(streams != nullptr || n == 0, ErrorCode::kInvalidArgument,
+                 "echoic_recognizer_decode: 'streams' is NULL");
+    std::vector<echoic::asr::Stream*> list;
+    for (size_t i = 0; i < n; ++i) {
+      ECHOIC_CHECK(streams[i] != nullptr, ErrorCode::kInvalidArgument, "echoic_recognizer_decode: streams[", i,
+                   "] is NULL");
+      for (auto* seen : list)
+        ECHOIC_CHECK(seen != streams[i]->impl.get(), ErrorCode::kInvalidArgument,
+                     "echoic_recognizer_decode: stream ", streams[i]->impl->id(), " is listed twice");
+      list.push_back(streams[i]->impl.get());
+    }
+    r->impl->Decode(list);
+  });
+}
+
+echoic_status echoic_recognizer_get_partial(const echoic_recognizer* r, const echoic_stream* s, echoic_result** out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_REQUIRE(out);
+    auto res = std::make_unique<echoic_result>();
+    res->impl = r->impl->GetPartial(*s->impl);
+    *out = res.release();
+  });
+}
+
+echoic_status echoic_stream_pop_final(echoic_stream* s, echoic_result** out) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_REQUIRE(out);
+    *out = nullptr;
+    if (!s->impl->HasFinalResults()) return;
+    auto res = std::make_unique<echoic_result>();
+    res->impl = s->impl->PopFinalResult();
+    *out = res.release();
+  });
+}
+
+const char* echoic_result_text(const echoic_result* r) { return r ? r->impl.text.c_str() : ""; }
+int32_t echoic_result_is_final(const echoic_result* r) { return r && r->impl.is_final ? 1 : 0; }
+int32_t echoic_result_segment(const echoic_result* r) { return r ? r->impl.segment : -1; }
+size_t echoic_result_num_words(const echoic_result* r) { return r ? r->impl.words.size() : 0; }
+
+echoic_status echoic_result_word(const echoic_result* r, size_t i, const char** word, float* start, float* end,
+                                 float* confidence) {
+  return Guard([&] {
+    ECHOIC_C_REQUIRE(r);
+    ECHOIC_CHECK(i < r->impl.words.size(), ErrorCode::kInvalidArgument, "echoic_result_word: index ", i,
+                 " out of range (", r->impl.words.size(), " words)");
+    const auto& w = r->impl.words[i];
+    if (word) *word = w.word.c_str();
+    if (start) *start = w.start;
+    if (end) *end = w.end;
+    if (confidence) *confidence = w.confidence;
+  });
+}
+
+void echoic_result_free(echoic_result* r) { delete r; }
+
+}  // extern "C"
