@@ -159,3 +159,26 @@ def test_cli_transcribe_json(speech_dev):
         assert isinstance(l["text"], str)
         for w in l["words"]:
             assert set(w) >= {"word", "start", "end"}
+
+
+def test_same_text_as_sherpa_onnx_on_every_dev_clip(rec, speech_dev):
+    """Same model file, same audio, an independent implementation: identical transcripts."""
+    sherpa_onnx = pytest.importorskip("sherpa_onnx")
+    info = rec.model_info
+    sh = sherpa_onnx.OnlineRecognizer.from_wenet_ctc(
+        tokens=str(TEST_MODEL / "tokens.txt"), model=str(TEST_MODEL / "model.onnx"),
+        chunk_size=info["chunk_size"], num_left_chunks=info["num_left_chunks"], num_threads=1)
+    pad = np.zeros(info["chunk_frames"] * 160, dtype=np.float32)  # echoic's tail padding
+    clips = sorted(speech_dev.glob("*.wav"))
+    assert len(clips) >= 20
+    for clip in clips:
+        x, sr = sf.read(clip, dtype="float32")
+        s = sh.create_stream()
+        s.accept_waveform(sr, x)
+        s.accept_waveform(sr, pad)
+        s.input_finished()
+        while sh.is_ready(s):
+            sh.decode_stream(s)
+        theirs = sh.get_result(s)
+        theirs = (theirs if isinstance(theirs, str) else theirs.text).strip()
+        assert rec.transcribe(x, sr).text == theirs, clip.name

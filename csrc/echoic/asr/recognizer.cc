@@ -39,6 +39,8 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   fbank_options_.num_bins = info.feature_dim;
   fbank_options_.dither = 0.f;
   fbank_options_.snip_edges = false;
+  fbank_options_.low_freq = info.fbank_low_freq;
+  fbank_options_.high_freq = info.fbank_high_freq;
 }
 
 Recognizer::~Recognizer() = default;

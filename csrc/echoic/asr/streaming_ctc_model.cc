@@ -1,6 +1,7 @@
 #include "echoic/asr/streaming_ctc_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "echoic/runtime/error.h"
@@ -19,6 +20,19 @@ int32_t OptionalInt(const ort::Session& s, const std::string& key, int32_t fallb
     return static_cast<int32_t>(n);
   } catch (const std::exception&) {
     Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not an integer");
+  }
+}
+
+float OptionalFloat(const ort::Session& s, const std::string& key, float fallback) {
+  std::string v = s.GetMetadata(key, "");
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    float f = std::stof(v, &used);
+    if (used != v.size() || !std::isfinite(f)) throw std::invalid_argument(v);
+    return f;
+  } catch (const std::exception&) {
+    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not a number");
   }
 }
 
@@ -48,12 +62,9 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.feature_dim = OptionalInt(s, "feature_dim", 80);
   m.sample_rate = OptionalInt(s, "sample_rate", 16000);
   m.blank_id = OptionalInt(s, "blank_id", 0);
-  std::string scale = s.GetMetadata("input_scale", "32768");
-  try {
-    m.input_scale = std::stof(scale);
-  } catch (const std::exception&) {
-    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata 'input_scale' = '", scale, "' is not a number");
-  }
+  m.input_scale = OptionalFloat(s, "input_scale", 32768.f);
+  m.fbank_low_freq = OptionalFloat(s, "fbank_low_freq", 20.f);
+  m.fbank_high_freq = OptionalFloat(s, "fbank_high_freq", -400.f);
   m.batchable = s.GetMetadata("batch_dim", "") == "stream_major";
 
   auto positive = [&](int32_t v, const char* key) {

@@ -30,6 +30,10 @@ struct StreamingCtcModelInfo {
   int32_t sample_rate = 16000;
   int32_t blank_id = 0;
   float input_scale = 32768.f;  // samples in [-1,1] are multiplied by this before fbank
+  // Mel band edges in Hz; high <= 0 is an offset from Nyquist. Defaults are
+  // those of kaldi-native-fbank / sherpa-onnx, which WeNet-style models expect.
+  float fbank_low_freq = 20.f;
+  float fbank_high_freq = -400.f;
   bool batchable = false;       // accepts B > 1 (stream-major caches)
 
   int32_t cache_size() const { return chunk_size * num_left_chunks; }

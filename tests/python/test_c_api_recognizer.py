@@ -1,0 +1,124 @@
+"""The recognizer through the C API, declared from the shipped echoic.h and called via cffi (ABI mode)."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import echoic
+
+cffi = pytest.importorskip("cffi")
+TEST_MODEL = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
+
+
+def header_cdef() -> str:
+    """echoic.h as cffi's cdef accepts it: no preprocessor lines, no export macro, no extern "C"."""
+    text = Path(echoic.c_header_path()).read_text()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+    text = "\n".join(lines).replace("ECHOIC_API ", "")
+    text = text.replace('extern "C" {', "")
+    text = re.sub(r"^\}\s*$", "", text, flags=re.M)  # the closing brace of extern "C"
+    return text
+
+
+@pytest.fixture(scope="module")
+def c():
+    ffi = cffi.FFI()
+    ffi.cdef(header_cdef())
+    return ffi, ffi.dlopen(echoic.c_library_path())
+
+
+def decode_file(ffi, lib, rec, path, chunk):
+    x, sr = sf.read(path, dtype="float32")
+    s = ffi.new("echoic_stream**")
+    assert lib.echoic_stream_create(rec, ffi.NULL, s) == lib.ECHOIC_OK
+    stream = s[0]
+    streams = ffi.new("echoic_stream*[1]", [stream])
+    ready = ffi.new("int32_t*")
+    texts = []
+    for i in range(0, len(x), chunk):
+        part = np.ascontiguousarray(x[i : i + chunk])
+        assert lib.echoic_stream_accept_waveform(stream, sr, ffi.cast("const float*", part.ctypes.data), len(part)) == 0
+        while lib.echoic_recognizer_is_ready(rec, stream, ready) == 0 and ready[0]:
+            assert lib.echoic_recognizer_decode(rec, streams, 1) == 0
+    assert lib.echoic_stream_input_finished(stream) == 0
+    done = ffi.new("int32_t*")
+    while lib.echoic_recognizer_is_done(rec, stream, done) == 0 and not done[0]:
+        assert lib.echoic_recognizer_decode(rec, streams, 1) == 0
+    res = ffi.new("echoic_result**")
+    words = []
+    while True:
+        assert lib.echoic_stream_pop_final(stream, res) == 0
+        if res[0] == ffi.NULL:
+            break
+        assert lib.echoic_result_is_final(res[0]) == 1
+        texts.append(ffi.string(lib.echoic_result_text(res[0])).decode())
+        w, a, b, conf = ffi.new("const char**"), ffi.new("float*"), ffi.new("float*"), ffi.new("float*")
+        for k in range(lib.echoic_result_num_words(res[0])):
+            assert lib.echoic_result_word(res[0], k, w, a, b, conf) == 0
+            words.append((ffi.string(w[0]).decode(), round(a[0], 3), round(b[0], 3)))
+        lib.echoic_result_free(res[0])
+    lib.echoic_stream_free(stream)
+    return " ".join(t for t in texts if t), words
+
+
+def test_c_api_matches_python(c, speech_dev):
+    ffi, lib = c
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    model = ffi.new("char[]", str(TEST_MODEL / "model.onnx").encode())
+    cfg.model = model
+    cfg.enable_endpoint = 0
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    clip = speech_dev / "pocketsphinx-goforward__goforward.wav"
+    text, words = decode_file(ffi, lib, rec[0], clip, 1234)
+    ref = echoic.Recognizer(TEST_MODEL, endpoint=False).transcribe(clip)
+    assert text == ref.text and text
+    assert words == [(w.word, round(w.start, 3), round(w.end, 3)) for w in ref.words]
+    lib.echoic_recognizer_free(rec[0])
+
+
+def test_c_api_misuse_gets_codes_not_crashes(c, tmp_path):
+    ffi, lib = c
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(ffi.NULL, rec) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+    assert "NULL" in ffi.string(lib.echoic_last_error()).decode()
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_INVALID_ARGUMENT  # model is NULL
+    missing = ffi.new("char[]", str(tmp_path / "nope.onnx").encode())
+    cfg.model = missing
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_IO
+    assert "nope.onnx" in ffi.string(lib.echoic_last_error()).decode()
+    model = ffi.new("char[]", str(TEST_MODEL / "model.onnx").encode())
+    cfg.model = model
+    bad_method = ffi.new("char[]", b"viterbi")
+    cfg.decoding_method = bad_method
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+    cfg.decoding_method = ffi.NULL
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK
+    s = ffi.new("echoic_stream**")
+    assert lib.echoic_stream_create(rec[0], ffi.NULL, s) == 0
+    x = np.array([0.1, float("nan"), 0.2], dtype=np.float32)
+    assert lib.echoic_stream_accept_waveform(s[0], 16000, ffi.cast("const float*", x.ctypes.data), 3) == \
+        lib.ECHOIC_ERR_INVALID_ARGUMENT
+    assert lib.echoic_stream_accept_waveform(s[0], 4000, ffi.cast("const float*", x.ctypes.data), 1) == \
+        lib.ECHOIC_ERR_INVALID_ARGUMENT
+    assert lib.echoic_stream_accept_waveform(s[0], 16000, ffi.NULL, 5) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+    both = ffi.new("echoic_stream*[2]", [s[0], s[0]])
+    assert lib.echoic_recognizer_decode(rec[0], both, 2) == lib.ECHOIC_ERR_INVALID_ARGUMENT  # same stream twice
+    assert lib.echoic_stream_input_finished(s[0]) == 0
+    assert lib.echoic_stream_accept_waveform(s[0], 16000, ffi.cast("const float*", x.ctypes.data), 1) == \
+        lib.ECHOIC_ERR_STATE
+    res = ffi.new("echoic_result**")
+    assert lib.echoic_recognizer_get_partial(rec[0], s[0], res) == 0
+    assert lib.echoic_result_word(res[0], 99, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+    lib.echoic_result_free(res[0])
+    lib.echoic_stream_free(s[0])
+    lib.echoic_stream_free(ffi.NULL)
+    lib.echoic_result_free(ffi.NULL)
+    lib.echoic_recognizer_free(rec[0])
+    lib.echoic_recognizer_free(ffi.NULL)
