@@ -221,6 +221,8 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("hotword_score", &asr::RecognizerConfig::hotword_score)
       .def_readwrite("enable_endpoint", &asr::RecognizerConfig::enable_endpoint)
       .def_readwrite("max_batch", &asr::RecognizerConfig::max_batch)
+      .def_readwrite("vad", &asr::RecognizerConfig::vad)
+      .def_readwrite("vad_model", &asr::RecognizerConfig::vad_model)
       .def_property(
           "rule1_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule1.min_trailing_silence_s; },
           [](asr::RecognizerConfig& c, float v) { c.endpoint.rule1.min_trailing_silence_s = v; })

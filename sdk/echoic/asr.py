@@ -91,6 +91,11 @@ class Recognizer:
     """A streaming recognizer. Thread-safe; shares one model among many streams.
 
     ``model`` is a bundled model name, a model folder or an ``.onnx`` file.
+    Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
+    default the decoder's blank frames measure it; ``vad="energy"`` or
+    ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) measure it with a
+    voice activity detector instead. Rule defaults: 2.4 s of silence with nothing
+    decoded, 1.2 s after speech, 20 s maximum utterance.
     """
 
     def __init__(
@@ -109,6 +114,8 @@ class Recognizer:
         cpu_mem_arena: bool = True,
         ort_library: "str | None" = None,
         max_batch: int = 32,
+        vad: Optional[str] = None,
+        vad_model: "str | os.PathLike[str] | None" = None,
     ) -> None:
         model_path, tokens_path = resolve_model(model)
         cfg = _n.RecognizerConfig()
@@ -125,6 +132,10 @@ class Recognizer:
         cfg.cpu_mem_arena = cpu_mem_arena
         cfg.ort_library = ort_library or ""
         cfg.max_batch = max_batch
+        if vad_model is not None and vad is None:
+            vad = "silero"
+        cfg.vad = vad or ""
+        cfg.vad_model = str(vad_model) if vad_model is not None else ""
         self._r = _n.Recognizer(cfg)
         self.model_path = model_path
 

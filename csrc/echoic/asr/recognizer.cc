@@ -6,6 +6,8 @@
 
 #include "echoic/asr/segment_decoder.h"
 #include "echoic/runtime/error.h"
+#include "echoic/vad/energy_vad.h"
+#include "echoic/vad/silero_vad.h"
 
 namespace echoic::asr {
 
@@ -18,6 +20,10 @@ void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
   endpoint.Validate();
+  ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero", ErrorCode::kInvalidArgument,
+               "recognizer config: vad must be '', 'energy' or 'silero', got '", vad, "'");
+  ECHOIC_CHECK(vad != "silero" || !vad_model.empty(), ErrorCode::kInvalidArgument,
+               "recognizer config: vad 'silero' needs vad_model (path to silero_vad.onnx)");
 }
 
 namespace {
@@ -40,6 +46,16 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   fbank_options_.dither = 0.f;
   fbank_options_.snip_edges = false;
   fbank_options_.low_freq = info.fbank_low_freq;
+  if (config_.vad == "silero") {
+    vad::SileroVadOptions vo;
+    vo.session.ort_library = config_.session.ort_library;
+    vad_prototype_ = vad::SileroVad::FromFile(config_.vad_model, vo);
+  } else if (config_.vad == "energy") {
+    vad_prototype_ = std::make_unique<vad::EnergyVad>();
+  }
+  ECHOIC_CHECK(!vad_prototype_ || vad_prototype_->sample_rate() == info.sample_rate, ErrorCode::kInvalidArgument,
+               "recognizer: the VAD runs at ", vad_prototype_ ? vad_prototype_->sample_rate() : 0,
+               " Hz but the model at ", info.sample_rate, " Hz");
   fbank_options_.high_freq = info.fbank_high_freq;
 }
 
@@ -54,7 +70,9 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
   }
   int64_t id = next_stream_id_.fetch_add(1);
-  return std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
+  auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
+  if (vad_prototype_) stream->vad_ = vad_prototype_->Clone();
+  return stream;
 }
 
 bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->info().chunk_frames(); }
@@ -103,9 +121,19 @@ void Recognizer::AfterChunk(Stream* s, const std::vector<float>& log_probs) cons
   bool endpoint = false;
   if (config_.enable_endpoint) {
     const float fs = info.encoder_frame_seconds();
-    const float trailing = s->decoder_->TrailingBlankFrames() * fs;
     const float length = (s->encoder_frames_ - s->segment_start_frame_) * fs;
-    endpoint = EndpointDetector(config_.endpoint).Update(s->decoder_->DecodedSomething(), trailing, length);
+    float trailing = s->decoder_->TrailingBlankFrames() * fs;
+    bool speech = s->decoder_->DecodedSomething();
+    if (s->vad_) {
+      // The VAD is advanced exactly to the audio this chunk covered, so decisions
+      // do not depend on how the audio was chunked on arrival.
+      s->FeedVadUpTo(static_cast<int64_t>(s->frames_consumed_) * (info.sample_rate / 100));
+      // Silence counts only inside the current segment, and "speech" means the
+      // VAD heard some (a decoder may emit junk on noise).
+      trailing = std::min(s->vad_->TrailingSilenceSeconds(), length);
+      speech = s->vad_->SpeechSinceReset();
+    }
+    endpoint = EndpointDetector(config_.endpoint).Update(speech, trailing, length);
   }
   if (endpoint || last) CloseSegment(s, last);
 }
@@ -127,6 +155,7 @@ void Recognizer::CloseSegment(Stream* s, bool last) const {
     s->segment_ += 1;
   }
   s->decoder_->Reset();
+  if (s->vad_) s->vad_->ResetSegment();
   s->segment_start_frame_ = s->encoder_frames_;
 }
 

@@ -12,6 +12,7 @@
 #include "echoic/asr/stream.h"
 #include "echoic/asr/streaming_ctc_model.h"
 #include "echoic/asr/symbol_table.h"
+#include "echoic/vad/vad.h"
 
 namespace echoic::asr {
 
@@ -47,6 +48,7 @@ class Recognizer {
   std::shared_ptr<StreamingCtcModel> model_;
   std::shared_ptr<SymbolTable> symbols_;
   features::FbankOptions fbank_options_;
+  std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream
   mutable std::atomic<int64_t> next_stream_id_{1};
 };
 

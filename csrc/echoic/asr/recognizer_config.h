@@ -19,6 +19,10 @@ struct RecognizerConfig {
   float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
   bool enable_endpoint = true;
   EndpointConfig endpoint;
+  // Endpointing silence from a voice activity detector instead of the decoder's
+  // trailing blanks: "" (off), "energy" (no model needed) or "silero" (vad_model).
+  std::string vad;
+  std::string vad_model;
   int32_t max_batch = 32;  // streams per encoder run
 
   // Throws kInvalidArgument naming the field.

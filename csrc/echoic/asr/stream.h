@@ -12,6 +12,7 @@
 #include "echoic/asr/streaming_ctc_model.h"
 #include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
+#include "echoic/vad/vad.h"
 
 namespace echoic::asr {
 
@@ -49,6 +50,7 @@ class Stream {
          std::unique_ptr<SegmentDecoder> decoder);
 
   int32_t FramesReady() const;  // feature frames available but not yet consumed
+  void FeedVadUpTo(int64_t sample);  // model-rate sample index
 
   int64_t id_;
   std::shared_ptr<const StreamingCtcModel> model_;  // keeps info_ alive
@@ -67,6 +69,9 @@ class Stream {
   int64_t encoder_frames_ = 0;       // encoder frames decoded so far
   std::deque<Result> finals_;
   std::vector<float> scratch_;
+  std::unique_ptr<vad::VoiceActivityDetector> vad_;  // endpointing gate (optional)
+  std::vector<float> vad_pending_;  // model-rate samples in [-1,1] not yet given to vad_
+  int64_t vad_fed_ = 0;
 };
 
 }  // namespace echoic::asr
