@@ -74,6 +74,26 @@ class Stream:
         return self._s.pop_final_results()
 
 
+class _NewResults:
+    """Finals not yet handed out, then the partial if its text changed since the last one."""
+
+    def __init__(self, stream: Stream, partials: bool) -> None:
+        self._s = stream
+        self._partials = partials
+        self._last = ""
+
+    def take(self) -> List[Result]:
+        out = list(self._s.pop_final_results())
+        if out:
+            self._last = ""
+        if self._partials and not self._s.is_done:
+            p = self._s.partial()
+            if p.text and p.text != self._last:
+                self._last = p.text
+                out.append(p)
+        return out
+
+
 @dataclass
 class Transcript:
     """The result of recognizing a whole file or array."""
@@ -168,19 +188,14 @@ class Recognizer:
     ) -> Iterator[Result]:
         """Yields results while audio chunks arrive: partials (if asked) and finals."""
         s = self.create_stream(hotwords)
-        last_partial = None
+        news = _NewResults(s, partials)
         for chunk in chunks:
             s.accept_waveform(chunk, sample_rate)
             self.decode_available(s)
-            yield from s.pop_final_results()
-            if partials:
-                p = s.partial()
-                if p.text and p.text != last_partial:
-                    last_partial = p.text
-                    yield p
+            yield from news.take()
         s.input_finished()
         self.decode_available(s)
-        yield from s.pop_final_results()
+        yield from news.take()
 
     async def astream(
         self,
@@ -192,21 +207,17 @@ class Recognizer:
     ) -> AsyncIterator[Result]:
         """Asyncio variant of :meth:`stream`; decoding runs off the event loop."""
         import asyncio  # imported here: asyncio costs ~5 MB of RSS that sync users never need
+
         s = self.create_stream(hotwords)
-        last_partial = None
+        news = _NewResults(s, partials)
         async for chunk in chunks:
             s.accept_waveform(chunk, sample_rate)
             await asyncio.to_thread(self.decode_available, s)
-            for r in s.pop_final_results():
+            for r in news.take():
                 yield r
-            if partials:
-                p = s.partial()
-                if p.text and p.text != last_partial:
-                    last_partial = p.text
-                    yield p
         s.input_finished()
         await asyncio.to_thread(self.decode_available, s)
-        for r in s.pop_final_results():
+        for r in news.take():
             yield r
 
     def transcribe(
