@@ -116,7 +116,7 @@ def test_same_tokens_and_times_as_sherpa_onnx_greedy_on_every_dev_clip(rec, spee
     assert nonempty == len(clips)
 
 
-def test_beam_search_differs_from_greedy_and_scores_at_least_as_well(speech_dev):
+def test_beam_search_of_one_is_greedy_and_wider_beams_differ(speech_dev):
     g = echoic.Recognizer(TEST_MODEL, endpoint=False)
     b1 = echoic.Recognizer(TEST_MODEL, endpoint=False, decoding="beam", beam_size=1)
     b4 = echoic.Recognizer(TEST_MODEL, endpoint=False, decoding="beam", beam_size=4)
@@ -184,3 +184,18 @@ def test_model_errors_are_typed(tmp_path):
     shutil.copy(TEST_MODEL / "decoder.onnx", swapped / "joiner.onnx")
     with pytest.raises(echoic.ModelError, match="joiner"):
         echoic.Recognizer(swapped)
+
+
+def test_vad_endpointing_splits_segments_deterministically(speech_dev):
+    """The random transducer emits tokens even on digital silence, so a VAD closes the segments;
+    the decoder is reset per segment (keeping its token context) and chunking must not matter."""
+    a, sr = load(speech_dev, "pocketsphinx-goforward__goforward.wav")
+    b, _ = load(speech_dev, "pocketsphinx-cards__001.wav")
+    x = np.concatenate([a, np.zeros(3 * sr, dtype=np.float32), b])
+    r = echoic.Recognizer(TEST_MODEL, vad="energy")
+    whole = r.transcribe(x, sr)
+    texts = [s.text for s in whole.segments if s.text]
+    assert len(texts) == 2
+    assert whole.segments[1].segment_start >= len(a) / sr
+    assert min(whole.segments[1].token_times) >= whole.segments[1].segment_start
+    assert token_view(r.transcribe(x, sr, chunk_ms=10)) == token_view(whole)
