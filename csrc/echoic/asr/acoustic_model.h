@@ -30,11 +30,11 @@ struct AcousticModelInfo {
   float fbank_low_freq = 20.f;
   float fbank_high_freq = -400.f;
   int32_t output_dim = 0;        // floats per encoder frame handed to the decoder
-  int32_t chunk_frames_ = 0;     // feature frames consumed per chunk
-  int32_t chunk_shift_frames_ = 0;  // feature frames the window moves per chunk
+  int32_t chunk_feature_frames = 0;     // feature frames consumed per chunk
+  int32_t shift_feature_frames = 0;  // feature frames the window moves per chunk
 
-  int32_t chunk_frames() const { return chunk_frames_; }
-  int32_t chunk_shift_frames() const { return chunk_shift_frames_; }
+  int32_t chunk_frames() const { return chunk_feature_frames; }
+  int32_t chunk_shift_frames() const { return shift_feature_frames; }
   float encoder_frame_seconds() const { return subsampling * 0.01f; }
 };
 
@@ -48,7 +48,8 @@ class ModelState {
 class AcousticModel {
  public:
   virtual ~AcousticModel() = default;
-  virtual const AcousticModelInfo& base_info() const = 0;
+  // Families return their own info type (covariant), e.g. StreamingCtcModelInfo.
+  virtual const AcousticModelInfo& info() const = 0;
   virtual std::unique_ptr<ModelState> NewState() const = 0;
   // Runs one chunk per stream (features[b]: chunk_frames() x feature_dim floats),
   // batching streams where the model allows. out[b] receives frames x

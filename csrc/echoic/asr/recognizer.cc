@@ -51,7 +51,7 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
     model_ = StreamingCtcModel::Load(config_.model, config_.session);
   }
   symbols_ = std::make_shared<SymbolTable>(SymbolTable::FromFile(config_.tokens));
-  const auto& info = model_->base_info();
+  const auto& info = model_->info();
   ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
                info.vocab_size, " but '", config_.tokens, "' lists ", symbols_->size(), " tokens");
   fbank_options_.sample_rate = info.sample_rate;
@@ -82,9 +82,9 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     decoder = MakeTransducerDecoder(transducer_, *symbols_, beam, hotwords, config_.hotword_score);
   } else if (config_.decoding_method == "beam" || !hotwords.empty()) {
     // Hotwords need beam search: a greedy path cannot be re-ranked.
-    decoder = MakeBeamDecoder(*symbols_, model_->base_info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
+    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
   } else {
-    decoder = MakeGreedyDecoder(model_->base_info().vocab_size, model_->base_info().blank_id);
+    decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
   }
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
@@ -92,10 +92,10 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
   return stream;
 }
 
-bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->base_info().chunk_frames(); }
+bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->info().chunk_frames(); }
 
 void Recognizer::Decode(const std::vector<Stream*>& streams) const {
-  const auto& info = model_->base_info();
+  const auto& info = model_->info();
   std::vector<Stream*> ready;
   for (Stream* s : streams) {
     ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "decode: a stream is null");
@@ -133,7 +133,7 @@ void Recognizer::DecodeAvailable(Stream* stream) const {
 }
 
 void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
-  const auto& info = model_->base_info();
+  const auto& info = model_->info();
   s->encoder_frames_ += frames;
   const bool last = s->input_finished_ && !IsReady(*s);
   bool endpoint = false;
@@ -157,13 +157,13 @@ void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
 }
 
 Result Recognizer::GetPartial(const Stream& s) const {
-  const auto& info = model_->base_info();
+  const auto& info = model_->info();
   return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_ * info.encoder_frame_seconds(),
                     s.segment_, /*is_final=*/false);
 }
 
 void Recognizer::CloseSegment(Stream* s, bool last) const {
-  const auto& info = model_->base_info();
+  const auto& info = model_->info();
   Hypothesis best = s->decoder_->Best(/*finalize=*/true);
   // Segments that closed on silence alone carry nothing; a stream that heard
   // nothing at all still ends with one (empty) final result.

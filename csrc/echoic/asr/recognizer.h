@@ -24,7 +24,7 @@ class Recognizer {
 
   const RecognizerConfig& config() const { return config_; }
   // StreamingCtcModelInfo or StreamingTransducerModelInfo underneath (see family).
-  const AcousticModelInfo& model_info() const { return model_->base_info(); }
+  const AcousticModelInfo& model_info() const { return model_->info(); }
   const SymbolTable& symbols() const { return *symbols_; }
 
   std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;

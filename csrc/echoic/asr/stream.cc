@@ -13,7 +13,7 @@ Stream::Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const fea
                std::unique_ptr<SegmentDecoder> decoder)
     : id_(id),
       model_(std::move(model)),
-      info_(model_->base_info()),
+      info_(model_->info()),
       fbank_(fbank),
       encoder_(model_->NewState()),
       decoder_(std::move(decoder)) {}

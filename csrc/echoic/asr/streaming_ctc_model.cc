@@ -69,8 +69,8 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.batchable = s.GetMetadata("batch_dim", "") == "stream_major";
 
   m.output_dim = m.vocab_size;
-  m.chunk_frames_ = (m.chunk_size - 1) * m.subsampling + m.right_context + 1;
-  m.chunk_shift_frames_ = m.chunk_size * m.subsampling;
+  m.chunk_feature_frames = (m.chunk_size - 1) * m.subsampling + m.right_context + 1;
+  m.shift_feature_frames = m.chunk_size * m.subsampling;
 
   auto positive = [&](int32_t v, const char* key) {
     ECHOIC_CHECK(v > 0, ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' must be > 0, got ", v);

@@ -46,12 +46,11 @@ class StreamingCtcModel final : public AcousticModel {
   explicit StreamingCtcModel(std::shared_ptr<ort::Session> session);
   static std::shared_ptr<StreamingCtcModel> Load(const std::string& path, const ort::SessionOptions& options);
 
-  const StreamingCtcModelInfo& info() const { return info_; }
+  const StreamingCtcModelInfo& info() const override { return info_; }
   const ort::Session& session() const { return *session_; }
   EncoderState InitState() const;
 
   // AcousticModel
-  const AcousticModelInfo& base_info() const override { return info_; }
   std::unique_ptr<ModelState> NewState() const override { return std::make_unique<EncoderState>(InitState()); }
   void Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
            std::vector<std::vector<float>>* out) const override;

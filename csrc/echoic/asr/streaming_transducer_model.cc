@@ -151,8 +151,8 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   ExpectDim(e, e.outputs()[0], 2, m.joiner_dim, "joiner_dim");
 
   m.output_dim = m.joiner_dim;
-  m.chunk_frames_ = m.T;
-  m.chunk_shift_frames_ = m.decode_chunk_len;
+  m.chunk_feature_frames = m.T;
+  m.shift_feature_frames = m.decode_chunk_len;
   enc_in_ = Names(e.inputs(), 3);
   enc_out_ = Names(e.outputs(), 3);
   dec_in_ = Names(d.inputs(), 1);

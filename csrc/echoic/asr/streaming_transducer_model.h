@@ -49,9 +49,8 @@ class StreamingTransducerModel final : public AcousticModel {
   // True when `dir` is a folder holding encoder.onnx (i.e. looks like a transducer).
   static bool LooksLikeTransducerDir(const std::string& dir);
 
-  const StreamingTransducerModelInfo& info() const { return info_; }
+  const StreamingTransducerModelInfo& info() const override { return info_; }
 
-  const AcousticModelInfo& base_info() const override { return info_; }
   std::unique_ptr<ModelState> NewState() const override;
   // out[b]: T' x joiner_dim encoder frames.
   void Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
