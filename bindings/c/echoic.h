@@ -189,7 +189,7 @@ typedef struct echoic_stream echoic_stream;
 typedef struct echoic_result echoic_result;
 
 typedef struct echoic_recognizer_config {
-  const char* model;           /* streaming encoder .onnx (required) */
+  const char* model;           /* CTC encoder .onnx (or its folder), or a transducer folder with encoder/decoder/joiner.onnx (required) */
   const char* tokens;          /* tokens.txt; NULL = beside the model */
   const char* decoding_method; /* "greedy" (default) or "beam" */
   int32_t beam_size;           /* default 4 */

@@ -109,7 +109,10 @@ class Transcript:
 class Recognizer:
     """A streaming recognizer. Thread-safe; shares one model among many streams.
 
-    ``model`` is a bundled model name, a model folder or an ``.onnx`` file.
+    ``model`` is a bundled model name, a model folder or an ``.onnx`` file: a
+    streaming CTC model (``model.onnx``) or a streaming transducer (a folder with
+    ``encoder.onnx``, ``decoder.onnx`` and ``joiner.onnx``); ``decoding="beam"``
+    is CTC prefix beam search or transducer modified beam search.
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
     default the decoder's blank frames measure it; ``vad="energy"`` or
     ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) measure it with a

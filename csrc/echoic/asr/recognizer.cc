@@ -1,5 +1,7 @@
 #include "echoic/asr/recognizer.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -28,6 +30,7 @@ void RecognizerConfig::Validate() const {
 
 namespace {
 std::string TokensBeside(const std::string& model) {
+  if (StreamingTransducerModel::LooksLikeTransducerDir(model)) return model + "/tokens.txt";
   size_t slash = model.find_last_of('/');
   return (slash == std::string::npos ? std::string() : model.substr(0, slash + 1)) + "tokens.txt";
 }
@@ -35,8 +38,18 @@ std::string TokensBeside(const std::string& model) {
 
 Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   config_.Validate();
+  struct stat st {};
+  if (!StreamingTransducerModel::LooksLikeTransducerDir(config_.model) && ::stat(config_.model.c_str(), &st) == 0 &&
+      S_ISDIR(st.st_mode))
+    config_.model += "/model.onnx";  // a CTC model folder
   if (config_.tokens.empty()) config_.tokens = TokensBeside(config_.model);
-  model_ = StreamingCtcModel::Load(config_.model, config_.session);
+  // A folder with encoder.onnx is a transducer; a folder with model.onnx or an .onnx file is CTC.
+  if (StreamingTransducerModel::LooksLikeTransducerDir(config_.model)) {
+    transducer_ = StreamingTransducerModel::Load(config_.model, config_.session);
+    model_ = transducer_;
+  } else {
+    model_ = StreamingCtcModel::Load(config_.model, config_.session);
+  }
   symbols_ = std::make_shared<SymbolTable>(SymbolTable::FromFile(config_.tokens));
   const auto& info = model_->info();
   ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
@@ -63,7 +76,11 @@ Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
   std::unique_ptr<SegmentDecoder> decoder;
-  if (config_.decoding_method == "beam" || !hotwords.empty()) {
+  if (transducer_) {
+    // Hotwords need beam search: a greedy path cannot be re-ranked.
+    int32_t beam = (config_.decoding_method == "beam" || !hotwords.empty()) ? config_.beam_size : 1;
+    decoder = MakeTransducerDecoder(transducer_, *symbols_, beam, hotwords, config_.hotword_score);
+  } else if (config_.decoding_method == "beam" || !hotwords.empty()) {
     // Hotwords need beam search: a greedy path cannot be re-ranked.
     decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
   } else {
@@ -89,20 +106,23 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
     size_t end = std::min(ready.size(), begin + static_cast<size_t>(config_.max_batch));
     std::vector<std::vector<float>> chunks(end - begin, std::vector<float>(frame_floats));
     std::vector<const float*> feats;
-    std::vector<EncoderState*> states;
+    std::vector<ModelState*> states;
+    std::vector<SegmentDecoder*> decoders;
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
       s->fbank_.GetFrames(s->frames_consumed_, info.chunk_frames(), chunks[i - begin].data());
       feats.push_back(chunks[i - begin].data());
-      states.push_back(&s->encoder_);
+      states.push_back(s->encoder_.get());
+      decoders.push_back(s->decoder_.get());
     }
-    std::vector<std::vector<float>> log_probs;
-    model_->Forward(feats, states, &log_probs);
+    std::vector<std::vector<float>> outputs;  // log-probs (CTC) or encoder frames (transducer)
+    model_->Run(feats, states, &outputs);
+    AcceptChunks(decoders, outputs, info.output_dim);
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
       s->frames_consumed_ += info.chunk_shift_frames();
       s->fbank_.DiscardFramesBefore(s->frames_consumed_);
-      AfterChunk(s, log_probs[i - begin]);
+      AfterChunk(s, static_cast<int32_t>(outputs[i - begin].size() / info.output_dim));
     }
   }
 }
@@ -112,10 +132,8 @@ void Recognizer::DecodeAvailable(Stream* stream) const {
   while (IsReady(*stream)) Decode({stream});
 }
 
-void Recognizer::AfterChunk(Stream* s, const std::vector<float>& log_probs) const {
+void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
   const auto& info = model_->info();
-  const int32_t frames = static_cast<int32_t>(log_probs.size() / info.vocab_size);
-  s->decoder_->Accept(log_probs.data(), frames, info.vocab_size);
   s->encoder_frames_ += frames;
   const bool last = s->input_finished_ && !IsReady(*s);
   bool endpoint = false;

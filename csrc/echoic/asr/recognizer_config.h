@@ -11,8 +11,8 @@
 namespace echoic::asr {
 
 struct RecognizerConfig {
-  std::string model;   // streaming encoder (.onnx)
-  std::string tokens;  // tokens.txt; "" = tokens.txt beside the model
+  std::string model;   // CTC: encoder .onnx or a folder with model.onnx; transducer: folder with encoder/decoder/joiner.onnx
+  std::string tokens;  // tokens.txt; "" = tokens.txt beside the model (in the folder)
   ort::SessionOptions session;
   std::string decoding_method = "greedy";  // "greedy" or "beam" (CTC prefix beam search)
   int32_t beam_size = 4;

@@ -9,13 +9,13 @@
 
 namespace echoic::asr {
 
-Stream::Stream(int64_t id, std::shared_ptr<const StreamingCtcModel> model, const features::FbankOptions& fbank,
+Stream::Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
                std::unique_ptr<SegmentDecoder> decoder)
     : id_(id),
       model_(std::move(model)),
       info_(model_->info()),
       fbank_(fbank),
-      encoder_(model_->InitState()),
+      encoder_(model_->NewState()),
       decoder_(std::move(decoder)) {}
 
 Stream::~Stream() = default;
