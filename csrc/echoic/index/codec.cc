@@ -1,0 +1,259 @@
+#include "echoic/index/codec.h"
+
+#include <cstring>
+
+#include "echoic/index/kernels.h"
+#include "echoic/index/kmeans.h"
+#include "echoic/index/opq.h"
+#include "echoic/runtime/error.h"
+
+namespace echoic::index {
+
+Encoding ParseEncoding(const std::string& name) {
+  if (name == "flat") return Encoding::kFlat;
+  if (name == "sq8" || name == "int8") return Encoding::kSq8;
+  if (name == "pq") return Encoding::kPq;
+  Fail(ErrorCode::kInvalidArgument, "unknown encoding '", name, "' (expected flat, sq8 or pq)");
+}
+
+const char* EncodingName(Encoding e) {
+  switch (e) {
+    case Encoding::kFlat: return "flat";
+    case Encoding::kSq8: return "sq8";
+    case Encoding::kPq: return "pq";
+  }
+  return "?";
+}
+
+void CodecConfig::Validate() const {
+  ECHOIC_CHECK(dim >= 1 && dim <= 1024, ErrorCode::kInvalidArgument, "index dimension must be in 1..1024, got ",
+               dim);
+  if (encoding == Encoding::kPq) {
+    ECHOIC_CHECK(pq_m >= 1 && dim % pq_m == 0, ErrorCode::kInvalidArgument, "pq: m=", pq_m,
+                 " must be >= 1 and divide the dimension ", dim);
+    ECHOIC_CHECK(refine_m == 0 || dim % refine_m == 0, ErrorCode::kInvalidArgument, "pq: refine_m=", refine_m,
+                 " must divide the dimension ", dim);
+  } else {
+    ECHOIC_CHECK(refine_m == 0, ErrorCode::kInvalidArgument, "refine_m needs encoding 'pq' (got '",
+                 EncodingName(encoding), "')");
+    ECHOIC_CHECK(!opq, ErrorCode::kInvalidArgument, "opq needs encoding 'pq' (got '", EncodingName(encoding), "')");
+  }
+  ECHOIC_CHECK(ivf_lists <= 65536, ErrorCode::kInvalidArgument, "ivf_lists must be <= 65536, got ", ivf_lists);
+  ECHOIC_CHECK(train_iterations >= 1 && train_iterations <= 1000, ErrorCode::kInvalidArgument,
+               "train_iterations must be in 1..1000, got ", train_iterations);
+}
+
+Codec::Codec(const CodecConfig& cfg) : cfg_(cfg) {
+  cfg_.Validate();
+  trained_ = !needs_training();
+}
+
+size_t Codec::code_size() const {
+  switch (cfg_.encoding) {
+    case Encoding::kFlat: return cfg_.dim * sizeof(float);
+    case Encoding::kSq8: return cfg_.dim;
+    case Encoding::kPq: return cfg_.pq_m;
+  }
+  return 0;
+}
+
+size_t Codec::refine_size() const { return cfg_.encoding == Encoding::kPq ? cfg_.refine_m : 0; }
+
+void Codec::Rotate(const float* x, float* y) const {
+  if (rotation_.empty()) {
+    std::memcpy(y, x, cfg_.dim * sizeof(float));
+  } else {
+    ApplyRotation(rotation_, x, 1, cfg_.dim, y);
+  }
+}
+
+float Codec::MetricDistance(const float* a, const float* b) const {
+  const Kernels& k = ActiveKernels();
+  return cfg_.metric == Metric::kL2 ? k.l2sq(a, b, cfg_.dim) : -k.dot(a, b, cfg_.dim);
+}
+
+void Codec::Train(const float* x, size_t n) {
+  const size_t d = cfg_.dim;
+  ECHOIC_CHECK(n >= 1, ErrorCode::kInvalidArgument, "training needs at least one vector");
+  KMeansOptions ko;
+  ko.iterations = cfg_.train_iterations;
+  ko.seed = cfg_.seed;
+  ko.max_points = cfg_.max_train_points;
+
+  // Train on a deterministic subsample: k-means cost grows with n.
+  std::vector<float> sample;
+  if (cfg_.max_train_points > 0 && n > cfg_.max_train_points) {
+    size_t stride = n / cfg_.max_train_points;
+    size_t take = cfg_.max_train_points;
+    sample.resize(take * d);
+    for (size_t i = 0; i < take; ++i) std::memcpy(&sample[i * d], x + (i * stride) * d, d * sizeof(float));
+    x = sample.data();
+    n = take;
+  }
+
+  std::vector<float> rotation;
+  std::vector<float> xr(x, x + n * d);
+  if (cfg_.encoding == Encoding::kPq && cfg_.opq) {
+    OpqOptions oo;
+    oo.seed = cfg_.seed;
+    rotation = TrainOpqRotation(x, n, d, cfg_.pq_m, oo);
+    ApplyRotation(rotation, x, n, d, xr.data());
+  }
+  std::vector<float> coarse;
+  if (cfg_.ivf_lists > 0) coarse = KMeans(xr.data(), n, d, cfg_.ivf_lists, ko);
+
+  ScalarQuantizer sq(d);
+  ProductQuantizer pq, rpq;
+  if (cfg_.encoding == Encoding::kSq8) sq.Train(xr.data(), n);
+  if (cfg_.encoding == Encoding::kPq) {
+    pq = ProductQuantizer(d, cfg_.pq_m);
+    pq.Train(xr.data(), n, ko);
+    if (cfg_.refine_m > 0) {
+      std::vector<float> residual(n * d), rec(d);
+      std::vector<uint8_t> code(cfg_.pq_m);
+      for (size_t i = 0; i < n; ++i) {
+        pq.Encode(&xr[i * d], code.data());
+        pq.Decode(code.data(), rec.data());
+        for (size_t t = 0; t < d; ++t) residual[i * d + t] = xr[i * d + t] - rec[t];
+      }
+      rpq = ProductQuantizer(d, cfg_.refine_m);
+      KMeansOptions ro = ko;
+      ro.seed = cfg_.seed ^ 0xabcdef;
+      rpq.Train(residual.data(), n, ro);
+    }
+  }
+  // Commit only once everything trained: a failure leaves the codec as it was.
+  rotation_ = std::move(rotation);
+  coarse_ = std::move(coarse);
+  sq_ = std::move(sq);
+  pq_ = std::move(pq);
+  refine_pq_ = std::move(rpq);
+  trained_ = true;
+}
+
+void Codec::Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* list) const {
+  ECHOIC_CHECK(trained_, ErrorCode::kState, "codec used before training");
+  const size_t d = cfg_.dim;
+  std::vector<float> xr(d);
+  Rotate(x, xr.data());
+  *list = 0;
+  if (cfg_.ivf_lists > 0) AssignNearest(xr.data(), 1, d, coarse_.data(), cfg_.ivf_lists, list);
+  switch (cfg_.encoding) {
+    case Encoding::kFlat: std::memcpy(code, xr.data(), d * sizeof(float)); break;
+    case Encoding::kSq8: sq_.Encode(xr.data(), code); break;
+    case Encoding::kPq:
+      pq_.Encode(xr.data(), code);
+      if (cfg_.refine_m > 0) {
+        std::vector<float> rec(d);
+        pq_.Decode(code, rec.data());
+        for (size_t t = 0; t < d; ++t) rec[t] = xr[t] - rec[t];
+        refine_pq_.Encode(rec.data(), refine);
+      }
+      break;
+  }
+}
+
+void Codec::Reconstruct(const uint8_t* code, const uint8_t* refine, float* x) const {
+  const size_t d = cfg_.dim;
+  std::vector<float> xr(d);
+  switch (cfg_.encoding) {
+    case Encoding::kFlat: std::memcpy(xr.data(), code, d * sizeof(float)); break;
+    case Encoding::kSq8: sq_.Decode(code, xr.data()); break;
+    case Encoding::kPq:
+      pq_.Decode(code, xr.data());
+      if (cfg_.refine_m > 0 && refine) {
+        std::vector<float> r(d);
+        refine_pq_.Decode(refine, r.data());
+        for (size_t t = 0; t < d; ++t) xr[t] += r[t];
+      }
+      break;
+  }
+  if (rotation_.empty()) {
+    std::memcpy(x, xr.data(), d * sizeof(float));
+  } else {  // x = xr R^T (R orthogonal)
+    for (size_t i = 0; i < d; ++i) {
+      float s = 0.f;
+      for (size_t j = 0; j < d; ++j) s += xr[j] * rotation_[i * d + j];
+      x[i] = s;
+    }
+  }
+}
+
+void Codec::PrepareQuery(const float* q, CodecQuery* cq) const {
+  ECHOIC_CHECK(trained_, ErrorCode::kState, "codec used before training");
+  cq->q.resize(cfg_.dim);
+  cq->scratch.resize(cfg_.dim);
+  Rotate(q, cq->q.data());
+  if (cfg_.encoding == Encoding::kPq) {
+    cq->lut.resize(pq_.m() * ProductQuantizer::kCentroids);
+    pq_.ComputeLut(cq->q.data(), cfg_.metric, cq->lut.data());
+  }
+}
+
+float Codec::Distance(CodecQuery& cq, const uint8_t* code) const {
+  switch (cfg_.encoding) {
+    case Encoding::kFlat: return MetricDistance(cq.q.data(), reinterpret_cast<const float*>(code));
+    case Encoding::kSq8:
+      sq_.Decode(code, cq.scratch.data());
+      return MetricDistance(cq.q.data(), cq.scratch.data());
+    case Encoding::kPq: return ActiveKernels().adc(cq.lut.data(), code, pq_.m());
+  }
+  return 0.f;
+}
+
+float Codec::RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine) const {
+  if (cfg_.encoding != Encoding::kPq || cfg_.refine_m == 0) return Distance(cq, code);
+  const size_t d = cfg_.dim;
+  std::vector<float>& rec = cq.scratch;
+  pq_.Decode(code, rec.data());
+  std::vector<float> r(d);
+  refine_pq_.Decode(refine, r.data());
+  for (size_t t = 0; t < d; ++t) rec[t] += r[t];
+  return MetricDistance(cq.q.data(), rec.data());
+}
+
+std::vector<uint32_t> Codec::Probe(const CodecQuery& cq, size_t nprobe) const {
+  if (cfg_.ivf_lists == 0) return {0};
+  return NearestCentroids(cq.q.data(), cfg_.dim, coarse_.data(), cfg_.ivf_lists, nprobe);
+}
+
+void Codec::WriteModel(ByteWriter* w) const {
+  w->Put<uint8_t>(trained_ ? 1 : 0);
+  if (!trained_) return;
+  w->PutVector(rotation_);
+  w->PutVector(coarse_);
+  if (cfg_.encoding == Encoding::kSq8) sq_.Write(w);
+  if (cfg_.encoding == Encoding::kPq) {
+    pq_.Write(w);
+    if (cfg_.refine_m > 0) refine_pq_.Write(w);
+  }
+}
+
+void Codec::ReadModel(ByteReader* r) {
+  const size_t d = cfg_.dim;
+  trained_ = r->Get<uint8_t>("trained flag") != 0;
+  if (!trained_) {
+    ECHOIC_CHECK(needs_training(), ErrorCode::kCorruptData, "model section says untrained but the flat codec is"
+                 " always trained (offset ", r->offset() - 1, ")");
+    return;
+  }
+  uint64_t rot_size = r->Get<uint64_t>("rotation size");
+  ECHOIC_CHECK(rot_size == 0 || rot_size == d * d, ErrorCode::kCorruptData, "rotation has ", rot_size,
+               " values, expected 0 or ", d * d, " (offset ", r->offset() - 8, ")");
+  rotation_.resize(rot_size);
+  std::memcpy(rotation_.data(), r->Take(rot_size * sizeof(float), "rotation"), rot_size * sizeof(float));
+  coarse_ = r->GetVector<float>("ivf centroids", cfg_.ivf_lists * d);
+  if (cfg_.encoding == Encoding::kSq8) sq_.Read(r, d);
+  if (cfg_.encoding == Encoding::kPq) {
+    pq_.Read(r);
+    ECHOIC_CHECK(pq_.d() == d && pq_.m() == cfg_.pq_m, ErrorCode::kCorruptData,
+                 "pq codebook shape does not match the header (offset ", r->offset(), ")");
+    if (cfg_.refine_m > 0) {
+      refine_pq_.Read(r);
+      ECHOIC_CHECK(refine_pq_.d() == d && refine_pq_.m() == cfg_.refine_m, ErrorCode::kCorruptData,
+                   "refine codebook shape does not match the header (offset ", r->offset(), ")");
+    }
+  }
+}
+
+}  // namespace echoic::index

@@ -1,0 +1,30 @@
+// Inner loops of the index (distances, ADC accumulation) with a scalar version
+// and an AVX2+FMA version picked once at run time from echoic::GetCpuFeatures().
+#ifndef ECHOIC_INDEX_KERNELS_H_
+#define ECHOIC_INDEX_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace echoic::index {
+
+struct Kernels {
+  const char* name;
+  float (*l2sq)(const float* a, const float* b, size_t d);
+  float (*dot)(const float* a, const float* b, size_t d);
+  // Sum over m of lut[m * 256 + code[m]] (8-bit PQ codes, M sub-quantizers).
+  float (*adc)(const float* lut, const uint8_t* code, size_t m);
+  // adc() for n codes stored back to back with the given stride (bytes).
+  void (*adc_batch)(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m,
+                    float* out);
+};
+
+const Kernels& ScalarKernels();
+// nullptr when the CPU (or the compiler) lacks AVX2+FMA.
+const Kernels* Avx2Kernels();
+// The kernels searches use: AVX2 when available unless ECHOIC_DISABLE_SIMD is set.
+const Kernels& ActiveKernels();
+
+}  // namespace echoic::index
+
+#endif  // ECHOIC_INDEX_KERNELS_H_
