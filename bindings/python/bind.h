@@ -12,6 +12,7 @@ void BindRuntime(py::module_& m);  // errors, version, CPU facts
 void BindOrt(py::module_& m);
 void BindAudio(py::module_& m);
 void BindFeatures(py::module_& m);
+void BindIndex(py::module_& m);  // embedding index
 
 }  // namespace echoic::python
 

@@ -3,4 +3,5 @@
 PYBIND11_MODULE(_echoic, m) {
   m.doc() = "echoic native core (use the `echoic` package, not this module)";
   echoic::python::BindRuntime(m);  // first: registers the exception classes
+  echoic::python::BindIndex(m);
 }

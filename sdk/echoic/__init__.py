@@ -15,6 +15,7 @@ from .errors import (
     StateError,
     UnsupportedError,
 )
+from .index import EmbeddingIndex
 
 __version__: str = _native.version()
 
@@ -24,6 +25,7 @@ __all__ = [
     "EchoicError",
     "EchoicIOError",
     "EchoicMemoryError",
+    "EmbeddingIndex",
     "InvalidArgumentError",
     "ModelError",
     "NotFoundError",
