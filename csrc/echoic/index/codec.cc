@@ -106,6 +106,12 @@ void Codec::Train(const float* x, size_t n) {
   ProductQuantizer pq, rpq;
   if (cfg_.encoding == Encoding::kSq8) sq.Train(xr.data(), n);
   if (cfg_.encoding == Encoding::kPq) {
+    if (!coarse.empty()) {  // residual coding: train on x - centroid(list(x))
+      std::vector<uint32_t> assign(n);
+      AssignNearest(xr.data(), n, d, coarse.data(), cfg_.ivf_lists, assign.data());
+      for (size_t i = 0; i < n; ++i)
+        for (size_t t = 0; t < d; ++t) xr[i * d + t] -= coarse[assign[i] * d + t];
+    }
     pq = ProductQuantizer(d, cfg_.pq_m);
     pq.Train(xr.data(), n, ko);
     if (cfg_.refine_m > 0) {
@@ -142,6 +148,8 @@ void Codec::Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* lis
     case Encoding::kFlat: std::memcpy(code, xr.data(), d * sizeof(float)); break;
     case Encoding::kSq8: sq_.Encode(xr.data(), code); break;
     case Encoding::kPq:
+      if (residual())
+        for (size_t t = 0; t < d; ++t) xr[t] -= coarse_[*list * d + t];
       pq_.Encode(xr.data(), code);
       if (cfg_.refine_m > 0) {
         std::vector<float> rec(d);
@@ -153,21 +161,29 @@ void Codec::Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* lis
   }
 }
 
-void Codec::Reconstruct(const uint8_t* code, const uint8_t* refine, float* x) const {
+void Codec::ReconstructRotated(const uint8_t* code, const uint8_t* refine, uint32_t list, float* xr) const {
   const size_t d = cfg_.dim;
-  std::vector<float> xr(d);
   switch (cfg_.encoding) {
-    case Encoding::kFlat: std::memcpy(xr.data(), code, d * sizeof(float)); break;
-    case Encoding::kSq8: sq_.Decode(code, xr.data()); break;
-    case Encoding::kPq:
-      pq_.Decode(code, xr.data());
+    case Encoding::kFlat: std::memcpy(xr, code, d * sizeof(float)); break;
+    case Encoding::kSq8: sq_.Decode(code, xr); break;
+    case Encoding::kPq: {
+      pq_.Decode(code, xr);
       if (cfg_.refine_m > 0 && refine) {
-        std::vector<float> r(d);
-        refine_pq_.Decode(refine, r.data());
+        float r[1024];
+        refine_pq_.Decode(refine, r);
         for (size_t t = 0; t < d; ++t) xr[t] += r[t];
       }
+      if (residual())
+        for (size_t t = 0; t < d; ++t) xr[t] += coarse_[list * d + t];
       break;
+    }
   }
+}
+
+void Codec::Reconstruct(const uint8_t* code, const uint8_t* refine, uint32_t list, float* x) const {
+  const size_t d = cfg_.dim;
+  std::vector<float> xr(d);
+  ReconstructRotated(code, refine, list, xr.data());
   if (rotation_.empty()) {
     std::memcpy(x, xr.data(), d * sizeof(float));
   } else {  // x = xr R^T (R orthogonal)
@@ -181,35 +197,65 @@ void Codec::Reconstruct(const uint8_t* code, const uint8_t* refine, float* x) co
 
 void Codec::PrepareQuery(const float* q, CodecQuery* cq) const {
   ECHOIC_CHECK(trained_, ErrorCode::kState, "codec used before training");
-  cq->q.resize(cfg_.dim);
-  cq->scratch.resize(cfg_.dim);
+  const size_t d = cfg_.dim;
+  cq->q.resize(d);
+  cq->scratch.resize(d);
+  cq->offset = 0.f;
   Rotate(q, cq->q.data());
+  if (cfg_.encoding == Encoding::kSq8) {
+    // Fold min/step into the query so the kernel works on raw codes.
+    const std::vector<float>& lo = sq_.vmin();
+    const std::vector<float>& st = sq_.step();
+    cq->w.resize(d);
+    cq->sq_offset = 0.f;
+    for (size_t t = 0; t < d; ++t) {
+      if (cfg_.metric == Metric::kL2) {
+        cq->w[t] = cq->q[t] - lo[t];
+      } else {
+        cq->w[t] = cq->q[t] * st[t];
+        cq->sq_offset += cq->q[t] * lo[t];
+      }
+    }
+  }
   if (cfg_.encoding == Encoding::kPq) {
     cq->lut.resize(pq_.m() * ProductQuantizer::kCentroids);
-    pq_.ComputeLut(cq->q.data(), cfg_.metric, cq->lut.data());
+    // Residual L2 tables depend on the list: SelectList builds them.
+    if (!residual() || cfg_.metric != Metric::kL2) pq_.ComputeLut(cq->q.data(), cfg_.metric, cq->lut.data());
+  }
+}
+
+void Codec::SelectList(CodecQuery* cq, uint32_t list) const {
+  if (!residual()) return;
+  const size_t d = cfg_.dim;
+  const float* c = &coarse_[list * d];
+  if (cfg_.metric == Metric::kL2) {
+    for (size_t t = 0; t < d; ++t) cq->scratch[t] = cq->q[t] - c[t];
+    pq_.ComputeLut(cq->scratch.data(), cfg_.metric, cq->lut.data());
+    cq->offset = 0.f;
+  } else {  // q.(c + r) = q.c + q.r: the table is shared, the list adds a constant
+    cq->offset = -ActiveKernels().dot(cq->q.data(), c, d);
   }
 }
 
 float Codec::Distance(CodecQuery& cq, const uint8_t* code) const {
+  const Kernels& k = ActiveKernels();
   switch (cfg_.encoding) {
     case Encoding::kFlat: return MetricDistance(cq.q.data(), reinterpret_cast<const float*>(code));
     case Encoding::kSq8:
-      sq_.Decode(code, cq.scratch.data());
-      return MetricDistance(cq.q.data(), cq.scratch.data());
-    case Encoding::kPq: return ActiveKernels().adc(cq.lut.data(), code, pq_.m());
+      if (cfg_.metric == Metric::kL2) return k.sq8_l2(cq.w.data(), sq_.step().data(), code, cfg_.dim);
+      return -(cq.sq_offset + k.sq8_dot(cq.w.data(), code, cfg_.dim));
+    case Encoding::kPq: return cq.offset + k.adc(cq.lut.data(), code, pq_.m());
   }
   return 0.f;
 }
 
-float Codec::RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine) const {
-  if (cfg_.encoding != Encoding::kPq || cfg_.refine_m == 0) return Distance(cq, code);
-  const size_t d = cfg_.dim;
-  std::vector<float>& rec = cq.scratch;
-  pq_.Decode(code, rec.data());
-  std::vector<float> r(d);
-  refine_pq_.Decode(refine, r.data());
-  for (size_t t = 0; t < d; ++t) rec[t] += r[t];
-  return MetricDistance(cq.q.data(), rec.data());
+float Codec::RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine, uint32_t list) const {
+  if (cfg_.encoding != Encoding::kPq || cfg_.refine_m == 0) {
+    SelectList(&cq, list);
+    return Distance(cq, code);
+  }
+  ReconstructRotated(code, refine, list, cq.scratch.data());
+  return MetricDistance(cq.q.data(), cq.scratch.data());
 }
 
 std::vector<uint32_t> Codec::Probe(const CodecQuery& cq, size_t nprobe) const {

@@ -39,7 +39,10 @@ struct CodecConfig {
 // Per-query state: the query in code space, its ADC table, scratch memory.
 struct CodecQuery {
   std::vector<float> q;        // rotated when OPQ is on
-  std::vector<float> lut;      // pq: m × 256
+  std::vector<float> lut;      // pq: m × 256 (for the selected IVF list with L2 residuals)
+  std::vector<float> w;        // sq8: folded query (q*step for ip, q-min for l2)
+  float sq_offset = 0.f;       // sq8 ip: q . min
+  float offset = 0.f;          // added to every distance in the selected list
   std::vector<float> scratch;  // d floats
 };
 
@@ -57,15 +60,21 @@ class Codec {
   size_t refine_size() const;  // bytes per vector of the residual tier (0 = none)
   size_t ivf_lists() const { return cfg_.ivf_lists; }
 
+  // With IVF, pq codes quantise the residual to the list centroid (as IVFADC does):
+  // far finer than coding the raw vector at the same size.
+  bool residual() const { return cfg_.encoding == Encoding::kPq && cfg_.ivf_lists > 0; }
+
   // x: dim floats, already normalised for cosine. Writes code_size() + refine_size()
   // bytes and the IVF list (0 without IVF).
   void Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* list) const;
   // Approximate original-space vector back from the codes (lossy for sq8/pq).
-  void Reconstruct(const uint8_t* code, const uint8_t* refine, float* x) const;
+  void Reconstruct(const uint8_t* code, const uint8_t* refine, uint32_t list, float* x) const;
 
   void PrepareQuery(const float* q, CodecQuery* cq) const;
+  // Makes Distance() valid for codes of `list` (residual pq: per-list table/offset).
+  void SelectList(CodecQuery* cq, uint32_t list) const;
   float Distance(CodecQuery& cq, const uint8_t* code) const;  // lower is better
-  float RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine) const;
+  float RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine, uint32_t list) const;
   // The nprobe IVF lists nearest the query, nearest first.
   std::vector<uint32_t> Probe(const CodecQuery& cq, size_t nprobe) const;
   // pq without refine: contiguous batch scoring through the SIMD kernel.
@@ -76,6 +85,8 @@ class Codec {
 
  private:
   void Rotate(const float* x, float* y) const;
+  // Rotated-space reconstruction.
+  void ReconstructRotated(const uint8_t* code, const uint8_t* refine, uint32_t list, float* xr) const;
   float MetricDistance(const float* a, const float* b) const;
 
   CodecConfig cfg_;

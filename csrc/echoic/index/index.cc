@@ -36,7 +36,13 @@ struct Index::State {
   std::unordered_map<int64_t, uint32_t> row_of;
   std::vector<std::string> ns_names;
   std::unordered_map<std::string, uint32_t> ns_ids;
-  std::vector<std::vector<uint32_t>> ivf;
+  // Inverted lists. A save writes rows grouped by list, so each list's saved rows are
+  // one contiguous range of the mapped codes; rows added since sit in `rows`.
+  struct IvfList {
+    uint32_t begin = 0, end = 0;
+    std::vector<uint32_t> rows;
+  };
+  std::vector<IvfList> ivf;
   WalWriter wal;
   File lock;
   std::vector<std::string> issues;
@@ -96,7 +102,7 @@ struct Index::State {
     labels.push_back(label);
     deleted.push_back(0);
     row_of[id] = row;
-    if (!ivf.empty()) ivf[list].push_back(row);
+    if (!ivf.empty()) ivf[list].rows.push_back(row);
     ++live;
     next_id = std::max(next_id, id + 1);
   }
@@ -166,7 +172,18 @@ struct Index::State {
       lists.push_back(r.list);
       labels.push_back(std::move(r.label));
       row_of[r.id] = static_cast<uint32_t>(i);
-      if (!ivf.empty()) ivf[r.list].push_back(static_cast<uint32_t>(i));
+      if (!ivf.empty()) {
+        IvfList& l = ivf[r.list];
+        uint32_t row = static_cast<uint32_t>(i);
+        if (l.begin == l.end && l.rows.empty()) {
+          l.begin = row;
+          l.end = row + 1;
+        } else if (l.end == row) {
+          ++l.end;
+        } else {
+          l.rows.push_back(row);
+        }
+      }
       ++live;
       next_id = std::max(next_id, r.id + 1);
     }
@@ -182,6 +199,8 @@ struct Index::State {
     order.reserve(live);
     for (size_t i = 0; i < ids.size(); ++i)
       if (!deleted[i]) order.push_back(static_cast<uint32_t>(i));
+    if (!ivf.empty())  // group by list: each list becomes one contiguous range on reload
+      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return lists[a] < lists[b]; });
     WriteRowFn rows;
     rows.count = order.size();
     rows.get = [&](size_t j, FileRow* row, const uint8_t** c, const uint8_t** r, const uint8_t** h16) {
@@ -328,7 +347,8 @@ void Index::Retrain(const float* x, size_t n) {
     if (s.opts.keep_fp16) {
       HalvesToFloats(reinterpret_cast<const uint16_t*>(s.fp16.row(rows[j])), d, &stored[j * d]);
     } else {
-      s.codec.Reconstruct(s.codes.row(rows[j]), s.refine.width() ? s.refine.row(rows[j]) : nullptr, &stored[j * d]);
+      s.codec.Reconstruct(s.codes.row(rows[j]), s.refine.width() ? s.refine.row(rows[j]) : nullptr, s.lists[rows[j]],
+                          &stored[j * d]);
     }
   }
   std::vector<float> train;
@@ -479,11 +499,15 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
   if (has_refine) shortlist = std::max(shortlist, k * std::max<size_t>(1, p.refine_factor));
   if (p.rerank > 0) shortlist = std::max(shortlist, std::max(p.rerank, k));
   const size_t total = s.ids.size();
-  const bool use_ivf = s.codec.ivf_lists() > 0 && total >= p.exhaustive_below && p.nprobe < s.codec.ivf_lists();
+  const size_t nlist = s.codec.ivf_lists();
+  // Small sets (or nprobe covering everything) visit every list: exact scan over codes.
+  const bool probe_all = nlist > 0 && (total < p.exhaustive_below || p.nprobe >= nlist);
+  const size_t m = s.codes.width();
 
   CodecQuery cq;
   std::vector<std::pair<float, uint32_t>> heap;
   std::vector<float> block(1024), buf(d);
+  std::vector<uint32_t> probes;
   for (size_t qi = 0; qi < nq; ++qi) {
     const float* q = &qn[qi * d];
     s.codec.PrepareQuery(q, &cq);
@@ -499,30 +523,45 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
         std::push_heap(heap.begin(), heap.end());
       }
     };
-    if (use_ivf) {
-      for (uint32_t list : s.codec.Probe(cq, std::max<size_t>(1, p.nprobe)))
-        for (uint32_t row : s.ivf[list]) consider(s.codec.Distance(cq, s.codes.row(row)), row);
-    } else if (s.codec.has_lut()) {
-      // Contiguous spans through the batch ADC kernel.
-      const size_t m = s.codes.width();
-      auto span = [&](const uint8_t* base, size_t first, size_t count) {
-        for (size_t off = 0; off < count; off += block.size()) {
-          size_t len = std::min(block.size(), count - off);
-          kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
-          for (size_t j = 0; j < len; ++j) consider(block[j], static_cast<uint32_t>(first + off + j));
+    // Contiguous rows [first, first+count): pq goes through the batch ADC kernel.
+    auto span = [&](size_t first, size_t count) {
+      if (count == 0) return;
+      if (!s.codec.has_lut()) {
+        for (size_t row = first; row < first + count; ++row) {
+          if (s.deleted[row] || s.ns[row] != want_ns) continue;
+          consider(s.codec.Distance(cq, s.codes.row(row)), static_cast<uint32_t>(row));
         }
-      };
-      span(s.codes.base(), 0, s.codes.base_rows());
-      span(s.codes.extra(), s.codes.base_rows(), total - s.codes.base_rows());
-    } else {
-      for (size_t row = 0; row < total; ++row) {
-        if (s.deleted[row] || s.ns[row] != want_ns) continue;
-        consider(s.codec.Distance(cq, s.codes.row(row)), static_cast<uint32_t>(row));
+        return;
       }
+      const uint8_t* base = s.codes.row(first);
+      for (size_t off = 0; off < count; off += block.size()) {
+        size_t len = std::min(block.size(), count - off);
+        kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
+        for (size_t j = 0; j < len; ++j) consider(cq.offset + block[j], static_cast<uint32_t>(first + off + j));
+      }
+    };
+    if (nlist > 0) {
+      if (probe_all) {
+        probes.resize(nlist);
+        for (size_t l = 0; l < nlist; ++l) probes[l] = static_cast<uint32_t>(l);
+      } else {
+        probes = s.codec.Probe(cq, std::max<size_t>(1, p.nprobe));
+      }
+      for (uint32_t list : probes) {
+        const State::IvfList& l = s.ivf[list];
+        if (l.begin == l.end && l.rows.empty()) continue;
+        s.codec.SelectList(&cq, list);
+        span(l.begin, l.end - l.begin);
+        for (uint32_t row : l.rows) consider(s.codec.Distance(cq, s.codes.row(row)), row);
+      }
+    } else {
+      span(0, s.codes.base_rows());
+      span(s.codes.base_rows(), total - s.codes.base_rows());
     }
     std::sort(heap.begin(), heap.end());
     if (has_refine) {
-      for (auto& c : heap) c.first = s.codec.RefinedDistance(cq, s.codes.row(c.second), s.refine.row(c.second));
+      for (auto& c : heap)
+        c.first = s.codec.RefinedDistance(cq, s.codes.row(c.second), s.refine.row(c.second), s.lists[c.second]);
       std::sort(heap.begin(), heap.end());
     }
     if (p.rerank > 0) {

@@ -38,6 +38,42 @@ void AdcBatchScalar(const float* lut, const uint8_t* codes, size_t n, size_t str
   for (size_t i = 0; i < n; ++i) out[i] = AdcScalar(lut, codes + i * stride, m);
 }
 
+void L2ManyScalar(const float* x, const float* ct, size_t d, size_t k, float* out) {
+  for (size_t j = 0; j < k; ++j) out[j] = 0.f;
+  for (size_t t = 0; t < d; ++t) {
+    const float xv = x[t];
+    const float* row = ct + t * k;
+    for (size_t j = 0; j < k; ++j) {
+      float diff = xv - row[j];
+      out[j] += diff * diff;
+    }
+  }
+}
+
+void DotManyScalar(const float* x, const float* ct, size_t d, size_t k, float* out) {
+  for (size_t j = 0; j < k; ++j) out[j] = 0.f;
+  for (size_t t = 0; t < d; ++t) {
+    const float xv = x[t];
+    const float* row = ct + t * k;
+    for (size_t j = 0; j < k; ++j) out[j] += xv * row[j];
+  }
+}
+
+float Sq8DotScalar(const float* w, const uint8_t* code, size_t d) {
+  float s = 0.f;
+  for (size_t t = 0; t < d; ++t) s += w[t] * code[t];
+  return s;
+}
+
+float Sq8L2Scalar(const float* q, const float* step, const uint8_t* code, size_t d) {
+  float s = 0.f;
+  for (size_t t = 0; t < d; ++t) {
+    float diff = q[t] - step[t] * code[t];
+    s += diff * diff;
+  }
+  return s;
+}
+
 #ifdef ECHOIC_INDEX_HAVE_AVX2
 #define ECHOIC_AVX2 __attribute__((target("avx2,fma")))
 
@@ -104,11 +140,77 @@ ECHOIC_AVX2 void AdcBatchAvx2(const float* lut, const uint8_t* codes, size_t n, 
                               size_t m, float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = AdcAvx2(lut, codes + i * stride, m);
 }
+
+ECHOIC_AVX2 void L2ManyAvx2(const float* x, const float* ct, size_t d, size_t k, float* out) {
+  size_t j = 0;
+  for (; j + 8 <= k; j += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t t = 0; t < d; ++t) {
+      __m256 diff = _mm256_sub_ps(_mm256_set1_ps(x[t]), _mm256_loadu_ps(ct + t * k + j));
+      acc = _mm256_fmadd_ps(diff, diff, acc);
+    }
+    _mm256_storeu_ps(out + j, acc);
+  }
+  for (; j < k; ++j) {
+    float s = 0.f;
+    for (size_t t = 0; t < d; ++t) {
+      float diff = x[t] - ct[t * k + j];
+      s += diff * diff;
+    }
+    out[j] = s;
+  }
+}
+
+ECHOIC_AVX2 void DotManyAvx2(const float* x, const float* ct, size_t d, size_t k, float* out) {
+  size_t j = 0;
+  for (; j + 8 <= k; j += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t t = 0; t < d; ++t) acc = _mm256_fmadd_ps(_mm256_set1_ps(x[t]), _mm256_loadu_ps(ct + t * k + j), acc);
+    _mm256_storeu_ps(out + j, acc);
+  }
+  for (; j < k; ++j) {
+    float s = 0.f;
+    for (size_t t = 0; t < d; ++t) s += x[t] * ct[t * k + j];
+    out[j] = s;
+  }
+}
+
+// Eight codes per step: widen u8 -> i32 -> float.
+ECHOIC_AVX2 inline __m256 LoadCodes8(const uint8_t* code) {
+  __m128i c8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(code));
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(c8));
+}
+
+ECHOIC_AVX2 float Sq8DotAvx2(const float* w, const uint8_t* code, size_t d) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + t), LoadCodes8(code + t), acc);
+  float s = HorizontalSum(acc);
+  for (; t < d; ++t) s += w[t] * code[t];
+  return s;
+}
+
+ECHOIC_AVX2 float Sq8L2Avx2(const float* q, const float* step, const uint8_t* code, size_t d) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m256 diff = _mm256_fnmadd_ps(_mm256_loadu_ps(step + t), LoadCodes8(code + t), _mm256_loadu_ps(q + t));
+    acc = _mm256_fmadd_ps(diff, diff, acc);
+  }
+  float s = HorizontalSum(acc);
+  for (; t < d; ++t) {
+    float diff = q[t] - step[t] * code[t];
+    s += diff * diff;
+  }
+  return s;
+}
 #endif
 
-const Kernels kScalar{"scalar", &L2Scalar, &DotScalar, &AdcScalar, &AdcBatchScalar};
+const Kernels kScalar{"scalar", &L2Scalar, &DotScalar, &AdcScalar, &AdcBatchScalar,
+                      &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar};
 #ifdef ECHOIC_INDEX_HAVE_AVX2
-const Kernels kAvx2{"avx2", &L2Avx2, &DotAvx2, &AdcAvx2, &AdcBatchAvx2};
+const Kernels kAvx2{"avx2", &L2Avx2, &DotAvx2, &AdcAvx2, &AdcBatchAvx2,
+                    &L2ManyAvx2, &DotManyAvx2, &Sq8DotAvx2, &Sq8L2Avx2};
 #endif
 
 }  // namespace

@@ -17,6 +17,15 @@ struct Kernels {
   // adc() for n codes stored back to back with the given stride (bytes).
   void (*adc_batch)(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m,
                     float* out);
+  // One point against k centroids stored transposed (ct[t * k + j] = centroid j, dim t):
+  // out[j] = |x - c_j|^2, or x . c_j. The layout vectorises across centroids, which
+  // is what short PQ sub-vectors need.
+  void (*l2sq_many)(const float* x, const float* ct, size_t d, size_t k, float* out);
+  void (*dot_many)(const float* x, const float* ct, size_t d, size_t k, float* out);
+  // 8-bit scalar codes: sum_t w[t] * code[t] (inner product after folding the step
+  // into w) and sum_t (q[t] - step[t] * code[t])^2 (L2 after subtracting the minimum).
+  float (*sq8_dot)(const float* w, const uint8_t* code, size_t d);
+  float (*sq8_l2)(const float* q, const float* step, const uint8_t* code, size_t d);
 };
 
 const Kernels& ScalarKernels();

@@ -23,21 +23,25 @@ std::vector<float> Norms(const float* x, size_t n, size_t d) {
 
 void AssignNearest(const float* x, size_t n, size_t d, const float* c, size_t k, uint32_t* out) {
   const Kernels& kern = ActiveKernels();
+  if (d <= 32) {
+    // Short vectors (PQ sub-spaces): transpose the centroids and score all k at
+    // once, vectorised across centroids.
+    std::vector<float> ct(d * k), dist(k);
+    for (size_t j = 0; j < k; ++j)
+      for (size_t t = 0; t < d; ++t) ct[t * k + j] = c[j * d + t];
+    for (size_t i = 0; i < n; ++i) {
+      kern.l2sq_many(x + i * d, ct.data(), d, k, dist.data());
+      out[i] = static_cast<uint32_t>(std::min_element(dist.begin(), dist.end()) - dist.begin());
+    }
+    return;
+  }
   std::vector<float> cn = Norms(c, k, d);
   for (size_t i = 0; i < n; ++i) {
     const float* xi = x + i * d;
     float best = std::numeric_limits<float>::infinity();
     uint32_t arg = 0;
     for (size_t j = 0; j < k; ++j) {
-      // Short sub-vectors (PQ) inline the dot product: a call per pair would dominate.
-      float dot = 0.f;
-      if (d <= 16) {
-        const float* cj = c + j * d;
-        for (size_t t = 0; t < d; ++t) dot += xi[t] * cj[t];
-      } else {
-        dot = kern.dot(xi, c + j * d, d);
-      }
-      float v = cn[j] - 2.f * dot;
+      float v = cn[j] - 2.f * kern.dot(xi, c + j * d, d);
       if (v < best) {
         best = v;
         arg = static_cast<uint32_t>(j);
@@ -90,7 +94,15 @@ std::vector<float> KMeans(const float* x_in, size_t n_in, size_t d, size_t k, co
     const float* prev = &c[(j - 1) * d];
     double total = 0;
     for (size_t i = 0; i < n; ++i) {
-      mind[i] = std::min(mind[i], kern.l2sq(x + i * d, prev, d));
+      float dist;
+      if (d <= 16) {  // inline: a call per point would dominate for PQ sub-vectors
+        dist = 0.f;
+        const float* xi = x + i * d;
+        for (size_t t = 0; t < d; ++t) dist += (xi[t] - prev[t]) * (xi[t] - prev[t]);
+      } else {
+        dist = kern.l2sq(x + i * d, prev, d);
+      }
+      mind[i] = std::min(mind[i], dist);
       total += mind[i];
     }
     size_t pick = 0;

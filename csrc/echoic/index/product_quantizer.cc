@@ -1,5 +1,6 @@
 #include "echoic/index/product_quantizer.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "echoic/index/kernels.h"
@@ -28,22 +29,23 @@ void ProductQuantizer::Train(const float* x, size_t n, const KMeansOptions& opt)
     std::copy(c.begin(), c.end(), centroids.begin() + j * kCentroids * dsub_);
   }
   centroids_ = std::move(centroids);
+  BuildTransposed();
+}
+
+void ProductQuantizer::BuildTransposed() {
+  transposed_.assign(centroids_.size(), 0.f);
+  for (size_t j = 0; j < m_; ++j)
+    for (size_t i = 0; i < kCentroids; ++i)
+      for (size_t t = 0; t < dsub_; ++t)
+        transposed_[(j * dsub_ + t) * kCentroids + i] = centroids_[(j * kCentroids + i) * dsub_ + t];
 }
 
 void ProductQuantizer::Encode(const float* x, uint8_t* code) const {
   const Kernels& k = ActiveKernels();
+  float dist[kCentroids];
   for (size_t j = 0; j < m_; ++j) {
-    const float* c = &centroids_[j * kCentroids * dsub_];
-    float best = std::numeric_limits<float>::infinity();
-    int arg = 0;
-    for (size_t i = 0; i < kCentroids; ++i) {
-      float v = k.l2sq(x + j * dsub_, c + i * dsub_, dsub_);
-      if (v < best) {
-        best = v;
-        arg = static_cast<int>(i);
-      }
-    }
-    code[j] = static_cast<uint8_t>(arg);
+    k.l2sq_many(x + j * dsub_, &transposed_[j * dsub_ * kCentroids], dsub_, kCentroids, dist);
+    code[j] = static_cast<uint8_t>(std::min_element(dist, dist + kCentroids) - dist);
   }
 }
 
@@ -57,13 +59,13 @@ void ProductQuantizer::Decode(const uint8_t* code, float* x) const {
 void ProductQuantizer::ComputeLut(const float* q, Metric metric, float* lut) const {
   const Kernels& k = ActiveKernels();
   for (size_t j = 0; j < m_; ++j) {
-    const float* qs = q + j * dsub_;
-    const float* c = &centroids_[j * kCentroids * dsub_];
+    const float* ct = &transposed_[j * dsub_ * kCentroids];
     float* row = lut + j * kCentroids;
     if (metric == Metric::kL2) {
-      for (size_t i = 0; i < kCentroids; ++i) row[i] = k.l2sq(qs, c + i * dsub_, dsub_);
+      k.l2sq_many(q + j * dsub_, ct, dsub_, kCentroids, row);
     } else {
-      for (size_t i = 0; i < kCentroids; ++i) row[i] = -k.dot(qs, c + i * dsub_, dsub_);
+      k.dot_many(q + j * dsub_, ct, dsub_, kCentroids, row);
+      for (size_t i = 0; i < kCentroids; ++i) row[i] = -row[i];
     }
   }
 }
@@ -84,6 +86,7 @@ void ProductQuantizer::Read(ByteReader* r) {
   m_ = m;
   dsub_ = d / m;
   centroids_ = r->GetVector<float>("pq codebooks", m_ * kCentroids * dsub_);
+  BuildTransposed();
 }
 
 }  // namespace echoic::index

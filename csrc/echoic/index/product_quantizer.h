@@ -39,8 +39,11 @@ class ProductQuantizer {
   void Read(ByteReader* r);
 
  private:
+  void BuildTransposed();
+
   size_t d_ = 0, m_ = 0, dsub_ = 0;
   std::vector<float> centroids_;  // m × 256 × dsub
+  std::vector<float> transposed_;  // m × dsub × 256: the layout the *_many kernels scan
 };
 
 }  // namespace echoic::index

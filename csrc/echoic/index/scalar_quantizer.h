@@ -22,6 +22,8 @@ class ScalarQuantizer {
   void Decode(const uint8_t* code, float* x) const;  // d floats
 
   size_t d() const { return d_; }
+  const std::vector<float>& vmin() const { return vmin_; }
+  const std::vector<float>& step() const { return step_; }
   void Write(ByteWriter* w) const;
   void Read(ByteReader* r, size_t d);
 
