@@ -152,6 +152,9 @@ def main():
     run(f"echoic opq{m}", echoic_build("opq", encoding="pq", m=m, opq=True, keep_fp16=False), echoic_search(), m)
     run(f"echoic pq{m // 2}+refine{m // 2}", echoic_build("rf", encoding="pq", m=m // 2, refine_m=m // 2,
                                                         keep_fp16=False), echoic_search(refine_factor=8), m)
+    run(f"echoic ivf{nlist} pq{m // 2}+refine{m // 2} nprobe16",
+        echoic_build("ivfrf", encoding="pq", m=m // 2, refine_m=m // 2, ivf_lists=nlist, keep_fp16=False),
+        echoic_search(nprobe=16, refine_factor=8, exhaustive_below=0), m + 4, "+4 B list id")
     run(f"echoic pq{m} + fp16 rerank100", echoic_build("pqr", encoding="pq", m=m, keep_fp16=True),
         echoic_search(rerank=100), m, f"+{2 * d} B fp16 on disk, read for 100 candidates")
     run(f"echoic ivf{nlist} pq{m} nprobe16", echoic_build("ivf", encoding="pq", m=m, ivf_lists=nlist,

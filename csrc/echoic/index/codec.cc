@@ -1,5 +1,6 @@
 #include "echoic/index/codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "echoic/index/kernels.h"
@@ -96,7 +97,8 @@ void Codec::Train(const float* x, size_t n) {
   if (cfg_.encoding == Encoding::kPq && cfg_.opq) {
     OpqOptions oo;
     oo.seed = cfg_.seed;
-    rotation = TrainOpqRotation(x, n, d, cfg_.pq_m, oo);
+    // The rotation converges on far fewer points than the codebooks need.
+    rotation = TrainOpqRotation(x, std::min<size_t>(n, 8192), d, cfg_.pq_m, oo);
     ApplyRotation(rotation, x, n, d, xr.data());
   }
   std::vector<float> coarse;

@@ -506,7 +506,7 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
 
   CodecQuery cq;
   std::vector<std::pair<float, uint32_t>> heap;
-  std::vector<float> block(1024), buf(d);
+  std::vector<float> block(1024);
   std::vector<uint32_t> probes;
   for (size_t qi = 0; qi < nq; ++qi) {
     const float* q = &qn[qi * d];
@@ -568,8 +568,8 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
       size_t r = std::min(heap.size(), std::max(p.rerank, k));
       heap.resize(r);
       for (auto& c : heap) {
-        HalvesToFloats(reinterpret_cast<const uint16_t*>(s.fp16.row(c.second)), d, buf.data());
-        c.first = s.opts.metric == Metric::kL2 ? kern.l2sq(q, buf.data(), d) : -kern.dot(q, buf.data(), d);
+        const uint16_t* h = reinterpret_cast<const uint16_t*>(s.fp16.row(c.second));
+        c.first = s.opts.metric == Metric::kL2 ? kern.f16_l2sq(q, h, d) : -kern.f16_dot(q, h, d);
       }
       std::sort(heap.begin(), heap.end());
     }

@@ -151,6 +151,24 @@ TEST(simd_kernels_match_scalar) {
     CHECK_NEAR(avx->l2sq(a.data(), b.data(), d), sc.l2sq(a.data(), b.data(), d), 1e-3 * d);
     CHECK_NEAR(avx->dot(a.data(), b.data(), d), sc.dot(a.data(), b.data(), d), 1e-3 * d);
   }
+  for (size_t d : {5, 8, 24, 256}) {
+    std::vector<float> q(d), ct(d * 256), o1(256), o2(256);
+    std::vector<uint8_t> code(d);
+    std::vector<uint16_t> h(d);
+    for (size_t i = 0; i < d; ++i) q[i] = g(rng), code[i] = static_cast<uint8_t>(rng()), h[i] = FloatToHalf(g(rng));
+    for (float& v : ct) v = g(rng);
+    sc.l2sq_many(q.data(), ct.data(), d, 256, o1.data());
+    avx->l2sq_many(q.data(), ct.data(), d, 256, o2.data());
+    for (int i = 0; i < 256; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    sc.dot_many(q.data(), ct.data(), d, 256, o1.data());
+    avx->dot_many(q.data(), ct.data(), d, 256, o2.data());
+    for (int i = 0; i < 256; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    CHECK_NEAR(sc.sq8_dot(q.data(), code.data(), d), avx->sq8_dot(q.data(), code.data(), d), 1e-2 * d);
+    CHECK_NEAR(sc.sq8_l2(q.data(), ct.data(), code.data(), d), avx->sq8_l2(q.data(), ct.data(), code.data(), d),
+               1e-3 * sc.sq8_l2(q.data(), ct.data(), code.data(), d) + 1e-3);
+    CHECK_NEAR(sc.f16_dot(q.data(), h.data(), d), avx->f16_dot(q.data(), h.data(), d), 1e-3 * d);
+    CHECK_NEAR(sc.f16_l2sq(q.data(), h.data(), d), avx->f16_l2sq(q.data(), h.data(), d), 1e-3 * d);
+  }
   for (size_t m : {4, 13, 32, 64}) {
     std::vector<float> lut(m * 256);
     for (float& v : lut) v = g(rng);

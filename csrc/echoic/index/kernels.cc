@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "echoic/index/float16.h"
 #include "echoic/runtime/system_info.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -74,8 +75,23 @@ float Sq8L2Scalar(const float* q, const float* step, const uint8_t* code, size_t
   return s;
 }
 
+float F16L2Scalar(const float* q, const uint16_t* h, size_t d) {
+  float s = 0.f;
+  for (size_t t = 0; t < d; ++t) {
+    float diff = q[t] - HalfToFloat(h[t]);
+    s += diff * diff;
+  }
+  return s;
+}
+
+float F16DotScalar(const float* q, const uint16_t* h, size_t d) {
+  float s = 0.f;
+  for (size_t t = 0; t < d; ++t) s += q[t] * HalfToFloat(h[t]);
+  return s;
+}
+
 #ifdef ECHOIC_INDEX_HAVE_AVX2
-#define ECHOIC_AVX2 __attribute__((target("avx2,fma")))
+#define ECHOIC_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 ECHOIC_AVX2 inline float HorizontalSum(__m256 v) {
   __m128 lo = _mm256_castps256_ps128(v);
@@ -204,13 +220,43 @@ ECHOIC_AVX2 float Sq8L2Avx2(const float* q, const float* step, const uint8_t* co
   }
   return s;
 }
+
+ECHOIC_AVX2 float F16L2Avx2(const float* q, const uint16_t* h, size_t d) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + t)));
+    __m256 diff = _mm256_sub_ps(_mm256_loadu_ps(q + t), v);
+    acc = _mm256_fmadd_ps(diff, diff, acc);
+  }
+  float s = HorizontalSum(acc);
+  for (; t < d; ++t) {
+    float diff = q[t] - HalfToFloat(h[t]);
+    s += diff * diff;
+  }
+  return s;
+}
+
+ECHOIC_AVX2 float F16DotAvx2(const float* q, const uint16_t* h, size_t d) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + t)));
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + t), v, acc);
+  }
+  float s = HorizontalSum(acc);
+  for (; t < d; ++t) s += q[t] * HalfToFloat(h[t]);
+  return s;
+}
 #endif
 
 const Kernels kScalar{"scalar", &L2Scalar, &DotScalar, &AdcScalar, &AdcBatchScalar,
-                      &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar};
+                      &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar,
+                      &F16L2Scalar,  &F16DotScalar};
 #ifdef ECHOIC_INDEX_HAVE_AVX2
 const Kernels kAvx2{"avx2", &L2Avx2, &DotAvx2, &AdcAvx2, &AdcBatchAvx2,
-                    &L2ManyAvx2, &DotManyAvx2, &Sq8DotAvx2, &Sq8L2Avx2};
+                    &L2ManyAvx2, &DotManyAvx2, &Sq8DotAvx2, &Sq8L2Avx2,
+                    &F16L2Avx2,  &F16DotAvx2};
 #endif
 
 }  // namespace
@@ -220,7 +266,8 @@ const Kernels& ScalarKernels() { return kScalar; }
 const Kernels* Avx2Kernels() {
 #ifdef ECHOIC_INDEX_HAVE_AVX2
   const CpuFeatures& f = GetCpuFeatures();
-  if (f.avx2 && f.fma) return &kAvx2;
+  // F16C is not in CpuFeatures; every AVX2 CPU has it, but check rather than assume.
+  if (f.avx2 && f.fma && __builtin_cpu_supports("f16c")) return &kAvx2;
 #endif
   return nullptr;
 }

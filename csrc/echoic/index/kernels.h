@@ -26,10 +26,13 @@ struct Kernels {
   // into w) and sum_t (q[t] - step[t] * code[t])^2 (L2 after subtracting the minimum).
   float (*sq8_dot)(const float* w, const uint8_t* code, size_t d);
   float (*sq8_l2)(const float* q, const float* step, const uint8_t* code, size_t d);
+  // Query against a stored float16 vector (exact re-ranking).
+  float (*f16_l2sq)(const float* q, const uint16_t* h, size_t d);
+  float (*f16_dot)(const float* q, const uint16_t* h, size_t d);
 };
 
 const Kernels& ScalarKernels();
-// nullptr when the CPU (or the compiler) lacks AVX2+FMA.
+// nullptr when the CPU (or the compiler) lacks AVX2+FMA+F16C.
 const Kernels* Avx2Kernels();
 // The kernels searches use: AVX2 when available unless ECHOIC_DISABLE_SIMD is set.
 const Kernels& ActiveKernels();
