@@ -382,13 +382,25 @@ TEST(torn_log_tail_is_ignored_earlier_records_kept) {
   // Damage in the middle of the log is not a torn tail: kCorruptData, unless recovering.
   {
     std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(28 + 8 + 20);
+    f.seekp(28 + 12 + 20);
     char c = 0x7f;
     f.write(&c, 1);
   }
   CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
-  auto r = Index::Open(path, OpenOptions{true});
-  CHECK_EQ(r->size(), 19u);
+  {
+    auto r = Index::Open(path, OpenOptions{true});
+    CHECK_EQ(r->size(), 19u);
+    r->Add(x.data(), 5, nullptr, nullptr, "default");
+  }
+  // A damaged record size mid-log must not pass for a torn tail (which would
+  // silently drop everything after it).
+  {
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(28 + 1);
+    char c = 0x33;
+    f.write(&c, 1);
+  }
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
 }
 
 TEST(namespaces_filter_searches) {

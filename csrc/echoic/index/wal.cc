@@ -17,6 +17,11 @@ constexpr char kMagic[8] = {'E', 'C', 'H', 'O', 'W', 'A', 'L', '1'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderSize = 28;
 constexpr uint32_t kMaxRecord = 64u << 20;
+constexpr size_t kFrame = 12;  // u32 size | u32 crc(size) | u32 crc(payload)
+
+// The size has its own checksum so that a damaged size (which would make the rest
+// of the log look like one cut-off record) is told apart from a torn last append.
+uint32_t SizeCrc(uint32_t len) { return Crc32(&len, 4) ^ 0x5A17C0DEu; }
 
 std::string Header(uint64_t generation) {
   ByteWriter w;
@@ -74,7 +79,9 @@ std::string EncodeWalRecord(const WalRecord& rec) {
     p.PutBytes(rec.ids.data(), rec.ids.size() * sizeof(int64_t));
   }
   ByteWriter framed;
-  framed.Put<uint32_t>(static_cast<uint32_t>(p.size()));
+  uint32_t len = static_cast<uint32_t>(p.size());
+  framed.Put<uint32_t>(len);
+  framed.Put<uint32_t>(SizeCrc(len));
   framed.Put<uint32_t>(Crc32(p.data().data(), p.size()));
   framed.PutBytes(p.data().data(), p.size());
   return framed.data();
@@ -114,27 +121,29 @@ WalContents ReadWal(const std::string& path, size_t dim, bool recover) {
       out.issues.push_back("log '" + path + "': zero-filled tail at offset " + std::to_string(off) + " dropped");
       break;
     }
-    if (size - off < 8) {  // torn frame header at the very end
+    if (size - off < kFrame) {  // torn frame at the very end
       out.issues.push_back("log '" + path + "': incomplete record at offset " + std::to_string(off) + " dropped");
       break;
     }
-    uint32_t len, crc;
+    uint32_t len, len_crc, crc;
     std::memcpy(&len, p + off, 4);
-    std::memcpy(&crc, p + off + 4, 4);
-    bool fits = len <= kMaxRecord && len <= size - off - 8;
-    if (!fits) {
-      // The length runs past the end of the file: the last append was cut short.
-      // (A damaged length mid-file also lands here; nothing after it can be framed.)
-      if (len <= kMaxRecord || recover) {
-        out.issues.push_back("log '" + path + "': incomplete record at offset " + std::to_string(off) +
-                             " dropped");
-        break;
-      }
-      Fail(ErrorCode::kCorruptData, "index log '", path, "': implausible record length ", len, " at offset ",
-           off);
+    std::memcpy(&len_crc, p + off + 4, 4);
+    std::memcpy(&crc, p + off + 8, 4);
+    if (len_crc != SizeCrc(len) || len > kMaxRecord) {
+      // Nothing after a bad size can be framed again.
+      if (!recover)
+        Fail(ErrorCode::kCorruptData, "index log '", path, "': damaged record header at offset ", off,
+             " (open with recover=true to keep the records before it)");
+      out.issues.push_back("log '" + path + "': damaged record header at offset " + std::to_string(off) +
+                           "; the rest of the log is unreadable");
+      break;
     }
-    const uint8_t* payload = p + off + 8;
-    size_t next = off + 8 + len;
+    if (len > size - off - kFrame) {  // trustworthy size past the end: the last append was cut short
+      out.issues.push_back("log '" + path + "': incomplete record at offset " + std::to_string(off) + " dropped");
+      break;
+    }
+    const uint8_t* payload = p + off + kFrame;
+    size_t next = off + kFrame + len;
     if (Crc32(payload, len) != crc) {
       if (next == size) {  // torn last record: never acknowledged
         out.issues.push_back("log '" + path + "': torn record at offset " + std::to_string(off) + " dropped");

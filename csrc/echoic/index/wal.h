@@ -4,7 +4,7 @@
 // another generation was already folded into the main file and is ignored.
 //
 // Layout: "ECHOWAL1" | u32 version | u32 reserved | u64 generation | u32 crc(previous 24 bytes)
-//         then records: u32 payload_size | u32 crc(payload) | payload
+//         then records: u32 payload_size | u32 crc(size) | u32 crc(payload) | payload
 #ifndef ECHOIC_INDEX_WAL_H_
 #define ECHOIC_INDEX_WAL_H_
 
