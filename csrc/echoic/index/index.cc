@@ -229,6 +229,39 @@ struct Index::State {
   }
 };
 
+namespace {
+
+// The `cap` smallest distances seen, as a max-heap; bound() is the distance a
+// candidate must beat (cached: it is checked once per scanned vector).
+class TopK {
+ public:
+  explicit TopK(size_t cap) : cap_(cap) { heap_.reserve(cap); }
+  float bound() const { return bound_; }
+  void Clear() {
+    heap_.clear();
+    bound_ = std::numeric_limits<float>::infinity();
+  }
+  void Push(float dist, uint32_t row) {
+    if (heap_.size() < cap_) {
+      heap_.emplace_back(dist, row);
+      std::push_heap(heap_.begin(), heap_.end());
+    } else {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = {dist, row};
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+    if (heap_.size() == cap_) bound_ = heap_.front().first;
+  }
+  std::vector<std::pair<float, uint32_t>>& items() { return heap_; }
+
+ private:
+  size_t cap_;
+  float bound_ = std::numeric_limits<float>::infinity();
+  std::vector<std::pair<float, uint32_t>> heap_;
+};
+
+}  // namespace
+
 Index::Index() : s_(std::make_unique<State>()) {}
 Index::~Index() = default;
 
@@ -504,79 +537,95 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
   const bool probe_all = nlist > 0 && (total < p.exhaustive_below || p.nprobe >= nlist);
   const size_t m = s.codes.width();
 
-  CodecQuery cq;
-  std::vector<std::pair<float, uint32_t>> heap;
+  // Flat and sq8 without IVF scan every row for a block of queries at once: each
+  // row is read from memory once per block instead of once per query.
+  const bool blocked = nlist == 0 && !s.codec.has_lut();
+  const size_t block_q = blocked ? 8 : 1;
+  std::vector<CodecQuery> cqs(block_q);
+  std::vector<TopK> tops(block_q, TopK(shortlist));
   std::vector<float> block(1024);
   std::vector<uint32_t> probes;
-  for (size_t qi = 0; qi < nq; ++qi) {
-    const float* q = &qn[qi * d];
-    s.codec.PrepareQuery(q, &cq);
-    heap.clear();
-    auto consider = [&](float dist, uint32_t row) {
-      if (s.deleted[row] || s.ns[row] != want_ns) return;
-      if (heap.size() < shortlist) {
-        heap.emplace_back(dist, row);
-        std::push_heap(heap.begin(), heap.end());
-      } else if (dist < heap.front().first) {
-        std::pop_heap(heap.begin(), heap.end());
-        heap.back() = {dist, row};
-        std::push_heap(heap.begin(), heap.end());
-      }
+  for (size_t q0 = 0; q0 < nq; q0 += block_q) {
+    const size_t nb = std::min(block_q, nq - q0);
+    for (size_t b = 0; b < nb; ++b) {
+      s.codec.PrepareQuery(&qn[(q0 + b) * d], &cqs[b]);
+      tops[b].Clear();
+    }
+    auto consider = [&](TopK& top, float dist, uint32_t row) {
+      if (dist >= top.bound() || s.deleted[row] || s.ns[row] != want_ns) return;
+      top.Push(dist, row);
     };
-    // Contiguous rows [first, first+count): pq goes through the batch ADC kernel.
-    auto span = [&](size_t first, size_t count) {
-      if (count == 0) return;
-      if (!s.codec.has_lut()) {
-        for (size_t row = first; row < first + count; ++row) {
-          if (s.deleted[row] || s.ns[row] != want_ns) continue;
-          consider(s.codec.Distance(cq, s.codes.row(row)), static_cast<uint32_t>(row));
+    if (blocked) {
+      for (size_t row = 0; row < total; ++row) {
+        if (s.deleted[row] || s.ns[row] != want_ns) continue;
+        const uint8_t* code = s.codes.row(row);
+        for (size_t b = 0; b < nb; ++b) {
+          float dist = s.codec.Distance(cqs[b], code);
+          if (dist < tops[b].bound()) tops[b].Push(dist, static_cast<uint32_t>(row));
         }
-        return;
-      }
-      const uint8_t* base = s.codes.row(first);
-      for (size_t off = 0; off < count; off += block.size()) {
-        size_t len = std::min(block.size(), count - off);
-        kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
-        for (size_t j = 0; j < len; ++j) consider(cq.offset + block[j], static_cast<uint32_t>(first + off + j));
-      }
-    };
-    if (nlist > 0) {
-      if (probe_all) {
-        probes.resize(nlist);
-        for (size_t l = 0; l < nlist; ++l) probes[l] = static_cast<uint32_t>(l);
-      } else {
-        probes = s.codec.Probe(cq, std::max<size_t>(1, p.nprobe));
-      }
-      for (uint32_t list : probes) {
-        const State::IvfList& l = s.ivf[list];
-        if (l.begin == l.end && l.rows.empty()) continue;
-        s.codec.SelectList(&cq, list);
-        span(l.begin, l.end - l.begin);
-        for (uint32_t row : l.rows) consider(s.codec.Distance(cq, s.codes.row(row)), row);
       }
     } else {
-      span(0, s.codes.base_rows());
-      span(s.codes.base_rows(), total - s.codes.base_rows());
-    }
-    std::sort(heap.begin(), heap.end());
-    if (has_refine) {
-      for (auto& c : heap)
-        c.first = s.codec.RefinedDistance(cq, s.codes.row(c.second), s.refine.row(c.second), s.lists[c.second]);
-      std::sort(heap.begin(), heap.end());
-    }
-    if (p.rerank > 0) {
-      size_t r = std::min(heap.size(), std::max(p.rerank, k));
-      heap.resize(r);
-      for (auto& c : heap) {
-        const uint16_t* h = reinterpret_cast<const uint16_t*>(s.fp16.row(c.second));
-        c.first = s.opts.metric == Metric::kL2 ? kern.f16_l2sq(q, h, d) : -kern.f16_dot(q, h, d);
+      CodecQuery& cq = cqs[0];
+      TopK& top = tops[0];
+      // Contiguous rows [first, first+count): pq goes through the batch ADC kernel.
+      auto span = [&](size_t first, size_t count) {
+        if (count == 0) return;
+        if (!s.codec.has_lut()) {
+          for (size_t row = first; row < first + count; ++row)
+            consider(top, s.codec.Distance(cq, s.codes.row(row)), static_cast<uint32_t>(row));
+          return;
+        }
+        const uint8_t* base = s.codes.row(first);
+        for (size_t off = 0; off < count; off += block.size()) {
+          size_t len = std::min(block.size(), count - off);
+          kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
+          for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], static_cast<uint32_t>(first + off + j));
+        }
+      };
+      if (nlist > 0) {
+        if (probe_all) {
+          probes.resize(nlist);
+          for (size_t l = 0; l < nlist; ++l) probes[l] = static_cast<uint32_t>(l);
+        } else {
+          probes = s.codec.Probe(cq, std::max<size_t>(1, p.nprobe));
+        }
+        for (uint32_t list : probes) {
+          const State::IvfList& l = s.ivf[list];
+          if (l.begin == l.end && l.rows.empty()) continue;
+          s.codec.SelectList(&cq, list);
+          span(l.begin, l.end - l.begin);
+          for (uint32_t row : l.rows) consider(top, s.codec.Distance(cq, s.codes.row(row)), row);
+        }
+      } else {
+        span(0, s.codes.base_rows());
+        span(s.codes.base_rows(), total - s.codes.base_rows());
       }
-      std::sort(heap.begin(), heap.end());
     }
-    for (size_t j = 0; j < std::min(k, heap.size()); ++j) {
-      res.scores[qi * k + j] = ScoreFromDistance(s.opts.metric, heap[j].first);
-      res.ids[qi * k + j] = s.ids[heap[j].second];
-      res.labels[qi * k + j] = s.labels[heap[j].second];
+    for (size_t b = 0; b < nb; ++b) {
+      const size_t qi = q0 + b;
+      const float* q = &qn[qi * d];
+      CodecQuery& cq = cqs[b];
+      std::vector<std::pair<float, uint32_t>>& heap = tops[b].items();
+      std::sort(heap.begin(), heap.end());
+      if (has_refine) {
+        for (auto& c : heap)
+          c.first = s.codec.RefinedDistance(cq, s.codes.row(c.second), s.refine.row(c.second), s.lists[c.second]);
+        std::sort(heap.begin(), heap.end());
+      }
+      if (p.rerank > 0) {
+        size_t r = std::min(heap.size(), std::max(p.rerank, k));
+        heap.resize(r);
+        for (auto& c : heap) {
+          const uint16_t* h = reinterpret_cast<const uint16_t*>(s.fp16.row(c.second));
+          c.first = s.opts.metric == Metric::kL2 ? kern.f16_l2sq(q, h, d) : -kern.f16_dot(q, h, d);
+        }
+        std::sort(heap.begin(), heap.end());
+      }
+      for (size_t j = 0; j < std::min(k, heap.size()); ++j) {
+        res.scores[qi * k + j] = ScoreFromDistance(s.opts.metric, heap[j].first);
+        res.ids[qi * k + j] = s.ids[heap[j].second];
+        res.labels[qi * k + j] = s.labels[heap[j].second];
+      }
     }
   }
   return res;
