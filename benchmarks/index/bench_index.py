@@ -208,6 +208,7 @@ def main():
             4 * d + 16 * 2 * 4, "float32 only: no compressed mode")
 
     shutil.rmtree(tmp, ignore_errors=True)
+    load = os.getloadavg()
     model, cpus, flags = lscpu()
     simd = "avx2" if " avx2" in flags else "no avx2"
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -219,6 +220,8 @@ def main():
         f"- data: {n} x {d} synthetic clustered vectors ({max(10, n // 100)} centres, anisotropic noise with a"
         " decaying spectrum, unit-normalised), {args.nq} queries from the same distribution",
         f"- single thread for every library; queries/s is the median of {args.repeats} batch runs of all queries",
+        f"- load average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min): on a"
+        " shared machine absolute queries/s are noisy; compare rows of the same run",
         "- recall@1: the true nearest neighbour ranked first; recall@10: overlap of the returned top-10 with the"
         " exact top-10",
         "- bytes/vector: bytes scanned per vector at search time (codes; plus ids/links where the structure needs"

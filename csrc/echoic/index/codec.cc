@@ -133,6 +133,7 @@ void Codec::Train(const float* x, size_t n) {
   // Commit only once everything trained: a failure leaves the codec as it was.
   rotation_ = std::move(rotation);
   coarse_ = std::move(coarse);
+  BuildCoarseCache();
   sq_ = std::move(sq);
   pq_ = std::move(pq);
   refine_pq_ = std::move(rpq);
@@ -260,9 +261,37 @@ float Codec::RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t*
   return MetricDistance(cq.q.data(), cq.scratch.data());
 }
 
+const float* Codec::DecodedView(const uint8_t* code, float* scratch) const {
+  if (cfg_.encoding == Encoding::kFlat) return reinterpret_cast<const float*>(code);
+  sq_.Decode(code, scratch);
+  return scratch;
+}
+
+void Codec::BuildCoarseCache() {
+  const size_t d = cfg_.dim, k = cfg_.ivf_lists;
+  coarse_t_.assign(d * k, 0.f);
+  coarse_norms_.assign(k, 0.f);
+  for (size_t j = 0; j < k; ++j)
+    for (size_t t = 0; t < d; ++t) {
+      float v = coarse_[j * d + t];
+      coarse_t_[t * k + j] = v;
+      coarse_norms_[j] += v * v;
+    }
+}
+
 std::vector<uint32_t> Codec::Probe(const CodecQuery& cq, size_t nprobe) const {
-  if (cfg_.ivf_lists == 0) return {0};
-  return NearestCentroids(cq.q.data(), cfg_.dim, coarse_.data(), cfg_.ivf_lists, nprobe);
+  const size_t k = cfg_.ivf_lists;
+  if (k == 0) return {0};
+  // Squared L2 order (as at encode time) from |c|^2 - 2 q.c, all lists at once.
+  std::vector<float> dots(k);
+  ActiveKernels().dot_many(cq.q.data(), coarse_t_.data(), cfg_.dim, k, dots.data());
+  std::vector<std::pair<float, uint32_t>> all(k);
+  for (size_t j = 0; j < k; ++j) all[j] = {coarse_norms_[j] - 2.f * dots[j], static_cast<uint32_t>(j)};
+  nprobe = std::min(nprobe, k);
+  std::partial_sort(all.begin(), all.begin() + nprobe, all.end());
+  std::vector<uint32_t> out(nprobe);
+  for (size_t j = 0; j < nprobe; ++j) out[j] = all[j].second;
+  return out;
 }
 
 void Codec::WriteModel(ByteWriter* w) const {
@@ -291,6 +320,7 @@ void Codec::ReadModel(ByteReader* r) {
   rotation_.resize(rot_size);
   std::memcpy(rotation_.data(), r->Take(rot_size * sizeof(float), "rotation"), rot_size * sizeof(float));
   coarse_ = r->GetVector<float>("ivf centroids", cfg_.ivf_lists * d);
+  BuildCoarseCache();
   if (cfg_.encoding == Encoding::kSq8) sq_.Read(r, d);
   if (cfg_.encoding == Encoding::kPq) {
     pq_.Read(r);

@@ -75,6 +75,9 @@ class Codec {
   void SelectList(CodecQuery* cq, uint32_t list) const;
   float Distance(CodecQuery& cq, const uint8_t* code) const;  // lower is better
   float RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine, uint32_t list) const;
+  // flat/sq8: the stored vector in code space (flat: the code itself; sq8: decoded
+  // into scratch, d floats).
+  const float* DecodedView(const uint8_t* code, float* scratch) const;
   // The nprobe IVF lists nearest the query, nearest first.
   std::vector<uint32_t> Probe(const CodecQuery& cq, size_t nprobe) const;
   // pq without refine: contiguous batch scoring through the SIMD kernel.
@@ -93,6 +96,9 @@ class Codec {
   bool trained_ = false;
   std::vector<float> rotation_;   // d×d, empty = identity
   std::vector<float> coarse_;     // ivf_lists × d
+  std::vector<float> coarse_t_;   // d × ivf_lists (transposed, for dot_many)
+  std::vector<float> coarse_norms_;
+  void BuildCoarseCache();
   ScalarQuantizer sq_;
   ProductQuantizer pq_, refine_pq_;
 };

@@ -41,6 +41,7 @@ struct Index::State {
   struct IvfList {
     uint32_t begin = 0, end = 0;
     std::vector<uint32_t> rows;
+    std::vector<uint8_t> row_codes;  // pq: codes of `rows` back to back, for the batch kernel
   };
   std::vector<IvfList> ivf;
   WalWriter wal;
@@ -102,7 +103,10 @@ struct Index::State {
     labels.push_back(label);
     deleted.push_back(0);
     row_of[id] = row;
-    if (!ivf.empty()) ivf[list].rows.push_back(row);
+    if (!ivf.empty()) {
+      ivf[list].rows.push_back(row);
+      if (codec.has_lut()) ivf[list].row_codes.insert(ivf[list].row_codes.end(), code, code + codes.width());
+    }
     ++live;
     next_id = std::max(next_id, id + 1);
   }
@@ -182,6 +186,7 @@ struct Index::State {
           ++l.end;
         } else {
           l.rows.push_back(row);
+          if (codec.has_lut()) l.row_codes.insert(l.row_codes.end(), codes.row(i), codes.row(i) + codes.width());
         }
       }
       ++live;
@@ -543,7 +548,7 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
   const size_t block_q = blocked ? 8 : 1;
   std::vector<CodecQuery> cqs(block_q);
   std::vector<TopK> tops(block_q, TopK(shortlist));
-  std::vector<float> block(1024);
+  std::vector<float> block(1024), qblock(block_q * d), scratch(d), dists(block_q);
   std::vector<uint32_t> probes;
   for (size_t q0 = 0; q0 < nq; q0 += block_q) {
     const size_t nb = std::min(block_q, nq - q0);
@@ -556,13 +561,20 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
       top.Push(dist, row);
     };
     if (blocked) {
+      // Queries of the block back to back, so one kernel call scores a row against all.
+      for (size_t b = 0; b < nb; ++b) std::copy(cqs[b].q.begin(), cqs[b].q.end(), qblock.begin() + b * d);
+      const bool l2 = s.opts.metric == Metric::kL2;
       for (size_t row = 0; row < total; ++row) {
         if (s.deleted[row] || s.ns[row] != want_ns) continue;
-        const uint8_t* code = s.codes.row(row);
-        for (size_t b = 0; b < nb; ++b) {
-          float dist = s.codec.Distance(cqs[b], code);
-          if (dist < tops[b].bound()) tops[b].Push(dist, static_cast<uint32_t>(row));
+        const float* v = s.codec.DecodedView(s.codes.row(row), scratch.data());
+        if (l2) {
+          kern.l2sq_rows(v, qblock.data(), nb, d, dists.data());
+        } else {
+          kern.dot_rows(v, qblock.data(), nb, d, dists.data());
+          for (size_t b = 0; b < nb; ++b) dists[b] = -dists[b];
         }
+        for (size_t b = 0; b < nb; ++b)
+          if (dists[b] < tops[b].bound()) tops[b].Push(dists[b], static_cast<uint32_t>(row));
       }
     } else {
       CodecQuery& cq = cqs[0];
@@ -594,7 +606,15 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
           if (l.begin == l.end && l.rows.empty()) continue;
           s.codec.SelectList(&cq, list);
           span(l.begin, l.end - l.begin);
-          for (uint32_t row : l.rows) consider(top, s.codec.Distance(cq, s.codes.row(row)), row);
+          if (s.codec.has_lut()) {  // rows added since the save: their codes are copied per list
+            for (size_t off = 0; off < l.rows.size(); off += block.size()) {
+              size_t len = std::min(block.size(), l.rows.size() - off);
+              kern.adc_batch(cq.lut.data(), l.row_codes.data() + off * m, len, m, m, block.data());
+              for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], l.rows[off + j]);
+            }
+          } else {
+            for (uint32_t row : l.rows) consider(top, s.codec.Distance(cq, s.codes.row(row)), row);
+          }
         }
       } else {
         span(0, s.codes.base_rows());

@@ -167,6 +167,13 @@ TEST(simd_kernels_match_scalar) {
     CHECK_NEAR(sc.sq8_l2(q.data(), ct.data(), code.data(), d), avx->sq8_l2(q.data(), ct.data(), code.data(), d),
                1e-3 * sc.sq8_l2(q.data(), ct.data(), code.data(), d) + 1e-3);
     CHECK_NEAR(sc.f16_dot(q.data(), h.data(), d), avx->f16_dot(q.data(), h.data(), d), 1e-3 * d);
+    std::vector<float> r1(7), r2(7);  // 7 queries: one pass of 4 plus a remainder
+    sc.dot_rows(q.data(), ct.data(), 7, d, r1.data());
+    avx->dot_rows(q.data(), ct.data(), 7, d, r2.data());
+    for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
+    sc.l2sq_rows(q.data(), ct.data(), 7, d, r1.data());
+    avx->l2sq_rows(q.data(), ct.data(), 7, d, r2.data());
+    for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
     CHECK_NEAR(sc.f16_l2sq(q.data(), h.data(), d), avx->f16_l2sq(q.data(), h.data(), d), 1e-3 * d);
   }
   for (size_t m : {4, 13, 32, 64}) {

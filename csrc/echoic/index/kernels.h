@@ -26,6 +26,10 @@ struct Kernels {
   // into w) and sum_t (q[t] - step[t] * code[t])^2 (L2 after subtracting the minimum).
   float (*sq8_dot)(const float* w, const uint8_t* code, size_t d);
   float (*sq8_l2)(const float* q, const float* step, const uint8_t* code, size_t d);
+  // One stored vector x against nq queries stored back to back (nq × d): x is loaded
+  // once for several queries. out[b] = x . q_b, or |x - q_b|^2.
+  void (*dot_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
+  void (*l2sq_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
   // Query against a stored float16 vector (exact re-ranking).
   float (*f16_l2sq)(const float* q, const uint16_t* h, size_t d);
   float (*f16_dot)(const float* q, const uint16_t* h, size_t d);
