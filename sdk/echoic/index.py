@@ -7,7 +7,9 @@ distances for ``l2`` (lower is better). Missing results have id ``-1``.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -74,6 +76,17 @@ class EmbeddingIndex:
                 bool(keep_fp16), encoder_id, int(train_iterations), int(seed), int(max_train_points),
             )
         )
+
+    @staticmethod
+    def encoder_id_for(model_path: PathLike, name: Optional[str] = None) -> str:
+        """Identity of an embedding model file: ``"<name>@<first 12 hex of sha256>"``
+        (name defaults to the model's folder name), for ``create(encoder_id=...)``."""
+        p = Path(model_path)
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return f"{name or p.parent.name or p.stem}@{h.hexdigest()[:12]}"
 
     @classmethod
     def open(cls, path: PathLike, recover: bool = False) -> "EmbeddingIndex":

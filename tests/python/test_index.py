@@ -143,6 +143,21 @@ def test_errors_are_typed(tmp_path):
     assert ids.tolist() == [5]
 
 
+def test_encoder_identity_from_a_real_model(tmp_path, shared_dir):
+    model = shared_dir / "models" / "speaker-dvector" / "embedder.int8.onnx"
+    eid = EmbeddingIndex.encoder_id_for(model)
+    assert eid.startswith("speaker-dvector@") and len(eid.split("@")[1]) == 12
+    assert EmbeddingIndex.encoder_id_for(model) == eid  # stable
+    other = EmbeddingIndex.encoder_id_for(shared_dir / "models" / "vad-silero" / "silero_vad.onnx")
+    with EmbeddingIndex.create(tmp_path / "s.idx", 8, encoding="flat", encoder_id=eid) as ix:
+        ix.add(np.ones((1, 8)), encoder_id=eid)
+        with pytest.raises(echoic.InvalidArgumentError) as info:
+            ix.add(np.ones((1, 8)), encoder_id=other)
+        assert eid in str(info.value) and other in str(info.value)
+    with EmbeddingIndex.open(tmp_path / "s.idx") as ix:
+        assert ix.encoder_id == eid
+
+
 def test_corrupt_file_and_recovery(tmp_path):
     path = tmp_path / "c.idx"
     x = clustered(300, 32, 6, 0.4, seed=5)

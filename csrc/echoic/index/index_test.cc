@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -26,10 +28,23 @@ using echoic::ErrorCode;
 
 namespace {
 
+// Temporary directories, removed when the test binary exits.
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    for (const std::string& d : dirs) std::filesystem::remove_all(d);
+  }
+};
+TempDirs g_temp_dirs;
+
 std::string TempDir() {
-  char tmpl[] = "/tmp/echoic_index_test_XXXXXX";
-  char* d = mkdtemp(tmpl);
-  return d ? d : "/tmp";
+  std::string base = (std::filesystem::temp_directory_path() / "echoic_index_test_XXXXXX").string();
+  std::vector<char> tmpl(base.begin(), base.end());
+  tmpl.push_back('\0');
+  char* d = mkdtemp(tmpl.data());
+  if (!d) throw std::runtime_error("mkdtemp failed");
+  g_temp_dirs.dirs.push_back(d);
+  return d;
 }
 
 // n points around `clusters` Gaussian centres: the shape of speaker embeddings.
