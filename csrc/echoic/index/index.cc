@@ -563,7 +563,7 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
     if (blocked) {
       // Queries of the block back to back, so one kernel call scores a row against all.
       for (size_t b = 0; b < nb; ++b) std::copy(cqs[b].q.begin(), cqs[b].q.end(), qblock.begin() + b * d);
-      const bool l2 = s.opts.metric == Metric::kL2;
+      const bool l2 = DistanceMetric(s.opts.metric) == Metric::kL2;
       for (size_t row = 0; row < total; ++row) {
         if (s.deleted[row] || s.ns[row] != want_ns) continue;
         const float* v = s.codec.DecodedView(s.codes.row(row), scratch.data());
@@ -637,7 +637,7 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
         heap.resize(r);
         for (auto& c : heap) {
           const uint16_t* h = reinterpret_cast<const uint16_t*>(s.fp16.row(c.second));
-          c.first = s.opts.metric == Metric::kL2 ? kern.f16_l2sq(q, h, d) : -kern.f16_dot(q, h, d);
+          c.first = DistanceMetric(s.opts.metric) == Metric::kL2 ? kern.f16_l2sq(q, h, d) : -kern.f16_dot(q, h, d);
         }
         std::sort(heap.begin(), heap.end());
       }

@@ -146,7 +146,7 @@ class SectionWriter {
 CodecConfig CodecConfigFrom(const IndexOptions& o) {
   CodecConfig c;
   c.dim = o.dim;
-  c.metric = o.metric;
+  c.metric = DistanceMetric(o.metric);  // the codec scores cosine as L2 on unit vectors
   c.encoding = o.encoding;
   c.pq_m = o.pq_m;
   c.refine_m = o.refine_m;
