@@ -7,6 +7,11 @@
 // written atomically. Encodings that need training (sq8, pq, any IVF) refuse adds
 // with kState until Train() has run; Train() saves at once so the model is durable.
 //
+// Scores: cosine similarity (computed as 1 - |q-x|^2/2 on unit vectors, which keeps
+// PQ tables accurate), inner product, or squared L2 distance.
+// One process at a time: <path>.lock is flock'ed while the index is open.
+// SIMD: kernels.h picks AVX2 at run time; ECHOIC_DISABLE_SIMD=1 forces scalar.
+//
 // Thread safety: any number of concurrent Search() calls; mutations are exclusive.
 #ifndef ECHOIC_INDEX_INDEX_H_
 #define ECHOIC_INDEX_INDEX_H_
