@@ -19,6 +19,7 @@ from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
+from .index import EmbeddingIndex
 
 __version__: str = _native.version()
 
@@ -43,6 +44,7 @@ __all__ = [
     "EchoicError",
     "EchoicIOError",
     "EchoicMemoryError",
+    "EmbeddingIndex",
     "InvalidArgumentError",
     "ModelError",
     "NotFoundError",
