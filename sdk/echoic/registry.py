@@ -62,7 +62,11 @@ def resolve_model(model: "str | os.PathLike[str]") -> Tuple[Path, Path]:
         d = models[str(model)]
         return _model_of(d), d / "tokens.txt"
     known = ", ".join(models) or "none installed"
-    raise NotFoundError(f"no model named or found at '{model}' (installed: {known})")
+    raise NotFoundError(
+        f"no model named or found at '{model}' (installed: {known}). Pass a model folder "
+        "(model.onnx + tokens.txt, or encoder/decoder/joiner.onnx + tokens.txt); "
+        "recipes/asr trains and exports one."
+    )
 
 
 def installed_names() -> List[str]:
