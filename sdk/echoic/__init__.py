@@ -19,6 +19,7 @@ from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
+from .adaptive import AdaptiveRecognizer, AdaptiveStream
 
 __version__: str = _native.version()
 
@@ -27,6 +28,8 @@ __all__ = [
     "audio",
     "features",
     "vad",
+    "AdaptiveRecognizer",
+    "AdaptiveStream",
     "Recognizer",
     "Result",
     "Stream",

@@ -59,6 +59,13 @@ std::vector<Result> AdaptiveStream::PopFinalResults() {
   return out;
 }
 
+Result AdaptiveStream::PopFinalResult() {
+  ECHOIC_CHECK(!finals_.empty(), ErrorCode::kState, "adaptive stream ", id_, ": no final result to pop");
+  Result r = std::move(finals_.front());
+  finals_.pop_front();
+  return r;
+}
+
 void AdaptiveStream::Adjust(Result* r) const {
   const float off = static_cast<float>(time_offset_);
   r->segment += segment_offset_;

@@ -65,6 +65,7 @@ class AdaptiveStream {
   void InputFinished();
   bool input_finished() const { return input_finished_; }
   std::vector<Result> PopFinalResults();
+  Result PopFinalResult();  // the oldest; kState if there is none
   bool HasFinalResults() const { return !finals_.empty(); }
   const std::string& tier_name() const;
   size_t tier() const { return tier_; }

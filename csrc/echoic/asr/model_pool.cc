@@ -7,6 +7,8 @@
 #include <new>
 #include <system_error>
 
+#include "echoic/ort/environment.h"
+#include "echoic/ort/library.h"
 #include "echoic/runtime/error.h"
 #include "echoic/runtime/memory_monitor.h"
 
@@ -82,6 +84,14 @@ std::shared_ptr<Recognizer> ModelPool::Get(size_t i) {
   if (loaded_[i]) return loaded_[i];
   TierStats& st = stats_[i];
   const std::string who = "model tier '" + tiers_[i].name + "' (" + tiers_[i].model + ")";
+  // The ORT library and environment come once per process: keep them out of
+  // the tier's measured size.
+  try {
+    ort::Library::Get(base_.session.ort_library);
+    ort::Environment::Get();
+  } catch (const Error&) {
+    // The load below reports it with the tier's name.
+  }
   TrimHeap();
   const int64_t before = ProcessRssBytes();
   const auto t0 = std::chrono::steady_clock::now();
