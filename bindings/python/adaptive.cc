@@ -37,6 +37,7 @@ py::dict CountersDict(const asr::AdaptiveCounters& c) {
   d["streams_moved"] = c.streams_moved;
   d["redecoded_seconds"] = c.redecoded_seconds;
   d["overflow_finalizations"] = c.overflow_finalizations;
+  d["oom_decodes"] = c.oom_decodes;
   return d;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "echoic/audio/samples.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
@@ -34,7 +35,15 @@ double AdaptiveStream::buffered_seconds() const { return rate_ ? static_cast<dou
 double AdaptiveStream::seconds_received() const { return rate_ ? static_cast<double>(samples_) / rate_ : 0.0; }
 
 void AdaptiveStream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n) {
-  stream_->AcceptWaveform(sample_rate, samples, n);  // validates before anything is buffered
+  if (stream_) {
+    stream_->AcceptWaveform(sample_rate, samples, n);  // validates before anything is buffered
+  } else {
+    // Detached after running out of memory: only buffer (checked the same way).
+    ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "adaptive stream ", id_, ": accept_waveform after input_finished");
+    ECHOIC_CHECK(rate_ == 0 || rate_ == sample_rate, ErrorCode::kInvalidArgument, "adaptive stream ", id_,
+                 ": started at ", rate_, " Hz but was now given ", sample_rate, " Hz");
+    audio::ValidateSamples(samples, n, "adaptive stream " + std::to_string(id_));
+  }
   if (n == 0) return;
   rate_ = sample_rate;
   buffer_.insert(buffer_.end(), samples, samples + n);
@@ -48,8 +57,14 @@ void AdaptiveStream::AcceptWaveform(int32_t sample_rate, const float* samples, s
   }
 }
 
+void AdaptiveStream::Detach() {
+  if (stream_) Drain();
+  stream_.reset();
+  rec_.reset();
+}
+
 void AdaptiveStream::InputFinished() {
-  stream_->InputFinished();
+  if (stream_) stream_->InputFinished();
   input_finished_ = true;
 }
 
@@ -79,6 +94,7 @@ void AdaptiveStream::Adjust(Result* r) const {
 }
 
 void AdaptiveStream::Drain() {
+  if (!stream_) return;
   for (Result& r : stream_->PopFinalResults()) {
     // A stream restarted on a new tier reports an empty "heard nothing" final
     // when it ends; the outer stream already had its results.
@@ -246,22 +262,24 @@ std::unique_ptr<AdaptiveStream> AdaptiveRecognizer::CreateStream(const std::vect
 }
 
 bool AdaptiveRecognizer::IsReady(const AdaptiveStream& s) const {
+  if (!s.stream_) return true;  // detached: re-attaching is work to do
   if (s.rec_->IsReady(*s.stream_)) return true;
   return s.tier_ != current_tier() && !s.rec_->IsDone(*s.stream_);  // a pending move is work to do
 }
 
 bool AdaptiveRecognizer::IsDone(const AdaptiveStream& s) const {
+  if (!s.stream_) return false;
   return s.rec_->IsDone(*s.stream_);
 }
 
 void AdaptiveRecognizer::MoveIfNeeded(AdaptiveStream* s) {
   const size_t target = current_tier();
-  if (s->tier_ == target || s->rec_->IsDone(*s->stream_)) return;
+  if (s->stream_ && (s->tier_ == target || s->rec_->IsDone(*s->stream_))) return;
   std::shared_ptr<Recognizer> rec = pool_->Get(target);
   std::unique_ptr<Stream> fresh = rec->CreateStream(s->hotwords_);
   double redecoded = 0;
   bool overflow = false;
-  if (s->overflowed_) {
+  if (s->overflowed_ && s->stream_) {
     // The buffer no longer reaches back to the segment start: let the old tier
     // finish the segment it heard, and start the new tier from here.
     overflow = true;
@@ -278,6 +296,7 @@ void AdaptiveRecognizer::MoveIfNeeded(AdaptiveStream* s) {
   if (s->input_finished_) fresh->InputFinished();
   s->time_offset_ = s->rate_ ? static_cast<double>(s->buffer_start_) / s->rate_ : 0.0;
   s->segment_offset_ = s->segments_emitted_;
+  s->overflowed_ = false;  // detached with an overflowed buffer: only what is buffered can be decoded again
   s->stream_ = std::move(fresh);
   s->rec_ = std::move(rec);
   s->tier_ = target;
@@ -291,22 +310,70 @@ void AdaptiveRecognizer::MoveIfNeeded(AdaptiveStream* s) {
   if (overflow) counters_.overflow_finalizations += 1;
 }
 
-void AdaptiveRecognizer::Decode(const std::vector<AdaptiveStream*>& streams) {
-  for (AdaptiveStream* s : streams) {
-    ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "adaptive decode: a stream is null");
-    MoveIfNeeded(s);
+template <typename Fn>
+bool AdaptiveRecognizer::RunOrFallBack(size_t tier, const std::vector<AdaptiveStream*>& streams, Fn&& fn) {
+  std::string what;
+  try {
+    fn();
+    return true;
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kOutOfMemory) throw;
+    what = e.what();
+  } catch (const std::bad_alloc&) {
+    what = "std::bad_alloc";
   }
-  std::map<Recognizer*, std::vector<Stream*>> groups;
-  for (AdaptiveStream* s : streams) groups[s->rec_.get()].push_back(s->stream_.get());
-  for (auto& [rec, group] : groups) rec->Decode(group);
-  for (AdaptiveStream* s : streams) s->Drain();
+  // Out of memory while running: the stream state is untouched (a chunk only
+  // counts once it ran), and its audio is buffered, so a smaller tier can take over.
+  ECHOIC_CHECK(tier + 1 < pool_->size(), ErrorCode::kOutOfMemory, "adaptive recognizer: out of memory decoding on '",
+               pool_->name(tier), "', the smallest tier: ", what);
+  // Memory is short right now: let go of the failing tier's streams (their
+  // audio is buffered) so the tier itself can be freed before the next loads.
+  for (AdaptiveStream* s : streams)
+    if (s->tier_ == tier) s->Detach();
+  if (pool_->Unused(tier)) pool_->Unload(tier);
+  {
+    std::lock_guard<std::mutex> lock(switch_mu_);
+    if (current_tier() <= tier) Switch(tier + 1, "out of memory while decoding on '" + pool_->name(tier) + "'", true);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_.oom_decodes += 1;
+  }
+  ECHOIC_CHECK(current_tier() > tier, ErrorCode::kOutOfMemory, "adaptive recognizer: out of memory decoding on '",
+               pool_->name(tier), "' and no smaller tier could be loaded: ", what);
+  return false;
+}
+
+void AdaptiveRecognizer::Decode(const std::vector<AdaptiveStream*>& streams) {
+  for (AdaptiveStream* s : streams)
+    ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "adaptive decode: a stream is null");
+  while (true) {
+    for (AdaptiveStream* s : streams) MoveIfNeeded(s);
+    std::map<Recognizer*, std::pair<size_t, std::vector<Stream*>>> groups;
+    for (AdaptiveStream* s : streams) {
+      auto& g = groups[s->rec_.get()];
+      g.first = s->tier_;
+      g.second.push_back(s->stream_.get());
+    }
+    bool ok = true;
+    for (auto& [rec, group] : groups) {
+      if (!RunOrFallBack(group.first, streams, [&] { rec->Decode(group.second); })) {
+        ok = false;
+        break;
+      }
+    }
+    for (AdaptiveStream* s : streams) s->Drain();
+    if (ok) break;
+  }
   ReleaseUnused();
 }
 
 void AdaptiveRecognizer::DecodeAvailable(AdaptiveStream* s) {
   ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "adaptive decode: stream is null");
-  MoveIfNeeded(s);
-  s->rec_->DecodeAvailable(s->stream_.get());
+  while (true) {
+    MoveIfNeeded(s);
+    if (RunOrFallBack(s->tier_, {s}, [&] { s->rec_->DecodeAvailable(s->stream_.get()); })) break;
+  }
   s->Drain();
   ReleaseUnused();
 }

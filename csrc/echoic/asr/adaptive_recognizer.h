@@ -38,6 +38,7 @@ struct AdaptiveCounters {
   int64_t streams_moved = 0;     // stream moves between tiers
   double redecoded_seconds = 0;  // audio decoded again on a new tier
   int64_t overflow_finalizations = 0;  // moves where the buffer had overflowed
+  int64_t oom_decodes = 0;       // decodes that ran out of memory and moved down a tier
 };
 
 struct AdaptiveRecognizerConfig {
@@ -76,6 +77,7 @@ class AdaptiveStream {
   friend class AdaptiveRecognizer;
   AdaptiveStream(int64_t id, std::vector<Hotword> hotwords, double max_buffer_s);
   void Drain();             // inner finals -> finals_, adjusted; trims the buffer
+  void Detach();            // drops the inner stream (its audio stays buffered)
   void Adjust(Result* r) const;
 
   int64_t id_;
@@ -131,6 +133,10 @@ class AdaptiveRecognizer {
  private:
   double Now() const;
   void MoveIfNeeded(AdaptiveStream* s);
+  // Runs fn (a decode on tier `tier`); if it runs out of memory, moves down a
+  // tier and returns false (the caller moves the streams and retries).
+  template <typename Fn>
+  bool RunOrFallBack(size_t tier, const std::vector<AdaptiveStream*>& streams, Fn&& fn);
   void ReleaseUnused();
   // Loads `tier` (or, going down, the next that fits); returns the tier in use.
   void Switch(size_t tier, const std::string& reason, bool down_chain);

@@ -64,7 +64,8 @@ FallbackDecision FallbackPolicy::Evaluate(const MemoryState& s, size_t current, 
   // Moving up needs room for the bigger model on top of the high watermark,
   // or its load would push us straight back under the low one.
   const int64_t need = config_.high_watermark_bytes + (upper_tier_bytes > 0 ? upper_tier_bytes : 0);
-  const bool relaxed = level == PressureLevel::kNone && s.available_bytes >= 0 && s.available_bytes >= need;
+  // With no memory source at all, only the host's signals drive: "none" is relief.
+  const bool relaxed = level == PressureLevel::kNone && (s.available_bytes < 0 || s.available_bytes >= need);
   if (!relaxed || current == 0) {
     relaxed_since_ = -1.0;
     return d;
@@ -72,7 +73,10 @@ FallbackDecision FallbackPolicy::Evaluate(const MemoryState& s, size_t current, 
   if (relaxed_since_ < 0) relaxed_since_ = now_s;
   if (now_s - relaxed_since_ >= config_.upgrade_after_s) {
     std::ostringstream os;
-    os << "available " << Mb(s.available_bytes) << " >= " << Mb(need) << " for " << (now_s - relaxed_since_) << " s";
+    if (s.available_bytes >= 0)
+      os << "available " << Mb(s.available_bytes) << " >= " << Mb(need) << " for " << (now_s - relaxed_since_) << " s";
+    else
+      os << "no memory pressure for " << (now_s - relaxed_since_) << " s";
     relaxed_since_ = -1.0;
     return {current - 1, os.str()};
   }

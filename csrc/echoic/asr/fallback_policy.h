@@ -6,6 +6,7 @@
 //  * available >= high_watermark + the upper tier's measured size, without a
 //    break for upgrade_after seconds: one tier up. Between the watermarks
 //    nothing moves and the up-timer restarts: that gap is the hysteresis.
+//    When no source knows the available memory, only signals drive the moves.
 //  * host signals: a rise to kLow steps one tier down, kCritical goes to the
 //    smallest tier; any level >= kModerate blocks moving up.
 #ifndef ECHOIC_ASR_FALLBACK_POLICY_H_

@@ -110,8 +110,9 @@ TEST(policy_watermarks_and_hysteresis) {
   CHECK_EQ(p.Evaluate(Avail(50 * MB), 1, 1.5, -1).tier, size_t{1});
   CHECK_EQ(p.Evaluate(Avail(50 * MB), 1, 2.1, -1).tier, size_t{2});
   CHECK_EQ(p.Evaluate(Avail(10 * MB), 2, 9.0, -1).tier, size_t{2});  // nothing smaller
-  // Unknown availability never moves anything.
+  // Unknown availability never moves down, and up only after upgrade_after.
   CHECK_EQ(p.Evaluate(Avail(-1), 1, 10.0, -1).tier, size_t{1});
+  CHECK_EQ(p.Evaluate(Avail(-1), 2, 10.0, -1).tier, size_t{2});
 }
 
 TEST(policy_moves_up_only_after_sustained_relief) {
