@@ -63,6 +63,7 @@ void echoic_adaptive_config_default(echoic_adaptive_config* c) {
   c->poll_interval_ms = static_cast<int32_t>(d.monitor.poll_interval.count());
   c->system_probes = 1;
   c->max_buffer_seconds = static_cast<float>(d.max_buffer_seconds);
+  c->preload_fallback = 0;
   c->on_model_switch = nullptr;
   c->user_data = nullptr;
 }
@@ -106,6 +107,7 @@ echoic_status echoic_adaptive_create(const echoic_adaptive_config* c, echoic_ada
     cfg.policy.high_watermark_bytes = c->high_watermark_bytes;
     cfg.policy.upgrade_after_s = c->upgrade_after_seconds;
     cfg.max_buffer_seconds = c->max_buffer_seconds;
+    cfg.preload_fallback = c->preload_fallback != 0;
     if (c->on_model_switch) {
       echoic_model_switch_callback cb = c->on_model_switch;
       void* user = c->user_data;

@@ -277,6 +277,7 @@ typedef struct echoic_adaptive_config {
   int32_t poll_interval_ms;      /* default 500; 0 = no monitor thread */
   int32_t system_probes;         /* cgroup v2/v1 + /proc/meminfo, default 1 */
   float max_buffer_seconds;      /* audio kept per stream for re-decoding, default 30 */
+  int32_t preload_fallback;      /* keep the next smaller tier loaded too (faster switch), default 0 */
   echoic_model_switch_callback on_model_switch; /* may be NULL */
   void* user_data;
 } echoic_adaptive_config;

@@ -69,7 +69,8 @@ using Tier = std::tuple<std::string, std::string, std::string>;  // name, model,
 std::unique_ptr<asr::AdaptiveRecognizer> MakeAdaptive(const std::vector<Tier>& tiers, const asr::RecognizerConfig& base,
                                                        int64_t budget, int64_t low, int64_t high, double upgrade_after,
                                                        double down_interval, double poll_interval,
-                                                       bool system_probes, double max_buffer_seconds) {
+                                                       bool system_probes, double max_buffer_seconds,
+                                                       bool preload_fallback) {
   asr::AdaptiveRecognizerConfig c;
   for (const auto& [name, model, tokens] : tiers) c.tiers.push_back({name, model, tokens});
   c.base = base;
@@ -83,6 +84,7 @@ std::unique_ptr<asr::AdaptiveRecognizer> MakeAdaptive(const std::vector<Tier>& t
   ECHOIC_CHECK(budget >= 0, ErrorCode::kInvalidArgument, "memory_budget must be >= 0 bytes");
   c.monitor.budget_bytes = budget;
   c.max_buffer_seconds = max_buffer_seconds;
+  c.preload_fallback = preload_fallback;
   return std::make_unique<asr::AdaptiveRecognizer>(c);
 }
 
@@ -122,7 +124,7 @@ void BindAdaptive(py::module_& m) {
       .def(py::init(&MakeAdaptive), py::arg("tiers"), py::arg("config"), py::arg("memory_budget") = 0,
            py::arg("low_watermark") = int64_t{64} << 20, py::arg("high_watermark") = int64_t{128} << 20,
            py::arg("upgrade_after") = 10.0, py::arg("down_interval") = 1.0, py::arg("poll_interval") = 0.5,
-           py::arg("system_probes") = true, py::arg("max_buffer_seconds") = 30.0,
+           py::arg("system_probes") = true, py::arg("max_buffer_seconds") = 30.0, py::arg("preload_fallback") = false,
            py::call_guard<py::gil_scoped_release>())
       .def("create_stream",
            [](asr::AdaptiveRecognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {

@@ -75,7 +75,8 @@ class AdaptiveRecognizer:
     ``memory_budget``: bytes the process may use (compared with its RSS); 0 = none.
     ``low_watermark`` / ``high_watermark``: headroom below which a tier is dropped,
     and above which (plus the bigger tier's size, for ``upgrade_after`` seconds)
-    the bigger tier comes back. ``on_model_switch(from, to, reason)`` is called
+    the bigger tier comes back. ``preload_fallback`` keeps the next smaller tier
+    loaded as well, so a switch down does not wait for a load. ``on_model_switch(from, to, reason)`` is called
     on the thread that uses the recognizer, right after the call that saw it.
     """
 
@@ -97,6 +98,7 @@ class AdaptiveRecognizer:
         poll_interval: float = 0.5,
         system_probes: bool = True,
         max_buffer_seconds: float = 30.0,
+        preload_fallback: bool = False,
         on_model_switch: Optional[Callable[[str, str, str], None]] = None,
         decoding: str = "greedy",
         beam_size: int = 4,
@@ -141,6 +143,7 @@ class AdaptiveRecognizer:
             poll_interval=float(poll_interval),
             system_probes=bool(system_probes),
             max_buffer_seconds=float(max_buffer_seconds),
+            preload_fallback=bool(preload_fallback),
         )
         self._dispatch()
 

@@ -148,6 +148,7 @@ AdaptiveRecognizer::AdaptiveRecognizer(const AdaptiveRecognizerConfig& config) :
     Fail(ErrorCode::kOutOfMemory, "adaptive recognizer: no model tier fits in memory (", errors, ")");
   }
   policy_->Switched(Now());
+  Preload();
   monitor_->SetListener([this](const MemoryState& s) {
     std::lock_guard<std::mutex> lock(switch_mu_);
     size_t cur = current_tier();
@@ -236,6 +237,7 @@ void AdaptiveRecognizer::Switch(size_t tier, const std::string& reason, bool dow
   }
   policy_->Switched(Now());
   ReleaseUnused();
+  Preload();
   if (config_.on_switch) {
     try {
       config_.on_switch(ev);
@@ -247,8 +249,22 @@ void AdaptiveRecognizer::Switch(size_t tier, const std::string& reason, bool dow
 
 void AdaptiveRecognizer::ReleaseUnused() {
   const size_t cur = current_tier();
-  for (size_t i = 0; i < pool_->size(); ++i)
-    if (i != cur && pool_->IsLoaded(i) && pool_->Unused(i)) pool_->Unload(i);
+  for (size_t i = 0; i < pool_->size(); ++i) {
+    if (i == cur || (config_.preload_fallback && i == cur + 1)) continue;
+    if (pool_->IsLoaded(i) && pool_->Unused(i)) pool_->Unload(i);
+  }
+}
+
+void AdaptiveRecognizer::Preload() {
+  const size_t next = current_tier() + 1;
+  if (!config_.preload_fallback || next >= pool_->size() || pool_->IsLoaded(next)) return;
+  try {
+    pool_->Get(next);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kOutOfMemory) throw;
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_.failed_loads += 1;  // no room for it now: it loads at the switch instead
+  }
 }
 
 std::unique_ptr<AdaptiveStream> AdaptiveRecognizer::CreateStream(const std::vector<Hotword>& hotwords) {

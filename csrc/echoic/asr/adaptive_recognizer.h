@@ -47,6 +47,9 @@ struct AdaptiveRecognizerConfig {
   FallbackPolicyConfig policy;
   MemoryMonitorOptions monitor;  // poll interval, system probes, budget
   double max_buffer_seconds = 30.0;
+  // Keep the next smaller tier loaded too (when it fits), so a switch down
+  // does not wait for a model load. Costs that tier's memory.
+  bool preload_fallback = false;
   std::function<double()> clock;                      // monotonic seconds; default steady_clock
   std::function<void(const SwitchEvent&)> on_switch;  // called on the switching thread, outside locks
   ModelPool::Loader loader;                           // tests: inject load failures
@@ -138,6 +141,7 @@ class AdaptiveRecognizer {
   template <typename Fn>
   bool RunOrFallBack(size_t tier, const std::vector<AdaptiveStream*>& streams, Fn&& fn);
   void ReleaseUnused();
+  void Preload();  // the tier below the current one, if asked for and it fits
   // Loads `tier` (or, going down, the next that fits); returns the tier in use.
   void Switch(size_t tier, const std::string& reason, bool down_chain);
 

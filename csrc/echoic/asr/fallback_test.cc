@@ -377,6 +377,19 @@ TEST(buffer_overflow_finalizes_on_the_old_tier) {
   }
 }
 
+TEST(preloaded_fallback_stays_loaded) {
+  Rig rig;
+  auto c = BaseCfg(&rig);
+  c.preload_fallback = true;
+  MakeRig(&rig, c);
+  CHECK(rig.rec->pool().IsLoaded(0) && rig.rec->pool().IsLoaded(1));
+  rig.rec->Evaluate();
+  CHECK(rig.rec->pool().IsLoaded(1));  // not released as unused
+  rig.rec->SignalPressure(PressureLevel::kLow);
+  CHECK_EQ(rig.rec->pool().stats(1).loads, 1);  // the switch did not load it again
+  CHECK(!rig.rec->pool().IsLoaded(0));
+}
+
 TEST(config_errors) {
   Rig rig;
   auto c = BaseCfg(&rig);
