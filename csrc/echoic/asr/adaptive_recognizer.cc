@@ -395,9 +395,11 @@ void AdaptiveRecognizer::DecodeAvailable(AdaptiveStream* s) {
 }
 
 Result AdaptiveRecognizer::GetPartial(AdaptiveStream& s) {
+  const bool moving = s.tier_ != current_tier() || !s.stream_;
   MoveIfNeeded(&s);
   Result r = s.rec_->GetPartial(*s.stream_);
   s.Adjust(&r);
+  if (moving) ReleaseUnused();  // the stream may have been the last one on its old tier
   return r;
 }
 
