@@ -254,7 +254,8 @@ typedef struct echoic_adaptive echoic_adaptive;
 typedef struct echoic_adaptive_stream echoic_adaptive_stream;
 
 /* Called on the thread that switched (the monitor thread, or a caller of
- * signal/decode); strings are valid during the call only. */
+ * signal/decode); strings are valid during the call only. It must not call
+ * echoic_adaptive_signal_pressure / echoic_adaptive_set_budget (deadlock). */
 typedef void (*echoic_model_switch_callback)(const char* from_tier, const char* to_tier, const char* reason,
                                              void* user_data);
 

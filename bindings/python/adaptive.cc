@@ -152,6 +152,10 @@ void BindAdaptive(py::module_& m) {
       .def("switch_to", &asr::AdaptiveRecognizer::SwitchTo, py::arg("tier"), py::arg("reason") = "requested",
            py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("current_tier", &asr::AdaptiveRecognizer::current_tier)
+      .def_property_readonly("sample_rate",
+                             [](asr::AdaptiveRecognizer& r) {
+                               return r.pool().Get(r.current_tier())->model_info().sample_rate;
+                             })
       .def_property_readonly("current_tier_name", &asr::AdaptiveRecognizer::current_tier_name)
       .def_property_readonly("tier_names",
                              [](asr::AdaptiveRecognizer& r) {

@@ -156,7 +156,7 @@ class AdaptiveRecognizer:
     # ---- the Recognizer-shaped API --------------------------------------------------
     @property
     def sample_rate(self) -> int:
-        return 16000
+        return int(self._r.sample_rate)
 
     def create_stream(self, hotwords: Optional[Iterable[HotwordSpec]] = None) -> AdaptiveStream:
         s = AdaptiveStream(self, self._r.create_stream(_hotword_list(hotwords)))

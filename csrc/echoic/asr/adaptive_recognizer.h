@@ -51,7 +51,10 @@ struct AdaptiveRecognizerConfig {
   // does not wait for a model load. Costs that tier's memory.
   bool preload_fallback = false;
   std::function<double()> clock;                      // monotonic seconds; default steady_clock
-  std::function<void(const SwitchEvent&)> on_switch;  // called on the switching thread, outside locks
+  // Called on the switching thread (monitor thread, or the caller of a signal or
+  // decode) while a switch is in progress: it must not call back into the
+  // recognizer's Evaluate/SignalPressure/SetBudget/SwitchTo (it would deadlock).
+  std::function<void(const SwitchEvent&)> on_switch;
   ModelPool::Loader loader;                           // tests: inject load failures
   void Validate() const;
 };

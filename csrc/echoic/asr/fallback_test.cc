@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 #include <random>
+#include <thread>
 
 #include "echoic/asr/adaptive_recognizer.h"
 #include "echoic/asr/fallback_policy.h"
@@ -388,6 +389,51 @@ TEST(preloaded_fallback_stays_loaded) {
   rig.rec->SignalPressure(PressureLevel::kLow);
   CHECK_EQ(rig.rec->pool().stats(1).loads, 1);  // the switch did not load it again
   CHECK(!rig.rec->pool().IsLoaded(0));
+}
+
+TEST(monitor_thread_switches_while_streams_decode) {
+  // Real clock, background polling every 2 ms, memory flipping under the decoder's feet.
+  AdaptiveRecognizerConfig c;
+  c.tiers = {{"big", DataDir("asr-random-wenet-large"), ""}, {"small", DataDir("asr-random-wenet"), ""}};
+  c.base.enable_endpoint = false;
+  c.policy = PolicyCfg();
+  c.policy.upgrade_after_s = 0.02;
+  c.policy.down_interval_s = 0;
+  c.monitor.poll_interval = std::chrono::milliseconds(2);
+  c.monitor.system_probes = false;
+  std::atomic<int> switches{0};
+  c.on_switch = [&](const SwitchEvent&) { switches++; };
+  AdaptiveRecognizer rec(c);
+  auto probe = std::make_unique<FakeProbe>();
+  FakeProbe* p = probe.get();
+  rec.monitor().AddProbe(std::move(probe));
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (int i = 0; !stop; ++i) {
+      p->avail = (i % 2) ? 10 * MB : int64_t{4} << 30;
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+  });
+  auto x = TestAudio(4.0, 3);
+  auto a = rec.CreateStream(), b = rec.CreateStream();
+  for (size_t i = 0; i < x.size(); i += 1600) {
+    a->AcceptWaveform(16000, x.data() + i, std::min<size_t>(1600, x.size() - i));
+    b->AcceptWaveform(16000, x.data() + i, std::min<size_t>(1600, x.size() - i));
+    rec.Decode({a.get(), b.get()});
+    rec.GetPartial(*a);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  flipper.join();
+  a->InputFinished();
+  b->InputFinished();
+  while (!rec.IsDone(*a) || !rec.IsDone(*b)) rec.Decode({a.get(), b.get()});
+  auto fa = a->PopFinalResults(), fb = b->PopFinalResults();
+  CHECK(!fa.empty() && !fb.empty());
+  CHECK(switches.load() >= 2);
+  CHECK_EQ(rec.counters().switches_down + rec.counters().switches_up, static_cast<int64_t>(switches.load()));
+  // Both streams saw the same audio and the same switches at the same safe points.
+  CHECK(Text(fa) == Text(fb));
 }
 
 TEST(config_errors) {
