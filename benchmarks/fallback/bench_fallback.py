@@ -185,7 +185,13 @@ def main() -> None:
                 f"Python {platform.python_version()}, onnxruntime {echoic.ort_version()}; "
                 f"date {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.\n\n"
                 f"Command: `python3 benchmarks/fallback/bench_fallback.py --trials {a.trials} --out {a.out}`\n\n")
-        a.out.write_text(head + table + "\n")
+        notes = ("\n\nNotes: peak RSS is each tier alone in a fresh process, minus the RSS once ONNX Runtime was "
+                 "loaded (so it is the model + decoding cost, not Python's). 'load MB' / 'after 1st decode MB' come "
+                 "from ModelPool::Profile (RSS deltas; the arena grows on the first run). The switch latency is "
+                 "dominated by loading the small tier when it is not preloaded, and that varies with CPU contention "
+                 "on this shared 2-core machine; re-decoding the buffered audio on the small tier is the rest. "
+                 "'RSS returned' is the RSS drop measured around the big tier's unload + malloc_trim(0).\n")
+        a.out.write_text(head + table + notes)
 
 
 if __name__ == "__main__":
