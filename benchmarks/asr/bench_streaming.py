@@ -123,19 +123,32 @@ def _drive(rec, clips, mode, n_streams, create, accept, finish, ready, decode, p
         wall = time.perf_counter() - t0
         out.update(streams_per_rt=n_streams * (len(x) / sr) / wall)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["engine_rss_mb"] = out["peak_rss_mb"] - BASE_RSS_MB
     return out
 
 
+BASE_RSS_MB = 0.0
+
+
 def child(args):
+    global BASE_RSS_MB
     clips = load_clips(args.clips)
+    # What the interpreter, numpy and the audio already hold, before either engine is imported.
+    BASE_RSS_MB = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     fn = run_echoic if args.engine == "echoic" else run_sherpa
     print(json.dumps(fn(args.model, args.threads, clips, args.mode, args.streams, args.batch)))
+
+
+ORT_LIBRARY = None  # set in main(): the ONNX Runtime build echoic loads
 
 
 def spawn(model, engine, threads, mode, streams=1, batch=True, clips=8):
     cmd = [sys.executable, __file__, "--child", "--engine", engine, "--model", model, "--threads", str(threads),
            "--mode", mode, "--streams", str(streams), "--clips", str(clips)] + (["--batch"] if batch else [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if ORT_LIBRARY:
+        env["ECHOIC_ORT_LIBRARY"] = ORT_LIBRARY
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise SystemExit(f"{engine} child failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -157,9 +170,20 @@ def main():
     ap.add_argument("--mode", default="single")
     ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--batch", action="store_true")
+    ap.add_argument("--ort", choices=["sherpa", "own"], default="sherpa",
+                    help="sherpa: echoic loads the libonnxruntime bundled with sherpa-onnx, so both engines run "
+                         "the same ONNX Runtime build; own: echoic's usual resolution (the onnxruntime package)")
     args = ap.parse_args()
     if args.child:
         return child(args)
+    global ORT_LIBRARY
+    if args.ort == "sherpa":
+        import sherpa_onnx
+
+        libs = sorted((Path(sherpa_onnx.__file__).parent / "lib").glob("libonnxruntime.so*"))
+        if not libs:
+            raise SystemExit("sherpa-onnx's bundled libonnxruntime not found; use --ort own")
+        ORT_LIBRARY = str(libs[-1])
 
     lines = []
     def say(s=""):
@@ -173,7 +197,8 @@ def main():
         pass
     say(f"# Streaming ASR benchmark ({_dt.date.today()})")
     say(f"machine: {cpu}, {os.cpu_count()} cores; model: {Path(args.model).name}; "
-        f"{args.clips} speech-dev clips fed in {CHUNK_MS} ms chunks; medians of {args.repeats} runs")
+        f"{args.clips} speech-dev clips fed in {CHUNK_MS} ms chunks; medians of {args.repeats} runs; "
+        f"ONNX Runtime: {'the build bundled with sherpa-onnx, for both engines' if ORT_LIBRARY else 'echoic: onnxruntime package'}")
     say()
     say("| metric | threads | echoic | sherpa-onnx | ratio echoic/sherpa |")
     say("| --- | --- | --- | --- | --- |")
@@ -184,7 +209,8 @@ def main():
         same_text &= e[0]["texts"] == s[0]["texts"]
         for key, label in (("rtf", "real-time factor"), ("lat_p50", "chunk latency p50 (ms)"),
                            ("lat_p99", "chunk latency p99 (ms)"), ("first_partial", "first partial at audio s"),
-                           ("peak_rss_mb", "peak RSS (MB)")):
+                           ("peak_rss_mb", "peak RSS, whole process (MB)"),
+                           ("engine_rss_mb", "peak RSS added by the engine (MB)")):
             a, b = median_of(e, key), median_of(s, key)
             say(f"| {label} | {threads} | {a:.4g} | {b:.4g} | {a / b:.3f} |")
     say()

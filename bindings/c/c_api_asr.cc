@@ -63,6 +63,8 @@ void echoic_recognizer_config_default(echoic_recognizer_config* c) {
   c->num_threads = d.session.intra_op_threads;
   c->cpu_mem_arena = d.session.cpu_mem_arena ? 1 : 0;
   c->max_batch = d.max_batch;
+  c->vad = nullptr;
+  c->vad_model = nullptr;
 }
 
 echoic_status echoic_recognizer_create(const echoic_recognizer_config* c, echoic_recognizer** out) {
@@ -83,6 +85,8 @@ echoic_status echoic_recognizer_create(const echoic_recognizer_config* c, echoic
     cfg.session.intra_op_threads = c->num_threads;
     cfg.session.cpu_mem_arena = c->cpu_mem_arena != 0;
     cfg.max_batch = c->max_batch;
+    if (c->vad) cfg.vad = c->vad;
+    if (c->vad_model) cfg.vad_model = c->vad_model;
     auto r = std::make_unique<echoic_recognizer>();
     r->impl = std::make_shared<echoic::asr::Recognizer>(cfg);
     *out = r.release();

@@ -189,7 +189,7 @@ typedef struct echoic_stream echoic_stream;
 typedef struct echoic_result echoic_result;
 
 typedef struct echoic_recognizer_config {
-  const char* model;           /* streaming encoder .onnx (required) */
+  const char* model;           /* CTC encoder .onnx (or its folder), or a transducer folder with encoder/decoder/joiner.onnx (required) */
   const char* tokens;          /* tokens.txt; NULL = beside the model */
   const char* decoding_method; /* "greedy" (default) or "beam" */
   int32_t beam_size;           /* default 4 */
@@ -201,6 +201,8 @@ typedef struct echoic_recognizer_config {
   int32_t num_threads;         /* ONNX Runtime intra-op threads, default 1 */
   int32_t cpu_mem_arena;       /* default 1 */
   int32_t max_batch;           /* streams per encoder run, default 32 */
+  const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy" or "silero" */
+  const char* vad_model;       /* silero_vad.onnx when vad is "silero" */
 } echoic_recognizer_config;
 
 /* Fills *config with the defaults (model left NULL). */

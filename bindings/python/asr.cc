@@ -164,25 +164,39 @@ class StreamDecoder {
 
 namespace {
 
-py::dict ModelInfoDict(const asr::StreamingCtcModelInfo& m) {
+py::dict ModelInfoDict(const asr::AcousticModelInfo& m) {
   py::dict d;
+  d["family"] = m.family;
   d["name"] = m.name;
-  d["num_blocks"] = m.num_blocks;
-  d["head"] = m.head;
-  d["output_size"] = m.output_size;
-  d["cnn_module_kernel"] = m.cnn_kernel;
-  d["right_context"] = m.right_context;
   d["subsampling_factor"] = m.subsampling;
   d["vocab_size"] = m.vocab_size;
-  d["chunk_size"] = m.chunk_size;
-  d["num_left_chunks"] = m.num_left_chunks;
   d["feature_dim"] = m.feature_dim;
   d["sample_rate"] = m.sample_rate;
   d["blank_id"] = m.blank_id;
   d["input_scale"] = m.input_scale;
-  d["batchable"] = m.batchable;
   d["chunk_frames"] = m.chunk_frames();
+  d["chunk_shift_frames"] = m.chunk_shift_frames();
   d["chunk_seconds"] = m.chunk_shift_frames() * 0.01;
+  if (const auto* c = dynamic_cast<const asr::StreamingCtcModelInfo*>(&m)) {
+    d["num_blocks"] = c->num_blocks;
+    d["head"] = c->head;
+    d["output_size"] = c->output_size;
+    d["cnn_module_kernel"] = c->cnn_kernel;
+    d["right_context"] = c->right_context;
+    d["chunk_size"] = c->chunk_size;
+    d["num_left_chunks"] = c->num_left_chunks;
+    d["batchable"] = c->batchable;
+  } else if (const auto* t = dynamic_cast<const asr::StreamingTransducerModelInfo*>(&m)) {
+    d["model_type"] = t->model_type;
+    d["num_encoder_layers"] = t->num_encoder_layers;
+    d["d_model"] = t->d_model;
+    d["rnn_hidden_size"] = t->rnn_hidden_size;
+    d["decode_chunk_len"] = t->decode_chunk_len;
+    d["T"] = t->T;
+    d["context_size"] = t->context_size;
+    d["joiner_dim"] = t->joiner_dim;
+    d["batchable"] = true;
+  }
   return d;
 }
 
@@ -222,6 +236,8 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("hotword_score", &asr::RecognizerConfig::hotword_score)
       .def_readwrite("enable_endpoint", &asr::RecognizerConfig::enable_endpoint)
       .def_readwrite("max_batch", &asr::RecognizerConfig::max_batch)
+      .def_readwrite("vad", &asr::RecognizerConfig::vad)
+      .def_readwrite("vad_model", &asr::RecognizerConfig::vad_model)
       .def_property(
           "rule1_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule1.min_trailing_silence_s; },
           [](asr::RecognizerConfig& c, float v) { c.endpoint.rule1.min_trailing_silence_s = v; })

@@ -117,7 +117,10 @@ class AdaptiveRecognizer:
         specs = []
         for t in tiers:
             model_path, tokens_path = resolve_model(t)
-            name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
+            if model_path.is_dir():  # a transducer folder
+                name = model_path.name
+            else:
+                name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
             specs.append((name, str(model_path), str(tokens_path)))
         cfg = _n.RecognizerConfig()
         cfg.decoding_method = decoding

@@ -332,3 +332,23 @@ def test_cli_memory_budget_and_fallback_model(speech_dev):
     plain_big = run("--model", str(BIG))
     assert roomy.returncode == 0 and f"using {BIG.name} (" in roomy.stderr
     assert roomy.stdout == plain_big.stdout
+
+
+def test_tiers_may_mix_ctc_and_transducer_models(speech_dev):
+    """A tier is any model the Recognizer runs: fall back from the CTC tier to a transducer folder."""
+    transducer = DATA / "asr-random-transducer"
+    if not (transducer / "encoder.onnx").is_file():
+        pytest.skip("no transducer test model in this tree")
+    x, sr = sf.read(speech_file(speech_dev, "ljspeech__LJ001-0002.wav"), dtype="float32")
+    want = echoic.Recognizer(transducer, endpoint=False).transcribe(x, sr, chunk_ms=100).text
+    assert want
+    rec = echoic.AdaptiveRecognizer([BIG, transducer], endpoint=False, poll_interval=0, system_probes=False)
+    s = rec.create_stream()
+    finals = feed(rec, s, x, sr, 0, 16000)
+    rec.signal_memory_pressure("low")
+    finals += feed(rec, s, x, sr, 16000, len(x))
+    s.input_finished()
+    rec.decode_available(s)
+    finals += s.pop_final_results()
+    assert texts(finals) == want
+    assert {r.model for r in finals} == {transducer.name}

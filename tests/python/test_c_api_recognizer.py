@@ -122,3 +122,21 @@ def test_c_api_misuse_gets_codes_not_crashes(c, tmp_path):
     lib.echoic_result_free(ffi.NULL)
     lib.echoic_recognizer_free(rec[0])
     lib.echoic_recognizer_free(ffi.NULL)
+
+
+def test_c_api_runs_a_transducer_folder(c, speech_dev):
+    ffi, lib = c
+    folder = TEST_MODEL.parent / "asr-random-transducer"
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    model = ffi.new("char[]", str(folder).encode())
+    cfg.model = model
+    cfg.enable_endpoint = 0
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    clip = speech_dev / "pocketsphinx-goforward__goforward.wav"
+    text, words = decode_file(ffi, lib, rec[0], clip, 777)
+    ref = echoic.Recognizer(folder, endpoint=False).transcribe(clip)
+    assert text == ref.text and text
+    assert words == [(w.word, round(w.start, 3), round(w.end, 3)) for w in ref.words]
+    lib.echoic_recognizer_free(rec[0])

@@ -182,3 +182,25 @@ def test_same_text_as_sherpa_onnx_on_every_dev_clip(rec, speech_dev):
         theirs = sh.get_result(s)
         theirs = (theirs if isinstance(theirs, str) else theirs.text).strip()
         assert rec.transcribe(x, sr).text == theirs, clip.name
+
+
+@pytest.mark.parametrize("vad", ["energy", "silero"])
+def test_vad_gated_endpointing_splits_utterances_and_loses_nothing(shared_dir, speech_dev, vad):
+    """The random model never emits blanks, so only the VAD can see the pause between the two clips."""
+    a, sr = load(speech_dev, "pocketsphinx-goforward__goforward.wav")
+    b, _ = load(speech_dev, "pocketsphinx-cards__001.wav")
+    gap = np.zeros(int(3.0 * sr), dtype=np.float32)
+    x = np.concatenate([a, gap, b])
+    vad_model = shared_dir / "models" / "vad-silero" / "silero_vad.onnx" if vad == "silero" else None
+    plain = echoic.Recognizer(TEST_MODEL).transcribe(x, sr)
+    assert len([s for s in plain.segments if s.text]) == 1  # blank-based endpointing never fires here
+    gated = echoic.Recognizer(TEST_MODEL, vad=vad, vad_model=vad_model)
+    ref = gated.transcribe(x, sr)
+    finals = [s for s in ref.segments if s.text]
+    assert len(finals) == 2, [(s.segment_start, s.text) for s in ref.segments]
+    # the second utterance starts inside the gap, after the first clip
+    assert len(a) / sr < finals[1].segment_start < (len(a) + len(gap)) / sr + 0.5
+    for ms in (10, 100, 1000):  # endpoint decisions do not depend on chunking either
+        t = gated.transcribe(x, sr, chunk_ms=ms)
+        assert [s.text for s in t.segments] == [s.text for s in ref.segments]
+        assert [s.segment_start for s in t.segments] == [s.segment_start for s in ref.segments]

@@ -45,13 +45,9 @@ ModelPool::ModelPool(std::vector<ModelTier> tiers, const RecognizerConfig& base,
   for (size_t i = 0; i < tiers_.size(); ++i) {
     ModelTier& t = tiers_[i];
     ECHOIC_CHECK(!t.model.empty(), ErrorCode::kInvalidArgument, "model pool: tier ", i, " has no model path");
-    if (IsDir(t.model)) {
-      std::string dir = t.model;
-      if (dir.back() != '/') dir += '/';
-      if (t.name.empty()) t.name = BaseName(t.model);
-      t.model = dir + "model.onnx";
-      if (t.tokens.empty()) t.tokens = dir + "tokens.txt";
-    }
+    // A folder (CTC model.onnx or transducer encoder/decoder/joiner) is named
+    // after itself; the Recognizer resolves what is inside.
+    if (IsDir(t.model) && t.name.empty()) t.name = BaseName(t.model);
     if (t.name.empty()) {
       std::string parent = t.model.substr(0, t.model.find_last_of('/') == std::string::npos ? 0 : t.model.find_last_of('/'));
       t.name = parent.empty() ? BaseName(t.model) : BaseName(parent);

@@ -17,7 +17,7 @@ namespace echoic::asr {
 
 struct ModelTier {
   std::string name;    // "" = the model's folder name
-  std::string model;   // .onnx file, or a folder holding model.onnx
+  std::string model;   // .onnx file, or a model folder (CTC or transducer)
   std::string tokens;  // "" = tokens.txt beside the model
 };
 

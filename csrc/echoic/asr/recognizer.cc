@@ -1,11 +1,15 @@
 #include "echoic/asr/recognizer.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 
 #include "echoic/asr/segment_decoder.h"
 #include "echoic/runtime/error.h"
+#include "echoic/vad/energy_vad.h"
+#include "echoic/vad/silero_vad.h"
 
 namespace echoic::asr {
 
@@ -18,10 +22,15 @@ void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
   endpoint.Validate();
+  ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero", ErrorCode::kInvalidArgument,
+               "recognizer config: vad must be '', 'energy' or 'silero', got '", vad, "'");
+  ECHOIC_CHECK(vad != "silero" || !vad_model.empty(), ErrorCode::kInvalidArgument,
+               "recognizer config: vad 'silero' needs vad_model (path to silero_vad.onnx)");
 }
 
 namespace {
 std::string TokensBeside(const std::string& model) {
+  if (StreamingTransducerModel::LooksLikeTransducerDir(model)) return model + "/tokens.txt";
   size_t slash = model.find_last_of('/');
   return (slash == std::string::npos ? std::string() : model.substr(0, slash + 1)) + "tokens.txt";
 }
@@ -29,8 +38,18 @@ std::string TokensBeside(const std::string& model) {
 
 Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   config_.Validate();
+  struct stat st {};
+  if (!StreamingTransducerModel::LooksLikeTransducerDir(config_.model) && ::stat(config_.model.c_str(), &st) == 0 &&
+      S_ISDIR(st.st_mode))
+    config_.model += "/model.onnx";  // a CTC model folder
   if (config_.tokens.empty()) config_.tokens = TokensBeside(config_.model);
-  model_ = StreamingCtcModel::Load(config_.model, config_.session);
+  // A folder with encoder.onnx is a transducer; a folder with model.onnx or an .onnx file is CTC.
+  if (StreamingTransducerModel::LooksLikeTransducerDir(config_.model)) {
+    transducer_ = StreamingTransducerModel::Load(config_.model, config_.session);
+    model_ = transducer_;
+  } else {
+    model_ = StreamingCtcModel::Load(config_.model, config_.session);
+  }
   symbols_ = std::make_shared<SymbolTable>(SymbolTable::FromFile(config_.tokens));
   const auto& info = model_->info();
   ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
@@ -40,6 +59,16 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   fbank_options_.dither = 0.f;
   fbank_options_.snip_edges = false;
   fbank_options_.low_freq = info.fbank_low_freq;
+  if (config_.vad == "silero") {
+    vad::SileroVadOptions vo;
+    vo.session.ort_library = config_.session.ort_library;
+    vad_prototype_ = vad::SileroVad::FromFile(config_.vad_model, vo);
+  } else if (config_.vad == "energy") {
+    vad_prototype_ = std::make_unique<vad::EnergyVad>();
+  }
+  ECHOIC_CHECK(!vad_prototype_ || vad_prototype_->sample_rate() == info.sample_rate, ErrorCode::kInvalidArgument,
+               "recognizer: the VAD runs at ", vad_prototype_ ? vad_prototype_->sample_rate() : 0,
+               " Hz but the model at ", info.sample_rate, " Hz");
   fbank_options_.high_freq = info.fbank_high_freq;
 }
 
@@ -47,14 +76,20 @@ Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
   std::unique_ptr<SegmentDecoder> decoder;
-  if (config_.decoding_method == "beam" || !hotwords.empty()) {
+  if (transducer_) {
+    // Hotwords need beam search: a greedy path cannot be re-ranked.
+    int32_t beam = (config_.decoding_method == "beam" || !hotwords.empty()) ? config_.beam_size : 1;
+    decoder = MakeTransducerDecoder(transducer_, *symbols_, beam, hotwords, config_.hotword_score);
+  } else if (config_.decoding_method == "beam" || !hotwords.empty()) {
     // Hotwords need beam search: a greedy path cannot be re-ranked.
     decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
   } else {
     decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
   }
   int64_t id = next_stream_id_.fetch_add(1);
-  return std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
+  auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
+  if (vad_prototype_) stream->vad_ = vad_prototype_->Clone();
+  return stream;
 }
 
 bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->info().chunk_frames(); }
@@ -71,20 +106,23 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
     size_t end = std::min(ready.size(), begin + static_cast<size_t>(config_.max_batch));
     std::vector<std::vector<float>> chunks(end - begin, std::vector<float>(frame_floats));
     std::vector<const float*> feats;
-    std::vector<EncoderState*> states;
+    std::vector<ModelState*> states;
+    std::vector<SegmentDecoder*> decoders;
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
       s->fbank_.GetFrames(s->frames_consumed_, info.chunk_frames(), chunks[i - begin].data());
       feats.push_back(chunks[i - begin].data());
-      states.push_back(&s->encoder_);
+      states.push_back(s->encoder_.get());
+      decoders.push_back(s->decoder_.get());
     }
-    std::vector<std::vector<float>> log_probs;
-    model_->Forward(feats, states, &log_probs);
+    std::vector<std::vector<float>> outputs;  // log-probs (CTC) or encoder frames (transducer)
+    model_->Run(feats, states, &outputs);
+    AcceptChunks(decoders, outputs, info.output_dim);
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
       s->frames_consumed_ += info.chunk_shift_frames();
       s->fbank_.DiscardFramesBefore(s->frames_consumed_);
-      AfterChunk(s, log_probs[i - begin]);
+      AfterChunk(s, static_cast<int32_t>(outputs[i - begin].size() / info.output_dim));
     }
   }
 }
@@ -94,18 +132,26 @@ void Recognizer::DecodeAvailable(Stream* stream) const {
   while (IsReady(*stream)) Decode({stream});
 }
 
-void Recognizer::AfterChunk(Stream* s, const std::vector<float>& log_probs) const {
+void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
   const auto& info = model_->info();
-  const int32_t frames = static_cast<int32_t>(log_probs.size() / info.vocab_size);
-  s->decoder_->Accept(log_probs.data(), frames, info.vocab_size);
   s->encoder_frames_ += frames;
   const bool last = s->input_finished_ && !IsReady(*s);
   bool endpoint = false;
   if (config_.enable_endpoint) {
     const float fs = info.encoder_frame_seconds();
-    const float trailing = s->decoder_->TrailingBlankFrames() * fs;
     const float length = (s->encoder_frames_ - s->segment_start_frame_) * fs;
-    endpoint = EndpointDetector(config_.endpoint).Update(s->decoder_->DecodedSomething(), trailing, length);
+    float trailing = s->decoder_->TrailingBlankFrames() * fs;
+    bool speech = s->decoder_->DecodedSomething();
+    if (s->vad_) {
+      // The VAD is advanced exactly to the audio this chunk covered, so decisions
+      // do not depend on how the audio was chunked on arrival.
+      s->FeedVadUpTo(static_cast<int64_t>(s->frames_consumed_) * (info.sample_rate / 100));
+      // Silence counts only inside the current segment, and "speech" means the
+      // VAD heard some (a decoder may emit junk on noise).
+      trailing = std::min(s->vad_->TrailingSilenceSeconds(), length);
+      speech = s->vad_->SpeechSinceReset();
+    }
+    endpoint = EndpointDetector(config_.endpoint).Update(speech, trailing, length);
   }
   if (endpoint || last) CloseSegment(s, last);
 }
@@ -127,6 +173,7 @@ void Recognizer::CloseSegment(Stream* s, bool last) const {
     s->segment_ += 1;
   }
   s->decoder_->Reset();
+  if (s->vad_) s->vad_->ResetSegment();
   s->segment_start_frame_ = s->encoder_frames_;
 }
 

@@ -11,7 +11,9 @@
 #include "echoic/asr/result.h"
 #include "echoic/asr/stream.h"
 #include "echoic/asr/streaming_ctc_model.h"
+#include "echoic/asr/streaming_transducer_model.h"
 #include "echoic/asr/symbol_table.h"
+#include "echoic/vad/vad.h"
 
 namespace echoic::asr {
 
@@ -21,7 +23,8 @@ class Recognizer {
   ~Recognizer();
 
   const RecognizerConfig& config() const { return config_; }
-  const StreamingCtcModelInfo& model_info() const { return model_->info(); }
+  // StreamingCtcModelInfo or StreamingTransducerModelInfo underneath (see family).
+  const AcousticModelInfo& model_info() const { return model_->info(); }
   const SymbolTable& symbols() const { return *symbols_; }
 
   std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;
@@ -40,13 +43,15 @@ class Recognizer {
   bool IsDone(const Stream& stream) const { return stream.input_finished() && !IsReady(stream); }
 
  private:
-  void AfterChunk(Stream* s, const std::vector<float>& log_probs) const;
+  void AfterChunk(Stream* s, int32_t frames) const;
   void CloseSegment(Stream* s, bool last) const;
 
   RecognizerConfig config_;
-  std::shared_ptr<StreamingCtcModel> model_;
+  std::shared_ptr<AcousticModel> model_;
+  std::shared_ptr<StreamingTransducerModel> transducer_;  // set when the model is a transducer
   std::shared_ptr<SymbolTable> symbols_;
   features::FbankOptions fbank_options_;
+  std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream
   mutable std::atomic<int64_t> next_stream_id_{1};
 };
 

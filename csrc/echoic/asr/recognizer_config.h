@@ -11,14 +11,18 @@
 namespace echoic::asr {
 
 struct RecognizerConfig {
-  std::string model;   // streaming encoder (.onnx)
-  std::string tokens;  // tokens.txt; "" = tokens.txt beside the model
+  std::string model;   // CTC: encoder .onnx or a folder with model.onnx; transducer: folder with encoder/decoder/joiner.onnx
+  std::string tokens;  // tokens.txt; "" = tokens.txt beside the model (in the folder)
   ort::SessionOptions session;
   std::string decoding_method = "greedy";  // "greedy" or "beam" (CTC prefix beam search)
   int32_t beam_size = 4;
   float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
   bool enable_endpoint = true;
   EndpointConfig endpoint;
+  // Endpointing silence from a voice activity detector instead of the decoder's
+  // trailing blanks: "" (off), "energy" (no model needed) or "silero" (vad_model).
+  std::string vad;
+  std::string vad_model;
   int32_t max_batch = 32;  // streams per encoder run
 
   // Throws kInvalidArgument naming the field.

@@ -43,28 +43,31 @@ std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t bl
   return std::make_unique<GreedySegmentDecoder>(vocab_size, blank_id);
 }
 
+std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols, const std::vector<Hotword>& hotwords,
+                                                     float default_score) {
+  if (hotwords.empty()) return nullptr;
+  std::vector<ContextPhrase> phrases;
+  for (const Hotword& h : hotwords) {
+    ECHOIC_CHECK(!h.phrase.empty(), ErrorCode::kInvalidArgument, "hotword: empty phrase");
+    ContextPhrase p;
+    try {
+      p.tokens = EncodeWithTokens(h.phrase, symbols);
+    } catch (const Error& e) {
+      Fail(ErrorCode::kInvalidArgument, "hotword '", h.phrase, "' cannot be spelled with this model's tokens: ",
+           e.what());
+    }
+    p.boost = h.score;
+    p.label = h.phrase;
+    phrases.push_back(std::move(p));
+  }
+  return std::make_shared<ContextGraph>(phrases, default_score, symbols.size());
+}
+
 std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,
                                                 const std::vector<Hotword>& hotwords, float default_score) {
   CtcBeamSearchConfig cfg;
   cfg.beam = beam;
-  std::shared_ptr<const ContextGraph> graph;
-  if (!hotwords.empty()) {
-    std::vector<ContextPhrase> phrases;
-    for (const Hotword& h : hotwords) {
-      ECHOIC_CHECK(!h.phrase.empty(), ErrorCode::kInvalidArgument, "hotword: empty phrase");
-      ContextPhrase p;
-      try {
-        p.tokens = EncodeWithTokens(h.phrase, symbols);
-      } catch (const Error& e) {
-        Fail(ErrorCode::kInvalidArgument, "hotword '", h.phrase, "' cannot be spelled with this model's tokens: ",
-             e.what());
-      }
-      p.boost = h.score;
-      p.label = h.phrase;
-      phrases.push_back(std::move(p));
-    }
-    graph = std::make_shared<ContextGraph>(phrases, default_score, symbols.size());
-  }
+  std::shared_ptr<const ContextGraph> graph = MakeHotwordGraph(symbols, hotwords, default_score);
   return std::make_unique<BeamSegmentDecoder>(symbols.size(), blank_id, cfg, std::move(graph));
 }
 

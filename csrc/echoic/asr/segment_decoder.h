@@ -1,11 +1,13 @@
-// The recognizer's view of a per-stream CTC decoder: greedy or prefix beam
-// search behind one interface, so the stream need not know which it has.
+// The recognizer's view of a per-stream decoder: CTC greedy or prefix beam
+// search, or transducer greedy / modified beam search, behind one interface,
+// so the stream need not know which it has.
 #ifndef ECHOIC_ASR_SEGMENT_DECODER_H_
 #define ECHOIC_ASR_SEGMENT_DECODER_H_
 
 #include <memory>
 #include <vector>
 
+#include "echoic/asr/context_graph.h"
 #include "echoic/asr/recognizer_config.h"
 #include "echoic/asr/result.h"
 #include "echoic/asr/symbol_table.h"
@@ -15,6 +17,7 @@ namespace echoic::asr {
 class SegmentDecoder {
  public:
   virtual ~SegmentDecoder() = default;
+  // CTC: num_frames x vocab log-probs; transducer: num_frames x joiner_dim encoder output.
   virtual void Accept(const float* log_probs, int32_t num_frames, int32_t vocab_size) = 0;
   // finalize: take back the boost of an unfinished hotword (for final results).
   virtual Hypothesis Best(bool finalize) const = 0;
@@ -27,6 +30,20 @@ std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t bl
 // Hotwords are encoded with the symbol table; an unencodable phrase is a kInvalidArgument naming it.
 std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,
                                                 const std::vector<Hotword>& hotwords, float default_score);
+
+// The hotword automaton for `hotwords` (null when empty); kInvalidArgument names an unspellable phrase.
+std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols, const std::vector<Hotword>& hotwords,
+                                                     float default_score);
+
+class StreamingTransducerModel;
+// beam 1 without hotwords: greedy search; else modified beam search.
+std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const StreamingTransducerModel> model,
+                                                      const SymbolTable& symbols, int32_t beam,
+                                                      const std::vector<Hotword>& hotwords, float default_score);
+// Gives decoders[i] its chunk (frames x dim floats). Transducer decoders of one
+// model share batched prediction network and joiner runs; others go one by one.
+void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vector<std::vector<float>>& chunks,
+                  int32_t dim);
 
 }  // namespace echoic::asr
 

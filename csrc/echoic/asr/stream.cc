@@ -1,5 +1,6 @@
 #include "echoic/asr/stream.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "echoic/asr/segment_decoder.h"
@@ -8,13 +9,13 @@
 
 namespace echoic::asr {
 
-Stream::Stream(int64_t id, std::shared_ptr<const StreamingCtcModel> model, const features::FbankOptions& fbank,
+Stream::Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
                std::unique_ptr<SegmentDecoder> decoder)
     : id_(id),
       model_(std::move(model)),
       info_(model_->info()),
       fbank_(fbank),
-      encoder_(model_->InitState()),
+      encoder_(model_->NewState()),
       decoder_(std::move(decoder)) {}
 
 Stream::~Stream() = default;
@@ -29,6 +30,7 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
                " Hz; use one rate per stream (or resample before)");
   // Reject bad samples before touching any state, so nothing is half-processed.
   audio::ValidateSamples(samples, n, "stream " + std::to_string(id_) + " (chunk not accepted)");
+  if (vad_) vad::ValidateSamples(samples, n, "stream audio (the VAD needs samples in [-1, 1])");
   if (n == 0) return;
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;
@@ -44,6 +46,7 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
     in = resampled.data();
     count = resampled.size();
   }
+  if (vad_) vad_pending_.insert(vad_pending_.end(), in, in + count);
   scratch_.resize(count);
   for (size_t i = 0; i < count; ++i) scratch_[i] = in[i] * info_.input_scale;
   fbank_.AcceptWaveform(scratch_.data(), count);
@@ -53,6 +56,7 @@ void Stream::InputFinished() {
   if (input_finished_) return;
   if (resampler_) {
     std::vector<float> tail = resampler_->Flush();
+    if (vad_) vad_pending_.insert(vad_pending_.end(), tail.begin(), tail.end());
     for (float& v : tail) v *= info_.input_scale;
     fbank_.AcceptWaveform(tail.data(), tail.size());
   }
@@ -60,6 +64,7 @@ void Stream::InputFinished() {
   const size_t shift = static_cast<size_t>(info_.sample_rate / 100);
   std::vector<float> pad(static_cast<size_t>(info_.chunk_frames()) * shift, 0.f);
   fbank_.AcceptWaveform(pad.data(), pad.size());
+  if (vad_) vad_pending_.insert(vad_pending_.end(), pad.begin(), pad.end());
   fbank_.InputFinished();
   input_finished_ = true;
 }
@@ -79,6 +84,14 @@ Result Stream::PopFinalResult() {
 
 double Stream::seconds_received() const {
   return input_rate_ == 0 ? 0.0 : static_cast<double>(samples_received_) / input_rate_;
+}
+
+void Stream::FeedVadUpTo(int64_t sample) {
+  if (!vad_ || sample <= vad_fed_) return;
+  size_t n = static_cast<size_t>(std::min<int64_t>(sample - vad_fed_, static_cast<int64_t>(vad_pending_.size())));
+  vad_->Accept(vad_pending_.data(), n);
+  vad_pending_.erase(vad_pending_.begin(), vad_pending_.begin() + static_cast<std::ptrdiff_t>(n));
+  vad_fed_ += static_cast<int64_t>(n);
 }
 
 int32_t Stream::FramesReady() const { return fbank_.NumFramesReady() - frames_consumed_; }

@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "echoic/asr/result.h"
-#include "echoic/asr/streaming_ctc_model.h"
+#include "echoic/asr/acoustic_model.h"
 #include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
+#include "echoic/vad/vad.h"
 
 namespace echoic::asr {
 
@@ -38,7 +39,7 @@ class Stream {
   bool HasFinalResults() const { return !finals_.empty(); }
 
   // Bytes of per-stream encoder state (fixed, independent of utterance length).
-  size_t StateBytes() const { return encoder_.Bytes(); }
+  size_t StateBytes() const { return encoder_->Bytes(); }
   // Seconds of audio accepted so far (at the input rate).
   double seconds_received() const;
   int32_t segment() const { return segment_; }
@@ -47,14 +48,15 @@ class Stream {
 
  private:
   friend class Recognizer;
-  Stream(int64_t id, std::shared_ptr<const StreamingCtcModel> model, const features::FbankOptions& fbank,
+  Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
          std::unique_ptr<SegmentDecoder> decoder);
 
   int32_t FramesReady() const;  // feature frames available but not yet consumed
+  void FeedVadUpTo(int64_t sample);  // model-rate sample index
 
   int64_t id_;
-  std::shared_ptr<const StreamingCtcModel> model_;  // keeps info_ alive
-  const StreamingCtcModelInfo& info_;
+  std::shared_ptr<const AcousticModel> model_;  // keeps info_ alive
+  const AcousticModelInfo& info_;
   int32_t input_rate_ = 0;
   std::unique_ptr<features::Resampler> resampler_;
   features::OnlineFbank fbank_;
@@ -62,13 +64,16 @@ class Stream {
   bool input_finished_ = false;
 
   int32_t frames_consumed_ = 0;  // absolute feature frame where the next chunk starts
-  EncoderState encoder_;
+  std::unique_ptr<ModelState> encoder_;
   std::unique_ptr<SegmentDecoder> decoder_;
   int32_t segment_ = 0;
   int64_t segment_start_frame_ = 0;  // encoder frame where the current segment began
   int64_t encoder_frames_ = 0;       // encoder frames decoded so far
   std::deque<Result> finals_;
   std::vector<float> scratch_;
+  std::unique_ptr<vad::VoiceActivityDetector> vad_;  // endpointing gate (optional)
+  std::vector<float> vad_pending_;  // model-rate samples in [-1,1] not yet given to vad_
+  int64_t vad_fed_ = 0;
 };
 
 }  // namespace echoic::asr

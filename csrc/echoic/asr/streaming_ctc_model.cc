@@ -48,6 +48,7 @@ void ExpectRank(const ort::Session& s, const ort::TensorInfo& t, size_t rank, or
 StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : session_(std::move(session)) {
   const ort::Session& s = *session_;
   StreamingCtcModelInfo& m = info_;
+  m.family = "ctc";
   m.name = s.GetMetadata("model_name", s.name());
   m.num_blocks = static_cast<int32_t>(s.RequireMetadataInt("num_blocks"));
   m.head = static_cast<int32_t>(s.RequireMetadataInt("head"));
@@ -66,6 +67,10 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.fbank_low_freq = OptionalFloat(s, "fbank_low_freq", 20.f);
   m.fbank_high_freq = OptionalFloat(s, "fbank_high_freq", -400.f);
   m.batchable = s.GetMetadata("batch_dim", "") == "stream_major";
+
+  m.output_dim = m.vocab_size;
+  m.chunk_feature_frames = (m.chunk_size - 1) * m.subsampling + m.right_context + 1;
+  m.shift_feature_frames = m.chunk_size * m.subsampling;
 
   auto positive = [&](int32_t v, const char* key) {
     ECHOIC_CHECK(v > 0, ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' must be > 0, got ", v);
@@ -143,6 +148,17 @@ void StreamingCtcModel::Forward(const std::vector<const float*>& features, const
   } else {
     for (size_t b = 0; b < features.size(); ++b) RunBatch(features, states, log_probs, b, b + 1);
   }
+}
+
+void StreamingCtcModel::Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
+                            std::vector<std::vector<float>>* out) const {
+  std::vector<EncoderState*> own;
+  for (ModelState* st : states) {
+    auto* e = dynamic_cast<EncoderState*>(st);
+    ECHOIC_CHECK(e != nullptr, ErrorCode::kInvalidArgument, "model '", info_.name, "': state of another model family");
+    own.push_back(e);
+  }
+  Forward(features, own, out);
 }
 
 void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,

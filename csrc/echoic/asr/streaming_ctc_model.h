@@ -10,58 +10,50 @@
 #include <string>
 #include <vector>
 
+#include "echoic/asr/acoustic_model.h"
 #include "echoic/ort/session.h"
 
 namespace echoic::asr {
 
-// Everything the runtime needs to know about a model, read from its metadata.
-struct StreamingCtcModelInfo {
-  std::string name;           // metadata model_name, or the file path
+// Everything the runtime needs to know about a model, read from its metadata
+// (the family-independent fields live in AcousticModelInfo).
+struct StreamingCtcModelInfo : AcousticModelInfo {
   int32_t num_blocks = 0;     // encoder layers
   int32_t head = 0;           // attention heads
   int32_t output_size = 0;    // encoder width
   int32_t cnn_kernel = 0;     // depthwise conv kernel (cache keeps kernel-1 frames)
   int32_t right_context = 0;  // look-ahead feature frames of the subsampling front
-  int32_t subsampling = 0;    // feature frames per encoder frame
-  int32_t vocab_size = 0;
   int32_t chunk_size = 0;       // encoder frames per chunk
   int32_t num_left_chunks = 0;  // cache = chunk_size * num_left_chunks encoder frames
-  int32_t feature_dim = 80;
-  int32_t sample_rate = 16000;
-  int32_t blank_id = 0;
-  float input_scale = 32768.f;  // samples in [-1,1] are multiplied by this before fbank
-  // Mel band edges in Hz; high <= 0 is an offset from Nyquist. Defaults are
-  // those of kaldi-native-fbank / sherpa-onnx, which WeNet-style models expect.
-  float fbank_low_freq = 20.f;
-  float fbank_high_freq = -400.f;
   bool batchable = false;       // accepts B > 1 (stream-major caches)
 
   int32_t cache_size() const { return chunk_size * num_left_chunks; }
-  // Feature frames consumed per chunk, and by how many frames the window moves.
-  int32_t chunk_frames() const { return (chunk_size - 1) * subsampling + right_context + 1; }
-  int32_t chunk_shift_frames() const { return chunk_size * subsampling; }
-  float encoder_frame_seconds() const { return subsampling * 0.01f; }
 };
 
 // One stream's encoder state: fixed size, independent of utterance length.
-struct EncoderState {
+struct EncoderState : ModelState {
   std::vector<float> att_cache;  // [num_blocks, head, cache, 2*d_k]
   std::vector<float> cnn_cache;  // [num_blocks, output_size, kernel-1]
   int64_t offset = 0;            // contract: starts at cache size, + chunk_size per chunk
   int64_t chunks_done = 0;
-  size_t Bytes() const { return (att_cache.size() + cnn_cache.size()) * sizeof(float); }
+  size_t Bytes() const override { return (att_cache.size() + cnn_cache.size()) * sizeof(float); }
 };
 
-class StreamingCtcModel {
+class StreamingCtcModel final : public AcousticModel {
  public:
   // Validates the contract (inputs, outputs, metadata) and throws kModel naming
   // the model and the offending key or tensor.
   explicit StreamingCtcModel(std::shared_ptr<ort::Session> session);
   static std::shared_ptr<StreamingCtcModel> Load(const std::string& path, const ort::SessionOptions& options);
 
-  const StreamingCtcModelInfo& info() const { return info_; }
+  const StreamingCtcModelInfo& info() const override { return info_; }
   const ort::Session& session() const { return *session_; }
   EncoderState InitState() const;
+
+  // AcousticModel
+  std::unique_ptr<ModelState> NewState() const override { return std::make_unique<EncoderState>(InitState()); }
+  void Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
+           std::vector<std::vector<float>>* out) const override;
 
   // Runs one chunk for each stream: features[b] points to chunk_frames() x
   // feature_dim floats. Streams are batched into one run when the model allows
