@@ -15,6 +15,7 @@ void BindFeatures(py::module_& m);
 void BindVad(py::module_& m);
 void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 void BindAdaptive(py::module_& m);  // memory monitor, memory-pressure fallback (after BindAsr)
+void BindIndex(py::module_& m);  // embedding index
 
 }  // namespace echoic::python
 

@@ -20,6 +20,7 @@ from .ort import Session, load_ort_library, ort_library_info, ort_library_path, 
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
 from .adaptive import AdaptiveRecognizer, AdaptiveStream
+from .index import EmbeddingIndex
 
 __version__: str = _native.version()
 
@@ -46,6 +47,7 @@ __all__ = [
     "EchoicError",
     "EchoicIOError",
     "EchoicMemoryError",
+    "EmbeddingIndex",
     "InvalidArgumentError",
     "ModelError",
     "NotFoundError",

@@ -1,0 +1,499 @@
+#include "echoic/index/index.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "echoic/index/crc32.h"
+#include "echoic/index/float16.h"
+#include "echoic/index/kernels.h"
+#include "echoic/index/linalg.h"
+#include "echoic/runtime/error.h"
+#include "testing/check.h"
+
+using namespace echoic::index;
+using echoic::ErrorCode;
+
+namespace {
+
+// Temporary directories, removed when the test binary exits.
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    for (const std::string& d : dirs) std::filesystem::remove_all(d);
+  }
+};
+TempDirs g_temp_dirs;
+
+std::string TempDir() {
+  std::string base = (std::filesystem::temp_directory_path() / "echoic_index_test_XXXXXX").string();
+  std::vector<char> tmpl(base.begin(), base.end());
+  tmpl.push_back('\0');
+  char* d = mkdtemp(tmpl.data());
+  if (!d) throw std::runtime_error("mkdtemp failed");
+  g_temp_dirs.dirs.push_back(d);
+  return d;
+}
+
+// n points around `clusters` Gaussian centres: the shape of speaker embeddings.
+std::vector<float> Clustered(size_t n, size_t d, size_t clusters, float noise, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::vector<float> centres(clusters * d);
+  for (float& c : centres) c = g(rng);
+  std::vector<float> x(n * d);
+  for (size_t i = 0; i < n; ++i) {
+    size_t c = rng() % clusters;
+    for (size_t t = 0; t < d; ++t) x[i * d + t] = centres[c * d + t] + noise * g(rng);
+  }
+  return x;
+}
+
+// Exact top-k by cosine (brute force), for ground truth.
+std::vector<std::vector<int64_t>> TrueTopK(const std::vector<float>& base, const std::vector<float>& q, size_t d,
+                                           size_t k) {
+  size_t n = base.size() / d, nq = q.size() / d;
+  std::vector<float> bn(base);
+  for (size_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (size_t t = 0; t < d; ++t) s += bn[i * d + t] * bn[i * d + t];
+    for (size_t t = 0; t < d; ++t) bn[i * d + t] /= std::sqrt(s);
+  }
+  std::vector<std::vector<int64_t>> out(nq);
+  for (size_t j = 0; j < nq; ++j) {
+    std::vector<std::pair<float, int64_t>> all(n);
+    for (size_t i = 0; i < n; ++i) {
+      float dot = 0;
+      for (size_t t = 0; t < d; ++t) dot += bn[i * d + t] * q[j * d + t];
+      all[i] = {-dot, static_cast<int64_t>(i)};
+    }
+    std::partial_sort(all.begin(), all.begin() + k, all.end());
+    for (size_t i = 0; i < k; ++i) out[j].push_back(all[i].second);
+  }
+  return out;
+}
+
+double RecallAtK(const SearchResult& r, const std::vector<std::vector<int64_t>>& truth, size_t k) {
+  double hit = 0;
+  for (size_t j = 0; j < truth.size(); ++j) {
+    std::set<int64_t> t(truth[j].begin(), truth[j].begin() + k);
+    for (size_t i = 0; i < k; ++i) hit += t.count(r.ids[j * r.k + i]);
+  }
+  return hit / (truth.size() * k);
+}
+
+IndexOptions Opts(size_t d, Encoding e) {
+  IndexOptions o;
+  o.dim = d;
+  o.encoding = e;
+  o.pq_m = d / 4;
+  o.train_iterations = 6;
+  return o;
+}
+
+std::vector<int64_t> Ids(size_t n) {
+  std::vector<int64_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int64_t>(i);
+  return v;
+}
+
+}  // namespace
+
+TEST(crc32_known_answer) {
+  CHECK_EQ(Crc32("123456789", 9), 0xCBF43926u);
+  uint32_t part = Crc32("1234", 4);
+  CHECK_EQ(Crc32("56789", 5, part), 0xCBF43926u);
+}
+
+TEST(float16_round_trip) {
+  for (float v : {0.f, 1.f, -2.5f, 65504.f, 1e-5f, 3.14159f, -0.0001f}) {
+    float back = HalfToFloat(FloatToHalf(v));
+    CHECK_NEAR(back, v, std::abs(v) * 1e-3 + 1e-7);
+  }
+  CHECK(std::isinf(HalfToFloat(FloatToHalf(1e6f))));
+  CHECK_EQ(FloatToHalf(1.f), 0x3C00);
+}
+
+TEST(jacobi_svd_reconstructs_and_is_orthogonal) {
+  const size_t n = 12;
+  std::mt19937 rng(3);
+  std::normal_distribution<double> g;
+  std::vector<double> a(n * n);
+  for (double& v : a) v = g(rng);
+  for (size_t j = 0; j < n; ++j) a[j * n + 3] = a[j * n + 5];  // rank-deficient on purpose
+  std::vector<double> u, s, v;
+  JacobiSvd(a, n, &u, &s, &v);
+  double err = 0, orth = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double r = 0, uu = 0;
+      for (size_t k = 0; k < n; ++k) {
+        r += u[i * n + k] * s[k] * v[j * n + k];
+        uu += u[k * n + i] * u[k * n + j];
+      }
+      err = std::max(err, std::abs(r - a[i * n + j]));
+      orth = std::max(orth, std::abs(uu - (i == j ? 1.0 : 0.0)));
+    }
+  CHECK(err < 1e-9);
+  CHECK(orth < 1e-9);
+  for (size_t i = 1; i < n; ++i) CHECK(s[i - 1] >= s[i]);
+}
+
+TEST(simd_kernels_match_scalar) {
+  const Kernels* avx = Avx2Kernels();
+  if (!avx) {
+    std::printf("  (no AVX2 on this CPU: scalar only)\n");
+    return;
+  }
+  const Kernels& sc = ScalarKernels();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g;
+  for (size_t d : {1, 7, 8, 31, 256, 1024}) {
+    std::vector<float> a(d), b(d);
+    for (size_t i = 0; i < d; ++i) a[i] = g(rng), b[i] = g(rng);
+    CHECK_NEAR(avx->l2sq(a.data(), b.data(), d), sc.l2sq(a.data(), b.data(), d), 1e-3 * d);
+    CHECK_NEAR(avx->dot(a.data(), b.data(), d), sc.dot(a.data(), b.data(), d), 1e-3 * d);
+  }
+  for (size_t d : {5, 8, 24, 256}) {
+    std::vector<float> q(d), ct(d * 256), o1(256), o2(256);
+    std::vector<uint8_t> code(d);
+    std::vector<uint16_t> h(d);
+    for (size_t i = 0; i < d; ++i) q[i] = g(rng), code[i] = static_cast<uint8_t>(rng()), h[i] = FloatToHalf(g(rng));
+    for (float& v : ct) v = g(rng);
+    sc.l2sq_many(q.data(), ct.data(), d, 256, o1.data());
+    avx->l2sq_many(q.data(), ct.data(), d, 256, o2.data());
+    for (int i = 0; i < 256; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    sc.dot_many(q.data(), ct.data(), d, 256, o1.data());
+    avx->dot_many(q.data(), ct.data(), d, 256, o2.data());
+    for (int i = 0; i < 256; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    CHECK_NEAR(sc.sq8_dot(q.data(), code.data(), d), avx->sq8_dot(q.data(), code.data(), d), 1e-2 * d);
+    CHECK_NEAR(sc.sq8_l2(q.data(), ct.data(), code.data(), d), avx->sq8_l2(q.data(), ct.data(), code.data(), d),
+               1e-3 * sc.sq8_l2(q.data(), ct.data(), code.data(), d) + 1e-3);
+    CHECK_NEAR(sc.f16_dot(q.data(), h.data(), d), avx->f16_dot(q.data(), h.data(), d), 1e-3 * d);
+    std::vector<float> r1(7), r2(7);  // 7 queries: one pass of 4 plus a remainder
+    sc.dot_rows(q.data(), ct.data(), 7, d, r1.data());
+    avx->dot_rows(q.data(), ct.data(), 7, d, r2.data());
+    for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
+    sc.l2sq_rows(q.data(), ct.data(), 7, d, r1.data());
+    avx->l2sq_rows(q.data(), ct.data(), 7, d, r2.data());
+    for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
+    CHECK_NEAR(sc.f16_l2sq(q.data(), h.data(), d), avx->f16_l2sq(q.data(), h.data(), d), 1e-3 * d);
+  }
+  for (size_t m : {4, 13, 32, 64}) {
+    std::vector<float> lut(m * 256);
+    for (float& v : lut) v = g(rng);
+    std::vector<uint8_t> codes(m * 10);
+    for (auto& c : codes) c = static_cast<uint8_t>(rng());
+    std::vector<float> o1(10), o2(10);
+    sc.adc_batch(lut.data(), codes.data(), 10, m, m, o1.data());
+    avx->adc_batch(lut.data(), codes.data(), 10, m, m, o2.data());
+    for (int i = 0; i < 10; ++i) CHECK_NEAR(o1[i], o2[i], 1e-4 * m);
+  }
+}
+
+TEST(encodings_recall_on_clustered_data) {
+  const size_t d = 64, n = 4000, nq = 50, k = 10;
+  std::vector<float> x = Clustered(n, d, 40, 0.6f, 11);
+  std::vector<float> q = Clustered(nq, d, 40, 0.6f, 11);  // same centres (same seed)
+  std::vector<float> qn(q);
+  for (size_t j = 0; j < nq; ++j) {
+    double s = 0;
+    for (size_t t = 0; t < d; ++t) s += qn[j * d + t] * qn[j * d + t];
+    for (size_t t = 0; t < d; ++t) qn[j * d + t] /= std::sqrt(s);
+  }
+  auto truth = TrueTopK(x, qn, d, k);
+  std::string dir = TempDir();
+  struct Case {
+    const char* name;
+    Encoding e;
+    size_t refine_m;
+    bool opq;
+    size_t ivf;
+    size_t rerank;
+    double min_recall;
+  };
+  const Case cases[] = {
+      {"flat", Encoding::kFlat, 0, false, 0, 0, 0.999},
+      {"sq8", Encoding::kSq8, 0, false, 0, 0, 0.9},
+      {"pq", Encoding::kPq, 0, false, 0, 0, 0.5},
+      {"pq_rerank", Encoding::kPq, 0, false, 0, 100, 0.97},
+      {"pq_refine", Encoding::kPq, 16, false, 0, 0, 0.7},
+      {"opq", Encoding::kPq, 0, true, 0, 0, 0.5},
+      {"ivf_pq_rerank", Encoding::kPq, 0, false, 16, 100, 0.9},
+      {"ivf_pq", Encoding::kPq, 0, false, 16, 0, 0.5},
+      {"ivf_sq8", Encoding::kSq8, 0, false, 16, 0, 0.85},
+  };
+  double pq_recall = 0, opq_recall = 0, ivf_pq_recall = 0;
+  for (const Case& c : cases) {
+    IndexOptions o = Opts(d, c.e);
+    o.pq_m = 16;
+    o.refine_m = c.refine_m;
+    o.opq = c.opq;
+    o.ivf_lists = c.ivf;
+    auto idx = Index::Create(dir + "/" + c.name + ".idx", o);
+    idx->Train(x.data(), n);
+    idx->Add(x.data(), n, nullptr, nullptr, "default");
+    SearchParams p;
+    p.k = k;
+    p.rerank = c.rerank;
+    p.nprobe = 4;
+    p.exhaustive_below = 0;
+    SearchResult r = idx->Search(q.data(), nq, p);
+    double rec = RecallAtK(r, truth, k);
+    std::printf("  %-14s recall@10 = %.3f  (%zu bytes/vector)\n", c.name, rec, idx->bytes_per_vector());
+    CHECK(rec >= c.min_recall);
+    if (std::string(c.name) == "pq") pq_recall = rec;
+    if (std::string(c.name) == "opq") opq_recall = rec;
+    if (std::string(c.name) == "ivf_pq") ivf_pq_recall = rec;
+    if (c.e == Encoding::kFlat) CHECK_NEAR(r.scores[0], 1.0, 0.5);  // cosine similarity range
+  }
+  // The rotation is learned to lower quantisation error; it must not hurt much.
+  CHECK(opq_recall >= pq_recall - 0.05);
+  // IVF codes the residual to the list centroid: finer than coding raw vectors.
+  CHECK(ivf_pq_recall > pq_recall);
+}
+
+TEST(adds_before_training_are_refused) {
+  std::string dir = TempDir();
+  auto idx = Index::Create(dir + "/a.idx", Opts(16, Encoding::kPq));
+  std::vector<float> v(16, 1.f);
+  CHECK_THROWS_CODE(idx->Add(v.data(), 1, nullptr, nullptr, "default"), ErrorCode::kState);
+  CHECK_THROWS_CODE(idx->Search(v.data(), 1, SearchParams()), ErrorCode::kState);
+  IndexOptions bad = Opts(16, Encoding::kPq);
+  bad.pq_m = 5;
+  CHECK_THROWS_CODE(Index::Create(dir + "/b.idx", bad), ErrorCode::kInvalidArgument);
+  bad = Opts(2000, Encoding::kFlat);
+  CHECK_THROWS_CODE(Index::Create(dir + "/c.idx", bad), ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(Index::Create(dir + "/a.idx", Opts(16, Encoding::kFlat)), ErrorCode::kInvalidArgument);
+}
+
+TEST(persistence_round_trip_and_log_replay) {
+  const size_t d = 32, n = 600;
+  std::vector<float> x = Clustered(n, d, 10, 0.5f, 21);
+  std::string path = TempDir() + "/p.idx";
+  SearchParams p;
+  p.k = 5;
+  SearchResult before;
+  {
+    IndexOptions o = Opts(d, Encoding::kPq);
+    o.encoder_id = "speaker-dvector@abc123";
+    auto idx = Index::Create(path, o);
+    idx->Train(x.data(), n);
+    std::vector<std::string> labels(n);
+    for (size_t i = 0; i < n; ++i) labels[i] = "spk" + std::to_string(i);
+    auto ids = Ids(n);
+    for (auto& id : ids) id += 1000;
+    std::vector<std::string> l1(labels.begin(), labels.begin() + n / 2);
+    idx->Add(x.data(), n / 2, ids.data(), &l1, "default");
+    idx->Save();
+    // Second half only in the log: must come back by replay.
+    std::vector<std::string> l2(labels.begin() + n / 2, labels.end());
+    idx->Add(x.data() + (n / 2) * d, n - n / 2, ids.data() + n / 2, &l2, "default");
+    std::vector<int64_t> gone = {1000, 1001};
+    idx->Remove(gone.data(), 2);
+    before = idx->Search(x.data() + 10 * d, 3, p);
+    CHECK_EQ(idx->size(), n - 2);
+    // A second open of the same index is refused while this one holds it.
+    CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kState);
+  }
+  auto idx = Index::Open(path);
+  CHECK_EQ(idx->size(), n - 2);
+  CHECK(!idx->Contains(1000));
+  CHECK(idx->Contains(1000 + n - 1));
+  CHECK(idx->Label(1005) == "spk5");
+  CHECK(idx->options().encoder_id == "speaker-dvector@abc123");
+  SearchResult after = idx->Search(x.data() + 10 * d, 3, p);
+  for (size_t i = 0; i < before.ids.size(); ++i) {
+    CHECK_EQ(before.ids[i], after.ids[i]);
+    CHECK_NEAR(before.scores[i], after.scores[i], 1e-5);
+  }
+  CHECK(after.ids[0] == 1010);  // a stored vector finds itself
+  idx->Save();
+  idx.reset();
+  idx = Index::Open(path);
+  CHECK_EQ(idx->size(), n - 2);
+  // New ids continue past the largest seen.
+  auto more = idx->Add(x.data(), 1, nullptr, nullptr, "default");
+  CHECK_EQ(more[0], static_cast<int64_t>(1000 + n));
+}
+
+TEST(corrupt_file_is_reported_and_recoverable) {
+  const size_t d = 16, n = 300;
+  std::vector<float> x = Clustered(n, d, 5, 0.5f, 31);
+  std::string path = TempDir() + "/c.idx";
+  {
+    auto idx = Index::Create(path, Opts(d, Encoding::kSq8));
+    idx->Train(x.data(), n);
+    idx->Add(x.data(), n, nullptr, nullptr, "default");
+    idx->Save();
+  }
+  // Flip one byte inside the float16 copy of the last row.
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  long size = static_cast<long>(bytes.size());
+  size_t fp16 = bytes.rfind("FP16");
+  CHECK(fp16 != std::string::npos);
+  bytes[fp16 + 16 + (n - 1) * d * 2 + 3] ^= 0x5A;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), bytes.size());
+  }
+  bool threw = false;
+  try {
+    Index::Open(path);
+  } catch (const echoic::Error& e) {
+    threw = true;
+    CHECK(e.code() == ErrorCode::kCorruptData);
+    std::string msg = e.what();
+    CHECK(msg.find(path) != std::string::npos);
+    CHECK(msg.find("offset") != std::string::npos);
+  }
+  CHECK(threw);
+  auto idx = Index::Open(path, OpenOptions{true});
+  CHECK(!idx->open_issues().empty());
+  CHECK(idx->size() == n - 1);  // exactly the damaged record dropped
+  CHECK(idx->Contains(0) && !idx->Contains(n - 1));
+  idx.reset();
+  CHECK_EQ(Index::Open(path)->size(), n - 1);  // healed: opens normally now
+
+  // Truncation of the main file: kCorruptData too.
+  CHECK_EQ(truncate(path.c_str(), size / 2), 0);
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+  auto rec = Index::Open(path, OpenOptions{true});
+  CHECK(rec->size() < n - 1);
+}
+
+TEST(torn_log_tail_is_ignored_earlier_records_kept) {
+  const size_t d = 8;
+  std::vector<float> x = Clustered(20, d, 2, 0.5f, 41);
+  std::string path = TempDir() + "/w.idx";
+  {
+    auto idx = Index::Create(path, Opts(d, Encoding::kFlat));
+    for (size_t i = 0; i < 20; ++i) idx->Add(x.data() + i * d, 1, nullptr, nullptr, "default");
+  }
+  std::string wal = path + ".wal";
+  std::ifstream in(wal, std::ios::binary | std::ios::ate);
+  long size = static_cast<long>(in.tellg());
+  in.close();
+  CHECK_EQ(truncate(wal.c_str(), size - 7), 0);  // cut into the last record
+  {
+    auto idx = Index::Open(path);
+    CHECK_EQ(idx->size(), 19u);
+    CHECK(!idx->Contains(19));
+    auto id = idx->Add(x.data(), 1, nullptr, nullptr, "default");  // appends after the cut
+    CHECK_EQ(id[0], 19);
+  }
+  auto idx = Index::Open(path);
+  CHECK_EQ(idx->size(), 20u);
+  idx.reset();
+  // Damage in the middle of the log is not a torn tail: kCorruptData, unless recovering.
+  {
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(28 + 12 + 20);
+    char c = 0x7f;
+    f.write(&c, 1);
+  }
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+  {
+    auto r = Index::Open(path, OpenOptions{true});
+    CHECK_EQ(r->size(), 19u);
+    r->Add(x.data(), 5, nullptr, nullptr, "default");
+  }
+  // A damaged record size mid-log must not pass for a torn tail (which would
+  // silently drop everything after it).
+  {
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(28 + 1);
+    char c = 0x33;
+    f.write(&c, 1);
+  }
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+}
+
+TEST(namespaces_filter_searches) {
+  const size_t d = 16;
+  std::vector<float> x = Clustered(40, d, 4, 0.3f, 51);
+  auto idx = Index::Create(TempDir() + "/n.idx", Opts(d, Encoding::kFlat));
+  auto a = idx->Add(x.data(), 20, nullptr, nullptr, "alice");
+  auto b = idx->Add(x.data() + 20 * d, 20, nullptr, nullptr, "bob");
+  SearchParams p;
+  p.k = 30;
+  p.ns = "alice";
+  SearchResult r = idx->Search(x.data() + 25 * d, 1, p);  // a bob vector, searched among alice's
+  std::set<int64_t> alice(a.begin(), a.end());
+  size_t found = 0;
+  for (size_t i = 0; i < p.k; ++i) {
+    if (r.ids[i] < 0) continue;
+    ++found;
+    CHECK(alice.count(r.ids[i]) == 1);
+  }
+  CHECK_EQ(found, 20u);
+  CHECK(r.ids[20] == -1 && std::isnan(r.scores[20]));
+  p.ns = "nobody";
+  CHECK(idx->Search(x.data(), 1, p).ids[0] == -1);
+  p.ns = "bob";
+  p.k = 1;
+  CHECK(idx->Search(x.data() + 25 * d, 1, p).ids[0] == b[5]);
+}
+
+TEST(encoder_mismatch_is_refused) {
+  IndexOptions o = Opts(8, Encoding::kFlat);
+  o.encoder_id = "speaker-dvector@1111";
+  auto idx = Index::Create(TempDir() + "/e.idx", o);
+  std::vector<float> v(8, 0.5f);
+  bool threw = false;
+  try {
+    idx->Add(v.data(), 1, nullptr, nullptr, "default", "other-encoder@2222");
+  } catch (const echoic::Error& e) {
+    threw = true;
+    CHECK(e.code() == ErrorCode::kInvalidArgument);
+    std::string m = e.what();
+    CHECK(m.find("speaker-dvector@1111") != std::string::npos && m.find("other-encoder@2222") != std::string::npos);
+  }
+  CHECK(threw);
+  idx->Add(v.data(), 1, nullptr, nullptr, "default", "speaker-dvector@1111");
+  SearchParams p;
+  p.encoder_id = "other-encoder@2222";
+  CHECK_THROWS_CODE(idx->Search(v.data(), 1, p), ErrorCode::kInvalidArgument);
+  v[0] = NAN;
+  CHECK_THROWS_CODE(idx->Add(v.data(), 1, nullptr, nullptr, "default"), ErrorCode::kInvalidArgument);
+  std::vector<float> zero(8, 0.f);
+  CHECK_THROWS_CODE(idx->Add(zero.data(), 1, nullptr, nullptr, "default"), ErrorCode::kInvalidArgument);
+  int64_t missing = 99;
+  CHECK_THROWS_CODE(idx->Remove(&missing, 1), ErrorCode::kNotFound);
+}
+
+TEST(retrain_reencodes_from_fp16) {
+  const size_t d = 32, n = 1000;
+  std::vector<float> x = Clustered(n, d, 20, 0.5f, 61);
+  std::string path = TempDir() + "/r.idx";
+  auto idx = Index::Create(path, Opts(d, Encoding::kPq));
+  idx->Train(x.data(), 300);
+  idx->Add(x.data(), n, nullptr, nullptr, "default");
+  idx->Retrain(nullptr, 0);
+  CHECK_EQ(idx->size(), n);
+  SearchParams p;
+  p.k = 1;
+  p.rerank = 20;
+  SearchResult r = idx->Search(x.data() + 7 * d, 1, p);
+  CHECK_EQ(r.ids[0], 7);
+  idx.reset();
+  CHECK_EQ(Index::Open(path)->size(), n);
+}
+
+TEST_MAIN()

@@ -1,0 +1,46 @@
+// Inner loops of the index (distances, ADC accumulation) with a scalar version
+// and an AVX2+FMA version picked once at run time from echoic::GetCpuFeatures().
+#ifndef ECHOIC_INDEX_KERNELS_H_
+#define ECHOIC_INDEX_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace echoic::index {
+
+struct Kernels {
+  const char* name;
+  float (*l2sq)(const float* a, const float* b, size_t d);
+  float (*dot)(const float* a, const float* b, size_t d);
+  // Sum over m of lut[m * 256 + code[m]] (8-bit PQ codes, M sub-quantizers).
+  float (*adc)(const float* lut, const uint8_t* code, size_t m);
+  // adc() for n codes stored back to back with the given stride (bytes).
+  void (*adc_batch)(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m,
+                    float* out);
+  // One point against k centroids stored transposed (ct[t * k + j] = centroid j, dim t):
+  // out[j] = |x - c_j|^2, or x . c_j. The layout vectorises across centroids, which
+  // is what short PQ sub-vectors need.
+  void (*l2sq_many)(const float* x, const float* ct, size_t d, size_t k, float* out);
+  void (*dot_many)(const float* x, const float* ct, size_t d, size_t k, float* out);
+  // 8-bit scalar codes: sum_t w[t] * code[t] (inner product after folding the step
+  // into w) and sum_t (q[t] - step[t] * code[t])^2 (L2 after subtracting the minimum).
+  float (*sq8_dot)(const float* w, const uint8_t* code, size_t d);
+  float (*sq8_l2)(const float* q, const float* step, const uint8_t* code, size_t d);
+  // One stored vector x against nq queries stored back to back (nq × d): x is loaded
+  // once for several queries. out[b] = x . q_b, or |x - q_b|^2.
+  void (*dot_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
+  void (*l2sq_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
+  // Query against a stored float16 vector (exact re-ranking).
+  float (*f16_l2sq)(const float* q, const uint16_t* h, size_t d);
+  float (*f16_dot)(const float* q, const uint16_t* h, size_t d);
+};
+
+const Kernels& ScalarKernels();
+// nullptr when the CPU (or the compiler) lacks AVX2+FMA+F16C.
+const Kernels* Avx2Kernels();
+// The kernels searches use: AVX2 when available unless ECHOIC_DISABLE_SIMD is set.
+const Kernels& ActiveKernels();
+
+}  // namespace echoic::index
+
+#endif  // ECHOIC_INDEX_KERNELS_H_
