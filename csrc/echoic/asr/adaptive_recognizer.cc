@@ -6,6 +6,8 @@
 #include <map>
 
 #include "echoic/audio/samples.h"
+#include "echoic/ort/environment.h"
+#include "echoic/ort/library.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
@@ -125,6 +127,14 @@ AdaptiveRecognizer::AdaptiveRecognizer(const AdaptiveRecognizerConfig& config) :
   }
   pool_ = std::make_unique<ModelPool>(config_.tiers, config_.base, config_.loader);
   policy_ = std::make_unique<FallbackPolicy>(config_.policy, pool_->size());
+  // ONNX Runtime itself comes first (tens of MB), so the reading that picks
+  // the starting tier already includes it.
+  try {
+    ort::Library::Get(config_.base.session.ort_library);
+    ort::Environment::Get();
+  } catch (const Error&) {
+    // The first tier load reports it, naming the tier.
+  }
   monitor_ = std::make_unique<MemoryMonitor>(config_.monitor);
   const MemoryState st = monitor_->Poll();
   // Already short of memory: do not even try the big tiers.
