@@ -292,6 +292,86 @@ ECHOIC_API echoic_status echoic_index_bytes_per_vector(const echoic_index* index
 ECHOIC_API echoic_status echoic_index_save(echoic_index* index);
 ECHOIC_API void echoic_index_free(echoic_index* index);
 
+/* ---- adaptive recognizer (memory-pressure fallback) -------------------- */
+/* Model tiers, biggest first. Under memory pressure streams move to a smaller
+ * tier between chunks, re-decoding their open segment's audio (nothing is
+ * lost); when memory stays free they move back up. A tier load that fails for
+ * lack of memory falls back to the next tier; ECHOIC_ERR_OUT_OF_MEMORY only
+ * when none fits. Streams and results are the adaptive ones below; results
+ * are echoic_result (see echoic_result_model for the tier that produced one). */
+
+typedef struct echoic_adaptive echoic_adaptive;
+typedef struct echoic_adaptive_stream echoic_adaptive_stream;
+
+/* Called on the thread that switched (the monitor thread, or a caller of
+ * signal/decode); strings are valid during the call only. It must not call
+ * echoic_adaptive_signal_pressure / echoic_adaptive_set_budget (deadlock). */
+typedef void (*echoic_model_switch_callback)(const char* from_tier, const char* to_tier, const char* reason,
+                                             void* user_data);
+
+typedef enum echoic_pressure_level {
+  ECHOIC_PRESSURE_NONE = 0,
+  ECHOIC_PRESSURE_MODERATE = 1, /* no moving up */
+  ECHOIC_PRESSURE_LOW = 2,      /* one tier down */
+  ECHOIC_PRESSURE_CRITICAL = 3  /* smallest tier */
+} echoic_pressure_level;
+
+typedef struct echoic_adaptive_config {
+  const char* const* tier_models; /* num_tiers paths: model folder (model.onnx + tokens.txt) or .onnx */
+  const char* const* tier_names;  /* NULL or num_tiers names (NULL entries: the folder name) */
+  size_t num_tiers;
+  const echoic_recognizer_config* recognizer; /* NULL = defaults; its model/tokens are ignored */
+  int64_t memory_budget_bytes;   /* 0 = none; else compared with the process RSS */
+  int64_t low_watermark_bytes;   /* default 64 MiB of headroom */
+  int64_t high_watermark_bytes;  /* default 128 MiB */
+  float upgrade_after_seconds;   /* default 10 */
+  int32_t poll_interval_ms;      /* default 500; 0 = no monitor thread */
+  int32_t system_probes;         /* cgroup v2/v1 + /proc/meminfo, default 1 */
+  float max_buffer_seconds;      /* audio kept per stream for re-decoding, default 30 */
+  int32_t preload_fallback;      /* keep the next smaller tier loaded too (faster switch), default 0 */
+  echoic_model_switch_callback on_model_switch; /* may be NULL */
+  void* user_data;
+} echoic_adaptive_config;
+
+typedef struct echoic_adaptive_counters {
+  int64_t switches_down;
+  int64_t switches_up;
+  int64_t failed_loads; /* tier loads that failed for lack of memory */
+  int64_t streams_moved;
+  double redecoded_seconds;
+} echoic_adaptive_counters;
+
+ECHOIC_API void echoic_adaptive_config_default(echoic_adaptive_config* config);
+ECHOIC_API echoic_status echoic_adaptive_create(const echoic_adaptive_config* config, echoic_adaptive** out);
+ECHOIC_API void echoic_adaptive_free(echoic_adaptive* recognizer);
+ECHOIC_API echoic_status echoic_adaptive_stream_create(echoic_adaptive* recognizer, const char* hotwords,
+                                                       echoic_adaptive_stream** out);
+/* A stream must be freed before the recognizer that made it. */
+ECHOIC_API void echoic_adaptive_stream_free(echoic_adaptive_stream* stream);
+ECHOIC_API echoic_status echoic_adaptive_stream_accept_waveform(echoic_adaptive_stream* stream, int32_t sample_rate,
+                                                                const float* samples, size_t num_samples);
+ECHOIC_API echoic_status echoic_adaptive_stream_input_finished(echoic_adaptive_stream* stream);
+ECHOIC_API echoic_status echoic_adaptive_is_ready(const echoic_adaptive* recognizer,
+                                                  const echoic_adaptive_stream* stream, int32_t* out_ready);
+ECHOIC_API echoic_status echoic_adaptive_is_done(const echoic_adaptive* recognizer,
+                                                 const echoic_adaptive_stream* stream, int32_t* out_done);
+/* Moves streams whose tier is out of date, then decodes one chunk of each ready stream. */
+ECHOIC_API echoic_status echoic_adaptive_decode(echoic_adaptive* recognizer, echoic_adaptive_stream** streams,
+                                                size_t num_streams);
+ECHOIC_API echoic_status echoic_adaptive_get_partial(echoic_adaptive* recognizer, echoic_adaptive_stream* stream,
+                                                     echoic_result** out);
+ECHOIC_API echoic_status echoic_adaptive_stream_pop_final(echoic_adaptive_stream* stream, echoic_result** out);
+/* From the host app (e.g. Android onTrimMemory); acts before returning. */
+ECHOIC_API echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* recognizer, int32_t level);
+ECHOIC_API echoic_status echoic_adaptive_set_budget(echoic_adaptive* recognizer, int64_t budget_bytes);
+/* *out_name stays valid while the recognizer lives. */
+ECHOIC_API echoic_status echoic_adaptive_current_tier(const echoic_adaptive* recognizer, int32_t* out_index,
+                                                      const char** out_name);
+ECHOIC_API echoic_status echoic_adaptive_get_counters(const echoic_adaptive* recognizer,
+                                                      echoic_adaptive_counters* out);
+/* The tier that produced a result ("" for the plain recognizer). */
+ECHOIC_API const char* echoic_result_model(const echoic_result* result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -221,6 +221,7 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("is_final", &asr::Result::is_final)
       .def_readonly("segment", &asr::Result::segment)
       .def_readonly("segment_start", &asr::Result::segment_start)
+      .def_readonly("model", &asr::Result::model, "model tier that produced it (AdaptiveRecognizer; '' otherwise)")
       .def("__repr__", [](const asr::Result& r) {
         return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" +
                std::to_string(r.segment) + ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";

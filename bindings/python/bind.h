@@ -14,6 +14,7 @@ void BindAudio(py::module_& m);
 void BindFeatures(py::module_& m);
 void BindVad(py::module_& m);
 void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
+void BindAdaptive(py::module_& m);  // memory monitor, memory-pressure fallback (after BindAsr)
 void BindIndex(py::module_& m);  // embedding index
 
 }  // namespace echoic::python

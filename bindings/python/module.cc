@@ -8,5 +8,6 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindFeatures(m);
   echoic::python::BindVad(m);
   echoic::python::BindAsr(m);
+  echoic::python::BindAdaptive(m);
   echoic::python::BindIndex(m);
 }

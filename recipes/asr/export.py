@@ -122,9 +122,9 @@ def export(model: StreamingConformerCTC, out_dir: Path, model_name: str, int8: b
     return path
 
 
-def random_model(seed: int) -> StreamingConformerCTC:
+def random_model(seed: int, **overrides) -> StreamingConformerCTC:
     torch.manual_seed(seed)
-    cfg = ModelConfig(vocab_size=len(text.TOKENS), **RANDOM_CONFIG)
+    cfg = ModelConfig(vocab_size=len(text.TOKENS), **{**RANDOM_CONFIG, **overrides})
     m = StreamingConformerCTC(cfg)
     with torch.no_grad():
         # Plausible CMVN for int16-range Kaldi fbank (log energies ~ 5..20).
@@ -156,9 +156,15 @@ def main(argv=None):
     ap.add_argument("--name", default=None)
     ap.add_argument("--int8", action="store_true", help="also write model.int8.onnx")
     ap.add_argument("--opset", type=int, default=17)
+    # Size overrides for --random (e.g. a larger tier for the memory-fallback tests).
+    ap.add_argument("--d-model", type=int, default=None)
+    ap.add_argument("--num-blocks", type=int, default=None)
+    ap.add_argument("--ffn-dim", type=int, default=None)
     a = ap.parse_args(argv)
     if a.random:
-        model, name = random_model(a.seed), a.name or f"echoic-random-wenet-seed{a.seed}"
+        sizes = {k: v for k, v in (("d_model", a.d_model), ("num_blocks", a.num_blocks), ("ffn_dim", a.ffn_dim))
+                 if v is not None}
+        model, name = random_model(a.seed, **sizes), a.name or f"echoic-random-wenet-seed{a.seed}"
     else:
         model, name = load_checkpoint(a.checkpoint), a.name or "echoic-small-en"
     path = export(model, a.out, name, int8=a.int8, opset=a.opset)

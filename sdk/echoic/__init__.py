@@ -19,6 +19,7 @@ from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
+from .adaptive import AdaptiveRecognizer, AdaptiveStream
 from .index import EmbeddingIndex
 
 __version__: str = _native.version()
@@ -28,6 +29,8 @@ __all__ = [
     "audio",
     "features",
     "vad",
+    "AdaptiveRecognizer",
+    "AdaptiveStream",
     "Recognizer",
     "Result",
     "Stream",

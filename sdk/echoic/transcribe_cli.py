@@ -92,9 +92,26 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _make_recognizer(args: argparse.Namespace):
+    if not args.memory_budget and not args.fallback_model:
+        return Recognizer(args.model, threads=args.threads, decoding=args.decoding, beam_size=args.beam_size)
+    # Memory-pressure fallback: the model, then each --fallback-model, biggest first.
+    from .adaptive import AdaptiveRecognizer
+
+    def on_switch(frm: str, to: str, reason: str) -> None:
+        print(f"echoic: model switch {frm} -> {to}: {reason}", file=sys.stderr, flush=True)
+
+    rec = AdaptiveRecognizer([args.model, *(args.fallback_model or [])], memory_budget=args.memory_budget or 0,
+                             on_model_switch=on_switch, poll_interval=0.1, threads=args.threads,
+                             decoding=args.decoding, beam_size=args.beam_size)
+    print(f"echoic: memory fallback over {', '.join(rec.tier_names)}; using {rec.current_tier}"
+          + (f" (budget {args.memory_budget})" if args.memory_budget else ""), file=sys.stderr, flush=True)
+    return rec
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     hotwords = read_hotwords(args.hotwords) if args.hotwords else None
-    rec = Recognizer(args.model, threads=args.threads, decoding=args.decoding, beam_size=args.beam_size)
+    rec = _make_recognizer(args)
     progress = _Progress(len(args.files))
     status = 0
     for i, path in enumerate(args.files):
@@ -117,6 +134,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
         if args.partials:
             sys.stderr.write("\r\033[K")
+        if hasattr(rec, "counters"):
+            c = rec.counters
+            print(f"echoic: {path}: tiers used {sorted({s.model for s in segments if s.model})}; switches down "
+                  f"{c['switches_down']}, up {c['switches_up']}, failed loads {c['failed_loads']}, re-decoded "
+                  f"{c['redecoded_seconds']:.2f} s", file=sys.stderr, flush=True)
         elapsed = time.perf_counter() - start
         t = Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments)
         if args.format == "json":
@@ -183,6 +205,10 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--decoding", choices=["greedy", "beam"], default="greedy")
     p.add_argument("--beam-size", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="memory the process may use (e.g. 300MB); past it, fall back to a smaller model")
+    p.add_argument("--fallback-model", action="append", metavar="MODEL",
+                   help="smaller model to fall back to under memory pressure (repeat for more tiers)")
     p.set_defaults(func=cmd_transcribe)
 
     m = sub.add_parser("mic", help="live transcription from the microphone (needs echoic[mic])")

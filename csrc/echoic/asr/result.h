@@ -39,6 +39,7 @@ struct Result {
   bool is_final = false;
   int32_t segment = 0;
   float segment_start = 0.f;  // seconds since stream start
+  std::string model;          // tier that produced it (set by AdaptiveRecognizer; "" otherwise)
 };
 
 // Builds a Result. Times are segment_start_s + frame * frame_shift_s. A word

@@ -43,6 +43,8 @@ class Stream {
   // Seconds of audio accepted so far (at the input rate).
   double seconds_received() const;
   int32_t segment() const { return segment_; }
+  // Seconds since stream start where the open (not yet final) segment began.
+  double segment_start_seconds() const { return segment_start_frame_ * info_.encoder_frame_seconds(); }
 
  private:
   friend class Recognizer;
