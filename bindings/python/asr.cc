@@ -273,6 +273,7 @@ void BindRecognizer(py::module_& m) {
              s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
            })
       .def("input_finished", &asr::Stream::InputFinished)
+      .def("report_voice_activity", &asr::Stream::ReportVoiceActivity, py::arg("is_speech"), py::arg("seconds"))
       .def("pop_final_results", &asr::Stream::PopFinalResults);
 
   py::class_<asr::Recognizer, std::shared_ptr<asr::Recognizer>>(m, "Recognizer")

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import audio as _audio
 from ._native import native as _n
+from .errors import InvalidArgumentError
 from .registry import DEFAULT_MODEL, resolve_model
 
 Result = _n.Result
@@ -41,6 +42,7 @@ class Stream:
     def __init__(self, recognizer: "Recognizer", native_stream: "_n.Stream") -> None:
         self._rec = recognizer
         self._s = native_stream
+        self._webrtc = None  # (WebRtcFrames, Resampler or None) once audio arrives, for vad="webrtc"
 
     @property
     def id(self) -> int:
@@ -55,6 +57,21 @@ class Stream:
         """Adds audio: float in [-1, 1] or int16, mono (or 2-channel, downmixed)."""
         a = _audio.from_array(samples, sample_rate, downmix=True)
         self._s.accept_waveform(a.sample_rate, a.samples)
+        if self._rec._webrtc_aggressiveness is not None:
+            self._report_webrtc(a.samples, a.sample_rate)
+
+    def _report_webrtc(self, x: np.ndarray, rate: int) -> None:
+        # webrtcvad judges 30 ms frames; the core applies each decision when decoding reaches it.
+        if self._webrtc is None:
+            from . import features
+            from .vad import WebRtcFrames
+
+            vad_rate = rate if rate in (8000, 16000, 32000, 48000) else 16000
+            resampler = features.Resampler(rate, vad_rate) if vad_rate != rate else None
+            self._webrtc = (WebRtcFrames(self._rec._webrtc_aggressiveness, vad_rate), resampler)
+        frames, resampler = self._webrtc
+        for speech in frames.feed(resampler.process(x) if resampler else x):
+            self._s.report_voice_activity(speech, frames.seconds)
 
     def input_finished(self) -> None:
         self._s.input_finished()
@@ -114,9 +131,10 @@ class Recognizer:
     ``encoder.onnx``, ``decoder.onnx`` and ``joiner.onnx``); ``decoding="beam"``
     is CTC prefix beam search or transducer modified beam search.
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
-    default the decoder's blank frames measure it; ``vad="energy"`` or
-    ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) measure it with a
-    voice activity detector instead. Rule defaults: 2.4 s of silence with nothing
+    default the decoder's blank frames measure it; ``vad="energy"``,
+    ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) or ``vad="webrtc"``
+    (the webrtcvad package, ``vad_aggressiveness`` 0-3) measure it with a voice
+    activity detector instead. Rule defaults: 2.4 s of silence with nothing
     decoded, 1.2 s after speech, 20 s maximum utterance.
     """
 
@@ -138,6 +156,7 @@ class Recognizer:
         max_batch: int = 32,
         vad: Optional[str] = None,
         vad_model: "str | os.PathLike[str] | None" = None,
+        vad_aggressiveness: int = 2,
     ) -> None:
         model_path, tokens_path = resolve_model(model)
         cfg = _n.RecognizerConfig()
@@ -156,6 +175,12 @@ class Recognizer:
         cfg.max_batch = max_batch
         if vad_model is not None and vad is None:
             vad = "silero"
+        self._webrtc_aggressiveness: Optional[int] = None
+        if vad == "webrtc":
+            if int(vad_aggressiveness) not in (0, 1, 2, 3):
+                raise InvalidArgumentError(f"vad_aggressiveness must be 0..3, got {vad_aggressiveness}")
+            self._webrtc_aggressiveness = int(vad_aggressiveness)
+            vad = "external"  # the core smooths and applies the decisions this module reports
         cfg.vad = vad or ""
         cfg.vad_model = str(vad_model) if vad_model is not None else ""
         self._r = _n.Recognizer(cfg)

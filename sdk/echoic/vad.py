@@ -168,6 +168,30 @@ class EnergyVad(_Detector):
         )
 
 
+class WebRtcFrames:
+    """Cuts audio into webrtcvad frames (across chunk borders) and returns its decisions.
+
+    Shared by :class:`WebRtcVad` and the recognizer's ``vad="webrtc"`` gate."""
+
+    def __init__(self, aggressiveness: int, sample_rate: int, frame_ms: int = 30) -> None:
+        import webrtcvad
+
+        self._vad = webrtcvad.Vad(int(aggressiveness))
+        self.sample_rate = int(sample_rate)
+        self._frame = self.sample_rate * int(frame_ms) // 1000
+        self.seconds = int(frame_ms) / 1000.0
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def feed(self, x: np.ndarray) -> List[bool]:
+        pcm = np.clip(np.round(np.asarray(x, dtype=np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+        buf = np.concatenate([self._pending, pcm]) if self._pending.size else pcm
+        whole = buf.size // self._frame * self._frame
+        out = [bool(self._vad.is_speech(buf[i : i + self._frame].tobytes(), self.sample_rate))
+               for i in range(0, whole, self._frame)]
+        self._pending = buf[whole:].copy()
+        return out
+
+
 class WebRtcVad(_Detector):
     """Google's WebRTC VAD (the ``webrtcvad`` package) with echoic's smoothing.
 
@@ -204,31 +228,20 @@ class WebRtcVad(_Detector):
             )
         )
         self._aggressiveness = int(aggressiveness)
-        self._vad = webrtcvad.Vad(self._aggressiveness)
-        self._frame = int(sample_rate) * int(frame_ms) // 1000
-        self._seconds = int(frame_ms) / 1000.0
-        self._pending = np.zeros(0, dtype=np.int16)
+        self._frame_ms = int(frame_ms)
+        self._frames = WebRtcFrames(self._aggressiveness, int(sample_rate), self._frame_ms)
 
     def accept(self, samples: Union[np.ndarray, Sequence[float]], sample_rate: Optional[int] = None) -> None:
         x = np.asarray(samples, dtype=np.float32)
         super().accept(x, sample_rate)  # the core validates rate, shape, NaN and range
-        pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
-        buf = np.concatenate([self._pending, pcm]) if self._pending.size else pcm
-        whole = buf.size // self._frame * self._frame
-        for start in range(0, whole, self._frame):
-            speech = self._vad.is_speech(buf[start : start + self._frame].tobytes(), self.sample_rate)
-            self._d.report(bool(speech), self._seconds)
-        self._pending = buf[whole:].copy()
+        for speech in self._frames.feed(x):
+            self._d.report(speech, self._frames.seconds)
 
     def _copy_config(self, other: "_Detector") -> None:
-        import webrtcvad
-
         assert isinstance(other, WebRtcVad)
         self._aggressiveness = other._aggressiveness
-        self._vad = webrtcvad.Vad(other._aggressiveness)
-        self._frame = other._frame
-        self._seconds = other._seconds
-        self._pending = np.zeros(0, dtype=np.int16)
+        self._frame_ms = other._frame_ms
+        self._frames = WebRtcFrames(other._aggressiveness, other._frames.sample_rate, other._frame_ms)
 
 
 def _load(path: Union[str, os.PathLike]) -> Tuple[np.ndarray, int]:

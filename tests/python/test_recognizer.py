@@ -184,7 +184,7 @@ def test_same_text_as_sherpa_onnx_on_every_dev_clip(rec, speech_dev):
         assert rec.transcribe(x, sr).text == theirs, clip.name
 
 
-@pytest.mark.parametrize("vad", ["energy", "silero"])
+@pytest.mark.parametrize("vad", ["energy", "silero", "webrtc"])
 def test_vad_gated_endpointing_splits_utterances_and_loses_nothing(shared_dir, speech_dev, vad):
     """The random model never emits blanks, so only the VAD can see the pause between the two clips."""
     a, sr = load(speech_dev, "pocketsphinx-goforward__goforward.wav")
@@ -204,3 +204,12 @@ def test_vad_gated_endpointing_splits_utterances_and_loses_nothing(shared_dir, s
         t = gated.transcribe(x, sr, chunk_ms=ms)
         assert [s.text for s in t.segments] == [s.text for s in ref.segments]
         assert [s.segment_start for s in t.segments] == [s.segment_start for s in ref.segments]
+
+
+def test_voice_activity_reports_need_external_vad(rec):
+    s = rec.create_stream()
+    with pytest.raises(echoic.StateError, match="external"):
+        s._s.report_voice_activity(True, 0.03)
+    ext = echoic.Recognizer(TEST_MODEL, vad="external").create_stream()
+    with pytest.raises(echoic.InvalidArgumentError):
+        ext._s.report_voice_activity(True, -1.0)

@@ -9,6 +9,7 @@
 #include "echoic/asr/segment_decoder.h"
 #include "echoic/runtime/error.h"
 #include "echoic/vad/energy_vad.h"
+#include "echoic/vad/external_vad.h"
 #include "echoic/vad/silero_vad.h"
 
 namespace echoic::asr {
@@ -22,8 +23,8 @@ void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
   endpoint.Validate();
-  ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero", ErrorCode::kInvalidArgument,
-               "recognizer config: vad must be '', 'energy' or 'silero', got '", vad, "'");
+  ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero" || vad == "external", ErrorCode::kInvalidArgument,
+               "recognizer config: vad must be '', 'energy', 'silero' or 'external', got '", vad, "'");
   ECHOIC_CHECK(vad != "silero" || !vad_model.empty(), ErrorCode::kInvalidArgument,
                "recognizer config: vad 'silero' needs vad_model (path to silero_vad.onnx)");
 }
@@ -65,6 +66,10 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
     vad_prototype_ = vad::SileroVad::FromFile(config_.vad_model, vo);
   } else if (config_.vad == "energy") {
     vad_prototype_ = std::make_unique<vad::EnergyVad>();
+  } else if (config_.vad == "external") {
+    vad::ExternalVadOptions eo;
+    eo.sample_rate = info.sample_rate;
+    vad_prototype_ = std::make_unique<vad::ExternalVad>(eo);
   }
   ECHOIC_CHECK(!vad_prototype_ || vad_prototype_->sample_rate() == info.sample_rate, ErrorCode::kInvalidArgument,
                "recognizer: the VAD runs at ", vad_prototype_ ? vad_prototype_->sample_rate() : 0,

@@ -20,7 +20,9 @@ struct RecognizerConfig {
   bool enable_endpoint = true;
   EndpointConfig endpoint;
   // Endpointing silence from a voice activity detector instead of the decoder's
-  // trailing blanks: "" (off), "energy" (no model needed) or "silero" (vad_model).
+  // trailing blanks: "" (off), "energy" (no model needed), "silero" (vad_model),
+  // or "external": decisions the host reports per stream (the Python layer's
+  // webrtcvad gate uses this).
   std::string vad;
   std::string vad_model;
   int32_t max_batch = 32;  // streams per encoder run

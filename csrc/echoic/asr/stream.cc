@@ -5,6 +5,7 @@
 
 #include "echoic/asr/segment_decoder.h"
 #include "echoic/audio/samples.h"
+#include "echoic/vad/external_vad.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
@@ -86,7 +87,23 @@ double Stream::seconds_received() const {
   return input_rate_ == 0 ? 0.0 : static_cast<double>(samples_received_) / input_rate_;
 }
 
+void Stream::ReportVoiceActivity(bool is_speech, double seconds) {
+  ECHOIC_CHECK(dynamic_cast<vad::ExternalVad*>(vad_.get()) != nullptr, ErrorCode::kState, "stream ", id_,
+               ": voice activity can be reported only when the recognizer was made with vad='external'");
+  ECHOIC_CHECK(std::isfinite(seconds) && seconds > 0 && seconds <= 10, ErrorCode::kInvalidArgument, "stream ", id_,
+               ": a voice-activity decision must cover 0 < seconds <= 10, got ", seconds);
+  vad_reports_.emplace_back(is_speech, seconds);
+}
+
 void Stream::FeedVadUpTo(int64_t sample) {
+  if (auto* external = dynamic_cast<vad::ExternalVad*>(vad_.get())) {
+    const double until = static_cast<double>(sample) / info_.sample_rate + 1e-9;
+    while (!vad_reports_.empty() && vad_reported_applied_s_ + vad_reports_.front().second <= until) {
+      external->Report(vad_reports_.front().first, vad_reports_.front().second);
+      vad_reported_applied_s_ += vad_reports_.front().second;
+      vad_reports_.pop_front();
+    }
+  }
   if (!vad_ || sample <= vad_fed_) return;
   size_t n = static_cast<size_t>(std::min<int64_t>(sample - vad_fed_, static_cast<int64_t>(vad_pending_.size())));
   vad_->Accept(vad_pending_.data(), n);

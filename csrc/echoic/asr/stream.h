@@ -38,6 +38,11 @@ class Stream {
   Result PopFinalResult();  // the oldest; kState if there is none
   bool HasFinalResults() const { return !finals_.empty(); }
 
+  // With vad "external": the host's decision for the next `seconds` of this
+  // stream's audio (in order, from the stream's start). Decisions take effect
+  // when decoding reaches that audio, so endpoints do not depend on chunking.
+  void ReportVoiceActivity(bool is_speech, double seconds);
+
   // Bytes of per-stream encoder state (fixed, independent of utterance length).
   size_t StateBytes() const { return encoder_->Bytes(); }
   // Seconds of audio accepted so far (at the input rate).
@@ -74,6 +79,8 @@ class Stream {
   std::unique_ptr<vad::VoiceActivityDetector> vad_;  // endpointing gate (optional)
   std::vector<float> vad_pending_;  // model-rate samples in [-1,1] not yet given to vad_
   int64_t vad_fed_ = 0;
+  std::deque<std::pair<bool, double>> vad_reports_;  // external decisions not yet applied
+  double vad_reported_applied_s_ = 0.0;
 };
 
 }  // namespace echoic::asr
