@@ -57,7 +57,7 @@ class Stream:
         """Adds audio: float in [-1, 1] or int16, mono (or 2-channel, downmixed)."""
         a = _audio.from_array(samples, sample_rate, downmix=True)
         self._s.accept_waveform(a.sample_rate, a.samples)
-        if self._rec._webrtc_aggressiveness is not None:
+        if getattr(self._rec, "_webrtc_aggressiveness", None) is not None:
             self._report_webrtc(a.samples, a.sample_rate)
 
     def _report_webrtc(self, x: np.ndarray, rate: int) -> None:
