@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional
 
 import echoic
 
-from . import transcribe_cli
+from . import models_cli, transcribe_cli
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
     transcribe_cli.add_parsers(sub)
+    models_cli.add_parsers(sub)
     return parser
 
 
