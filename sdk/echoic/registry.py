@@ -23,6 +23,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -258,7 +259,9 @@ def _fetch(entry: ModelEntry, part: Path, progress: Optional[ProgressFn], timeou
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our prefix is wrong for the server; start over next time
             part.unlink()
-        raise EchoicIOError(f"downloading model '{entry.name}' from {entry.url}: HTTP {exc.code} {exc.reason}") from None
+        err = EchoicIOError(f"downloading model '{entry.name}' from {entry.url}: HTTP {exc.code} {exc.reason}")
+        err.permanent = 400 <= exc.code < 500 and exc.code not in (408, 416, 429)  # retrying cannot help
+        raise err from None
     except (urllib.error.URLError, OSError) as exc:
         raise EchoicIOError(f"downloading model '{entry.name}' from {entry.url}: {exc}") from None
     with resp:
@@ -388,9 +391,10 @@ def download(
             try:
                 _fetch(entry, part, progress, timeout)
                 break
-            except EchoicIOError:
-                if attempt == retries:
+            except EchoicIOError as exc:
+                if attempt == retries or getattr(exc, "permanent", False):
                     raise
+                time.sleep(0.2 * (attempt + 1))
         got_size = part.stat().st_size
         got_sha = _sha256_file(part).hexdigest()
         if got_size != entry.size or got_sha != entry.sha256:

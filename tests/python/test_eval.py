@@ -93,5 +93,6 @@ def test_error_counts_examples():
 
 def test_normalizers_differ_only_where_documented():
     s = "On May 1st, Dr. Smith paid $3 -- \"quoted\" it's"
-    assert normalize_basic(s) == "on may 1st dr smith paid 3 quoted it's"
+    assert normalize_basic(s) == "on may 1st dr smith paid 3 quoted its"
+    assert normalize_basic("Forty-two, 12%!") == "fortytwo 12"
     assert normalize(s) == "on may first dr smith paid three dollars quoted it's"

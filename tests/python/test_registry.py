@@ -59,7 +59,7 @@ class _Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -271,3 +271,12 @@ def test_env_manifest_and_cli(server, tmp_path, wenet_tarball, monkeypatch, caps
     line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("tiny")][0]
     assert "cached" in line
     assert cli_main(["models", "download", "missing"]) == 2
+
+
+def test_http_404_is_an_io_error_without_retries(server, tmp_path, wenet_tarball):
+    manifest = _publish(server, tmp_path, wenet_tarball)
+    del server.blobs["/tiny.tar.gz"]
+    with pytest.raises(echoic.EchoicIOError, match=r"tiny\.tar\.gz: HTTP 404"):
+        registry.download("tiny", manifest=manifest, cache=tmp_path / "cache")
+    assert len(server.requests) == 1
+    assert not (tmp_path / "cache" / "tiny").exists()
