@@ -280,3 +280,36 @@ def test_http_404_is_an_io_error_without_retries(server, tmp_path, wenet_tarball
         registry.download("tiny", manifest=manifest, cache=tmp_path / "cache")
     assert len(server.requests) == 1
     assert not (tmp_path / "cache" / "tiny").exists()
+
+
+def test_concurrent_downloads_fetch_once(server, tmp_path, wenet_tarball):
+    manifest = _publish(server, tmp_path, wenet_tarball)
+    cache = tmp_path / "cache"
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(registry.download("tiny", manifest=manifest, cache=cache))
+        except Exception as exc:  # surfaced by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and results == [cache / "tiny"] * 3
+    assert len(server.requests) == 1  # the others waited on the lock, then found it installed
+    _no_leftovers(cache)
+
+
+def test_new_version_replaces_the_installed_one(server, tmp_path, wenet_tarball):
+    cache = tmp_path / "cache"
+    registry.download("tiny", manifest=_publish(server, tmp_path, wenet_tarball), cache=cache)
+    v2 = _targz([("m/model.onnx", (DATA / "asr-random-wenet" / "model.onnx").read_bytes()),
+                 ("m/tokens.txt", (DATA / "asr-random-wenet" / "tokens.txt").read_bytes()),
+                 ("m/MODEL_CARD.md", b"v2\n")])
+    d = registry.download("tiny", manifest=_publish(server, tmp_path, v2, path="/tiny-v2.tar.gz"), cache=cache)
+    assert (d / "MODEL_CARD.md").read_text() == "v2\n"
+    assert json.loads((d / registry.INSTALL_MARKER).read_text())["sha256"] == hashlib.sha256(v2).hexdigest()
+    _no_leftovers(cache)
