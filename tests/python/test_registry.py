@@ -199,8 +199,10 @@ def test_wrong_sha256_is_corrupt_and_installs_nothing(server, tmp_path, wenet_ta
     assert "tiny" not in registry.list_models(cache)
 
 
-@pytest.mark.parametrize("evil", ["../evil", "/tmp/evil-abs", "model/../../evil"])
+@pytest.mark.parametrize("evil", ["../evil", "ABSOLUTE", "model/../../evil"])
 def test_path_traversal_member_is_refused(server, tmp_path, evil):
+    if evil == "ABSOLUTE":  # inside tmp_path, so a broken check cannot write elsewhere
+        evil = str(tmp_path / "evil-abs")
     blob = _targz([("m/model.onnx", b"x"), ("m/tokens.txt", b"a 0\n"), (evil, b"pwned")])
     manifest = _publish(server, tmp_path, blob)
     cache = tmp_path / "cache"
@@ -208,6 +210,7 @@ def test_path_traversal_member_is_refused(server, tmp_path, evil):
         registry.download("tiny", manifest=manifest, cache=cache)
     assert not (cache / "tiny").exists()
     assert not (tmp_path / "evil").exists() and not (cache / "evil").exists()
+    assert not (tmp_path / "evil-abs").exists()
     _no_leftovers(cache)
 
 
