@@ -86,7 +86,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except echoic.EchoicError as exc:
-        print(f"echoic: error: {exc}", file=sys.stderr)
+        # NotFoundError is also a KeyError, whose str() adds quotes; print the message itself.
+        msg = exc.args[0] if len(exc.args) == 1 else exc
+        print(f"echoic: error: {msg}", file=sys.stderr)
         return 2
 
 
