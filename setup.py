@@ -50,7 +50,7 @@ class CMakeBuild(build_ext):
 setup(
     package_dir={"": "sdk"},
     packages=find_packages(where="sdk"),
-    package_data={"echoic": ["py.typed", "*.pyi", "models/**/*"]},
+    package_data={"echoic": ["py.typed", "*.pyi", "models.json", "models/**/*"]},
     include_package_data=True,
     ext_modules=[CMakeExtension("_echoic")],
     cmdclass={"build_ext": CMakeBuild},

@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional
 
 import echoic
 
-from . import transcribe_cli
+from . import models_cli, transcribe_cli
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
     transcribe_cli.add_parsers(sub)
+    models_cli.add_parsers(sub)
     return parser
 
 
@@ -85,7 +86,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except echoic.EchoicError as exc:
-        print(f"echoic: error: {exc}", file=sys.stderr)
+        # NotFoundError is also a KeyError, whose str() adds quotes; print the message itself.
+        msg = exc.args[0] if len(exc.args) == 1 else exc
+        print(f"echoic: error: {msg}", file=sys.stderr)
         return 2
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "number_to_words", "ordinal_to_words", "ALPHABET", "wer", "edit_distance"]
+__all__ = [
+    "normalize", "normalize_basic", "number_to_words", "ordinal_to_words", "ALPHABET", "wer", "edit_distance",
+    "error_counts",
+]
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz'"
 
@@ -145,6 +148,44 @@ def normalize(text: str) -> str:
     # Quotes are not apostrophes: drop ' unless between letters (don't, o'clock).
     text = _EDGE_APOSTROPHE_RE.sub(" ", text)
     return " ".join(text.split())
+
+
+# ASCII punctuation (Python's string.punctuation), deleted rather than replaced by a space.
+_BASIC_DROP = str.maketrans("", "", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def normalize_basic(text: str) -> str:
+    """Lower-case and delete ASCII punctuation; numbers stay digits, and 'forty-two'
+    becomes 'fortytwo'. The plain scoring behind pocketsphinx's reference figure on
+    speech-dev (26.6 %); use ``normalize`` for echoic's own WER."""
+    if not isinstance(text, str):
+        raise TypeError(f"normalize_basic expects str, got {type(text).__name__}")
+    return " ".join(text.lower().translate(_BASIC_DROP).split())
+
+
+def error_counts(ref: list, hyp: list) -> tuple:
+    """(substitutions, deletions, insertions) of a minimum edit alignment; they sum to
+    ``edit_distance(ref, hyp)``. Ties prefer substitutions, as sclite does."""
+    n, m = len(ref), len(hyp)
+    # Each cell: (cost, S, D, I); compare on cost first, then fewer D+I.
+    prev = [(j, 0, 0, j) for j in range(m + 1)]
+    for i in range(1, n + 1):
+        cur = [(i, 0, i, 0)] + [None] * m  # type: ignore[list-item]
+        for j in range(1, m + 1):
+            c, s, d, ins = prev[j - 1]
+            best = (c, s, d, ins) if ref[i - 1] == hyp[j - 1] else (c + 1, s + 1, d, ins)
+            c, s, d, ins = prev[j]
+            cand = (c + 1, s, d + 1, ins)
+            if cand[0] < best[0]:
+                best = cand
+            c, s, d, ins = cur[j - 1]
+            cand = (c + 1, s, d, ins + 1)
+            if cand[0] < best[0]:
+                best = cand
+            cur[j] = best
+        prev = cur
+    _, s, d, ins = prev[m]
+    return s, d, ins
 
 
 def edit_distance(ref: list, hyp: list) -> int:

@@ -1,0 +1,117 @@
+"""`echoic models` and `echoic eval`: the CLI front of echoic.registry and echoic.evaluate."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import registry
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _dir_size(d) -> int:
+    return sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    installed = registry.list_models()
+    published = registry.load_manifest(args.manifest)
+    rows = []
+    for name, d in installed.items():
+        where = "bundled" if d.parent == registry.BUNDLED_DIR else "cached"
+        rows.append((name, where, _size(_dir_size(d)), str(d)))
+    for name, e in published.items():
+        if name not in installed:
+            rows.append((name, "downloadable", _size(e.size), e.description or e.url))
+    if not rows:
+        print("no models installed or published; pass a model folder, or add a manifest with "
+              "ECHOIC_MODEL_MANIFEST (see README, Models)")
+        return 0
+    w = max(len(r[0]) for r in rows)
+    for name, where, size, info in rows:
+        print(f"{name:<{w}}  {where:<12}  {size:>9}  {info}")
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    model, _ = registry.resolve_model(args.name)
+    print(model if model.is_dir() else model.parent)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        pct = 100.0 * done / total if total else 0.0
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{args.name}: {_size(done)} / {_size(total)} ({pct:5.1f} %){end}")
+        sys.stderr.flush()
+
+    path = registry.download(args.name, manifest=args.manifest, cache=args.cache,
+                             progress=None if args.quiet else progress)
+    print(path)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    def on_file(f) -> None:
+        if not args.json:
+            wer = f"{100 * f.wer:6.1f} %" if f.wer is not None else "     - "
+            print(f"{f.file}\t{wer}\tN={f.ref_words} S={f.substitutions} D={f.deletions} "
+                  f"I={f.insertions}\tRTF={f.seconds / f.duration if f.duration else 0:.3f}", flush=True)
+
+    rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, threads=args.threads, on_file=on_file)
+    if args.json:
+        print(json.dumps(rep.to_dict(), indent=1))
+    else:
+        print(f"model {rep.model}: WER {100 * rep.wer:.2f} % ({rep.errors} errors / {rep.ref_words} words: "
+              f"S={rep.substitutions} D={rep.deletions} I={rep.insertions}) over {len(rep.files)} files, "
+              f"{rep.duration:.1f} s of audio, RTF {rep.rtf:.4f}")
+    return 0
+
+
+def add_parsers(sub: "argparse._SubParsersAction") -> None:
+    m = sub.add_parser("models", help="list, locate and download models")
+    msub = m.add_subparsers(dest="models_command", required=True)
+    p = msub.add_parser("list", help="bundled, cached and downloadable models with sizes")
+    p.add_argument("--manifest", action="append", help="extra manifest JSON (also $ECHOIC_MODEL_MANIFEST)")
+    p.set_defaults(func=cmd_list)
+    p = msub.add_parser("path", help="print the folder of an installed model")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_path)
+    p = msub.add_parser("download", help="download, verify (sha256) and unpack a published model into the cache")
+    p.add_argument("name")
+    p.add_argument("--manifest", action="append", help="extra manifest JSON (also $ECHOIC_MODEL_MANIFEST)")
+    p.add_argument("--cache", help="cache folder (default $ECHOIC_CACHE or ~/.cache/echoic/models)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_download)
+
+    e = sub.add_parser(
+        "eval", help="word error rate of a model on a folder with transcripts.tsv",
+        description="Transcribes every file listed in SET/transcripts.tsv (tab separated, columns 'file' and "
+                    "'transcript') and reports per-file and total WER with substitutions/deletions/insertions, "
+                    "the real-time factor and the model. Reference and hypothesis are both normalized by "
+                    "echoic.text.normalize: lower-case, punctuation stripped (in-word apostrophes kept), "
+                    "numbers, money and ordinals spelled out as words.")
+    e.add_argument("--model", required=True, help="model name, model folder or .onnx file")
+    e.add_argument("--set", required=True, help="folder holding transcripts.tsv and the audio files")
+    e.add_argument("--chunk-ms", type=float, default=None,
+                   help="feed audio in chunks of this many ms (default: whole file at once)")
+    e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--json", action="store_true", help="print one JSON report (per-file and totals)")
+    e.set_defaults(func=cmd_eval)
