@@ -15,6 +15,7 @@ void BindFeatures(py::module_& m);
 void BindVad(py::module_& m);
 void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 void BindIndex(py::module_& m);  // embedding index
+void BindSpeaker(py::module_& m);  // speaker embedder, librosa-style mel
 
 }  // namespace echoic::python
 

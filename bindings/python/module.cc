@@ -9,4 +9,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindVad(m);
   echoic::python::BindAsr(m);
   echoic::python::BindIndex(m);
+  echoic::python::BindSpeaker(m);
 }
