@@ -135,20 +135,20 @@ void BindSpeaker(py::module_& m) {
            },
            py::arg("samples"), "L2-normalised utterance embedding of mono float samples at sample_rate.")
       .def("embed_windows",
-           [](const SpeakerEmbedder& e, const Samples& x) {
+           [](const SpeakerEmbedder& e, const Samples& x, int32_t stride) {
              auto [p, n] = Mono(x, "SpeakerEmbedder.embed_windows");
              speaker::WindowEmbeddings w;
              {
                py::gil_scoped_release release;
-               w = e.EmbedWindows(p, n);
+               w = e.EmbedWindows(p, n, stride);
              }
              py::array_t<int64_t> starts(static_cast<py::ssize_t>(w.num_windows));
              for (int32_t i = 0; i < w.num_windows; ++i)
                starts.mutable_data()[i] = static_cast<int64_t>(w.start_frames[i]) * w.frame_shift_samples;
              return py::make_tuple(Matrix(w.data, w.num_windows, w.dim), starts);
            },
-           py::arg("samples"),
-           "(embeddings (windows, dim) L2-normalised, start sample of each window).");
+           py::arg("samples"), py::arg("stride") = 0,
+           "(embeddings (windows, dim) L2-normalised, start sample of each window); stride in frames, 0 = model's.");
 
   py::class_<features::MelSpectrogram>(m, "MelSpectrogram")
       .def(py::init([](py::dict overrides) {

@@ -20,6 +20,7 @@ from .ort import Session, load_ort_library, ort_library_info, ort_library_path, 
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
 from .index import EmbeddingIndex
+from . import speaker, keyword_lookup
 
 __version__: str = _native.version()
 
@@ -28,6 +29,8 @@ __all__ = [
     "audio",
     "features",
     "vad",
+    "speaker",
+    "keyword_lookup",
     "Recognizer",
     "Result",
     "Stream",

@@ -158,8 +158,11 @@ features::FbankMatrix SpeakerEmbedder::Features(const float* samples, size_t n) 
   return features::ComputeFbank(config_.fbank, x, n);
 }
 
-WindowEmbeddings SpeakerEmbedder::EmbedFeatureWindows(const features::FbankMatrix& feats) const {
-  const int32_t win = config_.frames_per_window, hop = config_.window_stride, bins = config_.FeatureDim();
+WindowEmbeddings SpeakerEmbedder::EmbedFeatureWindows(const features::FbankMatrix& feats, int32_t stride) const {
+  ECHOIC_CHECK(stride >= 0, ErrorCode::kInvalidArgument, "speaker model '", name(), "': window stride ", stride,
+               " is negative");
+  const int32_t win = config_.frames_per_window, bins = config_.FeatureDim();
+  const int32_t hop = stride > 0 ? stride : config_.window_stride;
   ECHOIC_CHECK(feats.dim == bins, ErrorCode::kInvalidArgument, "speaker model '", name(), "': features have ",
                feats.dim, " bins, model takes ", bins);
   ECHOIC_CHECK(feats.num_frames > 0, ErrorCode::kInvalidArgument, "speaker model '", name(), "': no feature frames");
@@ -202,8 +205,8 @@ WindowEmbeddings SpeakerEmbedder::EmbedFeatureWindows(const features::FbankMatri
   return w;
 }
 
-WindowEmbeddings SpeakerEmbedder::EmbedWindows(const float* samples, size_t n) const {
-  return EmbedFeatureWindows(Features(samples, n));
+WindowEmbeddings SpeakerEmbedder::EmbedWindows(const float* samples, size_t n, int32_t stride) const {
+  return EmbedFeatureWindows(Features(samples, n), stride);
 }
 
 std::vector<float> SpeakerEmbedder::Embed(const float* samples, size_t n) const {

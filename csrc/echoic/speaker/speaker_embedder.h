@@ -65,8 +65,9 @@ class SpeakerEmbedder {
   features::FbankMatrix Features(const float* samples, size_t n) const;
   // Per-window embeddings; a clip shorter than one window is zero-padded to one.
   // kInvalidArgument for an empty clip or non-finite samples. Thread-safe.
-  WindowEmbeddings EmbedWindows(const float* samples, size_t n) const;
-  WindowEmbeddings EmbedFeatureWindows(const features::FbankMatrix& feats) const;
+  // `stride` > 0 overrides the config's window_stride (e.g. finer hops for keyword search).
+  WindowEmbeddings EmbedWindows(const float* samples, size_t n, int32_t stride = 0) const;
+  WindowEmbeddings EmbedFeatureWindows(const features::FbankMatrix& feats, int32_t stride = 0) const;
   // Utterance embedding: mean of the L2-normalised windows, L2-normalised.
   std::vector<float> Embed(const float* samples, size_t n) const;
 
