@@ -109,7 +109,7 @@ class KeywordLookup:
         else:
             encoder_id, dim = f"logmel-template-{self.segments}x40", self.segments * 40
         # Thresholds from benchmarks/speaker/RESULTS.md (keyword section).
-        self.threshold = float(threshold) if threshold is not None else (0.80 if method == "template" else 0.85)
+        self.threshold = float(threshold) if threshold is not None else (0.80 if method == "template" else 0.70)
         self.encoder_id = encoder_id
         self._mel = _n.MelSpectrogram({})  # the d-vector model's log-mel front-end (40 bins, 10 ms)
         path = os.fspath(index_path)
