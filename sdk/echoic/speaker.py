@@ -27,7 +27,7 @@ MODEL_ENV = "ECHOIC_SPEAKER_MODEL"
 NAMESPACE = "speakers"
 #: Cosine threshold for accepting a speaker with the bundled d-vector model,
 #: calibrated on ../shared/eval/speaker + speech-dev (benchmarks/speaker/RESULTS.md).
-DEFAULT_THRESHOLD = 0.80
+DEFAULT_THRESHOLD = 0.60
 
 
 def _default_model_path() -> str:
