@@ -44,7 +44,9 @@ class SpeakerModel:
     window_stride, n_fft, win_length, hop_length, n_mels, window, mel_scale, log, ..."""
 
     def __init__(self, path: Optional[PathLike] = None, config: Optional[dict] = None,
-                 intra_op_threads: int = 1) -> None:
+                 intra_op_threads: int = 1, vad_model: Optional[PathLike] = None) -> None:
+        # vad_model: a Silero VAD; when given, embeddings use only the detected speech.
+        self.vad_model = os.fspath(vad_model) if vad_model is not None else None
         self.path = os.fspath(path) if path is not None else _default_model_path()
         if not os.path.isfile(self.path):
             from .errors import EchoicIOError
@@ -79,7 +81,18 @@ class SpeakerModel:
         x = a.samples
         if x.size == 0:
             raise InvalidArgumentError("speaker: audio is empty")
+        if self.vad_model is not None:
+            x = self._speech_only(x)
         return x
+
+    def _speech_only(self, x: np.ndarray) -> np.ndarray:
+        from . import vad
+
+        segs = vad.speech_segments(x, model=self.vad_model, sample_rate=self.sample_rate)
+        if not segs:
+            return x  # no speech found: embed everything rather than nothing
+        sr = self.sample_rate
+        return np.concatenate([x[int(a * sr): int(b * sr)] for a, b in segs]).astype(np.float32)
 
     def embed(self, audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
         """L2-normalised utterance embedding, shape (dim,)."""

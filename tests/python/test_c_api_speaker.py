@@ -1,4 +1,6 @@
 """The C API of the speaker capability through cffi (ABI mode): same embedding as Python."""
+import os
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,10 @@ from echoic.speaker import SpeakerModel
 
 cffi = pytest.importorskip("cffi")
 
-from test_c_api_features import _library_path  # noqa: E402
+
+
+def _library_path() -> str:
+    return os.environ.get("ECHOIC_C_LIBRARY") or str(echoic.c_library_path())
 
 CDEF = """
 typedef int echoic_status;

@@ -53,6 +53,18 @@ def test_embedding_matches_package_recipe_on_features(model, spk):
     assert np.abs(ours - ref).max() < 1e-3
 
 
+def test_vad_trimmed_embedding(shared_dir, model_path, model, spk):
+    trimmed = SpeakerModel(model_path, vad_model=shared_dir / "models" / "vad-silero" / "silero_vad.onnx")
+    x = model.samples(spk / "speaker_1_test_utt.wav")
+    silence = np.zeros(16000 * 3, np.float32)
+    padded = np.concatenate([silence, x, silence])
+    assert len(trimmed.samples(padded)) < len(padded) - 16000 * 5  # the padding is dropped
+    ref = model.embed(x)
+    # Trimming keeps the speaker; plain embedding of the padded clip drifts further.
+    assert float(trimmed.embed(padded) @ ref) > float(model.embed(padded) @ ref)
+    assert float(trimmed.embed(padded) @ ref) > 0.9
+
+
 def test_array_input_is_resampled(model, spk):
     x = model.samples(spk / "speaker_1_utt_1.wav")
     # Up-sampled 22.05 kHz input is brought back to the model's 16 kHz.
