@@ -123,7 +123,8 @@ class SpeakerRegistry:
     enrollment's per-window embeddings (or explicitly with :meth:`train`); ``pq``
     needs at least 256 training windows. ``rerank`` re-scores candidates with the
     stored float16 copies. Scores are cosine similarities; a speaker's score is its
-    best-matching enrolled utterance.
+    best-matching enrolled utterance. An existing ``index_path`` is reopened (its own
+    encoding is kept) and must have been built with the same model.
     """
 
     def __init__(self, index_path: PathLike, model: Union[SpeakerModel, PathLike, None] = None,
