@@ -1,6 +1,4 @@
 """Speaker embedder, registry (identify/verify/persistence) and keyword lookup on real clips."""
-import os
-import shutil
 
 import numpy as np
 import pytest
