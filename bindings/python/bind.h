@@ -16,6 +16,7 @@ void BindVad(py::module_& m);
 void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 void BindAdaptive(py::module_& m);  // memory monitor, memory-pressure fallback (after BindAsr)
 void BindIndex(py::module_& m);  // embedding index
+void BindSpeaker(py::module_& m);  // speaker embedder, librosa-style mel
 
 }  // namespace echoic::python
 

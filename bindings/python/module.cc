@@ -10,4 +10,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindAsr(m);
   echoic::python::BindAdaptive(m);
   echoic::python::BindIndex(m);
+  echoic::python::BindSpeaker(m);
 }

