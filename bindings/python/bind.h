@@ -14,6 +14,7 @@ void BindAudio(py::module_& m);
 void BindFeatures(py::module_& m);
 void BindVad(py::module_& m);
 void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
+void BindKws(py::module_& m);  // keyword model and streaming spotter
 
 }  // namespace echoic::python
 

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindFeatures(m);
   echoic::python::BindVad(m);
   echoic::python::BindAsr(m);
+  echoic::python::BindKws(m);
 }

@@ -19,6 +19,8 @@ from .clib import c_header_path, c_library_path
 from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
+from .kws import KeywordEvent, KeywordSpotter, spot
+from . import kws
 
 __version__: str = _native.version()
 
@@ -28,6 +30,10 @@ __all__ = [
     "features",
     "vad",
     "Recognizer",
+    "KeywordSpotter",
+    "KeywordEvent",
+    "kws",
+    "spot",
     "Result",
     "Stream",
     "Transcript",
