@@ -73,7 +73,7 @@ def main():
     ap.add_argument("--out", default="sdk/echoic/models/echoic-kws-en/model.onnx")
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--l1", type=float, default=3e-4, help="L1 on BatchNorm scales (channel sparsity)")
+    ap.add_argument("--l1", type=float, default=2e-3, help="L1 on BatchNorm scales (channel sparsity)")
     a = ap.parse_args()
 
     import torch

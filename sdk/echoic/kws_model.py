@@ -104,11 +104,15 @@ class KwsNet:
 
     def backward(self, probs: np.ndarray, labels: np.ndarray, cache, start: int, train_from: int,
                  weights: Optional[np.ndarray] = None):
-        """Cross-entropy gradients for conv layers >= train_from (>= start) and the classifier."""
+        """Cross-entropy gradients for conv layers >= train_from (>= start) and the classifier.
+        labels: class indices [B] or target distributions [B, classes]."""
         n = probs.shape[0]
         w = np.ones(n, np.float32) if weights is None else weights.astype(np.float32)
         d = probs.copy()
-        d[np.arange(n), labels] -= 1.0
+        if labels.ndim == 2:  # soft targets (distillation): d = p - q
+            d -= labels
+        else:
+            d[np.arange(n), labels] -= 1.0
         d *= (w / w.sum())[:, None]
         pooled = cache[-1]
         grads = {"fc_w": d.T @ pooled, "fc_b": d.sum(0)}
@@ -151,17 +155,26 @@ class KwsNet:
         return out
 
     # ---- structured pruning ------------------------------------------------------------
-    def keep_channels(self, layer: int, keep: np.ndarray) -> None:
-        """Keeps output channels `keep` of conv `layer` (and the matching inputs downstream)."""
+    def keep_channels(self, layer: int, keep: np.ndarray, mean_act: Optional[np.ndarray] = None) -> None:
+        """Keeps output channels `keep` of conv `layer` (and the matching inputs downstream).
+
+        mean_act: the layer's mean activation per channel; the removed channels' average
+        contribution is folded into the next layer's bias (mean replacement), so the next
+        pre-activations keep their level instead of collapsing below the ReLU."""
         keep = np.sort(np.asarray(keep, dtype=np.int64))
         if keep.size == 0:
             raise InvalidArgumentError(f"pruning would remove every channel of conv layer {layer}")
         c = self.convs[layer]
+        drop = np.setdiff1d(np.arange(c.w.shape[0]), keep)
         c.w, c.b = c.w[keep].copy(), c.b[keep].copy()
         if layer + 1 < len(self.convs):
             nxt = self.convs[layer + 1]
+            if mean_act is not None and drop.size:
+                nxt.b = nxt.b + np.einsum("oik,i->o", nxt.w[:, drop], mean_act[drop]).astype(nxt.b.dtype)
             nxt.w = nxt.w[:, keep].copy()
         else:
+            if mean_act is not None and drop.size:
+                self.fc_b = self.fc_b + (self.fc_w[:, drop] @ mean_act[drop]).astype(self.fc_b.dtype)
             self.fc_w = self.fc_w[:, keep].copy()
 
     # ---- ONNX ------------------------------------------------------------------------------

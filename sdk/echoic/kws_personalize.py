@@ -143,8 +143,13 @@ class _Prefix:
 
 def finetune(net: KwsNet, x: np.ndarray, y: np.ndarray, *, train_from: Optional[int] = None, epochs: int = 20,
              lr: float = 0.05, batch: int = 64, l2_to_start: float = 1e-3, seed: int = 0,
-             onnx_path: Optional[str] = None, sample_weights: Optional[np.ndarray] = None) -> KwsNet:
-    """SGD with momentum on cross-entropy, layers >= train_from (default: the last block)."""
+             onnx_path: Optional[str] = None, sample_weights: Optional[np.ndarray] = None,
+             teacher: Optional[np.ndarray] = None, distill: float = 0.5, optimizer: str = "sgd") -> KwsNet:
+    """Cross-entropy fine-tuning of layers >= train_from (default: the last block).
+
+    teacher: the unpruned model's posteriors for x; the target becomes
+    (1 - distill) * one-hot + distill * teacher (knowledge distillation, which lets a
+    pruned network recover from few labelled clips). optimizer: "sgd" (momentum) or "adam"."""
     tf = net.hidden_layer if train_from is None else int(train_from)
     if not 0 <= tf < len(net.convs):
         raise InvalidArgumentError(f"personalize: train_from must be in [0, {len(net.convs) - 1}], got {tf}")
@@ -159,18 +164,29 @@ def finetune(net: KwsNet, x: np.ndarray, y: np.ndarray, *, train_from: Optional[
     n = len(y)
     steps = max(1, epochs * ((n + batch - 1) // batch))
     step = 0
+    if teacher is not None:
+        onehot = np.eye(len(net.keywords) + 1, dtype=np.float32)[y]
+        targets = (1 - distill) * onehot + distill * teacher.astype(np.float32)
+    sq = {k: np.zeros_like(v) for k, v in start_params.items()}
     for _ in range(epochs):
         perm = rng.permutation(n)
         for i in range(0, n, batch):
             b = perm[i:i + batch]
             probs, cache = net.forward(h[b], start=start, keep=True)
-            grads = net.backward(probs, y[b], cache, start, tf, w_all[b])
+            grads = net.backward(probs, targets[b] if teacher is not None else y[b], cache, start, tf, w_all[b])
             cur_lr = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
             params = _params(net, tf)
             for k, g in grads.items():
                 g = g + l2_to_start * (params[k] - start_params[k])
-                vel[k] = 0.9 * vel[k] + g
-                params[k] -= cur_lr * vel[k]
+                if optimizer == "adam":
+                    vel[k] = 0.9 * vel[k] + 0.1 * g
+                    sq[k] = 0.999 * sq[k] + 0.001 * g * g
+                    mh = vel[k] / (1 - 0.9 ** (step + 1))
+                    vh = sq[k] / (1 - 0.999 ** (step + 1))
+                    params[k] -= cur_lr * mh / (np.sqrt(vh) + 1e-8)
+                else:
+                    vel[k] = 0.9 * vel[k] + g
+                    params[k] -= cur_lr * vel[k]
             step += 1
     return net
 
@@ -214,7 +230,8 @@ def prune(net: KwsNet, keep_ratio: float, method: str = "data", x: Optional[np.n
     for i in range(len(net.convs)):
         s = channel_scores(net, method, x)[i]  # rescored: earlier removals change activations
         k = max(min_channels, int(round(len(s) * keep_ratio)))
-        net.keep_channels(i, np.argsort(-s)[:k])
+        mean_act = net.activations(x[:512])[i].mean(axis=(0, 2)) if x is not None else None
+        net.keep_channels(i, np.argsort(-s)[:k], mean_act)
     return net
 
 
@@ -244,7 +261,8 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
                 negatives: Optional[Sequence[np.ndarray]] = None, *, out: "str | os.PathLike[str]",
                 prune: float = 0.0, prune_method: str = "data", prune_steps: int = 3,
                 train_from: Optional[int] = None, epochs: int = 15, lr: float = 0.05, held_out: float = 0.25,
-                unlabeled: Optional[Sequence[np.ndarray]] = None, seed: int = 0, force: bool = False) -> dict:
+                unlabeled: Optional[Sequence[np.ndarray]] = None, seed: int = 0, force: bool = False,
+                prune_lr: float = 3e-3) -> dict:
     """Adapts `model_path` to the user's clips and writes the result to `out`.
 
     prune: share of channels to remove (0 = weights only). Returns a report with
@@ -267,13 +285,17 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
     net = base.copy()
     if prune > 0:
         keep_final = 1.0 - float(prune)
+        # Distil from the unpruned model: its posteriors carry what the few clips cannot.
+        teacher, _ = base.forward(x_tr)
         for s in range(1, prune_steps + 1):
             # geometric schedule: the same share of the remaining channels each step
             step_keep = keep_final ** (1.0 / prune_steps)
             globals()["prune"](net, step_keep, prune_method, x_tr)
-            finetune(net, x_tr, y_tr, train_from=0, epochs=max(3, epochs // prune_steps), lr=lr * 0.5,
-                     seed=seed + s, l2_to_start=0.0)
-        finetune(net, x_tr, y_tr, train_from=0, epochs=epochs, lr=lr * 0.3, seed=seed)
+            finetune(net, x_tr, y_tr, train_from=0, epochs=max(3, epochs // prune_steps), lr=prune_lr,
+                     seed=seed + s, l2_to_start=0.0, teacher=teacher, optimizer="adam", batch=32)
+        # the pruned network needs a few hundred steps to recover
+        finetune(net, x_tr, y_tr, train_from=0, epochs=2 * epochs, lr=prune_lr, seed=seed, l2_to_start=0.0,
+                 teacher=teacher, optimizer="adam", batch=32)
     else:
         finetune(net, x_tr, y_tr, train_from=train_from, epochs=epochs, lr=lr, seed=seed, onnx_path=model_path)
     after = evaluate(net, x_te, y_te)

@@ -44,7 +44,7 @@ def test_multiple_keywords_in_order(multi):
     events = echoic.spot(x, sr)
     got = words(events)
     # The base model is trained on synthetic voices only: on this real recording it finds
-    # 7 of the 9 keywords in order (misses blueberry and picovoice) with one false "no".
+    # 7 of the 9 keywords in order (misses americano and blueberry) and no false event.
     # Guard that level: at least 7 in order, at most 1 extra event.
     assert lcs(got, EXPECTED) >= 7, got
     assert len(got) - lcs(got, EXPECTED) <= 1, got
