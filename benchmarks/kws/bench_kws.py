@@ -185,7 +185,9 @@ def main():
         clips_by_kw = {}
         for i in enroll:
             clips_by_kw.setdefault(users_labels[i], []).append(users_clips[i])
-        negs = confusers + [c[:SR * 20] for c in adapt_negs]
+        # the user's own non-keyword audio, as 1.2 s clips (long streams as one group
+        # destabilized the pruned fine-tuning in our runs)
+        negs = confusers + [c[i:i + 19200] for c in adapt_negs for i in range(0, SR * 20, SR * 2)]
         r = {"base": evaluate_model("base", a.model, test)}
         for tag, prune in (("weights", 0.0), ("hybrid", a.prune)):
             out = os.path.join(work, f"user{ui}_{tag}.onnx")

@@ -6,8 +6,10 @@
 (b) Structured channel pruning: channels are scored by weight magnitude
     (data-agnostic) or by activation statistics on the user's clips times the
     weight that reads them (data-aware); whole channels are removed, the ONNX
-    graph is rewritten with smaller tensors and the network is fine-tuned again.
-    Pruning is done in a few steps, with fine-tuning in between (online pruning).
+    graph is rewritten with smaller tensors and the network is fine-tuned again
+    (Adam, distilling from the unpruned model). The removed channels' mean
+    contribution is folded into the next layer's bias. ``prune_steps`` > 1 prunes
+    gradually with fine-tuning in between (on our data one step did better).
 
 Guards against drift: an L2 pull towards the starting weights, a cap on the
 share of pseudo-labelled windows, a minimum margin for pseudo-labels, and a
@@ -259,7 +261,7 @@ def pseudo_labels(net: KwsNet, windows: np.ndarray, *, high: float = 0.9, near: 
 # ---- the entry point ----------------------------------------------------------------------
 def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[str, Sequence[np.ndarray]],
                 negatives: Optional[Sequence[np.ndarray]] = None, *, out: "str | os.PathLike[str]",
-                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 3,
+                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 1,
                 train_from: Optional[int] = None, epochs: int = 15, lr: float = 0.05, held_out: float = 0.25,
                 unlabeled: Optional[Sequence[np.ndarray]] = None, seed: int = 0, force: bool = False,
                 prune_lr: float = 3e-3) -> dict:
@@ -294,7 +296,7 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
             finetune(net, x_tr, y_tr, train_from=0, epochs=max(3, epochs // prune_steps), lr=prune_lr,
                      seed=seed + s, l2_to_start=0.0, teacher=teacher, optimizer="adam", batch=32)
         # the pruned network needs a few hundred steps to recover
-        finetune(net, x_tr, y_tr, train_from=0, epochs=2 * epochs, lr=prune_lr, seed=seed, l2_to_start=0.0,
+        finetune(net, x_tr, y_tr, train_from=0, epochs=3 * epochs, lr=prune_lr, seed=seed, l2_to_start=0.0,
                  teacher=teacher, optimizer="adam", batch=32)
     else:
         finetune(net, x_tr, y_tr, train_from=train_from, epochs=epochs, lr=lr, seed=seed, onnx_path=model_path)
