@@ -386,6 +386,38 @@ ECHOIC_API echoic_status echoic_speaker_embed(const echoic_speaker_model* model,
                                               float* out, size_t capacity);
 ECHOIC_API void echoic_speaker_model_free(echoic_speaker_model* model);
 
+/* ---- keyword spotting ------------------------------------------------------ */
+
+/* Always-on spotter over an echoic-kws model (keywords, window and front-end come
+ * from the model's metadata). Any chunking of the audio gives the same events. */
+typedef struct echoic_kws echoic_kws;
+
+typedef struct echoic_kws_config {
+  const char* model;          /* echoic-kws .onnx (required) */
+  const float* thresholds;    /* NULL: model default; 1 value: all keywords; else one per keyword */
+  size_t num_thresholds;
+  float refractory_s;         /* < 0: model default (1 s) */
+  int32_t smoothing_hops;     /* <= 0: model default */
+  int32_t max_batch;          /* windows per ONNX Runtime run, default 16 */
+  int32_t num_threads;        /* ONNX Runtime intra-op threads, default 1 */
+} echoic_kws_config;
+
+ECHOIC_API void echoic_kws_config_default(echoic_kws_config* config);
+ECHOIC_API echoic_status echoic_kws_create(const echoic_kws_config* config, echoic_kws** out);
+ECHOIC_API void echoic_kws_free(echoic_kws* kws);
+ECHOIC_API echoic_status echoic_kws_num_keywords(const echoic_kws* kws, int32_t* out);
+/* Keyword `index` (valid while kws lives), or NULL when out of range. */
+ECHOIC_API const char* echoic_kws_keyword(const echoic_kws* kws, int32_t index);
+ECHOIC_API echoic_status echoic_kws_sample_rate(const echoic_kws* kws, int32_t* out);
+/* Mono samples in [-1, 1] at the model's sample rate, any chunk size. */
+ECHOIC_API echoic_status echoic_kws_accept_waveform(echoic_kws* kws, const float* samples, size_t n);
+/* End of stream: the last windows are spotted. */
+ECHOIC_API echoic_status echoic_kws_input_finished(echoic_kws* kws);
+/* Oldest pending event: *has_event = 0 when none; else keyword index, end time (s), score. */
+ECHOIC_API echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t* keyword_index,
+                                              double* time, float* score);
+ECHOIC_API echoic_status echoic_kws_reset(echoic_kws* kws);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@ void BindAsr(py::module_& m);  // symbol table, CTC decoding helpers
 void BindAdaptive(py::module_& m);  // memory monitor, memory-pressure fallback (after BindAsr)
 void BindIndex(py::module_& m);  // embedding index
 void BindSpeaker(py::module_& m);  // speaker embedder, librosa-style mel
+void BindKws(py::module_& m);  // keyword model and streaming spotter
 
 }  // namespace echoic::python
 

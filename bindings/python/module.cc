@@ -11,4 +11,5 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindAdaptive(m);
   echoic::python::BindIndex(m);
   echoic::python::BindSpeaker(m);
+  echoic::python::BindKws(m);
 }

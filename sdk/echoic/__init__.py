@@ -22,6 +22,8 @@ from .asr import Recognizer, Result, Stream, Transcript, Word
 from .adaptive import AdaptiveRecognizer, AdaptiveStream
 from .index import EmbeddingIndex
 from . import speaker, keyword_lookup
+from .kws import KeywordEvent, KeywordSpotter, spot
+from . import kws
 
 __version__: str = _native.version()
 
@@ -35,6 +37,10 @@ __all__ = [
     "speaker",
     "keyword_lookup",
     "Recognizer",
+    "KeywordSpotter",
+    "KeywordEvent",
+    "kws",
+    "spot",
     "Result",
     "Stream",
     "Transcript",

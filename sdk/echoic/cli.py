@@ -91,6 +91,48 @@ def _cmd_speaker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kws(args: argparse.Namespace) -> int:
+    from . import kws
+
+    if not args.file and not args.mic:
+        raise echoic.InvalidArgumentError("kws: give an audio FILE or --mic")
+    keywords = [k.strip() for k in args.keywords.split(",") if k.strip()] if args.keywords else None
+    if args.open_vocabulary:
+        from . import kws_open
+
+        if not keywords or not args.file:
+            raise echoic.InvalidArgumentError("kws --open-vocabulary needs --keywords and a FILE")
+        for e in kws_open.spot_open_vocabulary(args.file, keywords, model=args.asr_model):
+            print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}")
+        return 0
+    spotter = kws.KeywordSpotter(args.model, keywords=keywords, thresholds=args.threshold,
+                                 refractory=args.refractory)
+    if args.file:
+        for e in spotter.spot(args.file):
+            print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}")
+        return 0
+    try:
+        import sounddevice as sd  # optional extra: pip install "echoic[mic]"
+    except ImportError:
+        print("echoic kws --mic needs sounddevice: pip install 'echoic[mic]'", file=sys.stderr)
+        return 2
+    rate = spotter.sample_rate
+    print(f"listening for {', '.join(keywords or spotter.keywords)} (Ctrl-C to stop)", file=sys.stderr)
+
+    def callback(indata, frames, time_info, status):  # audio thread: the spotter is cheap
+        spotter.accept(indata[:, 0].copy(), rate)
+        for e in spotter.events():
+            print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}", flush=True)
+
+    try:
+        with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=rate // 10, callback=callback):
+            while True:
+                sd.sleep(1000)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
@@ -119,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
     p.add_argument("--threshold", type=float, default=None, help="accept score (cosine)")
     p.set_defaults(func=_cmd_speaker)
+    p = sub.add_parser("kws", help="spot keywords (time<TAB>keyword<TAB>score) in a file or from the mic")
+    p.add_argument("file", nargs="?", help="audio file")
+    p.add_argument("--mic", action="store_true", help="listen to the microphone (needs echoic[mic])")
+    p.add_argument("--keywords", default=None, help="comma-separated keywords to report (default: all the model's)")
+    p.add_argument("--model", default=None, help="keyword model (.onnx or folder; default: bundled echoic-kws-en)")
+    p.add_argument("--threshold", type=float, default=None, help="detection threshold (default: the model's)")
+    p.add_argument("--refractory", type=float, default=None, help="seconds muted after a detection")
+    p.add_argument("--open-vocabulary", action="store_true",
+                   help="spot arbitrary keyword text with the streaming recognizer instead")
+    p.add_argument("--asr-model", default=None, help="recognizer model for --open-vocabulary")
+    p.set_defaults(func=_cmd_kws)
     transcribe_cli.add_parsers(sub)
     models_cli.add_parsers(sub)
     return parser
