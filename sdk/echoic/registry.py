@@ -54,7 +54,9 @@ def _is_transducer_dir(d: Path) -> bool:
 
 
 def _is_model_dir(d: Path) -> bool:
-    return (d / "model.onnx").is_file() or _is_transducer_dir(d)
+    # Speech-recognition models only: they come with tokens.txt (a keyword
+    # spotter's folder beside them holds a model.onnx but no vocabulary).
+    return ((d / "model.onnx").is_file() and (d / "tokens.txt").is_file()) or _is_transducer_dir(d)
 
 
 def _model_of(d: Path) -> Path:
