@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "c_api_asr.h"
 #include "c_api_util.h"
 #include "echoic/asr/adaptive_recognizer.h"
 
@@ -13,39 +14,9 @@ struct echoic_adaptive {
 struct echoic_adaptive_stream {
   std::unique_ptr<echoic::asr::AdaptiveStream> impl;
 };
-// Same definition as in c_api_asr.cc (one type, shared by both sections).
-struct echoic_result {
-  echoic::asr::Result impl;
-};
 
 using echoic::ErrorCode;
 using echoic::c_api::Guard;
-
-namespace {
-
-std::vector<echoic::asr::Hotword> Hotwords(const char* text) {
-  std::vector<echoic::asr::Hotword> out;
-  if (!text) return out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    echoic::asr::Hotword h;
-    size_t tab = line.rfind('\t');
-    h.phrase = line.substr(0, tab);
-    if (tab != std::string::npos) {
-      try {
-        h.score = std::stof(line.substr(tab + 1));
-      } catch (const std::exception&) {
-        echoic::Fail(ErrorCode::kInvalidArgument, "hotword line '", line, "': boost is not a number");
-      }
-    }
-    out.push_back(h);
-  }
-  return out;
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -129,7 +100,7 @@ echoic_status echoic_adaptive_stream_create(echoic_adaptive* r, const char* hotw
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
     auto h = std::make_unique<echoic_adaptive_stream>();
-    h->impl = r->impl->CreateStream(Hotwords(hotwords));
+    h->impl = r->impl->CreateStream(echoic::c_api::ParseHotwordLines(hotwords));
     *out = h.release();
   });
 }

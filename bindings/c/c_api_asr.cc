@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "c_api_asr.h"
 #include "c_api_util.h"
 #include "echoic/asr/recognizer.h"
 
@@ -13,16 +14,13 @@ struct echoic_recognizer {
 struct echoic_stream {
   std::unique_ptr<echoic::asr::Stream> impl;
 };
-struct echoic_result {
-  echoic::asr::Result impl;
-};
 
 using echoic::ErrorCode;
 using echoic::c_api::Guard;
 
-namespace {
+namespace echoic::c_api {
 
-std::vector<echoic::asr::Hotword> ParseHotwords(const char* text) {
+std::vector<asr::Hotword> ParseHotwordLines(const char* text) {
   std::vector<echoic::asr::Hotword> out;
   if (!text) return out;
   std::istringstream lines(text);
@@ -44,7 +42,7 @@ std::vector<echoic::asr::Hotword> ParseHotwords(const char* text) {
   return out;
 }
 
-}  // namespace
+}  // namespace echoic::c_api
 
 extern "C" {
 
@@ -100,7 +98,7 @@ echoic_status echoic_stream_create(const echoic_recognizer* r, const char* hotwo
     ECHOIC_C_REQUIRE(r);
     ECHOIC_C_REQUIRE(out);
     auto s = std::make_unique<echoic_stream>();
-    s->impl = r->impl->CreateStream(ParseHotwords(hotwords));
+    s->impl = r->impl->CreateStream(echoic::c_api::ParseHotwordLines(hotwords));
     *out = s.release();
   });
 }

@@ -4,46 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "echoic/asr/model_metadata.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
-
-namespace {
-
-int32_t OptionalInt(const ort::Session& s, const std::string& key, int32_t fallback) {
-  std::string v = s.GetMetadata(key, "");
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
-    return static_cast<int32_t>(n);
-  } catch (const std::exception&) {
-    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not an integer");
-  }
-}
-
-float OptionalFloat(const ort::Session& s, const std::string& key, float fallback) {
-  std::string v = s.GetMetadata(key, "");
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    float f = std::stof(v, &used);
-    if (used != v.size() || !std::isfinite(f)) throw std::invalid_argument(v);
-    return f;
-  } catch (const std::exception&) {
-    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not a number");
-  }
-}
-
-void ExpectRank(const ort::Session& s, const ort::TensorInfo& t, size_t rank, ort::ElementType type,
-                const char* role) {
-  ECHOIC_CHECK(t.shape.size() == rank && t.type == type, ErrorCode::kModel, "model '", s.name(), "': ", role,
-               " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank, ", the model declares ",
-               ort::ElementTypeName(t.type), " of rank ", t.shape.size());
-}
-
-}  // namespace
 
 StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : session_(std::move(session)) {
   const ort::Session& s = *session_;
@@ -58,14 +22,14 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.subsampling = static_cast<int32_t>(s.RequireMetadataInt("subsampling_factor"));
   m.vocab_size = static_cast<int32_t>(s.RequireMetadataInt("vocab_size"));
   // WeNet exports leave chunking to the runtime; sherpa-onnx defaults to 16 x 4.
-  m.chunk_size = OptionalInt(s, "chunk_size", 16);
-  m.num_left_chunks = OptionalInt(s, "num_left_chunks", 4);
-  m.feature_dim = OptionalInt(s, "feature_dim", 80);
-  m.sample_rate = OptionalInt(s, "sample_rate", 16000);
-  m.blank_id = OptionalInt(s, "blank_id", 0);
-  m.input_scale = OptionalFloat(s, "input_scale", 32768.f);
-  m.fbank_low_freq = OptionalFloat(s, "fbank_low_freq", 20.f);
-  m.fbank_high_freq = OptionalFloat(s, "fbank_high_freq", -400.f);
+  m.chunk_size = MetadataInt(s, "chunk_size", 16);
+  m.num_left_chunks = MetadataInt(s, "num_left_chunks", 4);
+  m.feature_dim = MetadataInt(s, "feature_dim", 80);
+  m.sample_rate = MetadataInt(s, "sample_rate", 16000);
+  m.blank_id = MetadataInt(s, "blank_id", 0);
+  m.input_scale = MetadataFloat(s, "input_scale", 32768.f);
+  m.fbank_low_freq = MetadataFloat(s, "fbank_low_freq", 20.f);
+  m.fbank_high_freq = MetadataFloat(s, "fbank_high_freq", -400.f);
   m.batchable = s.GetMetadata("batch_dim", "") == "stream_major";
 
   m.output_dim = m.vocab_size;
@@ -99,16 +63,16 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
                in.size());
   ECHOIC_CHECK(out.size() >= 3, ErrorCode::kModel, "model '", s.name(),
                "': expected 3 outputs (log_probs, att_cache, cnn_cache), got ", out.size());
-  ExpectRank(s, in[0], 3, ort::ElementType::kFloat32, "feature");
+  ExpectTensor(s, in[0], 3, ort::ElementType::kFloat32, "feature");
   ECHOIC_CHECK(in[0].shape[2] < 0 || in[0].shape[2] == m.feature_dim, ErrorCode::kModel, "model '", s.name(),
                "': input '", in[0].name, "' has ", in[0].shape[2], " feature bins, metadata says ", m.feature_dim);
   ECHOIC_CHECK(in[1].type == ort::ElementType::kInt64 && in[1].shape.size() <= 1, ErrorCode::kModel, "model '",
                s.name(), "': input '", in[1].name, "' (offset) must be an int64 scalar or vector");
   ECHOIC_CHECK(in[2].type == ort::ElementType::kInt64 && in[2].shape.size() <= 1, ErrorCode::kModel, "model '",
                s.name(), "': input '", in[2].name, "' (required_cache_size) must be an int64 scalar or vector");
-  ExpectRank(s, in[3], 4, ort::ElementType::kFloat32, "attention cache");
-  ExpectRank(s, in[4], 4, ort::ElementType::kFloat32, "convolution cache");
-  ExpectRank(s, in[5], 3, ort::ElementType::kBool, "attention mask");
+  ExpectTensor(s, in[3], 4, ort::ElementType::kFloat32, "attention cache");
+  ExpectTensor(s, in[4], 4, ort::ElementType::kFloat32, "convolution cache");
+  ExpectTensor(s, in[5], 3, ort::ElementType::kBool, "attention mask");
   offset_is_scalar_ = in[1].shape.empty();
   cache_size_is_scalar_ = in[2].shape.empty();
   if (!m.batchable) {

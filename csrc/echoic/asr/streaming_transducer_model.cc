@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "echoic/asr/model_metadata.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::asr {
@@ -14,38 +15,6 @@ namespace {
 bool IsFile(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int32_t RequirePositive(const ort::Session& s, const std::string& key) {
-  int64_t v = s.RequireMetadataInt(key);
-  ECHOIC_CHECK(v > 0 && v < (int64_t{1} << 30), ErrorCode::kModel, "model '", s.name(), "': metadata '", key,
-               "' must be a positive integer, got ", v);
-  return static_cast<int32_t>(v);
-}
-
-int32_t OptionalInt(const ort::Session& s, const std::string& key, int32_t fallback) {
-  if (s.GetMetadata(key, "").empty()) return fallback;
-  return static_cast<int32_t>(s.RequireMetadataInt(key));
-}
-
-float OptionalFloat(const ort::Session& s, const std::string& key, float fallback) {
-  std::string v = s.GetMetadata(key, "");
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    float f = std::stof(v, &used);
-    if (used != v.size() || !std::isfinite(f)) throw std::invalid_argument(v);
-    return f;
-  } catch (const std::exception&) {
-    Fail(ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = '", v, "' is not a number");
-  }
-}
-
-void ExpectTensor(const ort::Session& s, const ort::TensorInfo& t, size_t rank, ort::ElementType type,
-                  const char* role) {
-  ECHOIC_CHECK(t.shape.size() == rank && t.type == type, ErrorCode::kModel, "model '", s.name(), "': ", role,
-               " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank, ", the model declares ",
-               ort::ElementTypeName(t.type), " of rank ", t.shape.size());
 }
 
 // A static dim must equal `want`; dynamic (-1) dims pass.
@@ -93,21 +62,21 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   m.model_type = e.RequireMetadata("model_type");
   ECHOIC_CHECK(m.model_type == "lstm", ErrorCode::kModel, "model '", e.name(), "': metadata 'model_type' is '",
                m.model_type, "'; echoic runs the 'lstm' transducer contract");
-  m.num_encoder_layers = RequirePositive(e, "num_encoder_layers");
-  m.d_model = RequirePositive(e, "d_model");
-  m.rnn_hidden_size = RequirePositive(e, "rnn_hidden_size");
-  m.decode_chunk_len = RequirePositive(e, "decode_chunk_len");
-  m.T = RequirePositive(e, "T");
-  m.subsampling = OptionalInt(e, "subsampling_factor", 4);
-  m.feature_dim = OptionalInt(e, "feature_dim", 80);
-  m.sample_rate = OptionalInt(e, "sample_rate", 16000);
+  m.num_encoder_layers = RequirePositiveMetadata(e, "num_encoder_layers");
+  m.d_model = RequirePositiveMetadata(e, "d_model");
+  m.rnn_hidden_size = RequirePositiveMetadata(e, "rnn_hidden_size");
+  m.decode_chunk_len = RequirePositiveMetadata(e, "decode_chunk_len");
+  m.T = RequirePositiveMetadata(e, "T");
+  m.subsampling = MetadataInt(e, "subsampling_factor", 4);
+  m.feature_dim = MetadataInt(e, "feature_dim", 80);
+  m.sample_rate = MetadataInt(e, "sample_rate", 16000);
   // Transducers (icefall / sherpa) take samples in [-1, 1].
-  m.input_scale = OptionalFloat(e, "input_scale", 1.f);
-  m.fbank_low_freq = OptionalFloat(e, "fbank_low_freq", 20.f);
-  m.fbank_high_freq = OptionalFloat(e, "fbank_high_freq", -400.f);
-  m.vocab_size = RequirePositive(d, "vocab_size");
-  m.context_size = RequirePositive(d, "context_size");
-  m.blank_id = OptionalInt(d, "blank_id", 0);
+  m.input_scale = MetadataFloat(e, "input_scale", 1.f);
+  m.fbank_low_freq = MetadataFloat(e, "fbank_low_freq", 20.f);
+  m.fbank_high_freq = MetadataFloat(e, "fbank_high_freq", -400.f);
+  m.vocab_size = RequirePositiveMetadata(d, "vocab_size");
+  m.context_size = RequirePositiveMetadata(d, "context_size");
+  m.blank_id = MetadataInt(d, "blank_id", 0);
   ECHOIC_CHECK(m.subsampling > 0 && m.feature_dim > 0 && m.sample_rate > 0 && m.input_scale > 0.f,
                ErrorCode::kModel, "model '", e.name(),
                "': subsampling_factor, feature_dim, sample_rate and input_scale must be > 0");
@@ -143,7 +112,7 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   ExpectDim(j, j.outputs()[0], 1, m.vocab_size, "the decoder's vocab_size");
   // joiner_dim: metadata if present, else a static dim of the joiner inputs.
   int64_t jd = j.inputs()[0].shape[1] > 0 ? j.inputs()[0].shape[1] : j.inputs()[1].shape[1];
-  m.joiner_dim = OptionalInt(j, "joiner_dim", jd > 0 ? static_cast<int32_t>(jd) : 0);
+  m.joiner_dim = MetadataInt(j, "joiner_dim", jd > 0 ? static_cast<int32_t>(jd) : 0);
   ECHOIC_CHECK(m.joiner_dim > 0, ErrorCode::kModel, "model '", j.name(),
                "': joiner_dim is neither in the metadata nor a static dim of the joiner inputs");
   ExpectDim(j, j.inputs()[0], 1, m.joiner_dim, "joiner_dim");

@@ -1,0 +1,23 @@
+// Internal to the C API: what the recognizer and adaptive-recognizer sections share.
+#ifndef ECHOIC_BINDINGS_C_C_API_ASR_H_
+#define ECHOIC_BINDINGS_C_C_API_ASR_H_
+
+#include <vector>
+
+#include "echoic.h"
+#include "echoic/asr/recognizer_config.h"
+#include "echoic/asr/result.h"
+
+// One result type for both sections (echoic_result_* accessors work on either's results).
+struct echoic_result {
+  echoic::asr::Result impl;
+};
+
+namespace echoic::c_api {
+
+// '\n'-separated phrases, each optionally followed by TAB and a boost; NULL = none.
+std::vector<asr::Hotword> ParseHotwordLines(const char* text);
+
+}  // namespace echoic::c_api
+
+#endif  // ECHOIC_BINDINGS_C_C_API_ASR_H_
