@@ -122,18 +122,13 @@ class AdaptiveRecognizer:
             else:
                 name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
             specs.append((name, str(model_path), str(tokens_path)))
-        cfg = _n.RecognizerConfig()
-        cfg.decoding_method = decoding
-        cfg.beam_size = beam_size
-        cfg.hotword_score = hotword_score
-        cfg.enable_endpoint = endpoint
-        cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
-        cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
-        cfg.rule3_max_utterance_length = rule3_max_utterance_length
-        cfg.intra_op_threads = threads
-        cfg.cpu_mem_arena = cpu_mem_arena
-        cfg.ort_library = ort_library or ""
-        cfg.max_batch = max_batch
+        cfg = _asr.decoding_config(
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, endpoint=endpoint,
+            rule1_min_trailing_silence=rule1_min_trailing_silence,
+            rule2_min_trailing_silence=rule2_min_trailing_silence,
+            rule3_max_utterance_length=rule3_max_utterance_length,
+            threads=threads, cpu_mem_arena=cpu_mem_arena, ort_library=ort_library, max_batch=max_batch,
+        )
         self.on_model_switch = on_model_switch
         self.events: List[tuple] = []  # every (from, to, reason) seen, in order
         self._r = _n.AdaptiveRecognizer(

@@ -91,6 +91,36 @@ class Stream:
         return self._s.pop_final_results()
 
 
+def decoding_config(
+    *,
+    decoding: str,
+    beam_size: int,
+    hotword_score: float,
+    endpoint: bool,
+    rule1_min_trailing_silence: float,
+    rule2_min_trailing_silence: float,
+    rule3_max_utterance_length: float,
+    threads: int,
+    cpu_mem_arena: bool,
+    ort_library: "str | None",
+    max_batch: int,
+) -> "_n.RecognizerConfig":
+    """The native config for everything but the model (shared with AdaptiveRecognizer)."""
+    cfg = _n.RecognizerConfig()
+    cfg.decoding_method = decoding
+    cfg.beam_size = beam_size
+    cfg.hotword_score = hotword_score
+    cfg.enable_endpoint = endpoint
+    cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
+    cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
+    cfg.rule3_max_utterance_length = rule3_max_utterance_length
+    cfg.intra_op_threads = threads
+    cfg.cpu_mem_arena = cpu_mem_arena
+    cfg.ort_library = ort_library or ""
+    cfg.max_batch = max_batch
+    return cfg
+
+
 class _NewResults:
     """Finals not yet handed out, then the partial if its text changed since the last one."""
 
@@ -159,20 +189,15 @@ class Recognizer:
         vad_aggressiveness: int = 2,
     ) -> None:
         model_path, tokens_path = resolve_model(model)
-        cfg = _n.RecognizerConfig()
+        cfg = decoding_config(
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, endpoint=endpoint,
+            rule1_min_trailing_silence=rule1_min_trailing_silence,
+            rule2_min_trailing_silence=rule2_min_trailing_silence,
+            rule3_max_utterance_length=rule3_max_utterance_length,
+            threads=threads, cpu_mem_arena=cpu_mem_arena, ort_library=ort_library, max_batch=max_batch,
+        )
         cfg.model = str(model_path)
         cfg.tokens = str(tokens if tokens is not None else tokens_path)
-        cfg.decoding_method = decoding
-        cfg.beam_size = beam_size
-        cfg.hotword_score = hotword_score
-        cfg.enable_endpoint = endpoint
-        cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
-        cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
-        cfg.rule3_max_utterance_length = rule3_max_utterance_length
-        cfg.intra_op_threads = threads
-        cfg.cpu_mem_arena = cpu_mem_arena
-        cfg.ort_library = ort_library or ""
-        cfg.max_batch = max_batch
         if vad_model is not None and vad is None:
             vad = "silero"
         self._webrtc_aggressiveness: Optional[int] = None
