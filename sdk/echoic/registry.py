@@ -21,12 +21,8 @@ import json
 import os
 import shutil
 import stat
-import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -247,6 +243,8 @@ def _locked(path: Path):
 
 def _fetch(entry: ModelEntry, part: Path, progress: Optional[ProgressFn], timeout: float) -> None:
     """Brings ``part`` to the archive's full size, resuming with a Range request when it has a prefix."""
+    import urllib.error
+    import urllib.request  # lazily: these cost RSS that users without downloads never need
     have = part.stat().st_size if part.exists() else 0
     if have > entry.size:  # not a prefix of this archive
         part.unlink()
@@ -309,6 +307,8 @@ def _safe_member_path(name: str, archive: Path) -> PurePosixPath:
 
 def _extract(archive: Path, fmt: str, dest: Path) -> None:
     """Unpacks regular files and folders only, after checking every member's path."""
+    import tarfile
+    import zipfile  # lazily: these cost RSS that users without downloads never need
     try:
         if fmt == "zip":
             with zipfile.ZipFile(archive) as z:
