@@ -191,6 +191,19 @@ TEST(simd_kernels_match_scalar) {
     for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
     CHECK_NEAR(sc.f16_l2sq(q.data(), h.data(), d), avx->f16_l2sq(q.data(), h.data(), d), 1e-3 * d);
   }
+  // Centroid counts that hit the 32-wide, 8-wide and scalar tails of *_many (IVF probing).
+  for (size_t k : {5, 53, 1216}) {
+    const size_t d = 40;
+    std::vector<float> x(d), ct(d * k), o1(k), o2(k);
+    for (float& v : x) v = g(rng);
+    for (float& v : ct) v = g(rng);
+    sc.l2sq_many(x.data(), ct.data(), d, k, o1.data());
+    avx->l2sq_many(x.data(), ct.data(), d, k, o2.data());
+    for (size_t i = 0; i < k; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    sc.dot_many(x.data(), ct.data(), d, k, o1.data());
+    avx->dot_many(x.data(), ct.data(), d, k, o2.data());
+    for (size_t i = 0; i < k; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+  }
   for (size_t m : {4, 13, 32, 64}) {
     std::vector<float> lut(m * 256);
     for (float& v : lut) v = g(rng);
