@@ -221,33 +221,47 @@ void Codec::PrepareQuery(const float* q, CodecQuery* cq) const {
     }
   }
   if (cfg_.encoding == Encoding::kPq) {
-    cq->lut.resize(pq_.m() * ProductQuantizer::kCentroids);
-    // Residual L2 tables depend on the list: SelectList builds them.
-    if (!residual() || cfg_.metric != Metric::kL2) pq_.ComputeLut(cq->q.data(), cfg_.metric, cq->lut.data());
+    const size_t entries = pq_.m() * ProductQuantizer::kCentroids;
+    cq->lut.resize(entries);
+    if (uses_row_terms()) {
+      // -2 q.r: the inner-product table (which holds -q.r) doubled; shared by all lists.
+      pq_.ComputeLut(cq->q.data(), Metric::kInnerProduct, cq->lut.data());
+      for (size_t i = 0; i < entries; ++i) cq->lut[i] *= 2.f;
+    } else {
+      pq_.ComputeLut(cq->q.data(), cfg_.metric, cq->lut.data());
+    }
   }
+}
+
+float Codec::RowTerm(const uint8_t* code, uint32_t list) const {
+  if (!uses_row_terms()) return 0.f;
+  const size_t d = cfg_.dim;
+  float r[1024], w[1024];
+  pq_.Decode(code, r);
+  const float* c = centroid(list);
+  for (size_t t = 0; t < d; ++t) w[t] = 2.f * c[t] + r[t];
+  return ActiveKernels().dot(w, r, d);  // (2c + r).r = 2 c.r + |r|^2
 }
 
 void Codec::SelectList(CodecQuery* cq, uint32_t list) const {
   if (!residual()) return;
   const size_t d = cfg_.dim;
   const float* c = &coarse_[list * d];
-  if (cfg_.metric == Metric::kL2) {
-    for (size_t t = 0; t < d; ++t) cq->scratch[t] = cq->q[t] - c[t];
-    pq_.ComputeLut(cq->scratch.data(), cfg_.metric, cq->lut.data());
-    cq->offset = 0.f;
+  if (cfg_.metric == Metric::kL2) {  // |q - c|^2; the per-row rest is table + row term
+    cq->offset = ActiveKernels().l2sq(cq->q.data(), c, d);
   } else {  // q.(c + r) = q.c + q.r: the table is shared, the list adds a constant
     cq->offset = -ActiveKernels().dot(cq->q.data(), c, d);
   }
 }
 
-float Codec::Distance(CodecQuery& cq, const uint8_t* code) const {
+float Codec::Distance(CodecQuery& cq, const uint8_t* code, float row_term) const {
   const Kernels& k = ActiveKernels();
   switch (cfg_.encoding) {
     case Encoding::kFlat: return MetricDistance(cq.q.data(), reinterpret_cast<const float*>(code));
     case Encoding::kSq8:
       if (cfg_.metric == Metric::kL2) return k.sq8_l2(cq.w.data(), sq_.step().data(), code, cfg_.dim);
       return -(cq.sq_offset + k.sq8_dot(cq.w.data(), code, cfg_.dim));
-    case Encoding::kPq: return cq.offset + k.adc(cq.lut.data(), code, pq_.m());
+    case Encoding::kPq: return cq.offset + row_term + k.adc(cq.lut.data(), code, pq_.m());
   }
   return 0.f;
 }
@@ -255,7 +269,7 @@ float Codec::Distance(CodecQuery& cq, const uint8_t* code) const {
 float Codec::RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine, uint32_t list) const {
   if (cfg_.encoding != Encoding::kPq || cfg_.refine_m == 0) {
     SelectList(&cq, list);
-    return Distance(cq, code);
+    return Distance(cq, code, RowTerm(code, list));
   }
   ReconstructRotated(code, refine, list, cq.scratch.data());
   return MetricDistance(cq.q.data(), cq.scratch.data());

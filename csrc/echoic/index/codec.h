@@ -39,7 +39,7 @@ struct CodecConfig {
 // Per-query state: the query in code space, its ADC table, scratch memory.
 struct CodecQuery {
   std::vector<float> q;        // rotated when OPQ is on
-  std::vector<float> lut;      // pq: m × 256 (for the selected IVF list with L2 residuals)
+  std::vector<float> lut;      // pq: m × 256, one per query (residual L2: -2 q.r terms)
   std::vector<float> w;        // sq8: folded query (q*step for ip, q-min for l2)
   float sq_offset = 0.f;       // sq8 ip: q . min
   float offset = 0.f;          // added to every distance in the selected list
@@ -71,9 +71,18 @@ class Codec {
   void Reconstruct(const uint8_t* code, const uint8_t* refine, uint32_t list, float* x) const;
 
   void PrepareQuery(const float* q, CodecQuery* cq) const;
-  // Makes Distance() valid for codes of `list` (residual pq: per-list table/offset).
+  // Residual pq under L2 (FAISS's decomposition): with x = c + r,
+  //   |q - x|^2 = |q - c|^2  - 2 q.r  + (2 c.r + |r|^2).
+  // The first term is one scalar per probed list, the second comes from ONE m × 256
+  // inner-product table per query, the third depends only on the stored row: the
+  // caller keeps it per row (RowTerm, 4 B in RAM) and adds it to Distance().
+  bool uses_row_terms() const { return residual() && cfg_.metric == Metric::kL2; }
+  // 2 c.r + |r|^2 for a stored code of `list` (0 unless uses_row_terms()).
+  float RowTerm(const uint8_t* code, uint32_t list) const;
+  // Makes Distance() valid for codes of `list` (residual pq: sets the list's offset).
   void SelectList(CodecQuery* cq, uint32_t list) const;
-  float Distance(CodecQuery& cq, const uint8_t* code) const;  // lower is better
+  // Lower is better. row_term: RowTerm() of the code when uses_row_terms().
+  float Distance(CodecQuery& cq, const uint8_t* code, float row_term = 0.f) const;
   float RefinedDistance(CodecQuery& cq, const uint8_t* code, const uint8_t* refine, uint32_t list) const;
   // flat/sq8: the stored vector in code space (flat: the code itself; sq8: decoded
   // into scratch, d floats).
@@ -82,6 +91,9 @@ class Codec {
   std::vector<uint32_t> Probe(const CodecQuery& cq, size_t nprobe) const;
   // pq without refine: contiguous batch scoring through the SIMD kernel.
   bool has_lut() const { return cfg_.encoding == Encoding::kPq; }
+  // Rotated-space IVF centroid and the main product quantizer (tests, diagnostics).
+  const float* centroid(uint32_t list) const { return &coarse_[static_cast<size_t>(list) * cfg_.dim]; }
+  const ProductQuantizer& pq() const { return pq_; }
 
   void WriteModel(ByteWriter* w) const;
   void ReadModel(ByteReader* r);

@@ -32,6 +32,9 @@ struct Index::State {
   std::vector<uint32_t> ns, lists;
   std::vector<std::string> labels;
   std::vector<uint8_t> deleted;
+  // Residual pq under L2: 2 c.r + |r|^2 per row (see Codec::RowTerm). RAM only,
+  // 4 B/row, rebuilt from the codes on open: the file format is unchanged.
+  std::vector<float> row_terms;
   size_t live = 0;
   std::unordered_map<int64_t, uint32_t> row_of;
   std::vector<std::string> ns_names;
@@ -102,6 +105,7 @@ struct Index::State {
     lists.push_back(list);
     labels.push_back(label);
     deleted.push_back(0);
+    if (codec.uses_row_terms()) row_terms.push_back(codec.RowTerm(code, list));
     row_of[id] = row;
     if (!ivf.empty()) {
       ivf[list].rows.push_back(row);
@@ -161,6 +165,8 @@ struct Index::State {
     lists.clear();
     labels.clear();
     deleted.assign(n, 0);
+    row_terms.clear();
+    if (codec.uses_row_terms()) row_terms.reserve(n);
     row_of.clear();
     ns_names.clear();
     ns_ids.clear();
@@ -174,6 +180,7 @@ struct Index::State {
       ids.push_back(r.id);
       ns.push_back(NamespaceId(r.ns));
       lists.push_back(r.list);
+      if (codec.uses_row_terms()) row_terms.push_back(codec.RowTerm(codes.row(i), r.list));
       labels.push_back(std::move(r.label));
       row_of[r.id] = static_cast<uint32_t>(i);
       if (!ivf.empty()) {
@@ -425,6 +432,7 @@ void Index::Retrain(const float* x, size_t n) {
   s.lists.clear();
   s.labels.clear();
   s.deleted.clear();
+  s.row_terms.clear();
   s.row_of.clear();
   s.ivf.assign(s.codec.ivf_lists(), {});
   s.live = 0;
@@ -541,6 +549,8 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
   // Small sets (or nprobe covering everything) visit every list: exact scan over codes.
   const bool probe_all = nlist > 0 && (total < p.exhaustive_below || p.nprobe >= nlist);
   const size_t m = s.codes.width();
+  // Residual pq under L2: each row adds its own precomputed term (Codec::RowTerm).
+  const float* terms = s.codec.uses_row_terms() ? s.row_terms.data() : nullptr;
 
   // Flat and sq8 without IVF scan every row for a block of queries at once: each
   // row is read from memory once per block instead of once per query.
@@ -591,7 +601,13 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
         for (size_t off = 0; off < count; off += block.size()) {
           size_t len = std::min(block.size(), count - off);
           kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
-          for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], static_cast<uint32_t>(first + off + j));
+          const size_t r0 = first + off;
+          if (terms) {
+            for (size_t j = 0; j < len; ++j)
+              consider(top, cq.offset + terms[r0 + j] + block[j], static_cast<uint32_t>(r0 + j));
+          } else {
+            for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], static_cast<uint32_t>(r0 + j));
+          }
         }
       };
       if (nlist > 0) {
@@ -610,7 +626,10 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
             for (size_t off = 0; off < l.rows.size(); off += block.size()) {
               size_t len = std::min(block.size(), l.rows.size() - off);
               kern.adc_batch(cq.lut.data(), l.row_codes.data() + off * m, len, m, m, block.data());
-              for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], l.rows[off + j]);
+              for (size_t j = 0; j < len; ++j) {
+                const uint32_t row = l.rows[off + j];
+                consider(top, cq.offset + (terms ? terms[row] : 0.f) + block[j], row);
+              }
             }
           } else {
             for (uint32_t row : l.rows) consider(top, s.codec.Distance(cq, s.codes.row(row)), row);

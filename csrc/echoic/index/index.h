@@ -92,7 +92,10 @@ class Index {
   size_t size() const;
   bool Contains(int64_t id) const;
   std::string Label(int64_t id) const;  // kNotFound if absent
-  size_t bytes_per_vector() const;      // code bytes searched per vector (excludes fp16 copies)
+  // Code bytes searched per vector (excludes fp16 copies). IVF + pq with cosine/L2 also
+  // keeps one float per row in RAM (2 c.r + |r|^2, rebuilt on open; not in the file):
+  // 4 B more per vector at search time.
+  size_t bytes_per_vector() const;
   size_t stored_bytes_per_vector() const;  // everything kept per vector in the main file
   bool trained() const;
   const IndexOptions& options() const;

@@ -191,6 +191,19 @@ TEST(simd_kernels_match_scalar) {
     for (int i = 0; i < 7; ++i) CHECK_NEAR(r1[i], r2[i], 1e-3 * d);
     CHECK_NEAR(sc.f16_l2sq(q.data(), h.data(), d), avx->f16_l2sq(q.data(), h.data(), d), 1e-3 * d);
   }
+  // Centroid counts that hit the 32-wide, 8-wide and scalar tails of *_many (IVF probing).
+  for (size_t k : {5, 53, 1216}) {
+    const size_t d = 40;
+    std::vector<float> x(d), ct(d * k), o1(k), o2(k);
+    for (float& v : x) v = g(rng);
+    for (float& v : ct) v = g(rng);
+    sc.l2sq_many(x.data(), ct.data(), d, k, o1.data());
+    avx->l2sq_many(x.data(), ct.data(), d, k, o2.data());
+    for (size_t i = 0; i < k; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+    sc.dot_many(x.data(), ct.data(), d, k, o1.data());
+    avx->dot_many(x.data(), ct.data(), d, k, o2.data());
+    for (size_t i = 0; i < k; ++i) CHECK_NEAR(o1[i], o2[i], 1e-3 * d);
+  }
   for (size_t m : {4, 13, 32, 64}) {
     std::vector<float> lut(m * 256);
     for (float& v : lut) v = g(rng);
@@ -200,6 +213,79 @@ TEST(simd_kernels_match_scalar) {
     sc.adc_batch(lut.data(), codes.data(), 10, m, m, o1.data());
     avx->adc_batch(lut.data(), codes.data(), 10, m, m, o2.data());
     for (int i = 0; i < 10; ++i) CHECK_NEAR(o1[i], o2[i], 1e-4 * m);
+  }
+}
+
+// IVF residual pq under L2 scores with |q-c|^2 - 2 q.r + (2 c.r + |r|^2): one
+// table per query plus a per-row term. It must agree with the per-list L2 tables
+// it replaced (|q - c - r|^2 summed over sub-vectors) and rank the same rows.
+TEST(ivf_residual_decomposition_matches_per_list_tables) {
+  const size_t d = 32, n = 1500, nq = 20, k = 10, lists = 8;
+  std::vector<float> x = Clustered(n, d, 12, 0.5f, 21);
+  std::vector<float> q = Clustered(nq, d, 12, 0.5f, 21);
+  for (bool unit : {false, true}) {  // unit: the cosine case (L2 between unit vectors)
+    for (bool opq : {false, true}) {
+      std::vector<float> xs(x), qs(q);
+      if (unit) {
+        for (std::vector<float>* v : {&xs, &qs})
+          for (size_t i = 0; i < v->size() / d; ++i) {
+            double s2 = 0;
+            for (size_t t = 0; t < d; ++t) s2 += (*v)[i * d + t] * (*v)[i * d + t];
+            for (size_t t = 0; t < d; ++t) (*v)[i * d + t] /= std::sqrt(s2);
+          }
+      }
+      CodecConfig cfg;
+      cfg.dim = d;
+      cfg.metric = Metric::kL2;
+      cfg.encoding = Encoding::kPq;
+      cfg.pq_m = 8;
+      cfg.opq = opq;
+      cfg.ivf_lists = lists;
+      cfg.train_iterations = 5;
+      Codec codec(cfg);
+      codec.Train(xs.data(), n);
+      CHECK(codec.uses_row_terms());
+      std::vector<uint8_t> codes(n * cfg.pq_m);
+      std::vector<uint32_t> list_of(n);
+      std::vector<float> terms(n);
+      for (size_t i = 0; i < n; ++i) {
+        codec.Encode(&xs[i * d], &codes[i * cfg.pq_m], nullptr, &list_of[i]);
+        terms[i] = codec.RowTerm(&codes[i * cfg.pq_m], list_of[i]);
+      }
+      const ProductQuantizer& pq = codec.pq();
+      std::vector<float> old_lut(cfg.pq_m * 256), qc(d);
+      double agree = 0;
+      size_t mismatches = 0;
+      for (size_t j = 0; j < nq; ++j) {
+        CodecQuery cq;
+        codec.PrepareQuery(&qs[j * d], &cq);
+        std::vector<std::pair<float, size_t>> by_old(n), by_new(n);
+        for (uint32_t l = 0; l < lists; ++l) {
+          // The old path: an L2 table on q - c for this list.
+          const float* c = codec.centroid(l);
+          for (size_t t = 0; t < d; ++t) qc[t] = cq.q[t] - c[t];
+          pq.ComputeLut(qc.data(), Metric::kL2, old_lut.data());
+          codec.SelectList(&cq, l);
+          for (size_t i = 0; i < n; ++i) {
+            if (list_of[i] != l) continue;
+            const uint8_t* code = &codes[i * cfg.pq_m];
+            float old_d = ScalarKernels().adc(old_lut.data(), code, cfg.pq_m);
+            float new_d = codec.Distance(cq, code, terms[i]);
+            if (std::fabs(new_d - old_d) > 1e-3f * std::max(std::fabs(old_d), 1e-2f)) ++mismatches;
+            by_old[i] = {old_d, i};
+            by_new[i] = {new_d, i};
+          }
+        }
+        std::partial_sort(by_old.begin(), by_old.begin() + k, by_old.end());
+        std::partial_sort(by_new.begin(), by_new.begin() + k, by_new.end());
+        std::set<size_t> top_old;
+        for (size_t i = 0; i < k; ++i) top_old.insert(by_old[i].second);
+        for (size_t i = 0; i < k; ++i) agree += top_old.count(by_new[i].second);
+      }
+      CHECK_EQ(mismatches, size_t{0});
+      // Same top-10 up to float-rounding ties.
+      CHECK(agree / (nq * k) >= 0.99);
+    }
   }
 }
 

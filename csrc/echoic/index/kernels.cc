@@ -211,8 +211,29 @@ ECHOIC_AVX2 void AdcBatchAvx2(const float* lut, const uint8_t* codes, size_t n, 
   AdcBatchInterleaved(lut, codes, n, stride, m, out);
 }
 
+// 32 centroids per pass: four independent accumulators hide the FMA latency, which
+// bounds a single dependent chain over long d (IVF probing: d = 256, k = lists).
 ECHOIC_AVX2 void L2ManyAvx2(const float* x, const float* ct, size_t d, size_t k, float* out) {
   size_t j = 0;
+  for (; j + 32 <= k; j += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t t = 0; t < d; ++t) {
+      const __m256 xv = _mm256_set1_ps(x[t]);
+      const float* row = ct + t * k + j;
+      __m256 e0 = _mm256_sub_ps(xv, _mm256_loadu_ps(row));
+      __m256 e1 = _mm256_sub_ps(xv, _mm256_loadu_ps(row + 8));
+      __m256 e2 = _mm256_sub_ps(xv, _mm256_loadu_ps(row + 16));
+      __m256 e3 = _mm256_sub_ps(xv, _mm256_loadu_ps(row + 24));
+      a0 = _mm256_fmadd_ps(e0, e0, a0);
+      a1 = _mm256_fmadd_ps(e1, e1, a1);
+      a2 = _mm256_fmadd_ps(e2, e2, a2);
+      a3 = _mm256_fmadd_ps(e3, e3, a3);
+    }
+    _mm256_storeu_ps(out + j, a0);
+    _mm256_storeu_ps(out + j + 8, a1);
+    _mm256_storeu_ps(out + j + 16, a2);
+    _mm256_storeu_ps(out + j + 24, a3);
+  }
   for (; j + 8 <= k; j += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t t = 0; t < d; ++t) {
@@ -233,6 +254,21 @@ ECHOIC_AVX2 void L2ManyAvx2(const float* x, const float* ct, size_t d, size_t k,
 
 ECHOIC_AVX2 void DotManyAvx2(const float* x, const float* ct, size_t d, size_t k, float* out) {
   size_t j = 0;
+  for (; j + 32 <= k; j += 32) {  // as L2ManyAvx2: four chains in flight
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t t = 0; t < d; ++t) {
+      const __m256 xv = _mm256_set1_ps(x[t]);
+      const float* row = ct + t * k + j;
+      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row), a0);
+      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 8), a1);
+      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 16), a2);
+      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 24), a3);
+    }
+    _mm256_storeu_ps(out + j, a0);
+    _mm256_storeu_ps(out + j + 8, a1);
+    _mm256_storeu_ps(out + j + 16, a2);
+    _mm256_storeu_ps(out + j + 24, a3);
+  }
   for (; j + 8 <= k; j += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t t = 0; t < d; ++t) acc = _mm256_fmadd_ps(_mm256_set1_ps(x[t]), _mm256_loadu_ps(ct + t * k + j), acc);
