@@ -1,6 +1,7 @@
 """Build a synthetic English ASR corpus from Debian packages only, reproducibly from a seed.
 
-  apt-get install espeak-ng flite sox wamerican fortunes fortunes-min
+  apt-get install espeak-ng flite sox wamerican fortunes fortunes-min \
+                  festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   python3 recipes/asr/data.py --out ~/.cache/echoic/asr-data --num-train 4000 --num-test 200
 
 Sources (see SOURCES below, also written to <out>/SOURCES.json):
@@ -9,10 +10,12 @@ Sources (see SOURCES below, also written to <out>/SOURCES.json):
     word list (permissive SCOWL licence) for vocabulary coverage;
   * speech: espeak-ng (GPL-3; the generated audio is not a derivative work) with
     many accents, voice variants, rates and pitches; flite (BSD-like) voices;
+    festival diphone voices kal and ked (``--augment rich``, the default);
   * augmentation: sox speed +-10 %, gain, telephone band-limit, silence padding;
-    additive white/pink noise at random SNR (numpy).
-Held-out test voices never used for training: espeak-ng `en-029` (any variant)
-and flite `slt`.
+    additive white/pink noise at random SNR (numpy); with ``rich`` also pitch
+    shift, room reverb and bass/treble colouring.
+Held-out test voices never used for training: espeak-ng `en-029` (any variant),
+flite `slt` and festival's slt HTS voice.
 
 Output (float16 Kaldi fbank features, the exact front end of the ONNX contract):
   <out>/<split>/feats.npy, offsets.npy, manifest.jsonl (+ wav/ for the test split).
@@ -51,6 +54,9 @@ SOURCES = {
                   "licence": "SCOWL permissive licence (see /usr/share/doc/wamerican/copyright)"},
     "tts espeak-ng": {"debian_package": "espeak-ng", "licence": "GPL-3+ (program); output audio unrestricted"},
     "tts flite": {"debian_package": "flite", "licence": "BSD-like CMU/Edinburgh licence"},
+    "tts festival": {"debian_package": "festival, festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts",
+                     "licence": "festival: BSD-like; kal/ked diphone voices: free use (see their copyright); "
+                                "slt HTS: BSD-like CMU ARCTIC licence"},
     "augmentation": {"debian_package": "sox", "licence": "GPL-2+/LGPL (program)"},
 }
 
@@ -64,6 +70,10 @@ ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3
                    "boris", "caleb", "norbert", "quincy", "shelby", "victor"]
 FLITE_TRAIN = ["kal", "kal16", "awb", "rms"]
 FLITE_TEST = ["slt"]
+# Debian festival + festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts ("rich" corpora only).
+# slt stays held out in every engine.
+FESTIVAL_TRAIN = ["kal_diphone", "ked_diphone"]
+FESTIVAL_TEST = ["cmu_us_slt_arctic_hts"]
 
 
 # ---------------------------------------------------------------- text
@@ -104,7 +114,10 @@ def make_texts(n: int, rng: random.Random, sentences: list[str], words: list[str
 
 # ---------------------------------------------------------------- speech
 
-def pick_voice(rng: random.Random, test: bool) -> dict:
+def pick_voice(rng: random.Random, test: bool, rich: bool = False) -> dict:
+    if rich and rng.random() < 0.15:
+        return {"engine": "festival", "voice": rng.choice(FESTIVAL_TEST if test else FESTIVAL_TRAIN),
+                "stretch": round(rng.uniform(0.85, 1.25), 3)}
     if rng.random() < (0.25 if test else 0.2):
         return {"engine": "flite", "voice": rng.choice(FLITE_TEST if test else FLITE_TRAIN),
                 "stretch": round(rng.uniform(0.85, 1.2), 3)}
@@ -118,14 +131,22 @@ def synthesize(voice: dict, text: str, path: Path) -> None:
     if voice["engine"] == "espeak-ng":
         cmd = ["espeak-ng", "-v", voice["voice"], "-s", str(voice["rate"]), "-p", str(voice["pitch"]),
                "-w", str(path), text]
+    elif voice["engine"] == "festival":
+        # text2wave reads the text from a file; Duration_Stretch slows or speeds the voice.
+        txt = path.with_suffix(".txt")
+        txt.write_text(text + "\n", encoding="utf-8")
+        cmd = ["text2wave", "-eval", f"(voice_{voice['voice']})",
+               "-eval", f"(Parameter.set 'Duration_Stretch {voice['stretch']})", str(txt), "-o", str(path)]
     else:
         cmd = ["flite", "-voice", voice["voice"], "--setf", f"duration_stretch={voice['stretch']}",
                "-t", text, "-o", str(path)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    if voice["engine"] == "festival":
+        path.with_suffix(".txt").unlink(missing_ok=True)
 
 
-def augment_params(rng: random.Random) -> dict:
-    return {
+def augment_params(rng: random.Random, rich: bool = False) -> dict:
+    return {"rich": rich,
         "speed": round(rng.uniform(0.9, 1.1), 3) if rng.random() < 0.7 else 1.0,
         "telephone": rng.random() < 0.15,
         "level_db": round(rng.uniform(-30, -3), 1),
@@ -143,6 +164,15 @@ def sox_augment(src: Path, dst: Path, a: dict) -> None:
     cmd += ["rate", "16000"]
     if a["telephone"]:
         cmd += ["sinc", "300-3400"]
+    if a.get("rich"):
+        # Real microphones and rooms: derived from the job seed so older corpora stay reproducible.
+        g = random.Random(a["seed"])
+        if g.random() < 0.5:  # another "speaker": pitch and formants move together
+            cmd += ["pitch", str(g.randint(-350, 350))]
+        if g.random() < 0.4:  # room reverberation
+            cmd += ["reverb", str(g.randint(10, 70)), "50", str(g.randint(20, 100))]
+        if g.random() < 0.5:  # microphone / channel colouring
+            cmd += ["bass", str(g.randint(-10, 8)), "treble", str(g.randint(-12, 6))]
     cmd += ["gain", "-n", str(a["level_db"]), "pad", str(a["pad"][0]), str(a["pad"][1])]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
@@ -202,7 +232,8 @@ def make_one(job: dict, tmp: Path, wav_dir: Path | None):
             p.unlink(missing_ok=True)
 
 
-def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int):
+def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int,
+                rich: bool = False):
     sentences, words = texts_pool
     d = out / name
     if d.exists():
@@ -211,7 +242,8 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
     wav_dir = d / "wav" if test else None
     if wav_dir:
         wav_dir.mkdir()
-    specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test), "aug": augment_params(rng)}
+    specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test, rich),
+              "aug": augment_params(rng, rich)}
              for i, t in enumerate(make_texts(n, rng, sentences, words))]
     feats, offsets, hours = [], [0], 0.0
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
@@ -238,15 +270,21 @@ def main(argv=None):
     ap.add_argument("--num-test", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes")
+    ap.add_argument("--augment", choices=["basic", "rich"], default="rich",
+                    help="rich adds festival voices, pitch shift, reverb and EQ (basic reproduces the seed-0 corpus)")
     a = ap.parse_args(argv)
-    for tool in ("espeak-ng", "flite", "sox"):
+    rich = a.augment == "rich"
+    for tool in ("espeak-ng", "flite", "sox") + (("text2wave",) if rich else ()):
         if shutil.which(tool) is None:
             sys.exit(f"data.py: {tool} not found; apt-get install espeak-ng flite sox wamerican fortunes fortunes-min")
     if not FORTUNE_DIR.is_dir() or not WORDLIST.exists():
         sys.exit("data.py: text sources missing; apt-get install fortunes fortunes-min wamerican")
-    rng = random.Random(a.seed)
+    # The sentence pools are always split with seed 0, so a corpus built with another
+    # seed (more training data) never trains on the seed-0 test sentences.
+    pool_rng = random.Random(0)
     sentences, words = fortune_sentences(), word_list()
-    rng.shuffle(sentences)
+    pool_rng.shuffle(sentences)
+    rng = pool_rng if a.seed == 0 else random.Random(a.seed)
     # Disjoint sentence pools so test text is unseen as well as test voices.
     n_test_sent = max(len(sentences) // 20, 1)
     test_pool, train_pool = sentences[:n_test_sent], sentences[n_test_sent:]
@@ -254,9 +292,11 @@ def main(argv=None):
     stats = {
         "seed": a.seed,
         "sentences": {"train_pool": len(train_pool), "test_pool": len(test_pool)},
-        "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs),
-        "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs),
-        "held_out_voices": {"espeak-ng": ESPEAK_TEST_LANGS, "flite": FLITE_TEST},
+        "augment": a.augment,
+        "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs, rich)
+        if a.num_test > 0 else None,
+        "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs, rich),
+        "held_out_voices": {"espeak-ng": ESPEAK_TEST_LANGS, "flite": FLITE_TEST, "festival": FESTIVAL_TEST},
         "sources": SOURCES,
     }
     (a.out / "SOURCES.json").write_text(json.dumps(stats, indent=2))

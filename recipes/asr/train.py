@@ -33,6 +33,7 @@ class Split:
         self.items = [json.loads(l) for l in open(d / "manifest.jsonl", encoding="utf-8")]
         self.targets = [T.encode(it["text"]) for it in self.items]
         assert len(self.items) == len(self.offsets) - 1, f"{d}: manifest and features disagree"
+        self.lengths = np.diff(self.offsets)
 
     def __len__(self):
         return len(self.items)
@@ -41,11 +42,30 @@ class Split:
         return np.asarray(self.feats[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32)
 
 
-def batches(split: Split, max_frames: int, rng: random.Random):
-    order = sorted(range(len(split)), key=lambda i: split.offsets[i + 1] - split.offsets[i])
+class Corpus:
+    """Several corpora built by data.py (different seeds) read as one training split."""
+
+    def __init__(self, parts: list[Split]):
+        self.parts = parts
+        self.items = [it for p in parts for it in p.items]
+        self.targets = [t for p in parts for t in p.targets]
+        self.lengths = np.concatenate([p.lengths for p in parts])
+        self.index = [(k, i) for k, p in enumerate(parts) for i in range(len(p))]
+        self.feats = parts[0].feats  # CMVN statistics come from the first corpus
+
+    def __len__(self):
+        return len(self.items)
+
+    def feat(self, i: int) -> np.ndarray:
+        k, j = self.index[i]
+        return self.parts[k].feat(j)
+
+
+def batches(split, max_frames: int, rng: random.Random):
+    order = sorted(range(len(split)), key=lambda i: split.lengths[i])
     out, cur, longest = [], [], 0
     for i in order:
-        n = int(split.offsets[i + 1] - split.offsets[i])
+        n = int(split.lengths[i])
         if cur and max(longest, n) * (len(cur) + 1) > max_frames:
             out.append(cur)
             cur, longest = [], 0
@@ -111,7 +131,8 @@ def evaluate(model, split: Split, device, limit: int = 100):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("~/.cache/echoic/asr-data").expanduser())
+    ap.add_argument("--data", type=Path, nargs="+", default=[Path("~/.cache/echoic/asr-data").expanduser()],
+                    help="corpus folders from data.py; train on all their train splits, test on the first's")
     ap.add_argument("--exp", type=Path, default=Path("exp/small"))
     ap.add_argument("--d-model", type=int, default=144)
     ap.add_argument("--heads", type=int, default=4)
@@ -136,7 +157,8 @@ def main(argv=None):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cpu":
         torch.set_num_threads(a.threads)
-    train, test = Split(a.data / "train"), Split(a.data / "test")
+    train = Corpus([Split(d / "train") for d in a.data])
+    test = Split(a.data[0] / "test")
     cfg = ModelConfig(vocab_size=len(T.TOKENS), d_model=a.d_model, heads=a.heads, num_blocks=a.blocks,
                       ffn_dim=a.ffn, kernel=a.kernel, subsample_channels=a.subsample_channels)
     model = StreamingConformerCTC(cfg)
