@@ -150,6 +150,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="checkpoint of a larger model (same front end and subsampling) to distil from")
+    ap.add_argument("--distill-weight", type=float, default=1.0,
+                    help="weight of the frame-level KL(teacher || student) term added to CTC")
     a = ap.parse_args(argv)
 
     torch.manual_seed(a.seed)
@@ -177,6 +181,12 @@ def main(argv=None):
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         step, spent = ck["step"], ck.get("train_seconds", 0.0)
+    teacher = None
+    if a.teacher is not None:
+        tk = torch.load(a.teacher, map_location=device, weights_only=False)
+        teacher = StreamingConformerCTC(ModelConfig(**tk["config"])).to(device)
+        teacher.load_state_dict(tk["model"])
+        teacher.eval()
     print(f"train.py: {len(train)} train / {len(test)} test utterances, {model.num_params()} params, "
           f"device {device}", flush=True)
     fill = mean.numpy()  # SpecAugment masks with the mean (0 after CMVN)
@@ -196,6 +206,13 @@ def main(argv=None):
             lp, olens = model(x.to(device), lens.to(device))
             loss = F.ctc_loss(lp.transpose(0, 1), ys.to(device), olens, ylens.to(device), blank=0,
                               reduction="sum", zero_infinity=True) / len(idx)
+            if teacher is not None:
+                # The teacher sees the same (augmented) batch; both emit one frame per 4 inputs.
+                with torch.no_grad():
+                    tlp, _ = teacher(x.to(device), lens.to(device))
+                valid = (torch.arange(lp.size(1), device=device)[None, :] < olens[:, None]).unsqueeze(-1)
+                kl = (tlp.exp() * (tlp - lp)).masked_fill(~valid, 0.0).sum() / len(idx)
+                loss = loss + a.distill_weight * kl
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
