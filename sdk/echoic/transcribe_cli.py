@@ -162,30 +162,56 @@ def cmd_mic(args: argparse.Namespace) -> int:
         return 2
     import queue
 
-    rec = Recognizer(args.model, threads=args.threads)
-    rate = rec.sample_rate
+    rec = Recognizer(args.model, threads=args.threads, vad=args.vad)
+    # Capture at the device's own rate: many sound cards refuse 16 kHz; the
+    # recognizer resamples whatever rate it is given.
+    try:
+        dev = sd.query_devices(args.device, kind="input")
+    except (ValueError, sd.PortAudioError) as e:
+        print(f"echoic mic: no usable input device ({e})", file=sys.stderr)
+        return 2
+    rate = int(args.sample_rate or dev["default_samplerate"])
+    limit = int(args.duration * rate) if args.duration else None
     q: "queue.Queue" = queue.Queue()
+    overflows = 0
 
     def callback(indata, frames, time_info, status):  # runs on the audio thread
+        nonlocal overflows
+        if status and status.input_overflow:
+            overflows += 1
         q.put(indata[:, 0].copy())
 
     def chunks():
-        while True:
-            yield q.get()
+        # Ends on --duration or Ctrl-C, so the recognizer finishes the open
+        # utterance and its last words are printed, not dropped.
+        got = 0
+        try:
+            while limit is None or got < limit:
+                try:
+                    x = q.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if limit is not None:
+                    x = x[: limit - got]
+                got += len(x)
+                yield x
+        except KeyboardInterrupt:
+            return
 
-    print("listening (Ctrl-C to stop)", file=sys.stderr)
-    try:
-        with sd.InputStream(samplerate=rate, channels=1, dtype="float32",
-                            blocksize=int(rate * args.chunk_ms / 1000), callback=callback):
-            for r in rec.stream(chunks(), rate, partials=True):
-                if r.is_final:
-                    sys.stderr.write("\r\033[K")
+    print(f"listening on '{dev['name']}' at {rate} Hz (Ctrl-C to stop)", file=sys.stderr)
+    with sd.InputStream(device=args.device, samplerate=rate, channels=1, dtype="float32",
+                        blocksize=int(rate * args.chunk_ms / 1000), callback=callback):
+        for r in rec.stream(chunks(), rate, partials=True):
+            if r.is_final:
+                sys.stderr.write("\r\033[K")
+                if r.text:
                     print(r.text, flush=True)
-                else:
-                    sys.stderr.write(f"\r\033[K{r.text[-100:]}")
-                    sys.stderr.flush()
-    except KeyboardInterrupt:
-        pass
+            else:
+                sys.stderr.write(f"\r\033[K{r.text[-100:]}")
+                sys.stderr.flush()
+    if overflows:
+        print(f"echoic mic: {overflows} input overflows (audio dropped by the sound card driver; "
+              "try a larger --chunk-ms)", file=sys.stderr)
     return 0
 
 
@@ -213,6 +239,11 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
 
     m = sub.add_parser("mic", help="live transcription from the microphone (needs echoic[mic])")
     m.add_argument("--model", default="echoic-small-en")
+    m.add_argument("--device", default=None, help="input device (index or name substring; default: the system's)")
+    m.add_argument("--sample-rate", type=int, default=None, help="capture rate (default: the device's)")
+    m.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    m.add_argument("--vad", choices=["energy", "webrtc"], default=None,
+                   help="gate endpointing with a voice-activity detector")
     m.add_argument("--chunk-ms", type=float, default=100.0)
     m.add_argument("--threads", type=int, default=1)
     m.set_defaults(func=cmd_mic)
