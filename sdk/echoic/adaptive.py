@@ -22,7 +22,7 @@ from . import asr as _asr
 from . import audio as _audio
 from ._native import native as _n
 from .asr import HotwordSpec, Result, _hotword_list
-from .registry import resolve_model
+from .registry import DEFAULT_TIERS, resolve_model
 
 ByteSize = Union[int, str]
 PRESSURE_LEVELS = ("none", "moderate", "low", "critical")
@@ -71,7 +71,8 @@ class AdaptiveStream(_asr.Stream):
 class AdaptiveRecognizer:
     """A recognizer over model tiers (biggest first) that falls back under memory pressure.
 
-    ``tiers``: model names, folders or .onnx files, biggest first (at least one).
+    ``tiers``: model names, folders or .onnx files, biggest first (at least one);
+    default: the bundled ``echoic-small-en`` then ``echoic-tiny-en``.
     ``memory_budget``: bytes the process may use (compared with its RSS); 0 = none.
     ``low_watermark`` / ``high_watermark``: headroom below which a tier is dropped,
     and above which (plus the bigger tier's size, for ``upgrade_after`` seconds)
@@ -88,7 +89,7 @@ class AdaptiveRecognizer:
 
     def __init__(
         self,
-        tiers: Sequence["str | os.PathLike[str]"],
+        tiers: Optional[Sequence["str | os.PathLike[str]"]] = None,
         *,
         memory_budget: ByteSize = 0,
         low_watermark: ByteSize = "64MB",
@@ -112,6 +113,8 @@ class AdaptiveRecognizer:
         ort_library: "str | None" = None,
         max_batch: int = 32,
     ) -> None:
+        if tiers is None:
+            tiers = DEFAULT_TIERS
         if isinstance(tiers, (str, os.PathLike)) or not tiers:
             raise _n.InvalidArgumentError("tiers must be a non-empty list of models, biggest first")
         specs = []

@@ -32,6 +32,8 @@ from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFo
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MANIFEST = Path(__file__).resolve().parent / "models.json"
 DEFAULT_MODEL = "echoic-small-en"
+# The bundled memory-pressure tiers, biggest first (AdaptiveRecognizer's default).
+DEFAULT_TIERS = ("echoic-small-en", "echoic-tiny-en")
 # Written last into an installed folder; its presence (with matching sha256) means "installed".
 INSTALL_MARKER = ".echoic-install.json"
 

@@ -95,13 +95,17 @@ class _Progress:
 def _make_recognizer(args: argparse.Namespace):
     if not args.memory_budget and not args.fallback_model:
         return Recognizer(args.model, threads=args.threads, decoding=args.decoding, beam_size=args.beam_size)
-    # Memory-pressure fallback: the model, then each --fallback-model, biggest first.
+    # Memory-pressure fallback: the model, then each --fallback-model, biggest first;
+    # the bundled default falls back to the bundled tiny tier unless told otherwise.
     from .adaptive import AdaptiveRecognizer
+    from .registry import DEFAULT_MODEL, DEFAULT_TIERS
+
+    fallbacks = args.fallback_model or (list(DEFAULT_TIERS[1:]) if args.model == DEFAULT_MODEL else [])
 
     def on_switch(frm: str, to: str, reason: str) -> None:
         print(f"echoic: model switch {frm} -> {to}: {reason}", file=sys.stderr, flush=True)
 
-    rec = AdaptiveRecognizer([args.model, *(args.fallback_model or [])], memory_budget=args.memory_budget or 0,
+    rec = AdaptiveRecognizer([args.model, *fallbacks], memory_budget=args.memory_budget or 0,
                              on_model_switch=on_switch, poll_interval=0.1, threads=args.threads,
                              decoding=args.decoding, beam_size=args.beam_size)
     print(f"echoic: memory fallback over {', '.join(rec.tier_names)}; using {rec.current_tier}"
@@ -234,7 +238,8 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="memory the process may use (e.g. 300MB); past it, fall back to a smaller model")
     p.add_argument("--fallback-model", action="append", metavar="MODEL",
-                   help="smaller model to fall back to under memory pressure (repeat for more tiers)")
+                   help="smaller model to fall back to under memory pressure (repeat for more tiers; "
+                        "default with the bundled model: echoic-tiny-en)")
     p.set_defaults(func=cmd_transcribe)
 
     m = sub.add_parser("mic", help="live transcription from the microphone (needs echoic[mic])")
