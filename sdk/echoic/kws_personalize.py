@@ -3,17 +3,24 @@
 (a) Weight adaptation: the frozen prefix runs in ONNX Runtime up to the model's
     ``hidden`` output; the last block and the classifier are fine-tuned by numpy
     backprop (or, ``train_from=0``, the whole chain).
-(b) Structured channel pruning: channels are scored by weight magnitude
-    (data-agnostic) or by activation statistics on the user's clips times the
-    weight that reads them (data-aware); whole channels are removed, the ONNX
-    graph is rewritten with smaller tensors and the network is fine-tuned again
-    (Adam, distilling from the unpruned model). The removed channels' mean
-    contribution is folded into the next layer's bias. ``prune_steps`` > 1 prunes
-    gradually with fine-tuning in between (on our data one step did better).
+(b) Hybrid: after (a), structured channel pruning. Channels are scored by weight
+    magnitude (data-agnostic) or by activation statistics on the user's windows times
+    the weight that reads them (data-aware); whole channels are removed, the ONNX graph
+    is rewritten with smaller tensors, and the removed channels' mean contribution is
+    folded into the next layer's bias. Pruning is gradual (``prune_steps``, the same
+    share of the remaining channels each step) and every step is followed by an Adam
+    fine-tune that distils the weight-adapted model into the pruned one.
 
-Guards against drift: an L2 pull towards the starting weights, a cap on the
-share of pseudo-labelled windows, a minimum margin for pseudo-labels, and a
-held-out check that refuses an update whose held-out loss or accuracy is worse.
+Unlabeled ambient audio (``unlabeled=``: what the device heard that holds no keyword)
+is what keeps a pruned model quiet at low false-alarm rates: its windows take the
+teacher's whole posterior as target and a fixed share of every batch, so the student
+relearns the filler class that a few enrollment clips cannot show. A held-out part of
+it checks the ambient false-window rate and calibrates the model's threshold.
+
+Guards against drift: an L2 pull towards the starting weights (weight adaptation), a
+held-out check that refuses an update whose held-out loss or accuracy or ambient
+false-window rate is worse. ``pseudo_labels`` turns confident detections on unlabeled
+audio that may hold keywords into labels (capped share, minimum margin).
 Needs the ``onnx`` package (``pip install echoic[personalize]``).
 """
 from __future__ import annotations
@@ -329,11 +336,11 @@ def _mixed_targets(net_teacher: Optional[KwsNet], x_lab: np.ndarray, y_lab: np.n
 
 def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[str, Sequence[np.ndarray]],
                 negatives: Optional[Sequence[np.ndarray]] = None, *, out: "str | os.PathLike[str]",
-                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 1,
+                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 3,
                 train_from: Optional[int] = None, epochs: int = 15, lr: float = 0.05, held_out: float = 0.25,
-                unlabeled: Optional[Sequence[np.ndarray]] = None, unlabeled_share: float = 0.5,
+                unlabeled: Optional[Sequence[np.ndarray]] = None, unlabeled_share: float = 0.3,
                 prune_epochs: Optional[int] = None, seed: int = 0, force: bool = False,
-                prune_lr: float = 3e-3, calibrate: bool = True, speeds: Sequence[float] = (1.0,)) -> dict:
+                prune_lr: float = 3e-3, calibrate: bool = True, speeds: Sequence[float] = (0.85, 1.0, 1.15)) -> dict:
     """Adapts `model_path` to the user's clips and writes the result to `out`.
 
     prune: share of channels to remove (0 = weights only). Hybrid adaptation first adapts
