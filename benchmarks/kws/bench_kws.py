@@ -153,7 +153,7 @@ def main():
     ap.add_argument("--prune-steps", type=int, default=3)
     ap.add_argument("--prune-epochs", type=int, default=400)
     ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--ambient-seconds", type=float, default=300.0, help="unlabeled ambient audio per user")
+    ap.add_argument("--ambient-seconds", type=float, default=900.0, help="unlabeled ambient audio per user")
     ap.add_argument("--noise-minutes", type=float, default=10.0, help="noise added to the negative stream")
     a = ap.parse_args()
     work = os.path.join(a.data, "bench")

@@ -338,7 +338,7 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
                 negatives: Optional[Sequence[np.ndarray]] = None, *, out: "str | os.PathLike[str]",
                 prune: float = 0.0, prune_method: str = "data", prune_steps: int = 3,
                 train_from: Optional[int] = None, epochs: int = 15, lr: float = 0.05, held_out: float = 0.25,
-                unlabeled: Optional[Sequence[np.ndarray]] = None, unlabeled_share: float = 0.3,
+                unlabeled: Optional[Sequence[np.ndarray]] = None, unlabeled_share: float = 0.5,
                 prune_epochs: Optional[int] = None, seed: int = 0, force: bool = False,
                 prune_lr: float = 3e-3, calibrate: bool = True, speeds: Sequence[float] = (0.85, 1.0, 1.15)) -> dict:
     """Adapts `model_path` to the user's clips and writes the result to `out`.
