@@ -309,7 +309,7 @@ def test_hybrid_with_ambient_audio_keeps_false_alarms_down(tmp_path, user_data, 
     _, held = kws_personalize._ambient_split([kws_personalize.stream_windows(a, base, 20) for a in ambient], 0.25)
     p_amb = kws_model.KwsNet.from_onnx(tmp_path / "amb.onnx").forward(held)[0][:, 1:].max(1)
     p_plain = kws_model.KwsNet.from_onnx(tmp_path / "plain.onnx").forward(held)[0][:, 1:].max(1)
-    assert p_amb.mean() < p_plain.mean()
+    assert p_amb.mean() < 0.5 * p_plain.mean()
     assert rep["ambient_after"]["false_windows"] <= rep["ambient_before"]["false_windows"] + 0.02
     # The threshold written into the model sits above every keyword posterior seen there.
     thr = float(kws_model.KwsNet.from_onnx(tmp_path / "amb.onnx").metadata["threshold"])
