@@ -366,7 +366,7 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
     te = np.array([gi in test_groups for gi in g])
     x_tr, y_tr, x_te, y_te = x[~te], y[~te], x[te], y[te]
     u_tr = u_te = np.zeros((0,) + x.shape[1:], np.float32)
-    if unlabeled:
+    if unlabeled is not None and len(unlabeled):
         u_tr, u_te = _ambient_split([stream_windows(np.asarray(a, np.float32), base, 20) for a in unlabeled],
                                     held_out)
     before = evaluate(base, x_te, y_te)
