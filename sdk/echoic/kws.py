@@ -160,7 +160,10 @@ class KeywordSpotter:
                     prune: float = 0.0, **options) -> dict:
         """Adapts the model to a user from a few 16 kHz clips per keyword (numpy only, no
         PyTorch), writes it to ``out`` and switches to it. ``prune`` > 0 also removes that
-        share of channels (structured pruning). Returns a report (sizes, MACs, held-out scores)."""
+        share of channels (structured pruning). Pass ``unlabeled=[arrays]``, keyword-free
+        ambient audio the device heard, to keep false alarms down (above all when pruning);
+        other options: :func:`echoic.kws_personalize.personalize`. Returns a report (sizes,
+        MACs, held-out scores)."""
         from . import kws_personalize
 
         report = kws_personalize.personalize(self.model_path, clips_by_keyword, negatives, out=out, prune=prune,

@@ -3,17 +3,24 @@
 (a) Weight adaptation: the frozen prefix runs in ONNX Runtime up to the model's
     ``hidden`` output; the last block and the classifier are fine-tuned by numpy
     backprop (or, ``train_from=0``, the whole chain).
-(b) Structured channel pruning: channels are scored by weight magnitude
-    (data-agnostic) or by activation statistics on the user's clips times the
-    weight that reads them (data-aware); whole channels are removed, the ONNX
-    graph is rewritten with smaller tensors and the network is fine-tuned again
-    (Adam, distilling from the unpruned model). The removed channels' mean
-    contribution is folded into the next layer's bias. ``prune_steps`` > 1 prunes
-    gradually with fine-tuning in between (on our data one step did better).
+(b) Hybrid: after (a), structured channel pruning. Channels are scored by weight
+    magnitude (data-agnostic) or by activation statistics on the user's windows times
+    the weight that reads them (data-aware); whole channels are removed, the ONNX graph
+    is rewritten with smaller tensors, and the removed channels' mean contribution is
+    folded into the next layer's bias. Pruning is gradual (``prune_steps``, the same
+    share of the remaining channels each step) and every step is followed by an Adam
+    fine-tune that distils the weight-adapted model into the pruned one.
 
-Guards against drift: an L2 pull towards the starting weights, a cap on the
-share of pseudo-labelled windows, a minimum margin for pseudo-labels, and a
-held-out check that refuses an update whose held-out loss or accuracy is worse.
+Unlabeled ambient audio (``unlabeled=``: what the device heard that holds no keyword)
+is what keeps a pruned model quiet at low false-alarm rates: its windows take the
+teacher's whole posterior as target and a fixed share of every batch, so the student
+relearns the filler class that a few enrollment clips cannot show. A held-out part of
+it checks the ambient false-window rate and calibrates the model's threshold.
+
+Guards against drift: an L2 pull towards the starting weights (weight adaptation), a
+held-out check that refuses an update whose held-out loss or accuracy or ambient
+false-window rate is worse. ``pseudo_labels`` turns confident detections on unlabeled
+audio that may hold keywords into labels (capped share, minimum margin).
 Needs the ``onnx`` package (``pip install echoic[personalize]``).
 """
 from __future__ import annotations
@@ -77,10 +84,19 @@ def stream_windows(audio: np.ndarray, net: KwsNet, hop_frames: int = 50) -> np.n
     return np.stack([f[s:s + w] for s in starts]).astype(np.float32)
 
 
+def speed(clip: np.ndarray, factor: float) -> np.ndarray:
+    """Plays a clip `factor` times faster (tempo and pitch, like tape): users say a keyword
+    faster or slower than when they enrolled."""
+    clip = np.asarray(clip, np.float32)
+    n = max(2, int(round(len(clip) / factor)))
+    return np.interp(np.linspace(0, len(clip) - 1, n), np.arange(len(clip)), clip).astype(np.float32)
+
+
 def build_dataset(net: KwsNet, clips_by_keyword: Mapping[str, Sequence[np.ndarray]],
-                  negatives: Optional[Sequence[np.ndarray]] = None, shifts=(0.2, 0.5, 0.8)
-                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(windows, labels, group) where group ties the windows of one clip together (for splits)."""
+                  negatives: Optional[Sequence[np.ndarray]] = None, shifts=(0.2, 0.5, 0.8),
+                  speeds: Sequence[float] = (1.0,)) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(windows, labels, group) where group ties the windows of one clip together (for splits).
+    speeds: speed-perturbed copies of every keyword clip (same group as the clip)."""
     kws = net.keywords
     xs, ys, gs = [], [], []
     g = 0
@@ -88,7 +104,8 @@ def build_dataset(net: KwsNet, clips_by_keyword: Mapping[str, Sequence[np.ndarra
         if kw not in kws:
             raise InvalidArgumentError(f"personalize: keyword '{kw}' is not in the model (it knows {kws})")
         for c in clips:
-            win = keyword_windows(c, net, shifts, seed=g)
+            win = np.concatenate([keyword_windows(c if f == 1.0 else speed(c, f), net, shifts, seed=g)
+                                  for f in speeds])
             xs.append(win)
             ys += [kws.index(kw) + 1] * len(win)
             gs += [g] * len(win)
@@ -146,12 +163,16 @@ class _Prefix:
 def finetune(net: KwsNet, x: np.ndarray, y: np.ndarray, *, train_from: Optional[int] = None, epochs: int = 20,
              lr: float = 0.05, batch: int = 64, l2_to_start: float = 1e-3, seed: int = 0,
              onnx_path: Optional[str] = None, sample_weights: Optional[np.ndarray] = None,
-             teacher: Optional[np.ndarray] = None, distill: float = 0.5, optimizer: str = "sgd") -> KwsNet:
+             teacher: Optional[np.ndarray] = None, distill: float = 0.5, optimizer: str = "sgd",
+             targets: Optional[np.ndarray] = None, steps_per_epoch: Optional[int] = None) -> KwsNet:
     """Cross-entropy fine-tuning of layers >= train_from (default: the last block).
 
     teacher: the unpruned model's posteriors for x; the target becomes
     (1 - distill) * one-hot + distill * teacher (knowledge distillation, which lets a
-    pruned network recover from few labelled clips). optimizer: "sgd" (momentum) or "adam"."""
+    pruned network recover from few labelled clips). optimizer: "sgd" (momentum) or "adam".
+    targets: explicit soft targets [n, classes]; with sample_weights given, batches are
+    drawn in proportion to the weights (a few heavy enrollment windows among thousands
+    of ambient ones would otherwise make every batch's gradient noisy)."""
     tf = net.hidden_layer if train_from is None else int(train_from)
     if not 0 <= tf < len(net.convs):
         raise InvalidArgumentError(f"personalize: train_from must be in [0, {len(net.convs) - 1}], got {tf}")
@@ -159,23 +180,29 @@ def finetune(net: KwsNet, x: np.ndarray, y: np.ndarray, *, train_from: Optional[
     start_params = {k: v.copy() for k, v in _params(net, tf).items()}
     vel = {k: np.zeros_like(v) for k, v in start_params.items()}
     rng = np.random.default_rng(seed)
-    # Balance classes: each keyword counts as much as the filler.
-    counts = np.bincount(y, minlength=len(net.keywords) + 1).astype(np.float64)
-    cw = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts), 0.0)
-    w_all = cw[y] * (sample_weights if sample_weights is not None else 1.0)
     n = len(y)
-    steps = max(1, epochs * ((n + batch - 1) // batch))
+    resample = targets is not None and sample_weights is not None
+    if resample:
+        p_draw = sample_weights / sample_weights.sum()
+        w_all = np.ones(n, np.float32)
+    else:
+        # Balance classes: each keyword counts as much as the filler.
+        counts = np.bincount(y, minlength=len(net.keywords) + 1).astype(np.float64)
+        cw = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts), 0.0)
+        w_all = cw[y] * (sample_weights if sample_weights is not None else 1.0)
+    spe = steps_per_epoch if resample and steps_per_epoch else (n + batch - 1) // batch
+    steps = max(1, epochs * spe)
     step = 0
-    if teacher is not None:
+    if targets is None and teacher is not None:
         onehot = np.eye(len(net.keywords) + 1, dtype=np.float32)[y]
         targets = (1 - distill) * onehot + distill * teacher.astype(np.float32)
     sq = {k: np.zeros_like(v) for k, v in start_params.items()}
     for _ in range(epochs):
         perm = rng.permutation(n)
-        for i in range(0, n, batch):
-            b = perm[i:i + batch]
+        for i in range(spe):
+            b = rng.choice(n, size=batch, p=p_draw) if resample else perm[i * batch:(i + 1) * batch]
             probs, cache = net.forward(h[b], start=start, keep=True)
-            grads = net.backward(probs, targets[b] if teacher is not None else y[b], cache, start, tf, w_all[b])
+            grads = net.backward(probs, targets[b] if targets is not None else y[b], cache, start, tf, w_all[b])
             cur_lr = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
             params = _params(net, tf)
             for k, g in grads.items():
@@ -259,57 +286,136 @@ def pseudo_labels(net: KwsNet, windows: np.ndarray, *, high: float = 0.9, near: 
 
 
 # ---- the entry point ----------------------------------------------------------------------
+def _ambient_split(windows_per_recording: Sequence[np.ndarray], held_out: float, block: int = 10
+                   ) -> Tuple[np.ndarray, np.ndarray]:
+    """Splits ambient windows into (train, held-out): whole recordings when there are
+    enough, else contiguous blocks (neighbouring windows overlap, a per-window split
+    would leak)."""
+    every = max(2, int(round(1.0 / max(held_out, 1e-3))))
+    if len(windows_per_recording) >= every:
+        tr = [w for i, w in enumerate(windows_per_recording) if i % every != every - 1]
+        te = [w for i, w in enumerate(windows_per_recording) if i % every == every - 1]
+        return np.concatenate(tr), np.concatenate(te)
+    tr, te = [], []
+    for w in windows_per_recording:
+        m = (np.arange(len(w)) // block) % every == every - 1
+        tr.append(w[~m])
+        te.append(w[m])
+    return np.concatenate(tr), np.concatenate(te)
+
+
+def _false_rate(net: KwsNet, x: np.ndarray) -> Dict[str, float]:
+    """On audio known to hold no keyword: share of windows a keyword wins, and the top
+    keyword posterior (what a threshold must stay above)."""
+    if len(x) == 0:
+        return {"false_windows": 0.0, "max_keyword_prob": 0.0}
+    p = np.concatenate([net.forward(x[i:i + 512])[0] for i in range(0, len(x), 512)])
+    return {"false_windows": float((p.argmax(1) > 0).mean()), "max_keyword_prob": float(p[:, 1:].max())}
+
+
+def _mixed_targets(net_teacher: Optional[KwsNet], x_lab: np.ndarray, y_lab: np.ndarray, x_amb: np.ndarray,
+                   share: float, distill: float, classes: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, hard labels, soft targets, draw weights): enrollment windows class-balanced with
+    one-hot targets (mixed with the teacher when distill > 0); ambient windows take the
+    teacher's whole posterior and `share` of the draws (they carry the filler behaviour
+    that a few enrollment clips cannot teach)."""
+    onehot = np.eye(classes, dtype=np.float32)[y_lab]
+    t_lab = onehot
+    if net_teacher is not None and distill > 0:
+        t_lab = (1 - distill) * onehot + distill * net_teacher.forward(x_lab)[0]
+    counts = np.bincount(y_lab, minlength=classes).astype(np.float64)
+    w_lab = 1.0 / np.maximum(counts[y_lab], 1)
+    w_lab *= (1.0 - share) / w_lab.sum()
+    if len(x_amb) == 0 or net_teacher is None:
+        return x_lab, y_lab, t_lab, w_lab / w_lab.sum()
+    t_amb = np.concatenate([net_teacher.forward(x_amb[i:i + 512])[0] for i in range(0, len(x_amb), 512)])
+    w_amb = np.full(len(x_amb), share / len(x_amb))
+    return (np.concatenate([x_lab, x_amb]), np.concatenate([y_lab, t_amb.argmax(1)]),
+            np.concatenate([t_lab, t_amb]).astype(np.float32), np.concatenate([w_lab, w_amb]))
+
+
 def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[str, Sequence[np.ndarray]],
                 negatives: Optional[Sequence[np.ndarray]] = None, *, out: "str | os.PathLike[str]",
-                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 1,
+                prune: float = 0.0, prune_method: str = "data", prune_steps: int = 3,
                 train_from: Optional[int] = None, epochs: int = 15, lr: float = 0.05, held_out: float = 0.25,
-                unlabeled: Optional[Sequence[np.ndarray]] = None, seed: int = 0, force: bool = False,
-                prune_lr: float = 3e-3) -> dict:
+                unlabeled: Optional[Sequence[np.ndarray]] = None, unlabeled_share: float = 0.5,
+                prune_epochs: Optional[int] = None, seed: int = 0, force: bool = False,
+                prune_lr: float = 3e-3, calibrate: bool = True, speeds: Sequence[float] = (0.85, 1.0, 1.15)) -> dict:
     """Adapts `model_path` to the user's clips and writes the result to `out`.
 
-    prune: share of channels to remove (0 = weights only). Returns a report with
-    held-out loss/accuracy before and after, parameters, MACs and file sizes;
-    ``accepted`` is False (and nothing is written) when the held-out check fails.
+    prune: share of channels to remove (0 = weights only). Hybrid adaptation first adapts
+    the weights, then prunes and distils that adapted model into the pruned one.
+    unlabeled: long recordings the device heard that hold no keyword (ambient speech and
+    noise). Their windows are distilled from the teacher (the base model for weight
+    adaptation, the weight-adapted model for pruning) so that the adapted model keeps the
+    teacher's filler posteriors; a held-out part of them checks false alarms and, with
+    calibrate, sets the model's threshold above the top keyword posterior seen there.
+    Returns a report with held-out loss/accuracy (and ambient false-window rates) before
+    and after, parameters, MACs and file sizes; ``accepted`` is False (and nothing is
+    written) when the held-out check fails.
     """
     model_path, out = os.fspath(model_path), os.fspath(out)
+    if not 0 <= unlabeled_share < 1:
+        raise InvalidArgumentError(f"unlabeled_share must be in [0, 1), got {unlabeled_share}")
     base = KwsNet.from_onnx(model_path)
-    x, y, g = build_dataset(base, clips_by_keyword, negatives)
+    classes = len(base.keywords) + 1
+    x, y, g = build_dataset(base, clips_by_keyword, negatives, speeds=speeds)
     rng = np.random.default_rng(seed)
     groups = np.unique(g)
     test_groups = set(rng.choice(groups, size=max(1, int(round(held_out * len(groups)))), replace=False).tolist())
     te = np.array([gi in test_groups for gi in g])
     x_tr, y_tr, x_te, y_te = x[~te], y[~te], x[te], y[te]
-    if unlabeled:
-        ux = np.concatenate([stream_windows(np.asarray(a, np.float32), base, 20) for a in unlabeled])
-        px, py = pseudo_labels(base, ux, n_labelled=len(y_tr))
-        x_tr, y_tr = np.concatenate([x_tr, px]), np.concatenate([y_tr, py])
+    u_tr = u_te = np.zeros((0,) + x.shape[1:], np.float32)
+    if unlabeled is not None and len(unlabeled):
+        u_tr, u_te = _ambient_split([stream_windows(np.asarray(a, np.float32), base, 20) for a in unlabeled],
+                                    held_out)
     before = evaluate(base, x_te, y_te)
+    amb_before = _false_rate(base, u_te)
     net = base.copy()
-    if prune > 0:
-        keep_final = 1.0 - float(prune)
-        # Distil from the unpruned model: its posteriors carry what the few clips cannot.
-        teacher, _ = base.forward(x_tr)
-        for s in range(1, prune_steps + 1):
-            # geometric schedule: the same share of the remaining channels each step
-            step_keep = keep_final ** (1.0 / prune_steps)
-            globals()["prune"](net, step_keep, prune_method, x_tr)
-            finetune(net, x_tr, y_tr, train_from=0, epochs=max(3, epochs // prune_steps), lr=prune_lr,
-                     seed=seed + s, l2_to_start=0.0, teacher=teacher, optimizer="adam", batch=32)
-        # the pruned network needs a few hundred steps to recover
-        finetune(net, x_tr, y_tr, train_from=0, epochs=3 * epochs, lr=prune_lr, seed=seed, l2_to_start=0.0,
-                 teacher=teacher, optimizer="adam", batch=32)
+    # (a) weights: the last block, distilling the base on ambient windows.
+    if len(u_tr):
+        xa, ya, ta, wa = _mixed_targets(base, x_tr, y_tr, u_tr, unlabeled_share, 0.0, classes)
+        finetune(net, xa, ya, train_from=train_from, epochs=epochs, lr=lr, seed=seed, onnx_path=model_path,
+                 targets=ta, sample_weights=wa, steps_per_epoch=max(1, 2 * len(y_tr) // 64))
     else:
         finetune(net, x_tr, y_tr, train_from=train_from, epochs=epochs, lr=lr, seed=seed, onnx_path=model_path)
+    if prune > 0:
+        # (b) channels: the weight-adapted model is the teacher; its posteriors carry what
+        # the few clips cannot (above all, the filler class on ambient audio).
+        teacher = net.copy()
+        share = unlabeled_share if len(u_tr) else 0.0
+        xa, ya, ta, wa = _mixed_targets(teacher, x_tr, y_tr, u_tr, share, 0.5, classes)
+        spe = max(1, 2 * len(y_tr) // 32) if len(u_tr) else None
+        p_ep = prune_epochs or 3 * epochs
+        score_x = np.concatenate([x_tr[:256], u_tr[:256]])
+        keep_final = 1.0 - float(prune)
+        for s in range(1, prune_steps + 1):
+            # geometric schedule: the same share of the remaining channels each step
+            globals()["prune"](net, keep_final ** (1.0 / prune_steps), prune_method, score_x)
+            finetune(net, xa, ya, train_from=0, epochs=max(3, p_ep // (2 * prune_steps)), lr=prune_lr,
+                     seed=seed + s, l2_to_start=0.0, targets=ta, sample_weights=wa, optimizer="adam", batch=32,
+                     steps_per_epoch=spe)
+        finetune(net, xa, ya, train_from=0, epochs=p_ep, lr=prune_lr, seed=seed, l2_to_start=0.0,
+                 targets=ta, sample_weights=wa, optimizer="adam", batch=32, steps_per_epoch=spe)
     after = evaluate(net, x_te, y_te)
-    accepted = force or (after["loss"] <= before["loss"] * 1.05 + 1e-3 and after["accuracy"] >= before["accuracy"] - 1e-9)
+    amb_after = _false_rate(net, u_te)
+    accepted = force or (after["loss"] <= before["loss"] * 1.05 + 1e-3 and after["accuracy"] >= before["accuracy"] - 1e-9
+                         and amb_after["false_windows"] <= amb_before["false_windows"] + 2e-3)
     report = {
         "accepted": bool(accepted), "held_out_before": before, "held_out_after": after,
+        "ambient_before": amb_before, "ambient_after": amb_after,
         "train_windows": int(len(y_tr)), "held_out_windows": int(len(y_te)),
+        "ambient_windows": int(len(u_tr)), "ambient_held_out_windows": int(len(u_te)),
         "params_before": base.num_params(), "params_after": net.num_params(),
         "macs_before": base.macs(), "macs_after": net.macs(),
         "channels_before": base.channels(), "channels_after": net.channels(),
         "bytes_before": os.path.getsize(model_path),
     }
+    if calibrate and len(u_te):
+        # Above every keyword posterior on held-out ambient audio, never below the shipped one.
+        thr = min(0.95, max(float(base.metadata.get("threshold", "0.5")), amb_after["max_keyword_prob"] + 0.05))
+        net.metadata["threshold"] = f"{thr:.3f}"
+        report["threshold"] = thr
     if accepted:
         net.metadata["personalized"] = "pruned" if prune > 0 else "weights"
         net.to_onnx(out)

@@ -281,6 +281,51 @@ def test_pruning_shrinks_file_and_macs(tmp_path, user_data):
     s.spot(np.zeros(16000, np.float32), 16000)
 
 
+@pytest.fixture(scope="module")
+def ambient(speech_dev):
+    """Speech that holds no keyword and is disjoint from user_data's negatives (files 3+)."""
+    out = []
+    for f in sorted(os.listdir(speech_dev))[3:]:
+        if f.endswith(".wav"):
+            x, sr = sf.read(speech_dev / f, dtype="float32")
+            out.append(echoic.features.resample(x, sr, 16000) if sr != 16000 else x)
+    return out
+
+
+def test_hybrid_with_ambient_audio_keeps_false_alarms_down(tmp_path, user_data, ambient):
+    """Pruning distilled on ambient audio (the failure mode: a pruned student that never saw
+    enough negatives fires on them) against the same pruning without it."""
+    pytest.importorskip("onnx")
+    from echoic import kws_personalize
+
+    clips, negs = user_data
+    opts = dict(prune=0.7, epochs=3, prune_epochs=12, prune_steps=2, speeds=(1.0,), force=True)
+    rep = kws_personalize.personalize(MODEL, clips, negs, out=tmp_path / "amb.onnx", unlabeled=ambient, **opts)
+    assert rep["ambient_windows"] > 100 and rep["ambient_held_out_windows"] > 20
+    plain = kws_personalize.personalize(MODEL, clips, negs, out=tmp_path / "plain.onnx", **opts)
+    assert "ambient_after" not in plain or plain["ambient_held_out_windows"] == 0
+    # Score both pruned models on the same held-out ambient windows the device kept aside.
+    base = kws_model.KwsNet.from_onnx(MODEL)
+    _, held = kws_personalize._ambient_split([kws_personalize.stream_windows(a, base, 20) for a in ambient], 0.25)
+    p_amb = kws_model.KwsNet.from_onnx(tmp_path / "amb.onnx").forward(held)[0][:, 1:].max(1)
+    p_plain = kws_model.KwsNet.from_onnx(tmp_path / "plain.onnx").forward(held)[0][:, 1:].max(1)
+    assert p_amb.mean() < 0.5 * p_plain.mean()
+    assert rep["ambient_after"]["false_windows"] <= rep["ambient_before"]["false_windows"] + 0.02
+    # The threshold written into the model sits above every keyword posterior seen there.
+    thr = float(kws_model.KwsNet.from_onnx(tmp_path / "amb.onnx").metadata["threshold"])
+    assert thr == pytest.approx(rep["threshold"], abs=1e-3)
+    assert thr >= min(0.95, rep["ambient_after"]["max_keyword_prob"] + 0.05) - 1e-3
+    assert echoic.KeywordSpotter(tmp_path / "amb.onnx").thresholds["porcupine"] == pytest.approx(thr, abs=1e-3)
+
+
+def test_speed_perturbation_changes_duration():
+    from echoic import kws_personalize
+
+    x = np.sin(np.arange(16000) / 10).astype(np.float32)
+    assert len(kws_personalize.speed(x, 1.25)) == 12800
+    assert len(kws_personalize.speed(x, 0.8)) == 20000
+
+
 def test_numpy_backward_matches_finite_differences():
     net = kws_model.KwsNet.from_onnx(MODEL)
     rng = np.random.default_rng(0)
