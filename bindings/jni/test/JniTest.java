@@ -146,6 +146,11 @@ public final class JniTest {
     check(e.status() == EchoicException.CORRUPT_DATA && e.statusName().equals("corrupt_data"),
         "corrupt model -> corrupt_data");
 
+    // Non-ASCII (incl. a 4-byte character) survives Java -> UTF-8 -> C message -> Java.
+    String odd = "missing-\u6a21\u578b-\ud83c\udfa4";
+    e = expect(EchoicException.class, () -> new Recognizer(tmpDir + "/" + odd + "/model.onnx").close(), "odd path");
+    check(e.status() == EchoicException.IO && e.getMessage().contains(odd), "non-ASCII path round trip: " + e.getMessage());
+
     Recognizer.Config noModel = new Recognizer.Config();
     expect(IllegalArgumentException.class, () -> new Recognizer(noModel), "config.model null");
     expect(IllegalArgumentException.class, () -> new Recognizer((Recognizer.Config) null), "null config");
@@ -201,6 +206,33 @@ public final class JniTest {
       }
     }
     check(true, "200 streams");
+  }
+
+  /** Closing a recognizer while another thread feeds its stream: an exception, never a crash. */
+  static void testConcurrentClose(String model) throws Exception {
+    for (int round = 0; round < 5; ++round) {
+      Recognizer rec = new Recognizer(model);
+      Stream s = rec.createStream();
+      final Throwable[] seen = new Throwable[1];
+      Thread feeder = new Thread(() -> {
+        try {
+          float[] chunk = new float[160];
+          while (true) {
+            s.acceptWaveform(chunk, 16000);
+            s.decodeAvailable();
+            s.popFinal();
+          }
+        } catch (Throwable t) {
+          seen[0] = t;
+        }
+      });
+      feeder.start();
+      Thread.sleep(20 + 10 * round);
+      rec.close();
+      feeder.join(10000);
+      check(!feeder.isAlive(), "feeder stopped");
+      check(seen[0] instanceof IllegalStateException, "feeder sees IllegalStateException: " + seen[0]);
+    }
   }
 
   static List<String> spot(KeywordSpotter k, float[] x, int chunk) {
@@ -271,6 +303,7 @@ public final class JniTest {
     testChunkInvariance(args[0], args[1]);
     testErrors(args[0], args[4]);
     testUseAfterClose(args[0]);
+    testConcurrentClose(args[0]);
     testKeywordSpotter(args[2], args[3]);
     System.out.println("jni_test: all " + checks + " checks passed");
   }
