@@ -12,6 +12,9 @@ import ai.echoic.Stream;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -41,6 +44,18 @@ public final class JniTest {
     }
     check(false, what + ": expected " + type.getSimpleName() + ", nothing thrown");
     return null;
+  }
+
+  /** What a reflective call threw (unwrapped), or null. */
+  private static Throwable cause(Body body) {
+    try {
+      body.run();
+      return null;
+    } catch (InvocationTargetException e) {
+      return e.getCause();
+    } catch (Throwable t) {
+      return t;
+    }
   }
 
   /** 16-bit PCM WAV, channels averaged, samples in [-1, 1]. */
@@ -82,7 +97,7 @@ public final class JniTest {
       for (int i = 0; i < x.length; i += chunk) {
         s.acceptWaveform(x, i, Math.min(chunk, x.length - i), rate);
         s.decodeAvailable();
-        for (Result r = s.popFinal(); r != null; r = s.popFinal()) texts.add(r.segment + ":" + r.text);
+        for (Result r = s.popFinal(); r != null; r = s.popFinal()) texts.add(r.segment + ":" + r.text + " " + r.words);
       }
       s.inputFinished();
       s.decodeToEnd();
@@ -90,7 +105,7 @@ public final class JniTest {
       for (Result r = s.popFinal(); r != null; r = s.popFinal()) {
         check(r.isFinal, "popped results are final");
         for (Result.Word w : r.words) check(w.start <= w.end && w.text != null, "word times ordered: " + w);
-        texts.add(r.segment + ":" + r.text);
+        texts.add(r.segment + ":" + r.text + " " + r.words);
       }
     }
     return texts;
@@ -99,13 +114,17 @@ public final class JniTest {
   static void testChunkInvariance(String model, String wav) throws IOException {
     int[] rate = new int[1];
     float[] x = readWav(wav, rate);
-    try (Recognizer rec = new Recognizer(model)) {
-      List<String> whole = transcribe(rec, x, rate[0], x.length);
-      List<String> tenMs = transcribe(rec, x, rate[0], rate[0] / 100);
-      System.out.println("whole file: " + whole);
-      System.out.println("10 ms:      " + tenMs);
-      check(!whole.isEmpty() && !whole.get(whole.size() - 1).endsWith(":"), "a non-empty final text");
-      check(whole.equals(tenMs), "10 ms chunks give the whole-file text");
+    // The CTC test model, and the transducer one beside it (many words per result).
+    String transducer = new File(new File(model).getParentFile(), "asr-random-transducer").getPath();
+    for (String m : new String[] {model, transducer}) {
+      try (Recognizer rec = new Recognizer(m)) {
+        List<String> whole = transcribe(rec, x, rate[0], x.length);
+        List<String> tenMs = transcribe(rec, x, rate[0], rate[0] / 100);
+        System.out.println(new File(m).getName() + " whole file: " + whole);
+        System.out.println(new File(m).getName() + " 10 ms:      " + tenMs);
+        check(!whole.isEmpty() && !whole.get(0).startsWith("0: "), "a non-empty final text");
+        check(whole.equals(tenMs), "10 ms chunks give the whole-file text and words");
+      }
     }
     // Beam search and explicit config fields go through too.
     Recognizer.Config cfg = new Recognizer.Config(model);
@@ -126,12 +145,13 @@ public final class JniTest {
     }
   }
 
-  static void testErrors(String model, String tmpDir) throws IOException {
+  static void testErrors(String model, String tmpDir) throws Exception {
     EchoicException e = expect(EchoicException.class,
         () -> new Recognizer(new File(tmpDir, "missing/model.onnx").getPath()).close(), "missing model");
     System.out.println("missing model: status " + e.status() + " " + e.getMessage());
     check(e.status() == EchoicException.IO && e.statusName().equals("io"), "missing model -> io");
     check(e.getMessage().contains("missing"), "the message names the path");
+    check(e.toString().contains("[io]"), "toString has the status name: " + e);
 
     File corrupt = new File(tmpDir, "corrupt.onnx");
     byte[] garbage = new byte[4096];
@@ -168,6 +188,19 @@ public final class JniTest {
       expect(ArrayIndexOutOfBoundsException.class, () -> s.acceptWaveform(new float[10], 5, 6, 16000), "range");
       expect(ArrayIndexOutOfBoundsException.class, () -> s.acceptWaveform(new float[10], -1, 2, 16000), "offset");
       expect(IllegalStateException.class, s::decodeToEnd, "decodeToEnd before inputFinished");
+      // The native side checks again, should a caller get past the Java checks.
+      Method accept = Stream.class.getDeclaredMethod("nativeAcceptWaveform", long.class, float[].class, int.class,
+          int.class, int.class);
+      accept.setAccessible(true);
+      Field handleField = Stream.class.getDeclaredField("handle");
+      handleField.setAccessible(true);
+      long h = handleField.getLong(s);
+      check(cause(() -> accept.invoke(null, h, null, 0, 10, 16000)) instanceof IllegalArgumentException,
+          "native null samples -> IllegalArgumentException");
+      check(cause(() -> accept.invoke(null, h, new float[4], 2, 3, 16000)) instanceof ArrayIndexOutOfBoundsException,
+          "native bad range -> ArrayIndexOutOfBoundsException");
+      check(cause(() -> accept.invoke(null, 0L, new float[4], 0, 4, 16000)) instanceof IllegalStateException,
+          "native 0 handle -> IllegalStateException");
       // The stream still works after all the refused calls.
       s.acceptWaveform(new float[1600], 16000);
       s.acceptWaveform(new float[0], 16000);

@@ -19,9 +19,9 @@ public class EchoicException extends RuntimeException {
   private final int status;
   private final String statusName;
 
-  /** Called from native code. */
+  /** Called from native code; message is echoic_last_error() of the failed call. */
   public EchoicException(int status, String statusName, String message) {
-    super(statusName + ": " + message);
+    super(message);
     this.status = status;
     this.statusName = statusName;
   }
@@ -34,5 +34,10 @@ public class EchoicException extends RuntimeException {
   /** echoic_status_name(status), e.g. "io". */
   public String statusName() {
     return statusName;
+  }
+
+  @Override
+  public String toString() {
+    return getClass().getName() + " [" + statusName + "]: " + getMessage();
   }
 }
