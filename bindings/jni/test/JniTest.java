@@ -333,6 +333,13 @@ public final class JniTest {
     }
     new File(args[4]).mkdirs();
     System.out.println("echoic " + Echoic.version());
+    String ort = Echoic.loadOnnxRuntime(null); // ECHOIC_ORT_LIBRARY from ctest
+    System.out.println("ONNX Runtime: " + ort);
+    check(ort.contains("onnxruntime"), "ONNX Runtime loaded");
+    check(ort.equals(Echoic.loadOnnxRuntime(ort)), "loading the same library again is fine");
+    EchoicException e = expect(EchoicException.class, () -> Echoic.loadOnnxRuntime("/nonexistent/libort.so"),
+        "a different ONNX Runtime");
+    check(e.status() == EchoicException.STATE || e.status() == EchoicException.ONNXRUNTIME, "ort error: " + e);
     testChunkInvariance(args[0], args[1]);
     testErrors(args[0], args[4]);
     testUseAfterClose(args[0]);
