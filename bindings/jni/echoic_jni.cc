@@ -299,6 +299,18 @@ JNIEXPORT jlong JNICALL Java_ai_echoic_Recognizer_nativeCreate(
   });
 }
 
+// Config defaults straight from the C library; the arrays are sized by the Java caller.
+JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeDefaults(JNIEnv* env, jclass, jintArray ints,
+                                                                jfloatArray floats) {
+  echoic_recognizer_config c;
+  echoic_recognizer_config_default(&c);
+  const jint i[5] = {c.beam_size, c.enable_endpoint, c.num_threads, c.cpu_mem_arena, c.max_batch};
+  const jfloat f[4] = {c.hotword_score, c.rule1_min_trailing_silence, c.rule2_min_trailing_silence,
+                       c.rule3_max_utterance_length};
+  env->SetIntArrayRegion(ints, 0, 5, i);  // a short array raises ArrayIndexOutOfBoundsException
+  if (!env->ExceptionCheck()) env->SetFloatArrayRegion(floats, 0, 4, f);
+}
+
 JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeFree(JNIEnv*, jclass, jlong handle) {
   echoic_recognizer_free(reinterpret_cast<echoic_recognizer*>(static_cast<intptr_t>(handle)));
 }
@@ -404,6 +416,16 @@ JNIEXPORT jlong JNICALL Java_ai_echoic_KeywordSpotter_nativeCreate(JNIEnv* env, 
     if (!Check(env, echoic_kws_create(&cfg, &k))) return 0;
     return ToHandle(k);
   });
+}
+
+JNIEXPORT void JNICALL Java_ai_echoic_KeywordSpotter_nativeDefaults(JNIEnv* env, jclass, jintArray ints,
+                                                                    jfloatArray floats) {
+  echoic_kws_config c;
+  echoic_kws_config_default(&c);
+  const jint i[3] = {c.smoothing_hops, c.max_batch, c.num_threads};
+  const jfloat f[1] = {c.refractory_s};
+  env->SetIntArrayRegion(ints, 0, 3, i);
+  if (!env->ExceptionCheck()) env->SetFloatArrayRegion(floats, 0, 1, f);
 }
 
 JNIEXPORT void JNICALL Java_ai_echoic_KeywordSpotter_nativeFree(JNIEnv*, jclass, jlong handle) {

@@ -126,6 +126,15 @@ public final class JniTest {
         check(whole.equals(tenMs), "10 ms chunks give the whole-file text and words");
       }
     }
+    Recognizer.Config d = new Recognizer.Config();
+    check(d.decoding == Recognizer.Decoding.GREEDY && d.beamSize == 4 && d.hotwordScore == 1.5f && d.enableEndpoint
+        && d.rule1MinTrailingSilence == 2.4f && d.rule2MinTrailingSilence == 1.2f
+        && d.rule3MaxUtteranceLength == 20f && d.numThreads == 1 && d.cpuMemArena && d.maxBatch == 32
+        && d.vad == null && d.tokens == null, "Config defaults are the C defaults (echoic.h)");
+    KeywordSpotter.Config kd = new KeywordSpotter.Config();
+    check(kd.refractorySeconds < 0 && kd.smoothingHops == 0 && kd.maxBatch == 16 && kd.numThreads == 1
+        && kd.thresholds == null, "KeywordSpotter.Config defaults are the C defaults");
+
     // Beam search and explicit config fields go through too.
     Recognizer.Config cfg = new Recognizer.Config(model);
     cfg.decoding = Recognizer.Decoding.BEAM;

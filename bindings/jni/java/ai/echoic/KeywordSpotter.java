@@ -10,24 +10,33 @@ public final class KeywordSpotter implements AutoCloseable {
     Echoic.loadNativeLibrary();
   }
 
-  /** Mirrors echoic_kws_config; the initial values mean "model default". */
+  /** Mirrors echoic_kws_config; a new Config holds the C defaults (echoic_kws_config_default). */
   public static final class Config {
     /** echoic-kws .onnx. Required. */
     public String model;
     /** null: model default; one value: all keywords; else one per keyword. */
     public float[] thresholds;
     /** Seconds after an event during which the keyword is not reported again; < 0: model default. */
-    public float refractorySeconds = -1f;
+    public float refractorySeconds;
     /** <= 0: model default. */
-    public int smoothingHops = 0;
+    public int smoothingHops;
     /** Windows per ONNX Runtime run. */
-    public int maxBatch = 16;
+    public int maxBatch;
     /** ONNX Runtime intra-op threads. */
-    public int numThreads = 1;
+    public int numThreads;
 
-    public Config() {}
+    public Config() {
+      int[] i = new int[3];
+      float[] f = new float[1];
+      nativeDefaults(i, f);
+      smoothingHops = i[0];
+      maxBatch = i[1];
+      numThreads = i[2];
+      refractorySeconds = f[0];
+    }
 
     public Config(String model) {
+      this();
       this.model = model;
     }
   }
@@ -133,4 +142,7 @@ public final class KeywordSpotter implements AutoCloseable {
   private static native Event nativePopEvent(long handle);
 
   private static native void nativeReset(long handle);
+
+  // ints: smoothing hops, max batch, threads; floats: refractory seconds.
+  private static native void nativeDefaults(int[] ints, float[] floats);
 }

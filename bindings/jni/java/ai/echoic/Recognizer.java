@@ -25,36 +25,55 @@ public final class Recognizer implements AutoCloseable {
     }
   }
 
-  /** Mirrors echoic_recognizer_config; the initial values are the C defaults. */
+  /**
+   * Mirrors echoic_recognizer_config; a new Config holds the C defaults
+   * (echoic_recognizer_config_default: greedy, beam 4, hotword score 1.5, endpointing on
+   * with rules 2.4 s / 1.2 s / 20 s, 1 thread, arena on, batch 32, no VAD).
+   */
   public static final class Config {
     /** CTC .onnx (or its folder), or a transducer folder. Required. */
     public String model;
     /** tokens.txt; null = beside the model. */
     public String tokens;
     public Decoding decoding = Decoding.GREEDY;
-    public int beamSize = 4;
+    public int beamSize;
     /** Default boost per hotword token. */
-    public float hotwordScore = 1.5f;
-    public boolean enableEndpoint = true;
+    public float hotwordScore;
+    public boolean enableEndpoint;
     /** Endpoint even if nothing was decoded after this much trailing silence (s). */
-    public float rule1MinTrailingSilence = 2.4f;
+    public float rule1MinTrailingSilence;
     /** Endpoint after speech followed by this much silence (s). */
-    public float rule2MinTrailingSilence = 1.2f;
+    public float rule2MinTrailingSilence;
     /** Endpoint when an utterance gets this long (s). */
-    public float rule3MaxUtteranceLength = 20f;
+    public float rule3MaxUtteranceLength;
     /** ONNX Runtime intra-op threads. */
-    public int numThreads = 1;
-    public boolean cpuMemArena = true;
+    public int numThreads;
+    public boolean cpuMemArena;
     /** Streams per encoder run. */
-    public int maxBatch = 32;
+    public int maxBatch;
     /** null/"" (endpoint on decoder blanks), "energy" or "silero". */
     public String vad;
     /** silero_vad.onnx when vad is "silero". */
     public String vadModel;
 
-    public Config() {}
+    public Config() {
+      // Defaults from the C library itself, so they cannot drift.
+      int[] i = new int[5];
+      float[] f = new float[4];
+      nativeDefaults(i, f);
+      beamSize = i[0];
+      enableEndpoint = i[1] != 0;
+      numThreads = i[2];
+      cpuMemArena = i[3] != 0;
+      maxBatch = i[4];
+      hotwordScore = f[0];
+      rule1MinTrailingSilence = f[1];
+      rule2MinTrailingSilence = f[2];
+      rule3MaxUtteranceLength = f[3];
+    }
 
     public Config(String model) {
+      this();
       this.model = model;
     }
   }
@@ -129,4 +148,7 @@ public final class Recognizer implements AutoCloseable {
       boolean cpuMemArena, int maxBatch, String vad, String vadModel);
 
   private static native void nativeFree(long handle);
+
+  // ints: beam size, endpoint, threads, arena, max batch; floats: hotword score, rules 1-3.
+  private static native void nativeDefaults(int[] ints, float[] floats);
 }
