@@ -257,6 +257,13 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
             man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
             if (k + 1) % 500 == 0:
                 print(f"data.py: {name} {k + 1}/{n} ({hours:.2f} h)", flush=True)
+    if wav_dir:  # `echoic eval --set <split>/wav` reads this
+        with open(wav_dir / "transcripts.tsv", "w", encoding="utf-8") as tsv, \
+                open(d / "manifest.jsonl", encoding="utf-8") as man:
+            tsv.write("file\ttranscript\n")
+            for line in man:
+                it = json.loads(line)
+                tsv.write(f"{it['id']}.wav\t{it['text']}\n")
     np.save(d / "feats.npy", np.concatenate(feats))
     np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
     print(f"data.py: {name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
