@@ -46,6 +46,8 @@ FORTUNE_FILES = ["fortunes", "literature", "wisdom", "people", "science", "educa
                  "kids", "magic", "medicine", "miscellaneous", "news", "sports", "paradoxum",
                  "riddles", "law", "politics", "goedel", "computers", "definitions"]
 WORDLIST = Path("/usr/share/dict/american-english")
+ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_TEXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 
 SOURCES = {
     "fortune text": {"debian_package": "fortunes, fortunes-min", "path": str(FORTUNE_DIR),
@@ -58,6 +60,10 @@ SOURCES = {
                      "licence": "festival: BSD-like; kal/ked diphone voices: free use (see their copyright); "
                                 "slt HTS: BSD-like CMU ARCTIC licence"},
     "augmentation": {"debian_package": "sox", "licence": "GPL-2+/LGPL (program)"},
+    "human speech asterisk": {"debian_package": "asterisk-core-sounds-en, asterisk-core-sounds-en-wav",
+                              "path": "/usr/share/asterisk/sounds/en_US_f_Allison",
+                              "licence": "CC-BY-SA-3.0, (c) 2003-2010 Allison Smith "
+                                         "(see /usr/share/doc/asterisk-core-sounds-en/copyright)"},
 }
 
 ESPEAK_TRAIN_LANGS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
@@ -102,6 +108,24 @@ def word_list() -> list[str]:
     return words
 
 
+def asterisk_prompts() -> list[tuple[Path, str]]:
+    """Real human speech: the Asterisk PBX prompts (one speaker, 8 kHz) with their transcript list."""
+    import gzip
+
+    out = []
+    for line in gzip.open(ASTERISK_TEXT, "rt", encoding="utf-8", errors="replace"):
+        key, sep, text = line.partition(":")
+        if not sep or line.startswith(";"):
+            continue
+        text = text.strip()
+        wav = ASTERISK_DIR / f"{key.strip()}.wav"
+        # Tones ("[beep]") and key symbols have no spoken form the normalizer can spell.
+        if not wav.exists() or re.search(r"[\[\]*#@]", text) or not T.normalize(text):
+            continue
+        out.append((wav, text))
+    return sorted(out)
+
+
 def make_texts(n: int, rng: random.Random, sentences: list[str], words: list[str]) -> list[str]:
     out = []
     for _ in range(n):
@@ -128,7 +152,9 @@ def pick_voice(rng: random.Random, test: bool, rich: bool = False) -> dict:
 
 
 def synthesize(voice: dict, text: str, path: Path) -> None:
-    if voice["engine"] == "espeak-ng":
+    if voice["engine"] == "recorded":  # a real recording: resample it, augmentation follows
+        cmd = ["sox", voice["path"], "-r", "16000", "-c", "1", "-b", "16", str(path)]
+    elif voice["engine"] == "espeak-ng":
         cmd = ["espeak-ng", "-v", voice["voice"], "-s", str(voice["rate"]), "-p", str(voice["pitch"]),
                "-w", str(path), text]
     elif voice["engine"] == "festival":
@@ -270,6 +296,31 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
     return {"utterances": len(feats), "hours": round(hours, 3)}
 
 
+def build_recorded_split(name: str, prompts, copies: int, rng: random.Random, out: Path, jobs: int):
+    """Every recorded prompt `copies` times, each copy with its own augmentation."""
+    d = out / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    specs = [{"id": f"{name}-{i:06d}", "text": text, "voice": {"engine": "recorded", "path": str(wav)},
+              "aug": augment_params(rng, True)}
+             for i, (wav, text) in enumerate([p for _ in range(copies) for p in prompts])]
+    feats, offsets, hours = [], [0], 0.0
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
+            open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
+        for job, f, dur in ex.map(lambda j: make_one(j, Path(tmp), None), specs):
+            if f is None:
+                continue
+            feats.append(f.astype(np.float16))
+            offsets.append(offsets[-1] + len(f))
+            hours += dur / 3600
+            man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
+    np.save(d / "feats.npy", np.concatenate(feats))
+    np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    print(f"data.py: {name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
+    return {"utterances": len(feats), "hours": round(hours, 3)}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path(os.path.expanduser("~/.cache/echoic/asr-data")))
@@ -279,8 +330,23 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes")
     ap.add_argument("--augment", choices=["basic", "rich"], default="rich",
                     help="rich adds festival voices, pitch shift, reverb and EQ (basic reproduces the seed-0 corpus)")
+    ap.add_argument("--human", choices=["asterisk"], default=None,
+                    help="build the train split from real recordings instead of TTS (a separate --out)")
+    ap.add_argument("--copies", type=int, default=6, help="augmented copies of each recording (--human)")
     a = ap.parse_args(argv)
     rich = a.augment == "rich"
+    if a.human == "asterisk":
+        if not ASTERISK_TEXT.exists():
+            sys.exit("data.py: apt-get install asterisk-core-sounds-en asterisk-core-sounds-en-wav")
+        prompts = asterisk_prompts()
+        a.out.mkdir(parents=True, exist_ok=True)
+        stats = {"seed": a.seed, "prompts": len(prompts), "copies": a.copies,
+                 "train": build_recorded_split("train", prompts, a.copies, random.Random(a.seed), a.out, a.jobs),
+                 "test": None, "sources": {"human speech asterisk": SOURCES["human speech asterisk"],
+                                           "augmentation": SOURCES["augmentation"]}}
+        (a.out / "SOURCES.json").write_text(json.dumps(stats, indent=2))
+        print(json.dumps(stats["train"]))
+        return
     for tool in ("espeak-ng", "flite", "sox") + (("text2wave",) if rich else ()):
         if shutil.which(tool) is None:
             sys.exit(f"data.py: {tool} not found; apt-get install espeak-ng flite sox wamerican fortunes fortunes-min")

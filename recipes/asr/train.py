@@ -145,6 +145,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--max-minutes", type=float, default=40)
     ap.add_argument("--max-steps", type=int, default=10**9)
+    ap.add_argument("--anneal-minutes", type=float, default=0.0,
+                    help="decay the learning rate linearly to 0 over the last N minutes of --max-minutes")
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
@@ -220,6 +222,12 @@ def main(argv=None):
             sched.step()
             step += 1
             spent = time.time() - t0
+            left = a.max_minutes * 60 - spent
+            if a.anneal_minutes > 0 and left < a.anneal_minutes * 60:
+                # A short linear cool-down at the end settles the weights (cheap WER gain).
+                scale = max(left, 0.0) / (a.anneal_minutes * 60)
+                for g, base in zip(opt.param_groups, sched.get_last_lr()):
+                    g["lr"] = base * scale
             if step % 10 == 0:
                 rec = {"step": step, "loss": round(loss.item(), 3), "grad_norm": round(float(gn), 2),
                        "lr": opt.param_groups[0]["lr"], "minutes": round(spent / 60, 2)}

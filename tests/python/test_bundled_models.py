@@ -1,0 +1,72 @@
+"""The recognizer tiers that ship inside the package: present offline, the tiny tier really
+about a third of the small one, and both recognizing real human speech (speech-dev)."""
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+import echoic
+from echoic import registry
+from echoic.cli import main as cli_main
+from echoic.evaluate import evaluate
+from echoic.text import normalize
+
+SMALL, TINY = registry.DEFAULT_TIERS
+# Bounds sit a few points above the WER measured at release (the model cards' tables):
+# they catch a broken export, front end or decoder, not noise.
+MAX_WER = {SMALL: 0.96, TINY: 0.98}
+
+
+@pytest.fixture(scope="module")
+def recognizers():
+    return {name: echoic.Recognizer(name) for name in (SMALL, TINY)}
+
+
+def test_tiers_are_bundled_with_cards():
+    models = registry.list_models()
+    for name in (SMALL, TINY):
+        d = models[name]
+        assert registry.BUNDLED_DIR in d.parents, f"{name} must ship inside the package, found at {d}"
+        assert (d / "tokens.txt").is_file() and (d / "MODEL_CARD.md").is_file()
+        assert (d / "model.onnx").stat().st_size < 40e6
+
+
+def test_tiny_is_about_a_third_of_small(recognizers):
+    size = {n: (registry.list_models()[n] / "model.onnx").stat().st_size for n in (SMALL, TINY)}
+    state = {n: r.create_stream().state_bytes for n, r in recognizers.items()}
+    assert size[TINY] * 3 <= size[SMALL] * 1.1
+    assert state[TINY] < state[SMALL]
+    for r in recognizers.values():  # both speak the same contract as the random test model
+        assert r.model_info["vocab_size"] == 29 and r.sample_rate == 16000
+
+
+@pytest.mark.parametrize("name", [SMALL, TINY])
+def test_recognizes_real_speech(recognizers, speech_dev, name):
+    rep = evaluate(name, speech_dev, recognizer=recognizers[name], chunk_ms=100)
+    assert rep.ref_words > 200
+    assert rep.wer < MAX_WER[name], f"{name}: WER {rep.wer:.3f} on {len(rep.files)} speech-dev files"
+    # Beyond the aggregate: most files get some reference words right.
+    hits = sum(1 for f in rep.files if set(f.hyp.split()) & set(f.ref.split()))
+    assert hits >= len(rep.files) // 2
+
+
+def test_cli_default_model_transcribes_offline(speech_dev, monkeypatch):
+    # No --model: the bundled default, with no network and an empty download cache.
+    monkeypatch.setenv("ECHOIC_CACHE", "/nonexistent-echoic-cache")
+    clip = speech_dev / "ljspeech__LJ001-0002.wav"
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert cli_main(["transcribe", str(clip)]) == 0
+    words = normalize(buf.getvalue()).split()
+    assert words, "the default model printed nothing"
+    assert set(words) & {"being", "comparatively", "modern", "in"}
+
+
+def test_adaptive_default_tiers_fall_back_to_tiny(speech_dev):
+    rec = echoic.AdaptiveRecognizer(system_probes=False)
+    assert rec.tier_names == [SMALL, TINY]
+    rec.switch_to(TINY, reason="test")
+    t = rec.transcribe(str(speech_dev / "ljspeech__LJ001-0002.wav"))
+    assert rec.current_tier == TINY
+    assert t.text == echoic.Recognizer(TINY).transcribe(str(speech_dev / "ljspeech__LJ001-0002.wav")).text
