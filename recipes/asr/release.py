@@ -55,9 +55,9 @@ def score(model_file: Path, sets: dict[str, Path]) -> dict:
     for name, d in sets.items():
         r = evaluate(str(model_file), d, recognizer=rec)
         out[name] = {"files": len(r.files), "ref_words": r.ref_words, "wer": round(r.wer, 4),
-                     "substitutions": r.substitutions, "deletions": r.deletions, "insertions": r.insertions,
+                     "cer": round(r.cer, 4), "substitutions": r.substitutions, "deletions": r.deletions, "insertions": r.insertions,
                      "rtf": round(r.rtf, 4), "examples": [[f.ref, f.hyp] for f in r.files[:3]]}
-        print(f"release.py: {model_file.name} on {name}: WER {r.wer:.4f} RTF {r.rtf:.4f}", flush=True)
+        print(f"release.py: {model_file.name} on {name}: WER {r.wer:.4f} CER {r.cer:.4f} RTF {r.rtf:.4f}", flush=True)
     return out
 
 
@@ -82,11 +82,12 @@ def card_tables(rel: dict) -> str:
               f"int8 {rel['rss']['int8']['peak_rss_mb']} MB (added by ORT + model + decoding: "
               f"{rel['rss']['float32']['added_by_model_mb']} / {rel['rss']['int8']['added_by_model_mb']} MB) |",
               "", "WER (echoic greedy CTC, streaming engine, `echoic.text.normalize` on both sides):", "",
-              "| set | files | words | WER float32 | WER int8 | RTF int8 (1 thread) |", "| --- | --- | --- | --- | --- | --- |"]
+              "| set | files | words | WER float32 | WER int8 | CER float32 | CER int8 | RTF int8 (1 thread) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, f in rel["wer"]["float32"].items():
         q = rel["wer"]["int8"][name]
         lines.append(f"| {name} | {f['files']} | {f['ref_words']} | {100 * f['wer']:.1f} % | "
-                     f"{100 * q['wer']:.1f} % | {q['rtf']:.4f} |")
+                     f"{100 * q['wer']:.1f} % | {100 * f['cer']:.1f} % | {100 * q['cer']:.1f} % | {q['rtf']:.4f} |")
     lines += ["", f"Measured {rel['date']} on {rel['machine']} by `recipes/asr/release.py`.", "", END]
     return "\n".join(lines)
 

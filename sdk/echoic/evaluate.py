@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Tuple
 
 from . import audio as _audio
 from .errors import CorruptDataError, NotFoundError
-from .text import error_counts, normalize
+from .text import edit_distance, error_counts, normalize
 
 
 @dataclass
@@ -71,6 +71,14 @@ class EvalReport:
         return self.errors / self.ref_words if self.ref_words else float("nan")
 
     @property
+    def cer(self) -> float:
+        """Character error rate over the normalized texts (spaces count as characters).
+        Shows how close a spelling-level model is when most words still miss."""
+        chars = sum(len(f.ref) for f in self.files)
+        errs = sum(edit_distance(list(f.ref), list(f.hyp)) for f in self.files)
+        return errs / chars if chars else float("nan")
+
+    @property
     def duration(self) -> float:
         return sum(f.duration for f in self.files)
 
@@ -81,7 +89,7 @@ class EvalReport:
 
     def to_dict(self) -> dict:
         return {
-            "model": self.model, "set": self.set, "wer": self.wer, "ref_words": self.ref_words,
+            "model": self.model, "set": self.set, "wer": self.wer, "cer": self.cer, "ref_words": self.ref_words,
             "substitutions": self.substitutions, "deletions": self.deletions, "insertions": self.insertions,
             "duration": round(self.duration, 3), "rtf": self.rtf,
             "files": [dict(asdict(f), wer=f.wer) for f in self.files],

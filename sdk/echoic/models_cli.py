@@ -80,7 +80,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(rep.to_dict(), indent=1))
     else:
         print(f"model {rep.model}: WER {100 * rep.wer:.2f} % ({rep.errors} errors / {rep.ref_words} words: "
-              f"S={rep.substitutions} D={rep.deletions} I={rep.insertions}) over {len(rep.files)} files, "
+              f"S={rep.substitutions} D={rep.deletions} I={rep.insertions}), CER {100 * rep.cer:.2f} %, "
+              f"over {len(rep.files)} files, "
               f"{rep.duration:.1f} s of audio, RTF {rep.rtf:.4f}")
     return 0
 

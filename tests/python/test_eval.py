@@ -55,6 +55,17 @@ def test_eval_counts_are_consistent(report_json, speech_dev):
         assert f["hyp"] == normalize(f["hyp"])  # hypotheses are normalized too
     assert rep["duration"] == pytest.approx(sum(f["duration"] for f in rep["files"]), abs=0.01)
     assert 0 < rep["rtf"] < 5
+    chars = sum(len(f["ref"]) for f in rep["files"])
+    cer = sum(edit_distance(list(f["ref"]), list(f["hyp"])) for f in rep["files"]) / chars
+    assert rep["cer"] == pytest.approx(cer)
+
+
+def test_cer_counts_characters():
+    rep = ev.EvalReport(model="m", set="s", files=[
+        ev.score("a.wav", "public trust", "poblic trost", 1.0, 0.1),
+        ev.score("b.wav", "ok", "", 1.0, 0.1)])
+    assert rep.wer == pytest.approx(1.0)  # every word wrong ...
+    assert rep.cer == pytest.approx(4 / 14)  # ... yet only 2 + 2 of 12 + 2 characters
 
 
 def test_eval_text_output(speech_dev, tmp_path, capsys):
