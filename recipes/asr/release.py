@@ -4,7 +4,7 @@
       --set synthetic-held-out=~/.cache/echoic/asr-data/test/wav --set speech-dev=../shared/eval/speech-dev \\
       --install sdk/echoic/models
 
-Exports float32 and int8 (per-channel dynamic quantization) ONNX files, scores both
+Exports float32 and int8 (weight-only, per-block scales; see export.quantize_int8) ONNX files, scores both
 with echoic's own recognizer (the C++ engine through the Python package, greedy CTC,
 whole-file streaming) on every set, and writes <work>/<name>/release.json. With
 --install, the int8 file is installed as <install>/<name>/model.onnx with tokens.txt,
@@ -75,7 +75,7 @@ def card_tables(rel: dict) -> str:
               f"| encoder | d={c['d_model']}, {c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, "
               f"conv kernel {c['kernel']}, subsampling channels {c['subsample_channels'] or c['d_model']} |",
               f"| training | {rel['train']['steps']:,} steps, {rel['train']['minutes']:.0f} min on {rel['train']['device']} |",
-              f"| shipped file | model.onnx = int8 per-channel, {rel['bytes']['int8'] / 1e6:.2f} MB "
+              f"| shipped file | model.onnx = int8 weights (per-block scales, int8 compute), {rel['bytes']['int8'] / 1e6:.2f} MB "
               f"(float32: {rel['bytes']['float32'] / 1e6:.2f} MB) |",
               f"| per-stream state | {rel['state_bytes']:,} bytes |",
               f"| peak RSS, load + one clip (fresh process) | float32 {rel['rss']['float32']['peak_rss_mb']} MB, "
