@@ -38,6 +38,41 @@ def load(path):
     return clips, [str(v) for v in d["labels"]], [str(v) for v in d["voices"]], [str(v) for v in d["texts"]]
 
 
+def negative_stream(data, noise_minutes):
+    """The >= 1 h evaluation stream without keywords (held-out negative text read by user and
+    training voices, short gaps, then filtered noise) and the clips kept back for adaptation."""
+    neg_clips, _, neg_voices, _ = load(os.path.join(data, "negatives.npz"))
+    clash = set(AMBIENT_VOICES) & set(neg_voices)
+    if clash:
+        raise SystemExit(f"ambient voices {clash} also read the evaluation negatives")
+    rng = np.random.default_rng(0)
+    gaps = [rng.standard_normal(int(SR * rng.uniform(0.2, 1.0))).astype(np.float32) * 1e-3 for _ in neg_clips]
+    adapt_negs = neg_clips[-3:]  # a few minutes the users may give as their own negatives
+    stream = np.concatenate([v for c, g in zip(neg_clips[:-3], gaps) for v in (c, g)])
+    noise = rng.standard_normal(int(noise_minutes * 60 * SR)).astype(np.float32)
+    noise = np.convolve(noise, np.ones(8) / 8, mode="same").astype(np.float32) * 0.02
+    return np.concatenate([stream, noise]), adapt_negs
+
+
+def user_splits(data, keywords, n_users):
+    """Held-out "user" voices: per voice, enrollment clips (rate 160, 3 pitches), test clips
+    (rates 130 and 190: 6 per keyword) and the voice's non-keyword confusers."""
+    users_clips, users_labels, users_voices, _ = load(os.path.join(data, "users.npz"))
+    per_user = {}
+    for v in sorted(set(users_voices))[:n_users]:
+        idx = [i for i, vv in enumerate(users_voices) if vv == v]
+        kw_idx = [i for i in idx if users_labels[i] in keywords]
+        # clip order per keyword: rate (130, 160, 190) x pitch (40, 60, 80)
+        enroll, test = [], []
+        for kw in keywords:
+            ii = [i for i in kw_idx if users_labels[i] == kw]
+            enroll += ii[3:6]
+            test += ii[:3] + ii[6:9]
+        confusers = [users_clips[i] for i in idx if users_labels[i] not in keywords]
+        per_user[v] = (enroll, test, confusers)
+    return users_clips, users_labels, users_voices, per_user
+
+
 def detector_events(scores, times, thr, refractory):
     """Counts events of a recorded score trace at one threshold (same rules as the C++
     EventDetector: rising edge per keyword, refractory after any event)."""
@@ -165,36 +200,13 @@ def main():
     keywords = base.keywords
 
     # ---- negative stream (>= 1 h): held-out text by user + training voices, plus noise ----
-    neg_clips, _, neg_voices, neg_texts = load(os.path.join(a.data, "negatives.npz"))
-    clash = set(AMBIENT_VOICES) & set(neg_voices)
-    if clash:
-        raise SystemExit(f"ambient voices {clash} also read the evaluation negatives")
-    rng = np.random.default_rng(0)
-    gaps = [rng.standard_normal(int(SR * rng.uniform(0.2, 1.0))).astype(np.float32) * 1e-3 for _ in neg_clips]
-    adapt_negs = neg_clips[-3:]  # a few minutes the users may give as their own negatives
-    stream = np.concatenate([v for c, g in zip(neg_clips[:-3], gaps) for v in (c, g)])
-    noise = rng.standard_normal(int(a.noise_minutes * 60 * SR)).astype(np.float32)
-    noise = np.convolve(noise, np.ones(8) / 8, mode="same").astype(np.float32) * 0.02
-    stream = np.concatenate([stream, noise])
+    stream, adapt_negs = negative_stream(a.data, a.noise_minutes)
     hours = len(stream) / SR / 3600
     res["negative_hours"] = hours
     print(f"negative stream {hours:.2f} h", flush=True)
 
-    users_clips, users_labels, users_voices, _ = load(os.path.join(a.data, "users.npz"))
-    voices = sorted(set(users_voices))[:a.users]
-    # enrollment: rate 160 (3 pitches); test: rates 130 and 190 (6 per keyword)
-    per_user = {}
-    for v in voices:
-        idx = [i for i, vv in enumerate(users_voices) if vv == v]
-        kw_idx = [i for i in idx if users_labels[i] in keywords]
-        # clip order per keyword: rate (130, 160, 190) x pitch (40, 60, 80)
-        enroll, test = [], []
-        for kw in keywords:
-            ii = [i for i in kw_idx if users_labels[i] == kw]
-            enroll += ii[3:6]
-            test += ii[:3] + ii[6:9]
-        confusers = [users_clips[i] for i in idx if users_labels[i] not in keywords]
-        per_user[v] = (enroll, test, confusers)
+    users_clips, users_labels, users_voices, per_user = user_splits(a.data, keywords, a.users)
+    voices = list(per_user)
 
     thresholds = np.round(np.concatenate([np.arange(0.30, 0.90, 0.02), np.arange(0.90, 0.999, 0.005)]), 4)
     models = {"base": a.model}

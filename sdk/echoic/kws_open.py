@@ -28,15 +28,19 @@ def _norm_words(text: str) -> List[str]:
 
 def spot_open_vocabulary(source: "str | os.PathLike[str] | np.ndarray", keywords: Sequence[str], *,
                          sample_rate: Optional[int] = None, model: "str | os.PathLike[str] | None" = None,
-                         hotword_score: float = 2.0, beam_size: int = 8, min_score: float = 0.0
-                         ) -> List[OpenVocabularyEvent]:
-    """Events for every occurrence of a keyword phrase in the recognizer's words."""
+                         hotword_score: float = 2.0, beam_size: int = 8, min_score: float = 0.0,
+                         recognizer=None) -> List[OpenVocabularyEvent]:
+    """Events for every occurrence of a keyword phrase in the recognizer's words.
+
+    ``recognizer``: an :class:`echoic.Recognizer` built with ``decoding="beam"`` to reuse
+    across calls (then ``model``, ``hotword_score`` and ``beam_size`` are its own)."""
     from .asr import DEFAULT_MODEL, Recognizer  # noqa: F401 (DEFAULT_MODEL re-exported by asr)
 
     phrases = [(k, _norm_words(k)) for k in keywords]
     if not phrases or any(not w for _, w in phrases):
         raise InvalidArgumentError(f"open-vocabulary keywords must be non-empty text, got {list(keywords)}")
-    rec = Recognizer(model or DEFAULT_MODEL, decoding="beam", beam_size=beam_size, hotword_score=hotword_score)
+    rec = recognizer or Recognizer(model or DEFAULT_MODEL, decoding="beam", beam_size=beam_size,
+                                   hotword_score=hotword_score)
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise InvalidArgumentError("spot_open_vocabulary(array) needs sample_rate")
