@@ -258,19 +258,17 @@ def make_one(job: dict, tmp: Path, wav_dir: Path | None):
             p.unlink(missing_ok=True)
 
 
-def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int,
-                rich: bool = False):
-    sentences, words = texts_pool
+def fresh_dir(out: Path, name: str) -> Path:
     d = out / name
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
-    wav_dir = d / "wav" if test else None
-    if wav_dir:
-        wav_dir.mkdir()
-    specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test, rich),
-              "aug": augment_params(rng, rich)}
-             for i, t in enumerate(make_texts(n, rng, sentences, words))]
+    return d
+
+
+def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None) -> dict:
+    """Render every job (synthesize or read, augment, fbank) into <d>/feats.npy, offsets.npy
+    and manifest.jsonl; with wav_dir also the audio and a transcripts.tsv for `echoic eval`."""
     feats, offsets, hours = [], [0], 0.0
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
             open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
@@ -282,8 +280,8 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
             hours += dur / 3600
             man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
             if (k + 1) % 500 == 0:
-                print(f"data.py: {name} {k + 1}/{n} ({hours:.2f} h)", flush=True)
-    if wav_dir:  # `echoic eval --set <split>/wav` reads this
+                print(f"data.py: {d.name} {k + 1}/{len(specs)} ({hours:.2f} h)", flush=True)
+    if wav_dir:
         with open(wav_dir / "transcripts.tsv", "w", encoding="utf-8") as tsv, \
                 open(d / "manifest.jsonl", encoding="utf-8") as man:
             tsv.write("file\ttranscript\n")
@@ -292,33 +290,30 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
                 tsv.write(f"{it['id']}.wav\t{it['text']}\n")
     np.save(d / "feats.npy", np.concatenate(feats))
     np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
-    print(f"data.py: {name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
+    print(f"data.py: {d.name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
     return {"utterances": len(feats), "hours": round(hours, 3)}
+
+
+def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int,
+                rich: bool = False):
+    sentences, words = texts_pool
+    d = fresh_dir(out, name)
+    wav_dir = d / "wav" if test else None
+    if wav_dir:
+        wav_dir.mkdir()
+    specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test, rich),
+              "aug": augment_params(rng, rich)}
+             for i, t in enumerate(make_texts(n, rng, sentences, words))]
+    return write_split(d, specs, jobs, wav_dir)
 
 
 def build_recorded_split(name: str, prompts, copies: int, rng: random.Random, out: Path, jobs: int):
     """Every recorded prompt `copies` times, each copy with its own augmentation."""
-    d = out / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
+    d = fresh_dir(out, name)
     specs = [{"id": f"{name}-{i:06d}", "text": text, "voice": {"engine": "recorded", "path": str(wav)},
               "aug": augment_params(rng, True)}
              for i, (wav, text) in enumerate([p for _ in range(copies) for p in prompts])]
-    feats, offsets, hours = [], [0], 0.0
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
-            open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
-        for job, f, dur in ex.map(lambda j: make_one(j, Path(tmp), None), specs):
-            if f is None:
-                continue
-            feats.append(f.astype(np.float16))
-            offsets.append(offsets[-1] + len(f))
-            hours += dur / 3600
-            man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
-    np.save(d / "feats.npy", np.concatenate(feats))
-    np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
-    print(f"data.py: {name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
-    return {"utterances": len(feats), "hours": round(hours, 3)}
+    return write_split(d, specs, jobs)
 
 
 def main(argv=None):
