@@ -3,7 +3,7 @@ reverb, telephone band) and Kaldi log-mel features, cached next to the audio."""
 import os
 
 import numpy as np
-from scipy.signal import butter, lfilter, resample_poly
+from scipy.signal import butter, fftconvolve, lfilter, resample_poly
 
 from make_data import KEYWORDS, SR
 
@@ -50,11 +50,11 @@ def augment(rng, x):
     if rng.random() < 0.6:  # speed (tempo + pitch)
         f = int(rng.integers(88, 113))
         x = resample_poly(x, 100, f).astype(np.float32)
-    if rng.random() < 0.25:  # small room: exponentially decaying noise impulse response
-        n = int(SR * rng.uniform(0.05, 0.3))
+    if rng.random() < 0.4:  # room: exponentially decaying noise impulse response
+        n = int(SR * rng.uniform(0.05, 0.45))
         ir = rng.standard_normal(n) * np.exp(-np.arange(n) / (n / 5))
         ir[0] = 1.0
-        x = np.convolve(x, ir / np.abs(ir).sum() * 3)[:len(x) + n // 2].astype(np.float32)
+        x = fftconvolve(x, ir / np.abs(ir).sum() * 3)[:len(x) + n // 2].astype(np.float32)
     if rng.random() < 0.15:
         x = lfilter(*_TEL, x).astype(np.float32)
     return x
