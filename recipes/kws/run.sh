@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command, from a seed: synthesize the corpus, train, export the bundled model.
 #   recipes/kws/run.sh [SEED]
-# Needs: espeak-ng, flite (apt-get install espeak-ng flite), pip install torch==2.13.0
+# Needs: apt-get install espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k
+# asterisk-core-sounds-en-wav; pip install hibari-tts==0.2.1 torch==2.13.0
 # (CPU wheel) onnx kaldi-native-fbank scipy soundfile.
 set -euo pipefail
 SEED=${1:-0}

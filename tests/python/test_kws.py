@@ -43,11 +43,10 @@ def test_multiple_keywords_in_order(multi):
     x, sr = multi
     events = echoic.spot(x, sr)
     got = words(events)
-    # The base model is trained on synthetic voices only: on this real recording it finds
-    # 7 of the 9 keywords in order (misses americano and blueberry) and no false event.
-    # Guard that level: at least 7 in order, at most 1 extra event.
-    assert lcs(got, EXPECTED) >= 7, got
-    assert len(got) - lcs(got, EXPECTED) <= 1, got
+    # The base model never heard this speaker (nor any real keyword recording): it finds all
+    # 9 keywords in order, with one extra event ("no" at 43.9 s, score 0.54) after the last.
+    assert lcs(got, EXPECTED) == len(EXPECTED), got
+    assert len(got) - len(EXPECTED) <= 1, got
     t = [e.time for e in events]
     assert t == sorted(t) and t[-1] <= len(x) / sr + 1.0
     assert all(0 < e.score <= 1 for e in events)
@@ -299,7 +298,7 @@ def test_hybrid_with_ambient_audio_keeps_false_alarms_down(tmp_path, user_data, 
     from echoic import kws_personalize
 
     clips, negs = user_data
-    opts = dict(prune=0.7, epochs=3, prune_epochs=12, prune_steps=2, speeds=(1.0,), force=True)
+    opts = dict(prune=0.7, epochs=3, prune_epochs=24, prune_steps=2, speeds=(1.0,), force=True)
     rep = kws_personalize.personalize(MODEL, clips, negs, out=tmp_path / "amb.onnx", unlabeled=ambient, **opts)
     assert rep["ambient_windows"] > 100 and rep["ambient_held_out_windows"] > 20
     plain = kws_personalize.personalize(MODEL, clips, negs, out=tmp_path / "plain.onnx", **opts)
