@@ -45,6 +45,8 @@ struct Candidate {
   double pb = kNegInf, pnb = kNegInf;
   double ctx = 0.0;
   int32_t ctx_state = 0;
+  double lm = 0.0;
+  WordLm::State lm_state;
   // Winning contribution.
   double best = kNegInf;
   size_t src = 0;
@@ -65,8 +67,10 @@ void CtcBeamSearchConfig::Validate() const {
 double CtcPrefixBeamSearch::Prefix::Total() const { return LogAdd(pb, pnb); }
 
 CtcPrefixBeamSearch::CtcPrefixBeamSearch(int32_t vocab_size, int32_t blank_id, const CtcBeamSearchConfig& config,
-                                         std::shared_ptr<const ContextGraph> context)
-    : vocab_size_(vocab_size), blank_id_(blank_id), config_(config), context_(std::move(context)) {
+                                         std::shared_ptr<const ContextGraph> context,
+                                         std::shared_ptr<const WordLm> lm)
+    : vocab_size_(vocab_size), blank_id_(blank_id), config_(config), context_(std::move(context)),
+      lm_(std::move(lm)) {
   ECHOIC_CHECK(vocab_size > 0, ErrorCode::kInvalidArgument, "CtcPrefixBeamSearch: vocab size must be > 0, got ",
                vocab_size);
   ECHOIC_CHECK(blank_id >= 0 && blank_id < vocab_size, ErrorCode::kInvalidArgument, "CtcPrefixBeamSearch: blank id ",
@@ -89,6 +93,7 @@ void CtcPrefixBeamSearch::Reset() {
   empty.pb = 0.0;
   empty.pnb = kNegInf;
   empty.ctx_state = context_ ? context_->Root() : 0;
+  if (lm_) empty.lm_state = lm_->Start();
   empty.hash = kEmptyHash;
   beam_.push_back(std::move(empty));
 }
@@ -176,7 +181,7 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       bool fresh = false;
       if (c == blank_id_) {
         Candidate& n = slot(i, -1, &fresh);
-        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; }
+        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; n.lm = p.lm; n.lm_state = p.lm_state; }
         n.pb = LogAdd(n.pb, total + lp);
         note(n, total + lp, i, Origin::kStayBlank, c, lpf);
         continue;
@@ -184,12 +189,17 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       if (c == last) {
         // Repeat without a blank in between collapses into the same prefix.
         Candidate& n = slot(i, -1, &fresh);
-        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; }
+        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; n.lm = p.lm; n.lm_state = p.lm_state; }
         n.pnb = LogAdd(n.pnb, p.pnb + lp);
         note(n, p.pnb + lp, i, Origin::kStayRepeat, c, lpf);
       }
       const double from = (c == last) ? p.pb : total;  // a real repeat needs a blank between
       if (from == kNegInf) continue;
+      WordLm::Step word{true, 0.0, p.lm_state};
+      if (lm_) {
+        word = lm_->Forward(p.lm_state, c);
+        if (!word.allowed) continue;  // spells no lexicon word
+      }
       Candidate& q = slot(i, c, &fresh);
       if (fresh) {
         if (context_) {
@@ -199,6 +209,8 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
         } else {
           q.ctx = p.ctx;
         }
+        q.lm = p.lm + word.score;
+        q.lm_state = word.state;
       }
       q.pnb = LogAdd(q.pnb, from + lp);
       note(q, from + lp, i, Origin::kExtend, c, lpf);
@@ -210,7 +222,8 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   std::vector<size_t> order(cands.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::vector<double> score(cands.size());
-  for (size_t i = 0; i < cands.size(); ++i) score[i] = LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx;
+  for (size_t i = 0; i < cands.size(); ++i)
+    score[i] = LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx + cands[i].lm;
   auto ranked = [&](size_t a, size_t b) {
     if (score[a] != score[b]) return score[a] > score[b];
     const Candidate &ca = cands[a], &cb = cands[b];
@@ -244,18 +257,24 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
     p.pnb = c.pnb;
     p.ctx = c.ctx;
     p.ctx_state = c.ctx_state;
+    p.lm = c.lm;
+    p.lm_state = c.lm_state;
     p.hash = c.hash;
     next.push_back(std::move(p));
   }
   beam_ = std::move(next);
 }
 
+double CtcPrefixBeamSearch::Bias(const Prefix& p, bool finalize) const {
+  double b = p.ctx + p.lm;
+  if (finalize && context_) b += context_->Finalize(p.ctx_state);
+  if (finalize && lm_) b += lm_->Finalize(p.lm_state);
+  return b;
+}
+
 std::vector<size_t> CtcPrefixBeamSearch::Ranked(bool finalize) const {
   std::vector<double> s(beam_.size());
-  for (size_t i = 0; i < beam_.size(); ++i) {
-    s[i] = beam_[i].Total() + beam_[i].ctx;
-    if (finalize && context_) s[i] += context_->Finalize(beam_[i].ctx_state);
-  }
+  for (size_t i = 0; i < beam_.size(); ++i) s[i] = beam_[i].Total() + Bias(beam_[i], finalize);
   std::vector<size_t> order(beam_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {

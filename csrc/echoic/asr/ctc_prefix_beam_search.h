@@ -1,5 +1,6 @@
 // Streaming CTC prefix beam search in log space, with optional hotword biasing
-// through a ContextGraph. One object per stream.
+// through a ContextGraph and an optional word LM (lexicon + n-gram). One object
+// per stream.
 #ifndef ECHOIC_ASR_CTC_PREFIX_BEAM_SEARCH_H_
 #define ECHOIC_ASR_CTC_PREFIX_BEAM_SEARCH_H_
 
@@ -9,6 +10,7 @@
 
 #include "echoic/asr/context_graph.h"
 #include "echoic/asr/result.h"
+#include "echoic/asr/word_lm.h"
 
 namespace echoic::asr {
 
@@ -22,16 +24,20 @@ struct CtcBeamSearchConfig {
 
 class CtcPrefixBeamSearch {
  public:
-  // `context` (may be null) is shared read-only between streams.
+  // `context` and `lm` (either may be null) are shared read-only between streams.
+  // With an LM, prefixes must spell its lexicon words and rank by log P +
+  // context score + LM score.
   CtcPrefixBeamSearch(int32_t vocab_size, int32_t blank_id, const CtcBeamSearchConfig& config = {},
-                      std::shared_ptr<const ContextGraph> context = nullptr);
+                      std::shared_ptr<const ContextGraph> context = nullptr,
+                      std::shared_ptr<const WordLm> lm = nullptr);
 
   // Consumes num_frames x vocab_size row-major log-probs; chunking does not
   // change the results.
   void Accept(const float* log_probs, int32_t num_frames, int32_t vocab_size);
 
-  // Best prefix ranked by log P + context score. With finalize=true an
-  // unfinished hotword's boost is taken back before ranking (use it for final
+  // Best prefix ranked by log P + context score (+ LM score). With
+  // finalize=true an unfinished hotword's boost is taken back, and the LM
+  // closes the last word and adds </s>, before ranking (use it for final
   // results). Token frames: the frame at which the prefix took the token;
   // confidence: mean posterior over the frames the best path spent on it.
   Hypothesis Best(bool finalize = false) const;
@@ -60,17 +66,21 @@ class CtcPrefixBeamSearch {
     double pb = 0.0, pnb = 0.0;   // log P(prefix, path ends in blank / in its last token)
     double ctx = 0.0;             // accumulated context (hotword) score
     int32_t ctx_state = 0;
+    double lm = 0.0;              // accumulated word LM score
+    WordLm::State lm_state;
     uint64_t hash = 0;            // of `tokens`; candidates are merged by it (then compared)
     double Total() const;
   };
   void Step(const float* row, int32_t frame);
   Hypothesis ToHypothesis(const Prefix& p, bool finalize) const;
+  double Bias(const Prefix& p, bool finalize) const;  // context + LM score
   std::vector<size_t> Ranked(bool finalize) const;
 
   int32_t vocab_size_;
   int32_t blank_id_;
   CtcBeamSearchConfig config_;
   std::shared_ptr<const ContextGraph> context_;
+  std::shared_ptr<const WordLm> lm_;
   int64_t num_frames_ = 0;
   std::vector<Prefix> beam_;
   std::vector<std::pair<float, int32_t>> scratch_;  // per-frame candidate tokens

@@ -22,6 +22,7 @@ void RecognizerConfig::Validate() const {
                "recognizer config: beam_size must be in 1..64, got ", beam_size);
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
+  WordLmConfig{lm_scale, word_bonus}.Validate();
   endpoint.Validate();
   ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero" || vad == "external", ErrorCode::kInvalidArgument,
                "recognizer config: vad must be '', 'energy', 'silero' or 'external', got '", vad, "'");
@@ -55,6 +56,7 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   const auto& info = model_->info();
   ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
                info.vocab_size, " but '", config_.tokens, "' lists ", symbols_->size(), " tokens");
+  LoadWordLm();
   fbank_options_.sample_rate = info.sample_rate;
   fbank_options_.num_bins = info.feature_dim;
   fbank_options_.dither = 0.f;
@@ -77,6 +79,24 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   fbank_options_.high_freq = info.fbank_high_freq;
 }
 
+void Recognizer::LoadWordLm() {
+  std::string path = config_.lm;
+  if (path == "auto") {
+    path.clear();
+    const size_t slash = config_.tokens.find_last_of('/');
+    const std::string beside = (slash == std::string::npos ? std::string() : config_.tokens.substr(0, slash + 1)) +
+                               "lm.arpa";
+    struct stat st {};
+    if (!transducer_ && config_.decoding_method == "beam" && ::stat(beside.c_str(), &st) == 0) path = beside;
+  }
+  if (path.empty()) return;
+  ECHOIC_CHECK(!transducer_, ErrorCode::kInvalidArgument, "recognizer: a word LM ('", path,
+               "') works with CTC models only; '", config_.model, "' is a transducer");
+  ECHOIC_CHECK(config_.decoding_method == "beam", ErrorCode::kInvalidArgument, "recognizer: the word LM '", path,
+               "' needs decoding_method 'beam' (greedy decoding cannot use it)");
+  word_lm_ = WordLm::FromArpa(path, *symbols_, WordLmConfig{config_.lm_scale, config_.word_bonus});
+}
+
 Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
@@ -87,7 +107,8 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     decoder = MakeTransducerDecoder(transducer_, *symbols_, beam, hotwords, config_.hotword_score);
   } else if (config_.decoding_method == "beam" || !hotwords.empty()) {
     // Hotwords need beam search: a greedy path cannot be re-ranked.
-    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score);
+    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score,
+                              word_lm_);
   } else {
     decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
   }

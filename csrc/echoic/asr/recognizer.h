@@ -13,6 +13,7 @@
 #include "echoic/asr/streaming_ctc_model.h"
 #include "echoic/asr/streaming_transducer_model.h"
 #include "echoic/asr/symbol_table.h"
+#include "echoic/asr/word_lm.h"
 #include "echoic/vad/vad.h"
 
 namespace echoic::asr {
@@ -26,6 +27,8 @@ class Recognizer {
   // StreamingCtcModelInfo or StreamingTransducerModelInfo underneath (see family).
   const AcousticModelInfo& model_info() const { return model_->info(); }
   const SymbolTable& symbols() const { return *symbols_; }
+  // The word LM beam search uses (null when none; see RecognizerConfig::lm).
+  const WordLm* word_lm() const { return word_lm_.get(); }
 
   std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;
 
@@ -43,6 +46,7 @@ class Recognizer {
   bool IsDone(const Stream& stream) const { return stream.input_finished() && !IsReady(stream); }
 
  private:
+  void LoadWordLm();
   void AfterChunk(Stream* s, int32_t frames) const;
   void CloseSegment(Stream* s, bool last) const;
 
@@ -50,6 +54,7 @@ class Recognizer {
   std::shared_ptr<AcousticModel> model_;
   std::shared_ptr<StreamingTransducerModel> transducer_;  // set when the model is a transducer
   std::shared_ptr<SymbolTable> symbols_;
+  std::shared_ptr<const WordLm> word_lm_;
   features::FbankOptions fbank_options_;
   std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream
   mutable std::atomic<int64_t> next_stream_id_{1};

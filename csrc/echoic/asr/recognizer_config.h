@@ -17,6 +17,12 @@ struct RecognizerConfig {
   std::string decoding_method = "greedy";  // "greedy" or "beam" (CTC prefix beam search)
   int32_t beam_size = 4;
   float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
+  // Word LM for CTC beam search (ARPA, orders 1-3; see word_lm.h): "auto" =
+  // lm.arpa beside the model when there is one, "" = none, else its path.
+  // Greedy decoding and transducer models do not use it.
+  std::string lm = "auto";
+  float lm_scale = 0.5f;
+  float word_bonus = 1.0f;
   bool enable_endpoint = true;
   EndpointConfig endpoint;
   // Endpointing silence from a voice activity detector instead of the decoder's

@@ -25,8 +25,8 @@ class GreedySegmentDecoder final : public SegmentDecoder {
 class BeamSegmentDecoder final : public SegmentDecoder {
  public:
   BeamSegmentDecoder(int32_t vocab, int32_t blank, const CtcBeamSearchConfig& cfg,
-                     std::shared_ptr<const ContextGraph> graph)
-      : d_(vocab, blank, cfg, std::move(graph)) {}
+                     std::shared_ptr<const ContextGraph> graph, std::shared_ptr<const WordLm> lm)
+      : d_(vocab, blank, cfg, std::move(graph), std::move(lm)) {}
   void Accept(const float* lp, int32_t n, int32_t v) override { d_.Accept(lp, n, v); }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
   int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
@@ -64,11 +64,12 @@ std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols,
 }
 
 std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,
-                                                const std::vector<Hotword>& hotwords, float default_score) {
+                                                const std::vector<Hotword>& hotwords, float default_score,
+                                                std::shared_ptr<const WordLm> lm) {
   CtcBeamSearchConfig cfg;
   cfg.beam = beam;
   std::shared_ptr<const ContextGraph> graph = MakeHotwordGraph(symbols, hotwords, default_score);
-  return std::make_unique<BeamSegmentDecoder>(symbols.size(), blank_id, cfg, std::move(graph));
+  return std::make_unique<BeamSegmentDecoder>(symbols.size(), blank_id, cfg, std::move(graph), std::move(lm));
 }
 
 }  // namespace echoic::asr

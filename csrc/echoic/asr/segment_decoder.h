@@ -11,6 +11,7 @@
 #include "echoic/asr/recognizer_config.h"
 #include "echoic/asr/result.h"
 #include "echoic/asr/symbol_table.h"
+#include "echoic/asr/word_lm.h"
 
 namespace echoic::asr {
 
@@ -28,8 +29,10 @@ class SegmentDecoder {
 
 std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t blank_id);
 // Hotwords are encoded with the symbol table; an unencodable phrase is a kInvalidArgument naming it.
+// `lm` (may be null): the word LM shared by all streams.
 std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,
-                                                const std::vector<Hotword>& hotwords, float default_score);
+                                                const std::vector<Hotword>& hotwords, float default_score,
+                                                std::shared_ptr<const WordLm> lm = nullptr);
 
 // The hotword automaton for `hotwords` (null when empty); kInvalidArgument names an unspellable phrase.
 std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols, const std::vector<Hotword>& hotwords,

@@ -1,0 +1,131 @@
+#include "echoic/asr/word_lm.h"
+
+#include <cmath>
+#include <string>
+
+#include "echoic/asr/asr_test_util.h"
+#include "echoic/asr/ctc_prefix_beam_search.h"
+#include "echoic/runtime/error.h"
+#include "testing/check.h"
+
+using echoic::ErrorCode;
+using echoic::asr::CtcBeamSearchConfig;
+using echoic::asr::CtcPrefixBeamSearch;
+using echoic::asr::WordLm;
+using echoic::asr::WordLmConfig;
+namespace tu = echoic::asr::testutil;
+
+namespace {
+
+// A hand-made bigram model: "public trust" is likely, "poblic"/"trost" are not words.
+const char* kArpa = R"(\data\
+ngram 1=7
+ngram 2=3
+
+\1-grams:
+-1.0	<s>	-0.3
+-1.0	</s>
+-0.6	public	-0.2
+-0.7	trust	-0.2
+-1.2	the	-0.3
+-2.0	cat
+-3.0	<unk>
+
+\2-grams:
+-0.1	<s> public
+-0.05	public trust
+-0.2	trust </s>
+
+\end\
+)";
+
+std::shared_ptr<const WordLm> Lm(float scale = 1.f, float bonus = 0.f) {
+  return WordLm::FromArpaText(kArpa, tu::CharVocab(), WordLmConfig{scale, bonus}, "test.arpa");
+}
+
+WordLm::State Spell(const WordLm& lm, const std::string& s, double* score, bool* ok) {
+  WordLm::State st = lm.Start();
+  *score = 0.0;
+  *ok = true;
+  for (char c : s) {
+    auto step = lm.Forward(st, tu::Id(c));
+    if (!step.allowed) {
+      *ok = false;
+      return st;
+    }
+    *score += step.score;
+    st = step.state;
+  }
+  return st;
+}
+
+}  // namespace
+
+TEST(arpa_probabilities_with_back_off) {
+  auto lm = Lm();
+  CHECK_EQ(lm->num_words(), 4);
+  CHECK_EQ(lm->order(), 2);
+  const int32_t pub = lm->WordId("public"), trust = lm->WordId("trust"), the = lm->WordId("the");
+  CHECK(pub >= 0 && trust >= 0 && the >= 0);
+  CHECK_EQ(lm->WordId("poblic"), -1);
+  CHECK_NEAR(lm->Log10Prob(-1, -1, pub), -0.1, 1e-6);        // listed bigram <s> public
+  CHECK_NEAR(lm->Log10Prob(-1, pub, trust), -0.05, 1e-6);    // listed bigram
+  CHECK_NEAR(lm->Log10Prob(-1, pub, the), -0.2 + -1.2, 1e-6);  // back-off(public) + P(the)
+  CHECK_NEAR(lm->Log10Prob(-1, -1, the), -0.3 + -1.2, 1e-6);   // back-off(<s>) + P(the)
+}
+
+TEST(forward_follows_the_lexicon_and_scores_words) {
+  auto lm = Lm(1.f, 0.5f);
+  double score = 0.0;
+  bool ok = false;
+  auto st = Spell(*lm, " public trust", &score, &ok);
+  CHECK(ok);
+  // "public" is scored when "▁" starts the next word: ln(10) * -0.1 + bonus.
+  CHECK_NEAR(score, std::log(10.0) * -0.1 + 0.5, 1e-6);
+  // Finalize closes "trust" (bigram -0.05) and adds </s> (bigram trust </s> -0.2).
+  CHECK_NEAR(lm->Finalize(st), std::log(10.0) * (-0.05 - 0.2) + 0.5, 1e-6);
+  Spell(*lm, " poblic", &score, &ok);
+  CHECK(!ok);  // "po" leads to no lexicon word
+  st = Spell(*lm, " pub", &score, &ok);
+  CHECK(ok);
+  CHECK(lm->Finalize(st) < -1000.0);                                   // ends inside a word
+  CHECK(!lm->Forward(st, tu::Id(' ')).allowed);                         // "pub" is not a word
+  CHECK(lm->Forward(st, 0).allowed && lm->Forward(st, 0).score == 0.0);  // blank changes nothing
+}
+
+TEST(beam_search_with_lm_spells_words_the_acoustics_blur) {
+  // Acoustics favour "poblic trost" slightly at two frames; the LM corrects both.
+  std::vector<float> lp;
+  auto add = [&](const std::vector<float>& f) { lp.insert(lp.end(), f.begin(), f.end()); };
+  for (char c : std::string(" p")) add(tu::PeakyFrames(std::string(1, c)));
+  add(tu::Frame({{'o', 0.55f}, {'u', 0.4f}}));
+  for (char c : std::string("blic tr")) add(tu::PeakyFrames(std::string(1, c)));
+  add(tu::Frame({{'o', 0.55f}, {'u', 0.4f}}));
+  for (char c : std::string("st")) add(tu::PeakyFrames(std::string(1, c)));
+  const int32_t T = static_cast<int32_t>(lp.size() / tu::kV);
+  auto sym = tu::CharVocab();
+  CtcBeamSearchConfig cfg;
+  cfg.beam = 8;
+  CtcPrefixBeamSearch plain(tu::kV, 0, cfg);
+  plain.Accept(lp.data(), T, tu::kV);
+  CHECK(sym.Detokenize(plain.Best(true).tokens) == "poblic trost");
+  CtcPrefixBeamSearch with_lm(tu::kV, 0, cfg, nullptr, Lm(0.5f, 1.f));
+  // Chunking does not change the result.
+  for (int32_t t = 0; t < T; t += 3) with_lm.Accept(lp.data() + t * tu::kV, std::min(3, T - t), tu::kV);
+  CHECK(sym.Detokenize(with_lm.Best(true).tokens) == "public trust");
+}
+
+TEST(bad_arpa_files_are_typed_errors) {
+  auto sym = tu::CharVocab();
+  auto arpa = [&](const std::string& text) { return WordLm::FromArpaText(text, sym); };
+  CHECK_THROWS_CODE(arpa("hello\n"), ErrorCode::kCorruptData);                                 // not ARPA
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 cat\n"), ErrorCode::kCorruptData);  // no end line
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\nx cat\n\\end\\\n"), ErrorCode::kCorruptData);
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 4=1\n\\4-grams:\n"), ErrorCode::kModel);                 // order 4
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 CAT\n\\end\\\n"), ErrorCode::kModel);  // unspellable
+  CHECK_THROWS_CODE(WordLm::FromArpa("/nonexistent/lm.arpa", sym), ErrorCode::kIo);
+  CHECK_THROWS_CODE(WordLm::FromArpaText(kArpa, sym, WordLmConfig{-1.f, 0.f}), ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(WordLm::FromArpaText(kArpa, sym, WordLmConfig{1.f, NAN}), ErrorCode::kInvalidArgument);
+}
+
+TEST_MAIN()
