@@ -55,18 +55,7 @@ echoic_status echoic_adaptive_create(const echoic_adaptive_config* c, echoic_ada
       if (c->tier_names && c->tier_names[i]) t.name = c->tier_names[i];
       cfg.tiers.push_back(t);
     }
-    if (const echoic_recognizer_config* r = c->recognizer) {
-      if (r->decoding_method) cfg.base.decoding_method = r->decoding_method;
-      cfg.base.beam_size = r->beam_size;
-      cfg.base.hotword_score = r->hotword_score;
-      cfg.base.enable_endpoint = r->enable_endpoint != 0;
-      cfg.base.endpoint.rule1.min_trailing_silence_s = r->rule1_min_trailing_silence;
-      cfg.base.endpoint.rule2.min_trailing_silence_s = r->rule2_min_trailing_silence;
-      cfg.base.endpoint.rule3.min_utterance_length_s = r->rule3_max_utterance_length;
-      cfg.base.session.intra_op_threads = r->num_threads;
-      cfg.base.session.cpu_mem_arena = r->cpu_mem_arena != 0;
-      cfg.base.max_batch = r->max_batch;
-    }
+    if (const echoic_recognizer_config* r = c->recognizer) echoic::c_api::CopyDecodingConfig(*r, &cfg.base);
     ECHOIC_CHECK(c->memory_budget_bytes >= 0, ErrorCode::kInvalidArgument,
                  "echoic_adaptive_create: memory_budget_bytes must be >= 0");
     ECHOIC_CHECK(c->poll_interval_ms >= 0, ErrorCode::kInvalidArgument,

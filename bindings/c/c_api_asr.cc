@@ -42,6 +42,22 @@ std::vector<asr::Hotword> ParseHotwordLines(const char* text) {
   return out;
 }
 
+void CopyDecodingConfig(const echoic_recognizer_config& c, asr::RecognizerConfig* cfg) {
+  if (c.decoding_method) cfg->decoding_method = c.decoding_method;
+  cfg->beam_size = c.beam_size;
+  cfg->hotword_score = c.hotword_score;
+  cfg->lm = c.lm ? c.lm : "";
+  cfg->lm_scale = c.lm_scale;
+  cfg->word_bonus = c.word_bonus;
+  cfg->enable_endpoint = c.enable_endpoint != 0;
+  cfg->endpoint.rule1.min_trailing_silence_s = c.rule1_min_trailing_silence;
+  cfg->endpoint.rule2.min_trailing_silence_s = c.rule2_min_trailing_silence;
+  cfg->endpoint.rule3.min_utterance_length_s = c.rule3_max_utterance_length;
+  cfg->session.intra_op_threads = c.num_threads;
+  cfg->session.cpu_mem_arena = c.cpu_mem_arena != 0;
+  cfg->max_batch = c.max_batch;
+}
+
 }  // namespace echoic::c_api
 
 extern "C" {
@@ -51,9 +67,12 @@ void echoic_recognizer_config_default(echoic_recognizer_config* c) {
   echoic::asr::RecognizerConfig d;
   c->model = nullptr;
   c->tokens = nullptr;
-  c->decoding_method = "greedy";
+  c->decoding_method = "auto";
   c->beam_size = d.beam_size;
   c->hotword_score = d.hotword_score;
+  c->lm = "auto";
+  c->lm_scale = d.lm_scale;
+  c->word_bonus = d.word_bonus;
   c->enable_endpoint = d.enable_endpoint ? 1 : 0;
   c->rule1_min_trailing_silence = d.endpoint.rule1.min_trailing_silence_s;
   c->rule2_min_trailing_silence = d.endpoint.rule2.min_trailing_silence_s;
@@ -73,16 +92,7 @@ echoic_status echoic_recognizer_create(const echoic_recognizer_config* c, echoic
     echoic::asr::RecognizerConfig cfg;
     cfg.model = c->model;
     if (c->tokens) cfg.tokens = c->tokens;
-    if (c->decoding_method) cfg.decoding_method = c->decoding_method;
-    cfg.beam_size = c->beam_size;
-    cfg.hotword_score = c->hotword_score;
-    cfg.enable_endpoint = c->enable_endpoint != 0;
-    cfg.endpoint.rule1.min_trailing_silence_s = c->rule1_min_trailing_silence;
-    cfg.endpoint.rule2.min_trailing_silence_s = c->rule2_min_trailing_silence;
-    cfg.endpoint.rule3.min_utterance_length_s = c->rule3_max_utterance_length;
-    cfg.session.intra_op_threads = c->num_threads;
-    cfg.session.cpu_mem_arena = c->cpu_mem_arena != 0;
-    cfg.max_batch = c->max_batch;
+    echoic::c_api::CopyDecodingConfig(*c, &cfg);
     if (c->vad) cfg.vad = c->vad;
     if (c->vad_model) cfg.vad_model = c->vad_model;
     auto r = std::make_unique<echoic_recognizer>();

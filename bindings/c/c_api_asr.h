@@ -18,6 +18,10 @@ namespace echoic::c_api {
 // '\n'-separated phrases, each optionally followed by TAB and a boost; NULL = none.
 std::vector<asr::Hotword> ParseHotwordLines(const char* text);
 
+// Copies the decoding, LM, endpoint and session fields of `c` (not model,
+// tokens or VAD) into `cfg`.
+void CopyDecodingConfig(const echoic_recognizer_config& c, asr::RecognizerConfig* cfg);
+
 }  // namespace echoic::c_api
 
 #endif  // ECHOIC_BINDINGS_C_C_API_ASR_H_

@@ -191,8 +191,8 @@ typedef struct echoic_result echoic_result;
 typedef struct echoic_recognizer_config {
   const char* model;           /* CTC encoder .onnx (or its folder), or a transducer folder with encoder/decoder/joiner.onnx (required) */
   const char* tokens;          /* tokens.txt; NULL = beside the model */
-  const char* decoding_method; /* "greedy" (default) or "beam" */
-  int32_t beam_size;           /* default 4 */
+  const char* decoding_method; /* "auto" (default: "beam" when a word LM is found, else "greedy"), "greedy", "beam" */
+  int32_t beam_size;           /* default 0: 16 with a word LM, else 4 */
   float hotword_score;         /* default boost per hotword token, 1.5 */
   int32_t enable_endpoint;     /* default 1 */
   float rule1_min_trailing_silence; /* 2.4 s: endpoint even if nothing was decoded */
@@ -203,6 +203,12 @@ typedef struct echoic_recognizer_config {
   int32_t max_batch;           /* streams per encoder run, default 32 */
   const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy" or "silero" */
   const char* vad_model;       /* silero_vad.onnx when vad is "silero" */
+  /* Word LM for CTC beam search (ARPA, orders 1-3): "auto" (default) = lm.arpa beside the
+     model if present, NULL/"" = none, else a path. Added in 0.1.0 after the fields above:
+     always fill the struct with echoic_recognizer_config_default() first. */
+  const char* lm;
+  float lm_scale;              /* weight of ln P(word | history), default 0.8 */
+  float word_bonus;            /* added per word, default 3.0 */
 } echoic_recognizer_config;
 
 /* Fills *config with the defaults (model left NULL). */

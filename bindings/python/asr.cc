@@ -234,6 +234,9 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("decoding_method", &asr::RecognizerConfig::decoding_method)
       .def_readwrite("beam_size", &asr::RecognizerConfig::beam_size)
       .def_readwrite("hotword_score", &asr::RecognizerConfig::hotword_score)
+      .def_readwrite("lm", &asr::RecognizerConfig::lm)
+      .def_readwrite("lm_scale", &asr::RecognizerConfig::lm_scale)
+      .def_readwrite("word_bonus", &asr::RecognizerConfig::word_bonus)
       .def_readwrite("enable_endpoint", &asr::RecognizerConfig::enable_endpoint)
       .def_readwrite("max_batch", &asr::RecognizerConfig::max_batch)
       .def_readwrite("vad", &asr::RecognizerConfig::vad)
@@ -279,6 +282,18 @@ void BindRecognizer(py::module_& m) {
   py::class_<asr::Recognizer, std::shared_ptr<asr::Recognizer>>(m, "Recognizer")
       .def(py::init<const asr::RecognizerConfig&>(), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("model_info", [](const asr::Recognizer& r) { return ModelInfoDict(r.model_info()); })
+      .def_property_readonly("decoding_method", [](const asr::Recognizer& r) { return r.config().decoding_method; })
+      .def_property_readonly("word_lm", [](const asr::Recognizer& r) -> py::object {
+        const asr::WordLm* lm = r.word_lm();
+        if (!lm) return py::none();
+        py::dict d;
+        d["path"] = lm->source();
+        d["words"] = lm->num_words();
+        d["order"] = lm->order();
+        d["scale"] = lm->config().scale;
+        d["word_bonus"] = lm->config().word_bonus;
+        return d;
+      }, "The word LM beam search uses (path, words, order, scale, word_bonus), or None.")
       .def("create_stream",
            [](const asr::Recognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
              std::vector<asr::Hotword> hw;

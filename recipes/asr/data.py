@@ -126,6 +126,18 @@ def asterisk_prompts() -> list[tuple[Path, str]]:
     return sorted(out)
 
 
+def sentence_pools() -> tuple[random.Random, list[str], list[str]]:
+    """(rng, test sentences, training sentences): disjoint, so test text is unseen as well as
+    test voices. Always split with seed 0, so a corpus built with another seed (more
+    training data), or the word LM (lm.py), never uses the seed-0 test sentences. The rng
+    is returned in its post-shuffle state (the seed-0 corpus continues with it)."""
+    pool_rng = random.Random(0)
+    sentences = fortune_sentences()
+    pool_rng.shuffle(sentences)
+    n_test_sent = max(len(sentences) // 20, 1)
+    return pool_rng, sentences[:n_test_sent], sentences[n_test_sent:]
+
+
 def make_texts(n: int, rng: random.Random, sentences: list[str], words: list[str]) -> list[str]:
     out = []
     for _ in range(n):
@@ -347,15 +359,9 @@ def main(argv=None):
             sys.exit(f"data.py: {tool} not found; apt-get install espeak-ng flite sox wamerican fortunes fortunes-min")
     if not FORTUNE_DIR.is_dir() or not WORDLIST.exists():
         sys.exit("data.py: text sources missing; apt-get install fortunes fortunes-min wamerican")
-    # The sentence pools are always split with seed 0, so a corpus built with another
-    # seed (more training data) never trains on the seed-0 test sentences.
-    pool_rng = random.Random(0)
-    sentences, words = fortune_sentences(), word_list()
-    pool_rng.shuffle(sentences)
+    pool_rng, test_pool, train_pool = sentence_pools()
+    words = word_list()
     rng = pool_rng if a.seed == 0 else random.Random(a.seed)
-    # Disjoint sentence pools so test text is unseen as well as test voices.
-    n_test_sent = max(len(sentences) // 20, 1)
-    test_pool, train_pool = sentences[:n_test_sent], sentences[n_test_sent:]
     a.out.mkdir(parents=True, exist_ok=True)
     stats = {
         "seed": a.seed,

@@ -101,9 +101,12 @@ class AdaptiveRecognizer:
         max_buffer_seconds: float = 30.0,
         preload_fallback: bool = False,
         on_model_switch: Optional[Callable[[str, str, str], None]] = None,
-        decoding: str = "greedy",
-        beam_size: int = 4,
+        decoding: str = "auto",
+        beam_size: int = 0,
         hotword_score: float = 1.5,
+        lm: "str | os.PathLike[str] | None" = "auto",
+        lm_scale: float = 0.8,
+        word_bonus: float = 3.0,
         endpoint: bool = True,
         rule1_min_trailing_silence: float = 2.4,
         rule2_min_trailing_silence: float = 1.2,
@@ -126,7 +129,8 @@ class AdaptiveRecognizer:
                 name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
             specs.append((name, str(model_path), str(tokens_path)))
         cfg = _asr.decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, endpoint=endpoint,
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, lm=lm, lm_scale=lm_scale,
+            word_bonus=word_bonus, endpoint=endpoint,
             rule1_min_trailing_silence=rule1_min_trailing_silence,
             rule2_min_trailing_silence=rule2_min_trailing_silence,
             rule3_max_utterance_length=rule3_max_utterance_length,

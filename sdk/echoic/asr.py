@@ -96,6 +96,9 @@ def decoding_config(
     decoding: str,
     beam_size: int,
     hotword_score: float,
+    lm: "str | os.PathLike[str] | None",
+    lm_scale: float,
+    word_bonus: float,
     endpoint: bool,
     rule1_min_trailing_silence: float,
     rule2_min_trailing_silence: float,
@@ -110,6 +113,9 @@ def decoding_config(
     cfg.decoding_method = decoding
     cfg.beam_size = beam_size
     cfg.hotword_score = hotword_score
+    cfg.lm = "" if lm is None else os.fspath(lm)
+    cfg.lm_scale = lm_scale
+    cfg.word_bonus = word_bonus
     cfg.enable_endpoint = endpoint
     cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
     cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
@@ -160,6 +166,12 @@ class Recognizer:
     streaming CTC model (``model.onnx``) or a streaming transducer (a folder with
     ``encoder.onnx``, ``decoder.onnx`` and ``joiner.onnx``); ``decoding="beam"``
     is CTC prefix beam search or transducer modified beam search.
+    ``lm`` is a word LM for CTC beam search (an ARPA file, orders 1-3): hypotheses
+    must spell its words, and each word adds ``lm_scale`` x ln P(word | history) +
+    ``word_bonus``. ``lm="auto"`` uses the ``lm.arpa`` in the model folder when there
+    is one (the bundled English models ship one); ``None`` turns it off. The default
+    ``decoding="auto"`` is beam search when that LM is found, else greedy;
+    ``beam_size=0`` is 16 with a word LM, else 4.
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
     default the decoder's blank frames measure it; ``vad="energy"``,
     ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) or ``vad="webrtc"``
@@ -173,9 +185,12 @@ class Recognizer:
         model: "str | os.PathLike[str]" = DEFAULT_MODEL,
         *,
         tokens: "str | os.PathLike[str] | None" = None,
-        decoding: str = "greedy",
-        beam_size: int = 4,
+        decoding: str = "auto",
+        beam_size: int = 0,
         hotword_score: float = 1.5,
+        lm: "str | os.PathLike[str] | None" = "auto",
+        lm_scale: float = 0.8,
+        word_bonus: float = 3.0,
         endpoint: bool = True,
         rule1_min_trailing_silence: float = 2.4,
         rule2_min_trailing_silence: float = 1.2,
@@ -190,7 +205,8 @@ class Recognizer:
     ) -> None:
         model_path, tokens_path = resolve_model(model)
         cfg = decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, endpoint=endpoint,
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, lm=lm, lm_scale=lm_scale,
+            word_bonus=word_bonus, endpoint=endpoint,
             rule1_min_trailing_silence=rule1_min_trailing_silence,
             rule2_min_trailing_silence=rule2_min_trailing_silence,
             rule3_max_utterance_length=rule3_max_utterance_length,
@@ -210,6 +226,16 @@ class Recognizer:
         cfg.vad_model = str(vad_model) if vad_model is not None else ""
         self._r = _n.Recognizer(cfg)
         self.model_path = model_path
+
+    @property
+    def decoding(self) -> str:
+        """The decoding in use: "greedy" or "beam" ("auto" resolved)."""
+        return self._r.decoding_method
+
+    @property
+    def word_lm(self) -> Optional[dict]:
+        """The word LM in use (path, words, order, scale, word_bonus), or None."""
+        return self._r.word_lm
 
     @property
     def model_info(self) -> dict:

@@ -39,7 +39,8 @@ def spot_open_vocabulary(source: "str | os.PathLike[str] | np.ndarray", keywords
     phrases = [(k, _norm_words(k)) for k in keywords]
     if not phrases or any(not w for _, w in phrases):
         raise InvalidArgumentError(f"open-vocabulary keywords must be non-empty text, got {list(keywords)}")
-    rec = recognizer or Recognizer(model or DEFAULT_MODEL, decoding="beam", beam_size=beam_size,
+    # No word LM: keywords are arbitrary text, often outside its lexicon.
+    rec = recognizer or Recognizer(model or DEFAULT_MODEL, decoding="beam", beam_size=beam_size, lm=None,
                                    hotword_score=hotword_score)
     if isinstance(source, np.ndarray):
         if sample_rate is None:

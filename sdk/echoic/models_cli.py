@@ -68,6 +68,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
+    from .transcribe_cli import decoding_args
 
     def on_file(f) -> None:
         if not args.json:
@@ -75,7 +76,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"{f.file}\t{wer}\tN={f.ref_words} S={f.substitutions} D={f.deletions} "
                   f"I={f.insertions}\tRTF={f.seconds / f.duration if f.duration else 0:.3f}", flush=True)
 
-    rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, threads=args.threads, on_file=on_file)
+    rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, threads=args.threads, on_file=on_file,
+                   **decoding_args(args))
     if args.json:
         print(json.dumps(rep.to_dict(), indent=1))
     else:
@@ -87,6 +89,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: "argparse._SubParsersAction") -> None:
+    from .transcribe_cli import add_decoding_arguments
+
     m = sub.add_parser("models", help="list, locate and download models")
     msub = m.add_subparsers(dest="models_command", required=True)
     p = msub.add_parser("list", help="bundled, cached and downloadable models with sizes")
@@ -114,5 +118,6 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     e.add_argument("--chunk-ms", type=float, default=None,
                    help="feed audio in chunks of this many ms (default: whole file at once)")
     e.add_argument("--threads", type=int, default=1)
+    add_decoding_arguments(e)
     e.add_argument("--json", action="store_true", help="print one JSON report (per-file and totals)")
     e.set_defaults(func=cmd_eval)

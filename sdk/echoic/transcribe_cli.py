@@ -92,9 +92,27 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
+    """--decoding, --beam-size, --lm, --lm-scale, --word-bonus (transcribe, eval)."""
+    p.add_argument("--decoding", choices=["auto", "greedy", "beam"], default="auto",
+                   help="auto: beam search with the model's word LM (lm.arpa) when it has one, else greedy")
+    p.add_argument("--beam-size", type=int, default=0, help="0: 16 with a word LM, else 4")
+    p.add_argument("--lm", default="auto", metavar="ARPA",
+                   help="word LM for CTC beam search: auto (the model's lm.arpa), none, or an ARPA file")
+    p.add_argument("--lm-scale", type=float, default=0.8, help="weight of the word LM's log-probabilities")
+    p.add_argument("--word-bonus", type=float, default=3.0, help="score added per word with a word LM")
+
+
+def decoding_args(args: argparse.Namespace) -> dict:
+    """Recognizer keyword arguments from add_decoding_arguments' options."""
+    lm = None if args.lm == "none" else args.lm
+    return dict(decoding=args.decoding, beam_size=args.beam_size, lm=lm, lm_scale=args.lm_scale,
+                word_bonus=args.word_bonus)
+
+
 def _make_recognizer(args: argparse.Namespace):
     if not args.memory_budget and not args.fallback_model:
-        return Recognizer(args.model, threads=args.threads, decoding=args.decoding, beam_size=args.beam_size)
+        return Recognizer(args.model, threads=args.threads, **decoding_args(args))
     # Memory-pressure fallback: the model, then each --fallback-model, biggest first;
     # the bundled default falls back to the bundled tiny tier unless told otherwise.
     from .adaptive import AdaptiveRecognizer
@@ -107,7 +125,7 @@ def _make_recognizer(args: argparse.Namespace):
 
     rec = AdaptiveRecognizer([args.model, *fallbacks], memory_budget=args.memory_budget or 0,
                              on_model_switch=on_switch, poll_interval=0.1, threads=args.threads,
-                             decoding=args.decoding, beam_size=args.beam_size)
+                             **decoding_args(args))
     print(f"echoic: memory fallback over {', '.join(rec.tier_names)}; using {rec.current_tier}"
           + (f" (budget {args.memory_budget})" if args.memory_budget else ""), file=sys.stderr, flush=True)
     return rec
@@ -232,8 +250,7 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     fmt.add_argument("--vtt", dest="format", action="store_const", const="vtt")
     p.set_defaults(format="text")
     p.add_argument("--hotwords", metavar="FILE", help="phrases to boost, one per line (optional TAB boost)")
-    p.add_argument("--decoding", choices=["greedy", "beam"], default="greedy")
-    p.add_argument("--beam-size", type=int, default=4)
+    add_decoding_arguments(p)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="memory the process may use (e.g. 300MB); past it, fall back to a smaller model")

@@ -107,8 +107,11 @@ void CtcPrefixBeamSearch::Accept(const float* log_probs, int32_t num_frames, int
 }
 
 void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
-  // Candidate tokens: the top_k best above the floor; the argmax always.
-  const int32_t k = std::min(vocab_size_, config_.top_k > 0 ? config_.top_k : config_.beam);
+  // Candidate tokens: the top_k best above the floor; the argmax always. A word
+  // LM forbids many tokens, so it gets more candidates, and blank always: a
+  // prefix must be able to wait for a token its lexicon allows.
+  const int32_t default_k = lm_ ? std::max(2 * config_.beam, 16) : config_.beam;
+  const int32_t k = std::min(vocab_size_, config_.top_k > 0 ? config_.top_k : default_k);
   scratch_.clear();
   for (int32_t v = 0; v < vocab_size_; ++v) scratch_.emplace_back(row[v], v);
   auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
@@ -117,6 +120,8 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   std::partial_sort(scratch_.begin(), scratch_.begin() + k, scratch_.end(), better);
   scratch_.resize(k);
   while (scratch_.size() > 1 && scratch_.back().first < config_.log_prob_floor) scratch_.pop_back();
+  if (lm_ && std::none_of(scratch_.begin(), scratch_.end(), [&](const auto& c) { return c.second == blank_id_; }))
+    scratch_.emplace_back(row[blank_id_], blank_id_);
 
   std::vector<Candidate> cands;
   std::unordered_map<uint64_t, size_t> heads;

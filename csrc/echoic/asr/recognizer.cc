@@ -16,10 +16,11 @@ namespace echoic::asr {
 
 void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(!model.empty(), ErrorCode::kInvalidArgument, "recognizer config: 'model' is empty");
-  ECHOIC_CHECK(decoding_method == "greedy" || decoding_method == "beam", ErrorCode::kInvalidArgument,
-               "recognizer config: decoding_method must be 'greedy' or 'beam', got '", decoding_method, "'");
-  ECHOIC_CHECK(beam_size >= 1 && beam_size <= 64, ErrorCode::kInvalidArgument,
-               "recognizer config: beam_size must be in 1..64, got ", beam_size);
+  ECHOIC_CHECK(decoding_method == "greedy" || decoding_method == "beam" || decoding_method == "auto",
+               ErrorCode::kInvalidArgument, "recognizer config: decoding_method must be 'greedy', 'beam' or 'auto', got '",
+               decoding_method, "'");
+  ECHOIC_CHECK(beam_size >= 0 && beam_size <= 64, ErrorCode::kInvalidArgument,
+               "recognizer config: beam_size must be in 0..64 (0: automatic), got ", beam_size);
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
   WordLmConfig{lm_scale, word_bonus}.Validate();
@@ -56,7 +57,7 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   const auto& info = model_->info();
   ECHOIC_CHECK(symbols_->size() == info.vocab_size, ErrorCode::kModel, "model '", config_.model, "' has vocab_size ",
                info.vocab_size, " but '", config_.tokens, "' lists ", symbols_->size(), " tokens");
-  LoadWordLm();
+  ResolveDecoding();
   fbank_options_.sample_rate = info.sample_rate;
   fbank_options_.num_bins = info.feature_dim;
   fbank_options_.dither = 0.f;
@@ -81,20 +82,26 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
 
 void Recognizer::LoadWordLm() {
   std::string path = config_.lm;
-  if (path == "auto") {
-    path.clear();
+  if (path == "auto") {  // lm.arpa beside tokens.txt, for CTC models
     const size_t slash = config_.tokens.find_last_of('/');
-    const std::string beside = (slash == std::string::npos ? std::string() : config_.tokens.substr(0, slash + 1)) +
-                               "lm.arpa";
+    path = (slash == std::string::npos ? std::string() : config_.tokens.substr(0, slash + 1)) + "lm.arpa";
     struct stat st {};
-    if (!transducer_ && config_.decoding_method == "beam" && ::stat(beside.c_str(), &st) == 0) path = beside;
+    if (transducer_ || config_.decoding_method == "greedy" || ::stat(path.c_str(), &st) != 0) path.clear();
   }
+  // "auto" decoding: beam search when there is an LM to use, else greedy.
+  if (config_.decoding_method == "auto") config_.decoding_method = path.empty() ? "greedy" : "beam";
   if (path.empty()) return;
   ECHOIC_CHECK(!transducer_, ErrorCode::kInvalidArgument, "recognizer: a word LM ('", path,
                "') works with CTC models only; '", config_.model, "' is a transducer");
   ECHOIC_CHECK(config_.decoding_method == "beam", ErrorCode::kInvalidArgument, "recognizer: the word LM '", path,
                "' needs decoding_method 'beam' (greedy decoding cannot use it)");
   word_lm_ = WordLm::FromArpa(path, *symbols_, WordLmConfig{config_.lm_scale, config_.word_bonus});
+}
+
+void Recognizer::ResolveDecoding() {
+  LoadWordLm();
+  // A lexicon-constrained search needs a wider beam than plain prefix search.
+  if (config_.beam_size == 0) config_.beam_size = word_lm_ ? 16 : 4;
 }
 
 Recognizer::~Recognizer() = default;

@@ -47,6 +47,7 @@ class Recognizer {
 
  private:
   void LoadWordLm();
+  void ResolveDecoding();  // "auto" decoding and beam size, after the model and tokens are loaded
   void AfterChunk(Stream* s, int32_t frames) const;
   void CloseSegment(Stream* s, bool last) const;
 

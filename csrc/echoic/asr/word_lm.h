@@ -16,8 +16,8 @@
 namespace echoic::asr {
 
 struct WordLmConfig {
-  float scale = 0.5f;       // weight of ln P(word | history)
-  float word_bonus = 1.0f;  // added per word (counters the LM's preference for few words)
+  float scale = 0.8f;       // weight of ln P(word | history)
+  float word_bonus = 3.0f;  // added per word (counters the LM's preference for few words)
   // kInvalidArgument: NaN/Inf, or scale < 0.
   void Validate() const;
 };
