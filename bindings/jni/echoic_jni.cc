@@ -265,17 +265,17 @@ JNIEXPORT jstring JNICALL Java_ai_echoic_Echoic_nativeLoadOnnxRuntime(JNIEnv* en
 
 JNIEXPORT jlong JNICALL Java_ai_echoic_Recognizer_nativeCreate(
     JNIEnv* env, jclass, jstring model, jstring tokens, jstring decoding_method, jint beam_size,
-    jfloat hotword_score, jboolean enable_endpoint, jfloat rule1, jfloat rule2, jfloat rule3, jint num_threads,
+    jfloat hotword_score, jstring lm, jfloat lm_scale, jfloat word_bonus, jboolean enable_endpoint, jfloat rule1, jfloat rule2, jfloat rule3, jint num_threads,
     jboolean cpu_mem_arena, jint max_batch, jstring vad, jstring vad_model) {
   return Guarded<jlong>(env, 0, [&]() -> jlong {
     if (!model) {
       ThrowByName(env, "java/lang/IllegalArgumentException", "model path is null");
       return 0;
     }
-    OptionalUtf8 m, t, d, v, vm;
+    OptionalUtf8 m, t, d, v, vm, l;
     if (!ToOptionalUtf8(env, model, &m) || !ToOptionalUtf8(env, tokens, &t) ||
         !ToOptionalUtf8(env, decoding_method, &d) || !ToOptionalUtf8(env, vad, &v) ||
-        !ToOptionalUtf8(env, vad_model, &vm))
+        !ToOptionalUtf8(env, vad_model, &vm) || !ToOptionalUtf8(env, lm, &l))
       return 0;
     echoic_recognizer_config cfg;
     echoic_recognizer_config_default(&cfg);
@@ -284,6 +284,9 @@ JNIEXPORT jlong JNICALL Java_ai_echoic_Recognizer_nativeCreate(
     if (!d.is_null) cfg.decoding_method = d.c_str();
     cfg.beam_size = beam_size;
     cfg.hotword_score = hotword_score;
+    cfg.lm = l.c_str();  // NULL (Java null) = no LM
+    cfg.lm_scale = lm_scale;
+    cfg.word_bonus = word_bonus;
     cfg.enable_endpoint = enable_endpoint ? 1 : 0;
     cfg.rule1_min_trailing_silence = rule1;
     cfg.rule2_min_trailing_silence = rule2;
@@ -305,10 +308,10 @@ JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeDefaults(JNIEnv* env, jcl
   echoic_recognizer_config c;
   echoic_recognizer_config_default(&c);
   const jint i[5] = {c.beam_size, c.enable_endpoint, c.num_threads, c.cpu_mem_arena, c.max_batch};
-  const jfloat f[4] = {c.hotword_score, c.rule1_min_trailing_silence, c.rule2_min_trailing_silence,
-                       c.rule3_max_utterance_length};
+  const jfloat f[6] = {c.hotword_score, c.rule1_min_trailing_silence, c.rule2_min_trailing_silence,
+                       c.rule3_max_utterance_length, c.lm_scale, c.word_bonus};
   env->SetIntArrayRegion(ints, 0, 5, i);  // a short array raises ArrayIndexOutOfBoundsException
-  if (!env->ExceptionCheck()) env->SetFloatArrayRegion(floats, 0, 4, f);
+  if (!env->ExceptionCheck()) env->SetFloatArrayRegion(floats, 0, 6, f);
 }
 
 JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeFree(JNIEnv*, jclass, jlong handle) {

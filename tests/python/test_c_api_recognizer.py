@@ -140,3 +140,29 @@ def test_c_api_runs_a_transducer_folder(c, speech_dev):
     assert text == ref.text and text
     assert words == [(w.word, round(w.start, 3), round(w.end, 3)) for w in ref.words]
     lib.echoic_recognizer_free(rec[0])
+
+
+def test_c_api_word_lm_defaults_and_errors(c, speech_dev, tmp_path):
+    """The C defaults decode the bundled model with its lm.arpa, as Python does; a bad LM
+    file is a typed error code."""
+    ffi, lib = c
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    assert ffi.string(cfg.decoding_method) == b"auto" and ffi.string(cfg.lm) == b"auto" and cfg.beam_size == 0
+    assert (cfg.lm_scale, cfg.word_bonus) == pytest.approx((0.8, 3.0))
+    small = echoic.registry.resolve_model(echoic.registry.DEFAULT_MODEL)[0].parent
+    model = ffi.new("char[]", str(small).encode())
+    cfg.model = model
+    cfg.enable_endpoint = 0
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    clip = speech_dev / "ljspeech__LJ001-0002.wav"
+    text, _ = decode_file(ffi, lib, rec[0], clip, 1600)
+    assert text and text == echoic.Recognizer(small, endpoint=False).transcribe(clip).text
+    lib.echoic_recognizer_free(rec[0])
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 yes\n")  # no \end\ line
+    path = ffi.new("char[]", str(bad).encode())
+    cfg.lm = path
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_CORRUPT_DATA
+    assert "bad.arpa" in ffi.string(lib.echoic_last_error()).decode()

@@ -127,7 +127,8 @@ public final class JniTest {
       }
     }
     Recognizer.Config d = new Recognizer.Config();
-    check(d.decoding == Recognizer.Decoding.GREEDY && d.beamSize == 4 && d.hotwordScore == 1.5f && d.enableEndpoint
+    check(d.decoding == Recognizer.Decoding.AUTO && d.beamSize == 0 && d.hotwordScore == 1.5f && d.enableEndpoint
+        && "auto".equals(d.lm) && d.lmScale == 0.8f && d.wordBonus == 3.0f
         && d.rule1MinTrailingSilence == 2.4f && d.rule2MinTrailingSilence == 1.2f
         && d.rule3MaxUtteranceLength == 20f && d.numThreads == 1 && d.cpuMemArena && d.maxBatch == 32
         && d.vad == null && d.tokens == null, "Config defaults are the C defaults (echoic.h)");

@@ -15,6 +15,8 @@ public final class Recognizer implements AutoCloseable {
 
   /** Search used to turn encoder outputs into text. */
   public enum Decoding {
+    /** Beam search when the model has a word LM (lm.arpa), else greedy. */
+    AUTO("auto"),
     GREEDY("greedy"),
     BEAM("beam");
 
@@ -27,18 +29,26 @@ public final class Recognizer implements AutoCloseable {
 
   /**
    * Mirrors echoic_recognizer_config; a new Config holds the C defaults
-   * (echoic_recognizer_config_default: greedy, beam 4, hotword score 1.5, endpointing on
-   * with rules 2.4 s / 1.2 s / 20 s, 1 thread, arena on, batch 32, no VAD).
+   * (echoic_recognizer_config_default: auto decoding, beam 0 = automatic, hotword score 1.5,
+   * the model's lm.arpa, LM scale 0.8 and word bonus 3.0, endpointing on with rules
+   * 2.4 s / 1.2 s / 20 s, 1 thread, arena on, batch 32, no VAD).
    */
   public static final class Config {
     /** CTC .onnx (or its folder), or a transducer folder. Required. */
     public String model;
     /** tokens.txt; null = beside the model. */
     public String tokens;
-    public Decoding decoding = Decoding.GREEDY;
+    public Decoding decoding = Decoding.AUTO;
+    /** 0: 16 with a word LM, else 4. */
     public int beamSize;
     /** Default boost per hotword token. */
     public float hotwordScore;
+    /** Word LM for CTC beam search (ARPA): "auto" = lm.arpa beside the model, null = none. */
+    public String lm = "auto";
+    /** Weight of ln P(word | history). */
+    public float lmScale;
+    /** Added per word with a word LM. */
+    public float wordBonus;
     public boolean enableEndpoint;
     /** Endpoint even if nothing was decoded after this much trailing silence (s). */
     public float rule1MinTrailingSilence;
@@ -59,7 +69,7 @@ public final class Recognizer implements AutoCloseable {
     public Config() {
       // Defaults from the C library itself, so they cannot drift.
       int[] i = new int[5];
-      float[] f = new float[4];
+      float[] f = new float[6];
       nativeDefaults(i, f);
       beamSize = i[0];
       enableEndpoint = i[1] != 0;
@@ -70,6 +80,8 @@ public final class Recognizer implements AutoCloseable {
       rule1MinTrailingSilence = f[1];
       rule2MinTrailingSilence = f[2];
       rule3MaxUtteranceLength = f[3];
+      lmScale = f[4];
+      wordBonus = f[5];
     }
 
     public Config(String model) {
@@ -85,9 +97,9 @@ public final class Recognizer implements AutoCloseable {
   public Recognizer(Config config) {
     if (config == null) throw new IllegalArgumentException("config is null");
     if (config.model == null) throw new IllegalArgumentException("config.model is null");
-    Decoding d = config.decoding == null ? Decoding.GREEDY : config.decoding;
+    Decoding d = config.decoding == null ? Decoding.AUTO : config.decoding;
     handle = nativeCreate(config.model, config.tokens, d.cName, config.beamSize, config.hotwordScore,
-        config.enableEndpoint, config.rule1MinTrailingSilence, config.rule2MinTrailingSilence,
+        config.lm, config.lmScale, config.wordBonus, config.enableEndpoint, config.rule1MinTrailingSilence, config.rule2MinTrailingSilence,
         config.rule3MaxUtteranceLength, config.numThreads, config.cpuMemArena, config.maxBatch, config.vad,
         config.vadModel);
   }
@@ -144,7 +156,7 @@ public final class Recognizer implements AutoCloseable {
   }
 
   private static native long nativeCreate(String model, String tokens, String decodingMethod, int beamSize,
-      float hotwordScore, boolean enableEndpoint, float rule1, float rule2, float rule3, int numThreads,
+      float hotwordScore, String lm, float lmScale, float wordBonus, boolean enableEndpoint, float rule1, float rule2, float rule3, int numThreads,
       boolean cpuMemArena, int maxBatch, String vad, String vadModel);
 
   private static native void nativeFree(long handle);
