@@ -124,16 +124,23 @@ def test_c_api_misuse_gets_codes_not_crashes(c, tmp_path):
     lib.echoic_recognizer_free(ffi.NULL)
 
 
-def test_c_api_runs_a_transducer_folder(c, speech_dev):
-    ffi, lib = c
-    folder = TEST_MODEL.parent / "asr-random-transducer"
+def _create(ffi, lib, model_path, keep):
+    """A recognizer with the C defaults for `model_path`, endpointing off; `keep` holds the
+    cdata that must outlive the call."""
     cfg = ffi.new("echoic_recognizer_config*")
     lib.echoic_recognizer_config_default(cfg)
-    model = ffi.new("char[]", str(folder).encode())
-    cfg.model = model
+    keep.append(ffi.new("char[]", str(model_path).encode()))
+    cfg.model = keep[-1]
     cfg.enable_endpoint = 0
     rec = ffi.new("echoic_recognizer**")
     assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    return cfg, rec
+
+
+def test_c_api_runs_a_transducer_folder(c, speech_dev):
+    ffi, lib = c
+    folder = TEST_MODEL.parent / "asr-random-transducer"
+    _, rec = _create(ffi, lib, folder, keep := [])
     clip = speech_dev / "pocketsphinx-goforward__goforward.wav"
     text, words = decode_file(ffi, lib, rec[0], clip, 777)
     ref = echoic.Recognizer(folder, endpoint=False).transcribe(clip)
@@ -146,16 +153,10 @@ def test_c_api_word_lm_defaults_and_errors(c, speech_dev, tmp_path):
     """The C defaults decode the bundled model with its lm.arpa, as Python does; a bad LM
     file is a typed error code."""
     ffi, lib = c
-    cfg = ffi.new("echoic_recognizer_config*")
-    lib.echoic_recognizer_config_default(cfg)
+    small = echoic.registry.resolve_model(echoic.registry.DEFAULT_MODEL)[0].parent
+    cfg, rec = _create(ffi, lib, small, keep := [])
     assert ffi.string(cfg.decoding_method) == b"auto" and ffi.string(cfg.lm) == b"auto" and cfg.beam_size == 0
     assert (cfg.lm_scale, cfg.word_bonus) == pytest.approx((0.8, 3.0))
-    small = echoic.registry.resolve_model(echoic.registry.DEFAULT_MODEL)[0].parent
-    model = ffi.new("char[]", str(small).encode())
-    cfg.model = model
-    cfg.enable_endpoint = 0
-    rec = ffi.new("echoic_recognizer**")
-    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
     clip = speech_dev / "ljspeech__LJ001-0002.wav"
     text, _ = decode_file(ffi, lib, rec[0], clip, 1600)
     assert text and text == echoic.Recognizer(small, endpoint=False).transcribe(clip).text
