@@ -44,23 +44,28 @@ std::shared_ptr<const WordLm> WordLm::FromArpa(const std::string& path, const Sy
                                                const WordLmConfig& config) {
   std::ifstream in(path, std::ios::binary);
   ECHOIC_CHECK(in.good(), ErrorCode::kIo, "word LM '", path, "': cannot open the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto lm = FromArpaStream(in, symbols, config, path);
   ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "word LM '", path, "': read error");
-  return FromArpaText(ss.str(), symbols, config, path);
+  return lm;
 }
 
 std::shared_ptr<const WordLm> WordLm::FromArpaText(const std::string& text, const SymbolTable& symbols,
                                                    const WordLmConfig& config, const std::string& source_name) {
+  std::istringstream in(text);
+  return FromArpaStream(in, symbols, config, source_name);
+}
+
+std::shared_ptr<const WordLm> WordLm::FromArpaStream(std::istream& in, const SymbolTable& symbols,
+                                                     const WordLmConfig& config, const std::string& source_name) {
   config.Validate();
   std::shared_ptr<WordLm> lm(new WordLm());
   lm->config_ = config;
   lm->source_ = source_name;
-  lm->Build(text, symbols);
+  lm->Build(in, symbols);  // parsed line by line: no copy of the whole file
   return lm;
 }
 
-void WordLm::Build(const std::string& text, const SymbolTable& symbols) {
+void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
   // Token texts, and the bytes any token can produce (a word needs all of its bytes there).
   bool producible[256] = {false};
   for (int32_t id = 0; id < symbols.size(); ++id) {
@@ -79,7 +84,6 @@ void WordLm::Build(const std::string& text, const SymbolTable& symbols) {
   }
   trie_.emplace_back();  // root
 
-  std::istringstream in(text);
   std::string line;
   int64_t line_no = 0;
   int32_t section = -1;  // -1 before \data\, 0 in \data\, n in \n-grams:
@@ -129,12 +133,10 @@ void WordLm::Build(const std::string& text, const SymbolTable& symbols) {
       if (w == "<unk>" || w == "<UNK>") { unk_ = e; continue; }
       bool ok = !w.empty();
       for (unsigned char b : w) ok = ok && producible[b];
-      if (!ok || ids_.count(w)) continue;  // unspellable with these tokens (or a duplicate line)
-      const int32_t id = static_cast<int32_t>(words_.size());
+      if (!ok || WordId(w) >= 0) continue;  // unspellable with these tokens (or a duplicate line)
+      const int32_t id = static_cast<int32_t>(unigrams_.size());
       ECHOIC_CHECK(id + 3 < (1 << kCodeBits), ErrorCode::kModel, "word LM '", source_, "': more than ",
                    (1 << kCodeBits) - 3, " words");
-      ids_.emplace(w, id);
-      words_.push_back(w);
       unigrams_.push_back(e);
       int32_t node = 0;
       for (unsigned char b : w) {
@@ -158,10 +160,9 @@ void WordLm::Build(const std::string& text, const SymbolTable& symbols) {
       const std::string& s = f[1 + i];
       if (s == "<s>") w[i] = kBos;
       else if (s == "</s>") w[i] = kEos;
-      else {
-        auto it = ids_.find(s);
-        if (it == ids_.end()) { known = false; break; }
-        w[i] = it->second;
+      else if ((w[i] = WordId(s)) < 0) {
+        known = false;
+        break;
       }
     }
     if (!known) continue;  // mentions a word outside the lexicon
@@ -169,7 +170,7 @@ void WordLm::Build(const std::string& text, const SymbolTable& symbols) {
   }
   if (section < 0) Fail(ErrorCode::kCorruptData, "word LM '", source_, "': no \\data\\ section (not an ARPA file)");
   ECHOIC_CHECK(ended, ErrorCode::kCorruptData, "word LM '", source_, "': truncated (no \\end\\ line)");
-  ECHOIC_CHECK(!words_.empty(), ErrorCode::kModel, "word LM '", source_,
+  ECHOIC_CHECK(!unigrams_.empty(), ErrorCode::kModel, "word LM '", source_,
                "': none of its words can be spelled with the model's tokens (", symbols.source(),
                "); is the case the same?");
 }
@@ -189,8 +190,8 @@ int32_t WordLm::Walk(int32_t node, const std::string& bytes) const {
 }
 
 int32_t WordLm::WordId(const std::string& word) const {
-  auto it = ids_.find(word);
-  return it == ids_.end() ? -1 : it->second;
+  const int32_t node = word.empty() ? -1 : Walk(0, word);
+  return node < 0 ? -1 : trie_[node].word;
 }
 
 double WordLm::Log10Prob(int32_t w1, int32_t w2, int32_t word) const {

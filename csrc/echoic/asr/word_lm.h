@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <istream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,8 @@ class WordLm {
   static std::shared_ptr<const WordLm> FromArpaText(const std::string& text, const SymbolTable& symbols,
                                                     const WordLmConfig& config = {},
                                                     const std::string& source_name = "<string>");
+  static std::shared_ptr<const WordLm> FromArpaStream(std::istream& in, const SymbolTable& symbols,
+                                                      const WordLmConfig& config, const std::string& source_name);
 
   State Start() const { return {}; }
   Step Forward(const State& s, int32_t token) const;
@@ -51,7 +54,7 @@ class WordLm {
   // partial word gets a large penalty (such a prefix is not a sentence).
   double Finalize(const State& s) const;
 
-  int32_t num_words() const { return static_cast<int32_t>(words_.size()); }
+  int32_t num_words() const { return static_cast<int32_t>(unigrams_.size()); }
   int32_t order() const { return order_; }
   const std::string& source() const { return source_; }
   const WordLmConfig& config() const { return config_; }
@@ -61,7 +64,7 @@ class WordLm {
 
  private:
   WordLm() = default;
-  void Build(const std::string& text, const SymbolTable& symbols);
+  void Build(std::istream& in, const SymbolTable& symbols);
   int32_t Child(int32_t node, unsigned char byte) const;
   int32_t Walk(int32_t node, const std::string& bytes) const;  // -1 when off the trie
   double WordScore(const State& s, int32_t word) const;
@@ -76,8 +79,8 @@ class WordLm {
   WordLmConfig config_;
   std::string source_;
   int32_t order_ = 1;
-  std::vector<std::string> words_;                 // lexicon, by word id
-  std::unordered_map<std::string, int32_t> ids_;   // word -> id
+  // Words live only in the trie (a word id is stored at its last node): a 64k-word
+  // lexicon then costs a few MB, not the ~10 MB of string maps.
   std::vector<Entry> unigrams_;                     // by word id
   Entry unk_{-100.f, 0.f}, bos_{-99.f, 0.f};        // <unk> (also for words absent from the ARPA) and <s>
   float eos_log10_ = -1.f;                          // unigram </s>
