@@ -97,3 +97,15 @@ def test_cli_decoding_options(speech_dev, capsys):
     assert capsys.readouterr().out.strip() == greedy
     assert main(["transcribe", clip]) == 0
     assert capsys.readouterr().out.strip() == echoic.Recognizer(SMALL).transcribe(clip).text
+
+
+def test_hotwords_outside_the_lexicon_still_work(speech_dev):
+    # "dashwood" is not among the LM's words: without a hotword the LM makes it a lexicon
+    # word ("dashboard"); as a hotword it may leave the lexicon and is recognized.
+    clip = str(speech_dev / "librivox-pocketsphinx__sense_and_sensibility_01_austen_64kb-0870.wav")
+    rec = echoic.Recognizer(SMALL)
+    assert rec.word_lm is not None
+    plain = rec.transcribe(clip).text.split()
+    boosted = rec.transcribe(clip, hotwords=["dashwood"]).text.split()
+    assert "dashwood" not in plain and "dashwood" in boosted, (plain, boosted)
+    assert abs(len(boosted) - len(plain)) <= 3  # the words around it stay apart

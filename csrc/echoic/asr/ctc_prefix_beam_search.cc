@@ -200,20 +200,19 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       }
       const double from = (c == last) ? p.pb : total;  // a real repeat needs a blank between
       if (from == kNegInf) continue;
+      ContextGraph::Step hot;
+      if (context_) hot = context_->Forward(p.ctx_state, c);
       WordLm::Step word{true, 0.0, p.lm_state};
       if (lm_) {
-        word = lm_->Forward(p.lm_state, c);
+        // Inside a hotword match the lexicon may be left: hotwords are often names it lacks.
+        const bool in_hotword = context_ && (hot.state != context_->Root() || hot.phrase >= 0);
+        word = in_hotword ? lm_->ForwardOutOfLexicon(p.lm_state, c) : lm_->Forward(p.lm_state, c);
         if (!word.allowed) continue;  // spells no lexicon word
       }
       Candidate& q = slot(i, c, &fresh);
       if (fresh) {
-        if (context_) {
-          ContextGraph::Step s = context_->Forward(p.ctx_state, c);
-          q.ctx = p.ctx + s.score;
-          q.ctx_state = s.state;
-        } else {
-          q.ctx = p.ctx;
-        }
+        q.ctx = p.ctx + (context_ ? hot.score : 0.f);
+        q.ctx_state = context_ ? hot.state : p.ctx_state;
         q.lm = p.lm + word.score;
         q.lm_state = word.state;
       }

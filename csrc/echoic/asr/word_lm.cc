@@ -15,10 +15,11 @@ namespace {
 
 constexpr double kLn10 = 2.302585092994046;
 constexpr double kPartialWordPenalty = -1e4;
-constexpr int32_t kBos = -1, kEos = -2;
+constexpr int32_t kBos = -1, kEos = -2, kUnk = -3;
 constexpr uint64_t kCodeBits = 21;
 
-// <s> -> 1, </s> -> 2, word i -> i + 3; 0 = no word (shorter n-grams).
+// <s> -> 1, </s> -> 2, word i -> i + 3; 0 = no word (shorter n-grams). <unk>
+// never takes part in a higher n-gram (see Log10Prob).
 uint64_t Code(int32_t w) { return static_cast<uint64_t>(w + 3); }
 uint64_t Key(int32_t a, int32_t b, int32_t c) {
   return (Code(a) << (2 * kCodeBits)) | (Code(b) << kCodeBits) | Code(c);
@@ -91,7 +92,7 @@ void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
     Fail(ErrorCode::kCorruptData, "word LM '", source_, "' line ", line_no, ": ", why);
   };
   std::vector<std::string> f;
-  bool ended = false;
+  bool ended = false, have_unk = false;
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -130,7 +131,7 @@ void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
       const std::string& w = f[1];
       if (w == "<s>") { bos_ = e; continue; }
       if (w == "</s>") { eos_log10_ = e.log10_prob; continue; }
-      if (w == "<unk>" || w == "<UNK>") { unk_ = e; continue; }
+      if (w == "<unk>" || w == "<UNK>") { unk_ = e; have_unk = true; continue; }
       bool ok = !w.empty();
       for (unsigned char b : w) ok = ok && producible[b];
       if (!ok || WordId(w) >= 0) continue;  // unspellable with these tokens (or a duplicate line)
@@ -170,6 +171,10 @@ void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
   }
   if (section < 0) Fail(ErrorCode::kCorruptData, "word LM '", source_, "': no \\data\\ section (not an ARPA file)");
   ECHOIC_CHECK(ended, ErrorCode::kCorruptData, "word LM '", source_, "': truncated (no \\end\\ line)");
+  if (!have_unk) {  // no <unk> line: an unknown word is as likely as the rarest known one
+    unk_.log10_prob = 0.f;
+    for (const Entry& e : unigrams_) unk_.log10_prob = std::min(unk_.log10_prob, e.log10_prob);
+  }
   ECHOIC_CHECK(!unigrams_.empty(), ErrorCode::kModel, "word LM '", source_,
                "': none of its words can be spelled with the model's tokens (", symbols.source(),
                "); is the case the same?");
@@ -195,16 +200,16 @@ int32_t WordLm::WordId(const std::string& word) const {
 }
 
 double WordLm::Log10Prob(int32_t w1, int32_t w2, int32_t word) const {
-  const Entry* uni = word == kEos ? nullptr : (word >= 0 ? &unigrams_[word] : &unk_);
-  const double p1 = word == kEos ? eos_log10_ : uni->log10_prob;
-  if (order_ < 2) return p1;
+  const double p1 = word == kEos ? eos_log10_ : (word >= 0 ? unigrams_[word].log10_prob : unk_.log10_prob);
+  // An <unk> (out-of-lexicon word) being predicted or in the history: unigram only.
+  if (order_ < 2 || word == kUnk || w2 == kUnk) return p1;
   // History of one word: <s> at the start of a segment, else the last word.
   auto bigram = [&]() -> double {
     if (auto it = higher_.find(Key(w2, word)); it != higher_.end()) return it->second.log10_prob;
     const double bo = w2 == kBos ? bos_.log10_backoff : unigrams_[w2].log10_backoff;
     return bo + p1;
   };
-  if (order_ < 3 || w2 == kBos) return bigram();
+  if (order_ < 3 || w2 == kBos || w1 == kUnk) return bigram();
   if (auto it = higher_.find(Key(w1, w2, word)); it != higher_.end()) return it->second.log10_prob;
   auto h = higher_.find(Key(w1, w2));
   return (h != higher_.end() ? h->second.log10_backoff : 0.0) + bigram();
@@ -212,6 +217,19 @@ double WordLm::Log10Prob(int32_t w1, int32_t w2, int32_t word) const {
 
 double WordLm::WordScore(const State& s, int32_t word) const {
   return config_.scale * kLn10 * Log10Prob(s.w1, s.w2, word) + config_.word_bonus;
+}
+
+bool WordLm::CloseWord(const State& s, double* score, State* after) const {
+  *after = s;
+  *score = 0.0;
+  if (s.node == 0) return true;
+  const int32_t word = s.node == kOutOfLexicon ? kUnk : trie_[s.node].word;
+  if (word == -1) return false;  // a partial lexicon word
+  *score = WordScore(s, word);
+  after->w1 = s.w2;
+  after->w2 = word;
+  after->node = 0;
+  return true;
 }
 
 WordLm::Step WordLm::Forward(const State& s, int32_t token) const {
@@ -223,13 +241,10 @@ WordLm::Step WordLm::Forward(const State& s, int32_t token) const {
     out.allowed = true;
     return out;
   }
-  if (kind == 1 && s.node != 0) {  // a word start closes the open word
-    const int32_t word = trie_[s.node].word;
-    if (word < 0) return out;
-    out.score = WordScore(s, word);
-    out.state.w1 = s.w2;
-    out.state.w2 = word;
-    out.state.node = 0;
+  if (kind == 1) {  // a word start closes the open word
+    if (!CloseWord(s, &out.score, &out.state)) return out;
+  } else if (s.node == kOutOfLexicon) {
+    return out;  // only ForwardOutOfLexicon (a hotword match) extends such a word
   }
   const int32_t node = Walk(out.state.node, token_text_[token]);
   if (node < 0) return out;
@@ -238,16 +253,26 @@ WordLm::Step WordLm::Forward(const State& s, int32_t token) const {
   return out;
 }
 
-double WordLm::Finalize(const State& s) const {
-  State h = s;
-  double score = 0.0;
-  if (s.node != 0) {
-    const int32_t word = trie_[s.node].word;
-    if (word < 0) return kPartialWordPenalty;
-    score += WordScore(s, word);
-    h.w1 = s.w2;
-    h.w2 = word;
+WordLm::Step WordLm::ForwardOutOfLexicon(const State& s, int32_t token) const {
+  Step out = Forward(s, token);
+  if (out.allowed || token < 0 || token >= static_cast<int32_t>(token_kind_.size())) return out;
+  out = Step{};
+  out.state = s;
+  if (token_kind_[token] == 1) {
+    // Close what is open; a partial lexicon word turns out to be out of lexicon.
+    State open = s;
+    if (s.node != 0 && trie_[s.node].word < 0) open.node = kOutOfLexicon;
+    CloseWord(open, &out.score, &out.state);
   }
+  out.state.node = kOutOfLexicon;
+  out.allowed = true;
+  return out;
+}
+
+double WordLm::Finalize(const State& s) const {
+  State h;
+  double score = 0.0;
+  if (!CloseWord(s, &score, &h)) return kPartialWordPenalty;
   return score + config_.scale * kLn10 * Log10Prob(h.w1, h.w2, kEos);
 }
 

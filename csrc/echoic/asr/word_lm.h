@@ -25,10 +25,12 @@ struct WordLmConfig {
 
 class WordLm {
  public:
-  // Hypothesis state: a lexicon trie node (0 = between words) and the last two words.
+  // Hypothesis state: a lexicon trie node (0 = between words, kOutOfLexicon =
+  // inside a word the lexicon lacks) and the last two words.
+  static constexpr int32_t kOutOfLexicon = -1;
   struct State {
     int32_t node = 0;
-    int32_t w1 = -1, w2 = -1;  // w2 is the most recent word; -1 = <s>
+    int32_t w1 = -1, w2 = -1;  // w2 is the most recent word; -1 = <s>, -3 = <unk>
   };
   struct Step {
     bool allowed = false;  // false: the token spells no lexicon word from here
@@ -50,6 +52,11 @@ class WordLm {
 
   State Start() const { return {}; }
   Step Forward(const State& s, int32_t token) const;
+  // Like Forward, but a token the lexicon forbids starts or continues an
+  // out-of-lexicon word, scored as <unk> when it ends. For hotwords: the
+  // phrases a user boosts are often names no lexicon has. Forward itself only
+  // closes such a word (a word-start token) or keeps it (blank).
+  Step ForwardOutOfLexicon(const State& s, int32_t token) const;
   // End of a segment: closes the open word and adds </s>; a state inside a
   // partial word gets a large penalty (such a prefix is not a sentence).
   double Finalize(const State& s) const;
@@ -68,6 +75,9 @@ class WordLm {
   int32_t Child(int32_t node, unsigned char byte) const;
   int32_t Walk(int32_t node, const std::string& bytes) const;  // -1 when off the trie
   double WordScore(const State& s, int32_t word) const;
+  // Scores the word open in `s` (if any) and returns the state after it; false
+  // when `s` ends inside a partial lexicon word.
+  bool CloseWord(const State& s, double* score, State* after) const;
 
   struct TrieNode {
     int32_t first_child = -1, next_sibling = -1, word = -1;

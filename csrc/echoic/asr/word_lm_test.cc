@@ -4,6 +4,7 @@
 #include <string>
 
 #include "echoic/asr/asr_test_util.h"
+#include "echoic/asr/context_graph.h"
 #include "echoic/asr/ctc_prefix_beam_search.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
@@ -113,6 +114,38 @@ TEST(beam_search_with_lm_spells_words_the_acoustics_blur) {
   // Chunking does not change the result.
   for (int32_t t = 0; t < T; t += 3) with_lm.Accept(lp.data() + t * tu::kV, std::min(3, T - t), tu::kV);
   CHECK(sym.Detokenize(with_lm.Best(true).tokens) == "public trust");
+}
+
+TEST(hotwords_may_leave_the_lexicon) {
+  // "dog" is no lexicon word: the LM alone cannot spell it; as a hotword it can.
+  std::vector<float> lp;
+  for (char c : std::string(" public dog")) {
+    auto f = tu::PeakyFrames(std::string(1, c));
+    lp.insert(lp.end(), f.begin(), f.end());
+  }
+  const int32_t T = static_cast<int32_t>(lp.size() / tu::kV);
+  auto sym = tu::CharVocab();
+  CtcBeamSearchConfig cfg;
+  cfg.beam = 8;
+  CtcPrefixBeamSearch lm_only(tu::kV, 0, cfg, nullptr, Lm(0.5f, 1.f));
+  lm_only.Accept(lp.data(), T, tu::kV);
+  CHECK(sym.Detokenize(lm_only.Best(true).tokens) != "public dog");
+  echoic::asr::ContextPhrase dog;
+  dog.tokens = echoic::asr::EncodeWithTokens("dog", sym);
+  dog.label = "dog";
+  auto graph = std::make_shared<echoic::asr::ContextGraph>(std::vector<echoic::asr::ContextPhrase>{dog}, 2.f, tu::kV);
+  CtcPrefixBeamSearch with_hotword(tu::kV, 0, cfg, graph, Lm(0.5f, 1.f));
+  with_hotword.Accept(lp.data(), T, tu::kV);
+  CHECK(sym.Detokenize(with_hotword.Best(true).tokens) == "public dog");
+  // The out-of-lexicon word is scored as <unk> (absent from the ARPA here: the rarest
+  // word's probability), so it costs more than a lexicon word would.
+  auto lm = Lm(1.f, 0.f);
+  auto st = lm->Start();
+  for (char c : std::string(" dog")) st = lm->ForwardOutOfLexicon(st, tu::Id(c)).state;
+  CHECK(st.node == WordLm::kOutOfLexicon);
+  auto closed = lm->Forward(st, tu::Id(' '));
+  CHECK(closed.allowed && closed.state.node == 0);
+  CHECK_NEAR(closed.score, std::log(10.0) * -3.0, 1e-6);  // <unk> -3.0 in kArpa
 }
 
 TEST(bad_arpa_files_are_typed_errors) {
