@@ -108,4 +108,5 @@ def test_hotwords_outside_the_lexicon_still_work(speech_dev):
     plain = rec.transcribe(clip).text.split()
     boosted = rec.transcribe(clip, hotwords=["dashwood"]).text.split()
     assert "dashwood" not in plain and "dashwood" in boosted, (plain, boosted)
-    assert abs(len(boosted) - len(plain)) <= 3  # the words around it stay apart
+    # The words after it stay apart (not one long out-of-lexicon run) and lexicon words.
+    assert len(boosted) >= 0.6 * len(plain) and max(len(w) for w in boosted) <= 12, boosted
