@@ -37,7 +37,9 @@ def load_clips(n: int):
 def run_echoic(model_dir: str, threads: int, clips, mode: str, streams: int, batch: bool):
     import echoic
 
-    rec = echoic.Recognizer(model_dir, threads=threads, endpoint=False, max_batch=32 if batch else 1)
+    # Greedy and no word LM: the decoding sherpa-onnx runs on the same files.
+    rec = echoic.Recognizer(model_dir, threads=threads, endpoint=False, max_batch=32 if batch else 1,
+                            decoding="greedy", lm=None)
     return _drive(rec, clips, mode, streams,
                   create=lambda: rec.create_stream(),
                   accept=lambda s, x, sr: s.accept_waveform(x, sr),
