@@ -29,7 +29,7 @@ uint64_t Key(int32_t a, int32_t b) { return (Code(a) << kCodeBits) | Code(b); }
 bool ParseFloat(const std::string& s, float* out) {
   char* end = nullptr;
   *out = std::strtof(s.c_str(), &end);
-  return end != s.c_str() && *end == '\0' && !std::isnan(*out);
+  return end != s.c_str() && *end == '\0' && std::isfinite(*out);
 }
 
 }  // namespace

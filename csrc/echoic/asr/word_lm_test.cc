@@ -154,6 +154,7 @@ TEST(bad_arpa_files_are_typed_errors) {
   CHECK_THROWS_CODE(arpa("hello\n"), ErrorCode::kCorruptData);                                 // not ARPA
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 cat\n"), ErrorCode::kCorruptData);  // no end line
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\nx cat\n\\end\\\n"), ErrorCode::kCorruptData);
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-inf cat\n\\end\\\n"), ErrorCode::kCorruptData);
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 4=1\n\\4-grams:\n"), ErrorCode::kModel);                 // order 4
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 CAT\n\\end\\\n"), ErrorCode::kModel);  // unspellable
   CHECK_THROWS_CODE(WordLm::FromArpa("/nonexistent/lm.arpa", sym), ErrorCode::kIo);
