@@ -2,12 +2,21 @@
 """Embedding index benchmark: echoic vs FAISS vs hnswlib, single-threaded.
 
 Not a test. Measures recall@1, recall@10 (overlap with the exact top-10), queries/s
-(one thread), bytes per vector and build time on synthetic clustered 256-d vectors,
-medians over repeats, and writes RESULTS.md beside this file.
+(one thread), bytes per vector and build time, medians over repeats, on synthetic
+clustered 256-d vectors or on real speaker embeddings, and writes a report beside this
+file.
 
     pip install .[bench]            # faiss-cpu, hnswlib
-    python benchmarks/index/bench_index.py            # 100k vectors
-    python benchmarks/index/bench_index.py --large    # 1M vectors (slow)
+    python benchmarks/index/bench_index.py            # 100k vectors -> RESULTS.md
+    python benchmarks/index/bench_index.py --large    # 1M vectors (slow) -> RESULTS-1M.md
+    python benchmarks/index/bench_index.py --data real  # d-vectors of ../shared/eval -> RESULTS-real.md
+
+``--data real`` embeds every clip under ../shared/eval (speech-dev, speaker, keywords)
+with ../shared/models/speaker-dvector in sliding windows (the model's 80-frame window,
+a stride of 4 frames = 40 ms) and holds out a random tenth of those windows (at most
+``--nq``) as queries.
+Neighbouring windows of one clip overlap, so a query's true neighbours are mostly
+windows of its own clip and speaker: what a speaker or keyword index searches in use.
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SHARED = Path(os.environ.get("ECHOIC_SHARED_DIR", REPO.parent / "shared")).resolve()
 
 
 def make_data(n, nq, d, seed=0):
@@ -44,6 +55,21 @@ def make_data(n, nq, d, seed=0):
         return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
     return draw(n), draw(nq)
+
+
+def real_data(nq, seed=0):
+    """Window d-vectors of every clip under ../shared/eval, unit-normalised."""
+    from echoic.speaker import SpeakerModel
+    model = SpeakerModel(SHARED / "models" / "speaker-dvector" / "embedder.int8.onnx")
+    files = sorted((SHARED / "eval").glob("*/*.wav"))
+    x = np.concatenate([model.embed_windows(f, stride=4)[0] for f in files]).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    nq = min(nq, len(x) // 10)
+    desc = (f"{len(x) - nq} x {x.shape[1]} real speaker embeddings (d-vector windows, stride 40 ms, of the"
+            f" {len(files)} clips under ../shared/eval; model speaker-dvector embedder.int8.onnx), {nq} held-out"
+            " windows as queries")
+    return x[perm[nq:]], x[perm[:nq]], desc
 
 
 def ground_truth(base, queries, k=10):
@@ -88,12 +114,14 @@ def main():
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated substrings of method names to run")
-    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    ap.add_argument("--data", choices=["synthetic", "real"], default="synthetic")
+    ap.add_argument("--out", default="", help="report path (default: RESULTS.md, RESULTS-1M.md or RESULTS-real.md)")
     args = ap.parse_args()
     n = 1_000_000 if args.large else args.n
-    d, k = args.dim, 10
-    m = d // 8  # 32 bytes per 256-d vector for the compressed methods
-
+    k = 10
+    if not args.out:
+        args.out = str(HERE / ("RESULTS-real.md" if args.data == "real" else
+                               "RESULTS-1M.md" if args.large else "RESULTS.md"))
     import echoic
     try:
         import faiss
@@ -107,8 +135,16 @@ def main():
         hnswlib = None
         print("hnswlib not installed: skipping hnswlib (pip install .[bench])")
 
-    print(f"data: {n} x {d} clustered, {args.nq} queries")
-    base, queries = make_data(n, args.nq, d)
+    if args.data == "real":
+        base, queries, data_desc = real_data(args.nq)
+        n, d = base.shape
+    else:
+        d = args.dim
+        base, queries = make_data(n, args.nq, d)
+        data_desc = (f"{n} x {d} synthetic clustered vectors ({max(10, n // 100)} centres, anisotropic noise with"
+                     f" a decaying spectrum, unit-normalised), {args.nq} queries from the same distribution")
+    m = d // 8  # 32 bytes per 256-d vector for the compressed methods
+    print(f"data: {data_desc}")
     t = time.perf_counter()
     truth = ground_truth(base, queries, k)
     print(f"ground truth in {time.perf_counter() - t:.1f}s")
@@ -156,6 +192,12 @@ def main():
     run(f"echoic opq{m}", echoic_build("opq", encoding="pq", m=m, opq=True, keep_fp16=False), echoic_search(), m)
     run(f"echoic pq{m // 2}+refine{m // 2}", echoic_build("rf", encoding="pq", m=m // 2, refine_m=m // 2,
                                                         keep_fp16=False), echoic_search(refine_factor=8), m)
+    run(f"echoic opq{m // 2}+refine{m // 2}", echoic_build("orf", encoding="pq", m=m // 2, refine_m=m // 2,
+                                                         opq=True, keep_fp16=False), echoic_search(refine_factor=8), m)
+    run(f"echoic ivf{nlist} opq{m // 2}+refine{m // 2} nprobe16",
+        echoic_build("ivforf", encoding="pq", m=m // 2, refine_m=m // 2, opq=True, ivf_lists=nlist,
+                     keep_fp16=False),
+        echoic_search(nprobe=16, refine_factor=8, exhaustive_below=0), m + 8, IVF_NOTE)
     run(f"echoic ivf{nlist} pq{m // 2}+refine{m // 2} nprobe16",
         echoic_build("ivfrf", encoding="pq", m=m // 2, refine_m=m // 2, ivf_lists=nlist, keep_fp16=False),
         echoic_search(nprobe=16, refine_factor=8, exhaustive_below=0), m + 8, IVF_NOTE)
@@ -163,6 +205,9 @@ def main():
         echoic_search(rerank=100), m, f"+{2 * d} B fp16 on disk, read for 100 candidates")
     run(f"echoic ivf{nlist} pq{m} nprobe16", echoic_build("ivf", encoding="pq", m=m, ivf_lists=nlist,
                                                           keep_fp16=False),
+        echoic_search(nprobe=16, exhaustive_below=0), m + 8, IVF_NOTE)
+    run(f"echoic ivf{nlist} opq{m} nprobe16", echoic_build("ivfo", encoding="pq", m=m, opq=True, ivf_lists=nlist,
+                                                           keep_fp16=False),
         echoic_search(nprobe=16, exhaustive_below=0), m + 8, IVF_NOTE)
     run(f"echoic ivf{nlist} pq{m} nprobe16 rerank100",
         echoic_build("ivfr", encoding="pq", m=m, ivf_lists=nlist, keep_fp16=True),
@@ -193,6 +238,10 @@ def main():
         run(f"faiss IndexPQ{m}", fbuild(lambda: faiss.IndexPQ(d, m, 8)), fsearch(), m, "L2")
         run(f"faiss IndexPQ{m} (inner product)", fbuild(lambda: faiss.IndexPQ(d, m, 8, faiss.METRIC_INNER_PRODUCT)),
             fsearch(), m)
+        run(f"faiss OPQ{m},PQ{m}", fbuild(lambda: faiss.index_factory(d, f"OPQ{m},PQ{m}")), fsearch(), m, "L2")
+        run(f"faiss OPQ{m},IVF{nlist},PQ{m} nprobe16",
+            fbuild(lambda: faiss.index_factory(d, f"OPQ{m},IVF{nlist},PQ{m}")), fsearch(nprobe=16), m + 8,
+            "L2; +8 B id in list")
         run(f"faiss IndexIVFPQ{nlist},{m} nprobe16",
             fbuild(lambda: faiss.IndexIVFPQ(faiss.IndexFlatL2(d), d, nlist, m, 8)),
             fsearch(nprobe=16), m + 8, "L2; +8 B id in list")
@@ -226,8 +275,7 @@ def main():
         f"- date: {date}",
         f"- machine: {model}, {cpus} CPUs; CPU features: {'/'.join(echoic._native.cpu_features())}; echoic"
         f" kernels used: {'avx2' if simd == 'avx2' and not os.environ.get('ECHOIC_DISABLE_SIMD') else 'scalar'}",
-        f"- data: {n} x {d} synthetic clustered vectors ({max(10, n // 100)} centres, anisotropic noise with a"
-        f" decaying spectrum, unit-normalised), {args.nq} queries from the same distribution",
+        f"- data: {data_desc}",
         f"- single thread for every library; queries/s is the median of {args.repeats} batch runs of all queries",
         f"- load average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min): on a"
         " shared machine absolute queries/s are noisy; compare rows of the same run",
@@ -237,7 +285,8 @@ def main():
         " indexes with L2 (same order on unit vectors), FAISS flat and hnswlib with inner product",
         "- bytes/vector: bytes scanned per vector at search time (codes; plus ids/links where the structure needs"
         " them); build = train + add",
-        f"- command: `python benchmarks/index/bench_index.py{' --large' if args.large else ''}`",
+        f"- command: `python benchmarks/index/bench_index.py{' --large' if args.large else ''}"
+        f"{' --data real' if args.data == 'real' else ''}`",
         "",
         "| method | recall@1 | recall@10 | queries/s | bytes/vector | build s | note |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -123,11 +123,16 @@ std::vector<float> KMeans(const float* x_in, size_t n_in, size_t d, size_t k, co
     std::copy(x + pick * d, x + pick * d + d, &c[j * d]);
   }
 
+  LloydSteps(x, n, d, k, opt.iterations, c.data());
+  return c;
+}
+
+void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids) {
   std::vector<uint32_t> assign(n);
   std::vector<double> sums(k * d);
   std::vector<size_t> counts(k);
-  for (int it = 0; it < opt.iterations; ++it) {
-    AssignNearest(x, n, d, c.data(), k, assign.data());
+  for (int it = 0; it < iterations; ++it) {
+    AssignNearest(x, n, d, centroids, k, assign.data());
     std::fill(sums.begin(), sums.end(), 0.0);
     std::fill(counts.begin(), counts.end(), 0);
     for (size_t i = 0; i < n; ++i) {
@@ -137,22 +142,21 @@ std::vector<float> KMeans(const float* x_in, size_t n_in, size_t d, size_t k, co
     }
     for (size_t j = 0; j < k; ++j) {
       if (counts[j] == 0) continue;
-      for (size_t t = 0; t < d; ++t) c[j * d + t] = static_cast<float>(sums[j * d + t] / counts[j]);
+      for (size_t t = 0; t < d; ++t) centroids[j * d + t] = static_cast<float>(sums[j * d + t] / counts[j]);
     }
     // Empty cluster: split the largest one by placing a slightly shifted copy of it.
     for (size_t j = 0; j < k; ++j) {
       if (counts[j] != 0) continue;
       size_t big = static_cast<size_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
       for (size_t t = 0; t < d; ++t) {
-        float eps = (t % 2 ? 1.f : -1.f) * 1e-4f * (1.f + std::abs(c[big * d + t]));
-        c[j * d + t] = c[big * d + t] + eps;
-        c[big * d + t] -= eps;
+        float eps = (t % 2 ? 1.f : -1.f) * 1e-4f * (1.f + std::abs(centroids[big * d + t]));
+        centroids[j * d + t] = centroids[big * d + t] + eps;
+        centroids[big * d + t] -= eps;
       }
       counts[big] /= 2;
       counts[j] = counts[big];
     }
   }
-  return c;
 }
 
 }  // namespace echoic::index

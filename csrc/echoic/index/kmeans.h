@@ -18,6 +18,10 @@ struct KMeansOptions {
 // Returns k centroids (k × d, row-major). Needs n >= k (kInvalidArgument otherwise).
 std::vector<float> KMeans(const float* x, size_t n, size_t d, size_t k, const KMeansOptions& opt);
 
+// Lloyd steps from the given centroids (k × d, updated in place): warm-started
+// training, e.g. OPQ's codebooks after each small rotation update.
+void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids);
+
 // Index of the nearest centroid (squared L2) for each of n points.
 void AssignNearest(const float* x, size_t n, size_t d, const float* centroids, size_t k,
                    uint32_t* out);

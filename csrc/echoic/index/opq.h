@@ -1,6 +1,8 @@
 // OPQ: learns an orthogonal rotation R so that product-quantizing x R loses less.
-// Alternates PQ training on the rotated data with an orthogonal Procrustes
-// update of R (SVD of X^T Y, Y = PQ reconstruction).
+// Starts from PCA with eigenvalue allocation (principal directions dealt to the
+// sub-spaces so that each gets a similar product of variances), then alternates
+// warm-started PQ steps on the rotated data with an orthogonal Procrustes update
+// of R (SVD of X^T Y, Y = PQ reconstruction).
 #ifndef ECHOIC_INDEX_OPQ_H_
 #define ECHOIC_INDEX_OPQ_H_
 
@@ -12,10 +14,14 @@
 namespace echoic::index {
 
 struct OpqOptions {
-  int outer_iterations = 4;  // rotation updates
-  int pq_iterations = 4;     // Lloyd steps per inner PQ training
+  int outer_iterations = 20;       // rotation updates
+  int first_pq_iterations = 16;    // Lloyd steps of the first PQ training
+  int pq_iterations = 4;           // warm-started Lloyd steps before each later update
   uint64_t seed = 0x0b9;
 };
+
+// The PCA + eigenvalue-allocation rotation alone (the starting point above).
+std::vector<float> EigenAllocationRotation(const float* x, size_t n, size_t d, size_t m);
 
 // Returns R (d×d row-major, float) learned on n training vectors for an m-way PQ.
 std::vector<float> TrainOpqRotation(const float* x, size_t n, size_t d, size_t m, const OpqOptions& opt);

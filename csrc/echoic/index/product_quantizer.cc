@@ -32,6 +32,18 @@ void ProductQuantizer::Train(const float* x, size_t n, const KMeansOptions& opt)
   BuildTransposed();
 }
 
+void ProductQuantizer::Refit(const float* x, size_t n, int iterations) {
+  ECHOIC_CHECK(trained(), ErrorCode::kState, "product quantizer refit before training");
+  ECHOIC_CHECK(n >= 1, ErrorCode::kInvalidArgument, "product quantizer refit needs vectors");
+  std::vector<float> sub(n * dsub_);
+  for (size_t j = 0; j < m_; ++j) {
+    for (size_t i = 0; i < n; ++i)
+      for (size_t t = 0; t < dsub_; ++t) sub[i * dsub_ + t] = x[i * d_ + j * dsub_ + t];
+    LloydSteps(sub.data(), n, dsub_, kCentroids, iterations, &centroids_[j * kCentroids * dsub_]);
+  }
+  BuildTransposed();
+}
+
 void ProductQuantizer::BuildTransposed() {
   transposed_.assign(centroids_.size(), 0.f);
   for (size_t j = 0; j < m_; ++j)

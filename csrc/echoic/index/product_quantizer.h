@@ -22,6 +22,8 @@ class ProductQuantizer {
   ProductQuantizer(size_t d, size_t m);  // kInvalidArgument unless m divides d
 
   void Train(const float* x, size_t n, const KMeansOptions& opt);
+  // More Lloyd steps from the current codebooks (must be trained, same d and m).
+  void Refit(const float* x, size_t n, int iterations);
   bool trained() const { return !centroids_.empty(); }
 
   void Encode(const float* x, uint8_t* code) const;           // m bytes
