@@ -178,6 +178,40 @@ def keyword_bench(model, lines):
                              f"{hit}/{len(dets) - hit} | {clips:.3f} | {peaks} |")
                 kl.close()
     lines.append("")
+    own_voice_bench(model, lines)
+
+
+def own_voice_bench(model, lines):
+    """Enroll one porcupine of multiple_keywords.wav, look for the other: same speaker and room."""
+    mk = SHARED / "eval" / "keywords" / "multiple_keywords.wav"
+    x = echoic.audio.read(mk, target_rate=16000, downmix=True).samples
+    # The file has no timestamps: the bundled spotter places the two porcupines.
+    times = [e.time for e in echoic.KeywordSpotter().spot(mk) if e.keyword == "porcupine"]
+    lines.append(f"Own-voice enrollment: multiple_keywords.wav holds porcupine twice (placed by the bundled spotter at "
+                 f"{', '.join(f'{t:.1f}' for t in times)} s). Enroll from 1.3 s around one, detect in the whole 45 s "
+                 "file; a hit is a detection starting within 1.5 s before the other one.\n")
+    lines.append("| method | enrolled from | score at the other porcupine | best score elsewhere | detections "
+                 "(hit / false, excluding the enrolled one) |")
+    lines.append("|---|---|---|---|---|")
+    if len(times) != 2:
+        lines.append(f"| (spotter placed {len(times)} porcupines; skipped) | | | | |\n")
+        return
+    for method in ("template", "dvector"):
+        for src, dst in ((0, 1), (1, 0)):
+            t = times[src]
+            clip = x[int((t - 1.0) * 16000): int((t + 0.3) * 16000)]
+            with tempfile.TemporaryDirectory() as td:
+                kl = KeywordLookup(Path(td) / "k.idx", method=method, model=model)
+                kl.enroll("porcupine", clip)
+                st, sc = kl.scores(x)["porcupine"]
+                near = lambda u, c: (u >= c - 1.5) & (u <= c)  # noqa: E731
+                other, own = near(st, times[dst]), near(st, times[src])
+                dets = [d for d in kl.detect(x) if not times[src] - 1.5 <= d.start <= times[src]]
+                hit = sum(times[dst] - 1.5 <= d.start <= times[dst] for d in dets)
+                lines.append(f"| {method} (thr {kl.threshold}) | {t:.1f} s | {sc[other].max():.3f} | "
+                             f"{sc[~(other | own)].max():.3f} | {hit} / {len(dets) - hit} |")
+                kl.close()
+    lines.append("")
 
 
 def fidelity(model, lines):
@@ -249,6 +283,11 @@ def main():
               "method crosses its threshold on it when enrolled from porcupine.wav (different recording "
               "conditions, and a single-example template is speaker/recording specific). The table lists the top "
               "peaks for inspection; we do not claim the two porcupine occurrences are found there.",
+              "- Enrolled from the user's own recording (the own-voice table), the template finds that speaker's "
+              "other porcupine in either direction with no false detection in the 45 s file. The d-vector finds "
+              "it too, but also fires on 10-11 other windows of the same speaker: it matches the voice, not the "
+              "word. By-example lookup is built for that own-voice use. Enrolling one speaker and detecting another "
+              "(porcupine.wav to multiple_keywords.wav) is not solved by either method.",
               ""]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

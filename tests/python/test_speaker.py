@@ -201,6 +201,20 @@ def test_keyword_lookup_finds_enrolled_word(tmp_path, shared_dir, speech_dev, mo
         KeywordLookup(path, method="template" if method == "dvector" else "dvector", model=model)
 
 
+def test_keyword_lookup_finds_the_users_other_utterance(tmp_path, shared_dir):
+    """Own-voice use: enroll one porcupine of multiple_keywords.wav, find the other and nothing else."""
+    mk = shared_dir / "eval" / "keywords" / "multiple_keywords.wav"
+    x = echoic.audio.read(mk, target_rate=16000, downmix=True).samples
+    times = [e.time for e in echoic.KeywordSpotter().spot(mk) if e.keyword == "porcupine"]  # no timestamps given
+    assert len(times) == 2
+    for src, dst in ((0, 1), (1, 0)):
+        clip = x[int((times[src] - 1.0) * 16000): int((times[src] + 0.3) * 16000)]
+        with KeywordLookup(tmp_path / f"own{src}.idx") as kl:
+            kl.enroll("porcupine", clip)
+            dets = [d for d in kl.detect(x) if not times[src] - 1.5 <= d.start <= times[src]]
+            assert len(dets) == 1 and times[dst] - 1.5 <= dets[0].start <= times[dst], (times, dets)
+
+
 def test_cli_speaker(tmp_path, model_path, spk, capsys):
     from echoic import cli
 
