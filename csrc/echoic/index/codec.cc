@@ -283,29 +283,30 @@ const float* Codec::DecodedView(const uint8_t* code, float* scratch) const {
 
 void Codec::BuildCoarseCache() {
   const size_t d = cfg_.dim, k = cfg_.ivf_lists;
-  coarse_t_.assign(d * k, 0.f);
   coarse_norms_.assign(k, 0.f);
   for (size_t j = 0; j < k; ++j)
-    for (size_t t = 0; t < d; ++t) {
-      float v = coarse_[j * d + t];
-      coarse_t_[t * k + j] = v;
-      coarse_norms_[j] += v * v;
-    }
+    for (size_t t = 0; t < d; ++t) coarse_norms_[j] += coarse_[j * d + t] * coarse_[j * d + t];
 }
 
-std::vector<uint32_t> Codec::Probe(const CodecQuery& cq, size_t nprobe) const {
-  const size_t k = cfg_.ivf_lists;
-  if (k == 0) return {0};
-  // Squared L2 order (as at encode time) from |c|^2 - 2 q.c, all lists at once.
-  std::vector<float> dots(k);
-  ActiveKernels().dot_many(cq.q.data(), coarse_t_.data(), cfg_.dim, k, dots.data());
+void Codec::ProbeMany(const CodecQuery* cqs, size_t nq, size_t nprobe, uint32_t* out) const {
+  const size_t k = cfg_.ivf_lists, d = cfg_.dim;
+  ECHOIC_CHECK(k > 0 && nprobe >= 1 && nprobe <= k, ErrorCode::kInvalidArgument, "probe: nprobe=", nprobe,
+               " must be in 1..", k);
+  // Squared L2 order (as at encode time) from |c|^2 - 2 q.c; queries back to back so
+  // that one kernel call scores a centroid against all of them.
+  std::vector<float> qs(nq * d), dots(nq), dist(nq * k);
+  for (size_t b = 0; b < nq; ++b) std::copy(cqs[b].q.begin(), cqs[b].q.end(), qs.begin() + b * d);
+  const Kernels& kern = ActiveKernels();
+  for (size_t j = 0; j < k; ++j) {
+    kern.dot_rows(&coarse_[j * d], qs.data(), nq, d, dots.data());
+    for (size_t b = 0; b < nq; ++b) dist[b * k + j] = coarse_norms_[j] - 2.f * dots[b];
+  }
   std::vector<std::pair<float, uint32_t>> all(k);
-  for (size_t j = 0; j < k; ++j) all[j] = {coarse_norms_[j] - 2.f * dots[j], static_cast<uint32_t>(j)};
-  nprobe = std::min(nprobe, k);
-  std::partial_sort(all.begin(), all.begin() + nprobe, all.end());
-  std::vector<uint32_t> out(nprobe);
-  for (size_t j = 0; j < nprobe; ++j) out[j] = all[j].second;
-  return out;
+  for (size_t b = 0; b < nq; ++b) {
+    for (size_t j = 0; j < k; ++j) all[j] = {dist[b * k + j], static_cast<uint32_t>(j)};
+    std::partial_sort(all.begin(), all.begin() + nprobe, all.end());
+    for (size_t i = 0; i < nprobe; ++i) out[b * nprobe + i] = all[i].second;
+  }
 }
 
 void Codec::WriteModel(ByteWriter* w) const {

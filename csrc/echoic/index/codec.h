@@ -87,8 +87,9 @@ class Codec {
   // flat/sq8: the stored vector in code space (flat: the code itself; sq8: decoded
   // into scratch, d floats).
   const float* DecodedView(const uint8_t* code, float* scratch) const;
-  // The nprobe IVF lists nearest the query, nearest first.
-  std::vector<uint32_t> Probe(const CodecQuery& cq, size_t nprobe) const;
+  // For each of nq prepared queries, the nprobe (<= ivf_lists) IVF lists nearest it,
+  // nearest first: out[b * nprobe + i]. Each centroid is read once for all nq queries.
+  void ProbeMany(const CodecQuery* cqs, size_t nq, size_t nprobe, uint32_t* out) const;
   // pq without refine: contiguous batch scoring through the SIMD kernel.
   bool has_lut() const { return cfg_.encoding == Encoding::kPq; }
   // Rotated-space IVF centroid and the main product quantizer (tests, diagnostics).
@@ -108,8 +109,7 @@ class Codec {
   bool trained_ = false;
   std::vector<float> rotation_;   // d×d, empty = identity
   std::vector<float> coarse_;     // ivf_lists × d
-  std::vector<float> coarse_t_;   // d × ivf_lists (transposed, for dot_many)
-  std::vector<float> coarse_norms_;
+  std::vector<float> coarse_norms_;  // |c|^2 per list, for probing
   void BuildCoarseCache();
   ScalarQuantizer sq_;
   ProductQuantizer pq_, refine_pq_;
