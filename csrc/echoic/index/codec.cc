@@ -141,19 +141,31 @@ void Codec::Train(const float* x, size_t n) {
 }
 
 void Codec::Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* list) const {
+  EncodeMany(x, 1, code, refine, list);
+}
+
+void Codec::EncodeMany(const float* x, size_t n, uint8_t* codes, uint8_t* refines, uint32_t* lists) const {
   ECHOIC_CHECK(trained_, ErrorCode::kState, "codec used before training");
   const size_t d = cfg_.dim;
-  std::vector<float> xr(d);
-  Rotate(x, xr.data());
-  *list = 0;
-  if (cfg_.ivf_lists > 0) AssignNearest(xr.data(), 1, d, coarse_.data(), cfg_.ivf_lists, list);
+  std::vector<float> xr_all(n * d);
+  for (size_t i = 0; i < n; ++i) Rotate(x + i * d, &xr_all[i * d]);
+  std::fill(lists, lists + n, 0u);
+  // All lists at once: AssignNearest reads each centroid once per block of vectors.
+  if (cfg_.ivf_lists > 0) AssignNearest(xr_all.data(), n, d, coarse_.data(), cfg_.ivf_lists, lists);
+  for (size_t i = 0; i < n; ++i)
+    EncodeRotated(&xr_all[i * d], lists[i], codes + i * code_size(),
+                  refines ? refines + i * refine_size() : nullptr);
+}
+
+void Codec::EncodeRotated(float* xr, uint32_t list, uint8_t* code, uint8_t* refine) const {
+  const size_t d = cfg_.dim;
   switch (cfg_.encoding) {
-    case Encoding::kFlat: std::memcpy(code, xr.data(), d * sizeof(float)); break;
-    case Encoding::kSq8: sq_.Encode(xr.data(), code); break;
+    case Encoding::kFlat: std::memcpy(code, xr, d * sizeof(float)); break;
+    case Encoding::kSq8: sq_.Encode(xr, code); break;
     case Encoding::kPq:
       if (residual())
-        for (size_t t = 0; t < d; ++t) xr[t] -= coarse_[*list * d + t];
-      pq_.Encode(xr.data(), code);
+        for (size_t t = 0; t < d; ++t) xr[t] -= coarse_[list * d + t];
+      pq_.Encode(xr, code);
       if (cfg_.refine_m > 0) {
         std::vector<float> rec(d);
         pq_.Decode(code, rec.data());
@@ -294,11 +306,14 @@ void Codec::ProbeMany(const CodecQuery* cqs, size_t nq, size_t nprobe, uint32_t*
                " must be in 1..", k);
   // Squared L2 order (as at encode time) from |c|^2 - 2 q.c; queries back to back so
   // that one kernel call scores a centroid against all of them.
-  std::vector<float> qs(nq * d), dots(nq), dist(nq * k);
+  // Padded to a multiple of 4 rows, as in AssignNearest: a query's probes do not
+  // depend on the other queries of its batch.
+  const size_t padded = (nq + 3) / 4 * 4;
+  std::vector<float> qs(padded * d, 0.f), dots(padded), dist(nq * k);
   for (size_t b = 0; b < nq; ++b) std::copy(cqs[b].q.begin(), cqs[b].q.end(), qs.begin() + b * d);
   const Kernels& kern = ActiveKernels();
   for (size_t j = 0; j < k; ++j) {
-    kern.dot_rows(&coarse_[j * d], qs.data(), nq, d, dots.data());
+    kern.dot_rows(&coarse_[j * d], qs.data(), padded, d, dots.data());
     for (size_t b = 0; b < nq; ++b) dist[b * k + j] = coarse_norms_[j] - 2.f * dots[b];
   }
   std::vector<std::pair<float, uint32_t>> all(k);

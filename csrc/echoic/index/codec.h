@@ -67,6 +67,9 @@ class Codec {
   // x: dim floats, already normalised for cosine. Writes code_size() + refine_size()
   // bytes and the IVF list (0 without IVF).
   void Encode(const float* x, uint8_t* code, uint8_t* refine, uint32_t* list) const;
+  // Encode() for n vectors back to back (codes/refines/lists likewise); the IVF
+  // assignment of a batch reads each centroid once per block of vectors.
+  void EncodeMany(const float* x, size_t n, uint8_t* codes, uint8_t* refines, uint32_t* lists) const;
   // Approximate original-space vector back from the codes (lossy for sq8/pq).
   void Reconstruct(const uint8_t* code, const uint8_t* refine, uint32_t list, float* x) const;
 
@@ -101,6 +104,8 @@ class Codec {
 
  private:
   void Rotate(const float* x, float* y) const;
+  // One rotated vector (overwritten: the residual is formed in place) into its codes.
+  void EncodeRotated(float* xr, uint32_t list, uint8_t* code, uint8_t* refine) const;
   // Rotated-space reconstruction.
   void ReconstructRotated(const uint8_t* code, const uint8_t* refine, uint32_t list, float* xr) const;
   float MetricDistance(const float* a, const float* b) const;

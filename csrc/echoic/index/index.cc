@@ -135,8 +135,7 @@ struct Index::State {
       e.halves.resize(n * d);
       FloatsToHalves(xn, n * d, e.halves.data());
     }
-    for (size_t i = 0; i < n; ++i)
-      codec.Encode(xn + i * d, &e.codes[i * cs], rs ? &e.refine[i * rs] : nullptr, &e.lists[i]);
+    codec.EncodeMany(xn, n, e.codes.data(), rs ? e.refine.data() : nullptr, e.lists.data());
     return e;
   }
 

@@ -35,19 +35,28 @@ void AssignNearest(const float* x, size_t n, size_t d, const float* c, size_t k,
     }
     return;
   }
+  // Blocks of points: each centroid is read once per block instead of once per point
+  // (at thousands of centroids they do not stay in cache). The block is padded to a
+  // multiple of 4 so every point takes the same kernel path: a point's assignment
+  // does not depend on which others share its block.
   std::vector<float> cn = Norms(c, k, d);
-  for (size_t i = 0; i < n; ++i) {
-    const float* xi = x + i * d;
-    float best = std::numeric_limits<float>::infinity();
-    uint32_t arg = 0;
+  constexpr size_t kBlock = 16;
+  std::vector<float> xb(kBlock * d, 0.f), dots(kBlock), best(kBlock);
+  for (size_t i0 = 0; i0 < n; i0 += kBlock) {
+    const size_t nb = std::min(kBlock, n - i0), padded = (nb + 3) / 4 * 4;
+    std::copy(x + i0 * d, x + (i0 + nb) * d, xb.begin());
+    std::fill(xb.begin() + nb * d, xb.begin() + padded * d, 0.f);
+    std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
     for (size_t j = 0; j < k; ++j) {
-      float v = cn[j] - 2.f * kern.dot(xi, c + j * d, d);
-      if (v < best) {
-        best = v;
-        arg = static_cast<uint32_t>(j);
+      kern.dot_rows(c + j * d, xb.data(), padded, d, dots.data());
+      for (size_t b = 0; b < nb; ++b) {
+        const float v = cn[j] - 2.f * dots[b];
+        if (v < best[b]) {
+          best[b] = v;
+          out[i0 + b] = static_cast<uint32_t>(j);
+        }
       }
     }
-    out[i] = arg;
   }
 }
 
