@@ -415,6 +415,40 @@ TEST(encodings_recall_on_clustered_data) {
   CHECK(ivf_pq_recall > pq_recall);
 }
 
+TEST(batched_encoding_and_probing_do_not_depend_on_the_batch) {
+  // d > 32 takes the blocked list assignment; 37 vectors leave a partial block.
+  const size_t d = 64, n = 600, nb = 37;
+  std::vector<float> x = Clustered(n, d, 30, 0.4f, 8);
+  CodecConfig cfg;
+  cfg.dim = d;
+  cfg.metric = Metric::kL2;
+  cfg.encoding = Encoding::kPq;
+  cfg.pq_m = 16;
+  cfg.ivf_lists = 40;
+  cfg.train_iterations = 4;
+  Codec codec(cfg);
+  codec.Train(x.data(), n);
+  std::vector<uint8_t> many(nb * cfg.pq_m), one(cfg.pq_m);
+  std::vector<uint32_t> lists(nb);
+  codec.EncodeMany(x.data(), nb, many.data(), nullptr, lists.data());
+  std::vector<CodecQuery> cqs(nb);
+  for (size_t i = 0; i < nb; ++i) codec.PrepareQuery(&x[i * d], &cqs[i]);
+  const size_t nprobe = 5;
+  std::vector<uint32_t> probes_many(nb * nprobe), probes_one(nprobe);
+  codec.ProbeMany(cqs.data(), nb, nprobe, probes_many.data());
+  for (size_t i = 0; i < nb; ++i) {
+    uint32_t list = 0;
+    codec.Encode(&x[i * d], one.data(), nullptr, &list);
+    CHECK_EQ(list, lists[i]);
+    CHECK(std::equal(one.begin(), one.end(), many.begin() + i * cfg.pq_m));
+    codec.ProbeMany(&cqs[i], 1, nprobe, probes_one.data());
+    CHECK(std::equal(probes_one.begin(), probes_one.end(), probes_many.begin() + i * nprobe));
+    CHECK_EQ(probes_one[0], list);  // a stored vector's own list is probed first
+  }
+  CHECK_THROWS_CODE(codec.ProbeMany(cqs.data(), 1, cfg.ivf_lists + 1, probes_many.data()),
+                    ErrorCode::kInvalidArgument);
+}
+
 TEST(adds_before_training_are_refused) {
   std::string dir = TempDir();
   auto idx = Index::Create(dir + "/a.idx", Opts(16, Encoding::kPq));
