@@ -102,7 +102,11 @@ void Codec::Train(const float* x, size_t n) {
     ApplyRotation(rotation, x, n, d, xr.data());
   }
   std::vector<float> coarse;
-  if (cfg_.ivf_lists > 0) coarse = KMeans(xr.data(), n, d, cfg_.ivf_lists, ko);
+  if (cfg_.ivf_lists > 0) {
+    KMeansOptions co = ko;
+    co.spherical = cfg_.spherical_lists;
+    coarse = KMeans(xr.data(), n, d, cfg_.ivf_lists, co);
+  }
 
   ScalarQuantizer sq(d);
   ProductQuantizer pq, rpq;

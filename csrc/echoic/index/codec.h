@@ -32,6 +32,11 @@ struct CodecConfig {
   int train_iterations = 10;
   uint64_t seed = 0x5eed;
   size_t max_train_points = 32768;
+  // Cosine indexes code unit vectors: their IVF centroids are kept on the unit sphere
+  // (spherical k-means). Plain k-means there grows "hub" centroids of small norm that
+  // draw in the points of every cluster without a centroid of its own (a 39k-row list
+  // at 1M; RESULTS-1M.md). Derived from the index metric, not stored.
+  bool spherical_lists = false;
 
   void Validate() const;  // kInvalidArgument on any inconsistency
 };

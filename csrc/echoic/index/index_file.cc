@@ -155,6 +155,7 @@ CodecConfig CodecConfigFrom(const IndexOptions& o) {
   c.train_iterations = o.train_iterations;
   c.seed = o.seed;
   c.max_train_points = o.max_train_points;
+  c.spherical_lists = o.metric == Metric::kCosine;
   return c;
 }
 

@@ -18,6 +18,7 @@
 
 #include "echoic/index/crc32.h"
 #include "echoic/index/float16.h"
+#include "echoic/index/index_file.h"
 #include "echoic/index/kernels.h"
 #include "echoic/index/linalg.h"
 #include "echoic/index/opq.h"
@@ -447,6 +448,40 @@ TEST(batched_encoding_and_probing_do_not_depend_on_the_batch) {
   }
   CHECK_THROWS_CODE(codec.ProbeMany(cqs.data(), 1, cfg.ivf_lists + 1, probes_many.data()),
                     ErrorCode::kInvalidArgument);
+}
+
+TEST(cosine_ivf_lists_are_spherical) {
+  // The hub lists this prevents show at scale (RESULTS-1M.md); here: the centroids
+  // stay unit vectors, and only cosine indexes use it.
+  const size_t d = 32, n = 3000, lists = 40;
+  std::vector<float> x = Clustered(n, d, 200, 0.15f, 12);
+  for (size_t i = 0; i < n; ++i) {
+    double s2 = 0;
+    for (size_t t = 0; t < d; ++t) s2 += x[i * d + t] * x[i * d + t];
+    for (size_t t = 0; t < d; ++t) x[i * d + t] /= std::sqrt(s2);
+  }
+  CodecConfig cfg;
+  cfg.dim = d;
+  cfg.metric = Metric::kL2;
+  cfg.encoding = Encoding::kPq;
+  cfg.pq_m = 8;
+  cfg.ivf_lists = lists;
+  cfg.train_iterations = 6;
+  cfg.spherical_lists = true;
+  Codec codec(cfg);
+  codec.Train(x.data(), n);
+  for (uint32_t l = 0; l < lists; ++l) {
+    double s2 = 0;
+    for (size_t t = 0; t < d; ++t) s2 += codec.centroid(l)[t] * codec.centroid(l)[t];
+    CHECK_NEAR(s2, 1.0, 1e-4);
+  }
+  IndexOptions o = Opts(d, Encoding::kPq);
+  o.metric = Metric::kCosine;
+  CHECK(CodecConfigFrom(o).spherical_lists);
+  o.metric = Metric::kL2;
+  CHECK(!CodecConfigFrom(o).spherical_lists);
+  o.metric = Metric::kInnerProduct;
+  CHECK(!CodecConfigFrom(o).spherical_lists);
 }
 
 TEST(adds_before_training_are_refused) {

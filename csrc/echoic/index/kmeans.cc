@@ -1,6 +1,7 @@
 #include "echoic/index/kmeans.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -132,11 +133,11 @@ std::vector<float> KMeans(const float* x_in, size_t n_in, size_t d, size_t k, co
     std::copy(x + pick * d, x + pick * d + d, &c[j * d]);
   }
 
-  LloydSteps(x, n, d, k, opt.iterations, c.data());
+  LloydSteps(x, n, d, k, opt.iterations, c.data(), opt.spherical);
   return c;
 }
 
-void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids) {
+void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids, bool spherical) {
   std::vector<uint32_t> assign(n);
   std::vector<double> sums(k * d);
   std::vector<size_t> counts(k);
@@ -164,6 +165,15 @@ void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, fl
       }
       counts[big] /= 2;
       counts[j] = counts[big];
+    }
+    if (spherical) {
+      for (size_t j = 0; j < k; ++j) {
+        double norm = 0;
+        for (size_t t = 0; t < d; ++t) norm += double(centroids[j * d + t]) * centroids[j * d + t];
+        if (norm <= 0) continue;
+        const float inv = static_cast<float>(1.0 / std::sqrt(norm));
+        for (size_t t = 0; t < d; ++t) centroids[j * d + t] *= inv;
+      }
     }
   }
 }
