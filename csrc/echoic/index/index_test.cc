@@ -106,6 +106,27 @@ IndexOptions Opts(size_t d, Encoding e) {
   return o;
 }
 
+// Scales each d-float row of *v to unit length (the cosine case).
+void NormalizeRows(std::vector<float>* v, size_t d) {
+  for (size_t i = 0; i < v->size() / d; ++i) {
+    double s2 = 0;
+    for (size_t t = 0; t < d; ++t) s2 += (*v)[i * d + t] * (*v)[i * d + t];
+    for (size_t t = 0; t < d; ++t) (*v)[i * d + t] /= std::sqrt(s2);
+  }
+}
+
+// An IVF + pq codec configuration under L2 (as the codec sees cosine).
+CodecConfig IvfPqConfig(size_t d, size_t m, size_t lists, int iterations) {
+  CodecConfig cfg;
+  cfg.dim = d;
+  cfg.metric = Metric::kL2;
+  cfg.encoding = Encoding::kPq;
+  cfg.pq_m = m;
+  cfg.ivf_lists = lists;
+  cfg.train_iterations = iterations;
+  return cfg;
+}
+
 std::vector<int64_t> Ids(size_t n) {
   std::vector<int64_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<int64_t>(i);
@@ -292,21 +313,11 @@ TEST(ivf_residual_decomposition_matches_per_list_tables) {
     for (bool opq : {false, true}) {
       std::vector<float> xs(x), qs(q);
       if (unit) {
-        for (std::vector<float>* v : {&xs, &qs})
-          for (size_t i = 0; i < v->size() / d; ++i) {
-            double s2 = 0;
-            for (size_t t = 0; t < d; ++t) s2 += (*v)[i * d + t] * (*v)[i * d + t];
-            for (size_t t = 0; t < d; ++t) (*v)[i * d + t] /= std::sqrt(s2);
-          }
+        NormalizeRows(&xs, d);
+        NormalizeRows(&qs, d);
       }
-      CodecConfig cfg;
-      cfg.dim = d;
-      cfg.metric = Metric::kL2;
-      cfg.encoding = Encoding::kPq;
-      cfg.pq_m = 8;
+      CodecConfig cfg = IvfPqConfig(d, 8, lists, 5);
       cfg.opq = opq;
-      cfg.ivf_lists = lists;
-      cfg.train_iterations = 5;
       Codec codec(cfg);
       codec.Train(xs.data(), n);
       CHECK(codec.uses_row_terms());
@@ -420,13 +431,7 @@ TEST(batched_encoding_and_probing_do_not_depend_on_the_batch) {
   // d > 32 takes the blocked list assignment; 37 vectors leave a partial block.
   const size_t d = 64, n = 600, nb = 37;
   std::vector<float> x = Clustered(n, d, 30, 0.4f, 8);
-  CodecConfig cfg;
-  cfg.dim = d;
-  cfg.metric = Metric::kL2;
-  cfg.encoding = Encoding::kPq;
-  cfg.pq_m = 16;
-  cfg.ivf_lists = 40;
-  cfg.train_iterations = 4;
+  CodecConfig cfg = IvfPqConfig(d, 16, 40, 4);
   Codec codec(cfg);
   codec.Train(x.data(), n);
   std::vector<uint8_t> many(nb * cfg.pq_m), one(cfg.pq_m);
@@ -455,18 +460,8 @@ TEST(cosine_ivf_lists_are_spherical) {
   // stay unit vectors, and only cosine indexes use it.
   const size_t d = 32, n = 3000, lists = 40;
   std::vector<float> x = Clustered(n, d, 200, 0.15f, 12);
-  for (size_t i = 0; i < n; ++i) {
-    double s2 = 0;
-    for (size_t t = 0; t < d; ++t) s2 += x[i * d + t] * x[i * d + t];
-    for (size_t t = 0; t < d; ++t) x[i * d + t] /= std::sqrt(s2);
-  }
-  CodecConfig cfg;
-  cfg.dim = d;
-  cfg.metric = Metric::kL2;
-  cfg.encoding = Encoding::kPq;
-  cfg.pq_m = 8;
-  cfg.ivf_lists = lists;
-  cfg.train_iterations = 6;
+  NormalizeRows(&x, d);
+  CodecConfig cfg = IvfPqConfig(d, 8, lists, 6);
   cfg.spherical_lists = true;
   Codec codec(cfg);
   codec.Train(x.data(), n);
