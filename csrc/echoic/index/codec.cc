@@ -309,15 +309,13 @@ void Codec::ProbeMany(const CodecQuery* cqs, size_t nq, size_t nprobe, uint32_t*
   ECHOIC_CHECK(k > 0 && nprobe >= 1 && nprobe <= k, ErrorCode::kInvalidArgument, "probe: nprobe=", nprobe,
                " must be in 1..", k);
   // Squared L2 order (as at encode time) from |c|^2 - 2 q.c; queries back to back so
-  // that one kernel call scores a centroid against all of them.
-  // Padded to a multiple of 4 rows, as in AssignNearest: a query's probes do not
-  // depend on the other queries of its batch.
-  const size_t padded = (nq + 3) / 4 * 4;
-  std::vector<float> qs(padded * d, 0.f), dots(padded), dist(nq * k);
+  // that one kernel call scores a centroid against all of them (dot_rows gives a query
+  // the same result whatever its batch, so batching never changes its probes).
+  std::vector<float> qs(nq * d), dots(nq), dist(nq * k);
   for (size_t b = 0; b < nq; ++b) std::copy(cqs[b].q.begin(), cqs[b].q.end(), qs.begin() + b * d);
   const Kernels& kern = ActiveKernels();
   for (size_t j = 0; j < k; ++j) {
-    kern.dot_rows(&coarse_[j * d], qs.data(), padded, d, dots.data());
+    kern.dot_rows(&coarse_[j * d], qs.data(), nq, d, dots.data());
     for (size_t b = 0; b < nq; ++b) dist[b * k + j] = coarse_norms_[j] - 2.f * dots[b];
   }
   std::vector<std::pair<float, uint32_t>> all(k);

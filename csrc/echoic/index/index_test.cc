@@ -453,6 +453,20 @@ TEST(batched_encoding_and_probing_do_not_depend_on_the_batch) {
   }
   CHECK_THROWS_CODE(codec.ProbeMany(cqs.data(), 1, cfg.ivf_lists + 1, probes_many.data()),
                     ErrorCode::kInvalidArgument);
+  // The property this rests on: a query's dot_rows/l2sq_rows result is bit-identical
+  // whatever batch it sits in.
+  std::vector<const Kernels*> kernels = {&ScalarKernels()};
+  if (Avx2Kernels()) kernels.push_back(Avx2Kernels());
+  for (const Kernels* k : kernels) {
+    std::vector<float> batch(7), alone(1);
+    for (auto* fn : {k->dot_rows, k->l2sq_rows}) {
+      fn(&x[0], &x[d], 7, d, batch.data());
+      for (size_t b = 0; b < 7; ++b) {
+        fn(&x[0], &x[(1 + b) * d], 1, d, alone.data());
+        CHECK(batch[b] == alone[0]);
+      }
+    }
+  }
 }
 
 TEST(cosine_ivf_lists_are_spherical) {

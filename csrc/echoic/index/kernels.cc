@@ -346,7 +346,26 @@ ECHOIC_AVX2 void RowsAvx2(const float* x, const float* qs, size_t nq, size_t d, 
       for (int i = 0; i < 4; ++i) r[i] += kL2 ? (x[t] - qq[i][t]) * (x[t] - qq[i][t]) : x[t] * qq[i][t];
     for (int i = 0; i < 4; ++i) out[b + i] = r[i];
   }
-  for (; b < nq; ++b) out[b] = kL2 ? L2Avx2(x, qs + b * d, d) : DotAvx2(x, qs + b * d, d);
+  // The remaining queries take the same arithmetic as one lane above (not L2Avx2/
+  // DotAvx2, which sum in another order): a query's result never depends on its
+  // position in the block, so batching does not change IVF assignments or probes.
+  for (; b < nq; ++b) {
+    const float* q = qs + b * d;
+    __m256 a = _mm256_setzero_ps();
+    size_t t = 0;
+    for (; t + 8 <= d; t += 8) {
+      __m256 xv = _mm256_loadu_ps(x + t);
+      if (kL2) {
+        __m256 e = _mm256_sub_ps(xv, _mm256_loadu_ps(q + t));
+        a = _mm256_fmadd_ps(e, e, a);
+      } else {
+        a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(q + t), a);
+      }
+    }
+    float r = HorizontalSum(a);
+    for (; t < d; ++t) r += kL2 ? (x[t] - q[t]) * (x[t] - q[t]) : x[t] * q[t];
+    out[b] = r;
+  }
 }
 
 ECHOIC_AVX2 void DotRowsAvx2(const float* x, const float* qs, size_t nq, size_t d, float* out) {

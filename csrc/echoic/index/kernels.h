@@ -27,7 +27,8 @@ struct Kernels {
   float (*sq8_dot)(const float* w, const uint8_t* code, size_t d);
   float (*sq8_l2)(const float* q, const float* step, const uint8_t* code, size_t d);
   // One stored vector x against nq queries stored back to back (nq × d): x is loaded
-  // once for several queries. out[b] = x . q_b, or |x - q_b|^2.
+  // once for several queries. out[b] = x . q_b, or |x - q_b|^2, bit-identical whatever
+  // nq and b are (batched IVF assignment and probing rely on it).
   void (*dot_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
   void (*l2sq_rows)(const float* x, const float* qs, size_t nq, size_t d, float* out);
   // Query against a stored float16 vector (exact re-ranking).

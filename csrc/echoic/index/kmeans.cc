@@ -37,19 +37,16 @@ void AssignNearest(const float* x, size_t n, size_t d, const float* c, size_t k,
     return;
   }
   // Blocks of points: each centroid is read once per block instead of once per point
-  // (at thousands of centroids they do not stay in cache). The block is padded to a
-  // multiple of 4 so every point takes the same kernel path: a point's assignment
-  // does not depend on which others share its block.
+  // (at thousands of centroids they do not stay in cache). dot_rows gives each point
+  // the same result whatever block it is in, so batching never changes an assignment.
   std::vector<float> cn = Norms(c, k, d);
   constexpr size_t kBlock = 16;
-  std::vector<float> xb(kBlock * d, 0.f), dots(kBlock), best(kBlock);
+  std::vector<float> dots(kBlock), best(kBlock);
   for (size_t i0 = 0; i0 < n; i0 += kBlock) {
-    const size_t nb = std::min(kBlock, n - i0), padded = (nb + 3) / 4 * 4;
-    std::copy(x + i0 * d, x + (i0 + nb) * d, xb.begin());
-    std::fill(xb.begin() + nb * d, xb.begin() + padded * d, 0.f);
+    const size_t nb = std::min(kBlock, n - i0);
     std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
     for (size_t j = 0; j < k; ++j) {
-      kern.dot_rows(c + j * d, xb.data(), padded, d, dots.data());
+      kern.dot_rows(c + j * d, x + i0 * d, nb, d, dots.data());
       for (size_t b = 0; b < nb; ++b) {
         const float v = cn[j] - 2.f * dots[b];
         if (v < best[b]) {
