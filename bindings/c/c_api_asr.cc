@@ -1,4 +1,5 @@
 // C API of the streaming recognizer (see the "streaming recognizer" section of echoic.h).
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -194,6 +195,9 @@ const char* echoic_result_text(const echoic_result* r) { return r ? r->impl.text
 int32_t echoic_result_is_final(const echoic_result* r) { return r && r->impl.is_final ? 1 : 0; }
 int32_t echoic_result_segment(const echoic_result* r) { return r ? r->impl.segment : -1; }
 size_t echoic_result_num_words(const echoic_result* r) { return r ? r->impl.words.size() : 0; }
+size_t echoic_result_stable_words(const echoic_result* r) {
+  return r ? static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words)) : 0;
+}
 
 echoic_status echoic_result_word(const echoic_result* r, size_t i, const char** word, float* start, float* end,
                                  float* confidence) {

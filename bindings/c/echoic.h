@@ -189,7 +189,8 @@ typedef struct echoic_stream echoic_stream;
 typedef struct echoic_result echoic_result;
 
 typedef struct echoic_recognizer_config {
-  const char* model;           /* CTC encoder .onnx (or its folder), or a transducer folder with encoder/decoder/joiner.onnx (required) */
+  const char* model;           /* CTC encoder .onnx (or its folder), a transducer folder with encoder/decoder/joiner.onnx,
+                                  or a Whisper folder from `echoic models import` (encoder/decoder.onnx + vocabulary.txt) (required) */
   const char* tokens;          /* tokens.txt; NULL = beside the model */
   const char* decoding_method; /* "auto" (default: "beam" when a word LM is found, else "greedy"), "greedy", "beam" */
   int32_t beam_size;           /* default 0: 16 with a word LM, else 4 */
@@ -246,6 +247,8 @@ ECHOIC_API const char* echoic_result_text(const echoic_result* result);
 ECHOIC_API int32_t echoic_result_is_final(const echoic_result* result);
 ECHOIC_API int32_t echoic_result_segment(const echoic_result* result);
 ECHOIC_API size_t echoic_result_num_words(const echoic_result* result);
+/* Words [0, n) will not change in later partials or the final (Whisper streaming); a final: all words. */
+ECHOIC_API size_t echoic_result_stable_words(const echoic_result* result);
 ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
                                             float* start, float* end, float* confidence);
 ECHOIC_API void echoic_result_free(echoic_result* result);

@@ -196,6 +196,15 @@ py::dict ModelInfoDict(const asr::AcousticModelInfo& m) {
     d["context_size"] = t->context_size;
     d["joiner_dim"] = t->joiner_dim;
     d["batchable"] = true;
+  } else if (const auto* w = dynamic_cast<const whisper::WhisperModelInfo*>(&m)) {
+    d["n_mels"] = w->n_mels;
+    d["n_audio_ctx"] = w->n_audio_ctx;
+    d["n_text_ctx"] = w->n_text_ctx;
+    d["n_text_state"] = w->n_text_state;
+    d["n_text_layer"] = w->n_text_layer;
+    d["multilingual"] = w->multilingual;
+    d["precision"] = w->precision;
+    d["window_seconds"] = w->window_seconds();
   }
   return d;
 }
@@ -221,7 +230,9 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("is_final", &asr::Result::is_final)
       .def_readonly("segment", &asr::Result::segment)
       .def_readonly("segment_start", &asr::Result::segment_start)
-      .def_readonly("model", &asr::Result::model, "model tier that produced it (AdaptiveRecognizer; '' otherwise)")
+      .def_readonly("model", &asr::Result::model, "model (tier) that produced it")
+      .def_readonly("stable_words", &asr::Result::stable_words,
+                    "words[:stable_words] will not change in later partials or the final (all words of a final)")
       .def("__repr__", [](const asr::Result& r) {
         return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" +
                std::to_string(r.segment) + ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";
@@ -306,7 +317,7 @@ void BindRecognizer(py::module_& m) {
       .def("is_done", &asr::Recognizer::IsDone)
       .def("decode", &asr::Recognizer::Decode, py::call_guard<py::gil_scoped_release>())
       .def("decode_available", &asr::Recognizer::DecodeAvailable, py::call_guard<py::gil_scoped_release>())
-      .def("partial", &asr::Recognizer::GetPartial);
+      .def("partial", &asr::Recognizer::GetPartial, py::call_guard<py::gil_scoped_release>());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "echoic/audio/samples.h"
 #include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
+#include "echoic/features/whisper_log_mel.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::python {
@@ -130,6 +131,28 @@ void BindFeatures(py::module_& m) {
       },
       py::arg("samples"), py::arg("sample_rate") = 16000,
       "Whole-utterance log-mel filterbank, (num_frames, dim) float32; other FbankOptions fields as keywords.");
+
+  m.def(
+      "whisper_log_mel",
+      [](const py::array& samples, int32_t n_mels, int32_t num_frames) {
+        // Built once per size: the filter bank and FFT tables are immutable.
+        static const features::WhisperLogMel mel80(80), mel128(128);
+        ECHOIC_CHECK(n_mels == 80 || n_mels == 128, ErrorCode::kInvalidArgument,
+                     "whisper_log_mel: n_mels must be 80 or 128, got ", n_mels);
+        ECHOIC_CHECK(num_frames >= 0, ErrorCode::kInvalidArgument, "whisper_log_mel: negative num_frames ", num_frames);
+        const features::WhisperLogMel& mel = n_mels == 80 ? mel80 : mel128;
+        std::vector<float> x = Samples(samples, "whisper_log_mel");
+        py::array_t<float> out({static_cast<py::ssize_t>(n_mels), static_cast<py::ssize_t>(num_frames)});
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          mel.Compute(x.data(), x.size(), num_frames, dst);
+        }
+        return out;
+      },
+      py::arg("samples"), py::arg("n_mels") = 80, py::arg("num_frames") = 3000,
+      "Whisper's log-mel spectrogram of 16 kHz audio zero-padded/truncated to num_frames * 160 samples, "
+      "(n_mels, num_frames) float32.");
 
   py::class_<Resampler>(m, "Resampler", "Streaming windowed-sinc sample-rate converter.")
       .def(py::init<int32_t, int32_t>(), py::arg("in_rate"), py::arg("out_rate"))

@@ -18,7 +18,7 @@ import numpy as np
 from . import audio as _audio
 from ._native import native as _n
 from .errors import InvalidArgumentError
-from .registry import DEFAULT_MODEL, resolve_model
+from .registry import DEFAULT_MODEL, default_model, resolve_model
 
 Result = _n.Result
 Word = _n.Word
@@ -182,7 +182,7 @@ class Recognizer:
 
     def __init__(
         self,
-        model: "str | os.PathLike[str]" = DEFAULT_MODEL,
+        model: "str | os.PathLike[str] | None" = None,
         *,
         tokens: "str | os.PathLike[str] | None" = None,
         decoding: str = "auto",
@@ -203,7 +203,7 @@ class Recognizer:
         vad_model: "str | os.PathLike[str] | None" = None,
         vad_aggressiveness: int = 2,
     ) -> None:
-        model_path, tokens_path = resolve_model(model)
+        model_path, tokens_path = resolve_model(model if model is not None else default_model())
         cfg = decoding_config(
             decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, lm=lm, lm_scale=lm_scale,
             word_bonus=word_bonus, endpoint=endpoint,

@@ -51,3 +51,13 @@ def resample(samples: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
 
 
 __all__ = ["FbankOptions", "OnlineFbank", "Resampler", "compute_fbank", "resample"]
+
+
+def whisper_log_mel(samples: np.ndarray, n_mels: int = 80, num_frames: int = 3000) -> np.ndarray:
+    """OpenAI Whisper's log-mel spectrogram as an ``(n_mels, num_frames)`` float32 array.
+
+    ``samples`` is 16 kHz mono in [-1, 1]; it is zero-padded (or truncated) to
+    ``num_frames * 160`` samples first, as Whisper pads each 30 s window (3000 frames).
+    ``n_mels`` is 80 or 128 (large-v3).
+    """
+    return _n.whisper_log_mel(samples, n_mels=n_mels, num_frames=num_frames)

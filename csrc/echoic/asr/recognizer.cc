@@ -41,6 +41,10 @@ std::string TokensBeside(const std::string& model) {
 
 Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   config_.Validate();
+  if (whisper::WhisperModel::LooksLikeWhisperDir(config_.model)) {
+    LoadWhisper();
+    return;
+  }
   struct stat st {};
   if (!StreamingTransducerModel::LooksLikeTransducerDir(config_.model) && ::stat(config_.model.c_str(), &st) == 0 &&
       S_ISDIR(st.st_mode))
@@ -80,6 +84,39 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   fbank_options_.high_freq = info.fbank_high_freq;
 }
 
+void Recognizer::LoadWhisper() {
+  ECHOIC_CHECK(config_.vad != "external", ErrorCode::kUnsupported, "recognizer: Whisper model '", config_.model,
+               "' gates its windows with its own VAD; use vad 'energy' (default) or 'silero', not 'external'");
+  ECHOIC_CHECK(config_.lm.empty() || config_.lm == "auto", ErrorCode::kUnsupported, "recognizer: a word LM ('",
+               config_.lm, "') works with CTC models only; '", config_.model, "' is a Whisper model");
+  config_.lm.clear();
+  auto model = whisper::WhisperModel::Load(config_.model, config_.session);
+  whisper::StreamingOptions so;
+  if (config_.decoding_method == "auto") config_.decoding_method = "greedy";
+  if (config_.beam_size == 0) config_.beam_size = 5;  // OpenAI's and faster-whisper's default
+  so.decoding.beam_size = config_.decoding_method == "beam" ? std::min(config_.beam_size, 16) : 1;
+  const auto& ep = config_.endpoint;
+  if (ep.rule2.enabled && ep.rule2.min_trailing_silence_s > 0) so.endpoint_silence_s = ep.rule2.min_trailing_silence_s;
+  const float longest = model->info().window_seconds() - 1.f;
+  if (ep.rule3.enabled && ep.rule3.min_utterance_length_s > 0)
+    so.max_window_s = std::clamp(ep.rule3.min_utterance_length_s, 2.f, longest);
+  if (!config_.enable_endpoint) so.max_window_s = longest, so.endpoint_silence_s = 1e9f;
+  if (config_.vad == "silero") {
+    vad::SileroVadOptions vo;
+    vo.session.ort_library = config_.session.ort_library;
+    vad_prototype_ = vad::SileroVad::FromFile(config_.vad_model, vo);
+  } else {
+    vad_prototype_ = std::make_unique<vad::EnergyVad>();
+  }
+  whisper_ = std::make_shared<whisper::StreamingDecoder>(std::move(model), so);
+}
+
+const SymbolTable& Recognizer::symbols() const {
+  ECHOIC_CHECK(symbols_ != nullptr, ErrorCode::kUnsupported, "recognizer: Whisper model '", config_.model,
+               "' has no tokens.txt symbol table");
+  return *symbols_;
+}
+
 void Recognizer::LoadWordLm() {
   std::string path = config_.lm;
   if (path == "auto") {  // lm.arpa beside tokens.txt, for CTC models
@@ -107,6 +144,12 @@ void Recognizer::ResolveDecoding() {
 Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
+  if (whisper_) {
+    std::vector<std::string> phrases;
+    for (const auto& h : hotwords) phrases.push_back(h.phrase);
+    auto state = whisper_->NewState(vad_prototype_->Clone(), phrases);
+    return std::unique_ptr<Stream>(new Stream(next_stream_id_.fetch_add(1), whisper_, std::move(state)));
+  }
   std::unique_ptr<SegmentDecoder> decoder;
   if (transducer_) {
     // Hotwords need beam search: a greedy path cannot be re-ranked.
@@ -125,9 +168,28 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
   return stream;
 }
 
-bool Recognizer::IsReady(const Stream& s) const { return s.FramesReady() >= model_->info().chunk_frames(); }
+bool Recognizer::IsReady(const Stream& s) const {
+  if (whisper_) return whisper_->IsReady(*s.whisper_state_);
+  return s.FramesReady() >= model_->info().chunk_frames();
+}
 
 void Recognizer::Decode(const std::vector<Stream*>& streams) const {
+  if (whisper_) {
+    std::vector<whisper::StreamingState*> states;
+    std::vector<Stream*> ready;
+    for (Stream* s : streams) {
+      ECHOIC_CHECK(s != nullptr && s->whisper_state_, ErrorCode::kInvalidArgument,
+                   "decode: a stream is null or was not made by this Whisper recognizer");
+      if (IsReady(*s)) states.push_back(s->whisper_state_.get()), ready.push_back(s);
+    }
+    for (size_t begin = 0; begin < states.size(); begin += config_.max_batch) {
+      const size_t end = std::min(states.size(), begin + static_cast<size_t>(config_.max_batch));
+      whisper_->Decode(std::vector<whisper::StreamingState*>(states.begin() + begin, states.begin() + end));
+    }
+    for (Stream* s : ready)
+      for (auto& r : whisper_->TakeFinals(s->whisper_state_.get())) s->finals_.push_back(std::move(r));
+    return;
+  }
   const auto& info = model_->info();
   std::vector<Stream*> ready;
   for (Stream* s : streams) {
@@ -190,6 +252,7 @@ void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
 }
 
 Result Recognizer::GetPartial(const Stream& s) const {
+  if (whisper_) return whisper_->Partial(s.whisper_state_.get());
   const auto& info = model_->info();
   return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_ * info.encoder_frame_seconds(),
                     s.segment_, /*is_final=*/false);

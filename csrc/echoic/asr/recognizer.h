@@ -15,6 +15,7 @@
 #include "echoic/asr/symbol_table.h"
 #include "echoic/asr/word_lm.h"
 #include "echoic/vad/vad.h"
+#include "echoic/whisper/streaming.h"
 
 namespace echoic::asr {
 
@@ -25,8 +26,11 @@ class Recognizer {
 
   const RecognizerConfig& config() const { return config_; }
   // StreamingCtcModelInfo or StreamingTransducerModelInfo underneath (see family).
-  const AcousticModelInfo& model_info() const { return model_->info(); }
-  const SymbolTable& symbols() const { return *symbols_; }
+  // WhisperModelInfo for a Whisper model folder.
+  const AcousticModelInfo& model_info() const { return whisper_ ? whisper_->model().info() : model_->info(); }
+  // kUnsupported for Whisper models (their vocabulary is byte-level BPE).
+  const SymbolTable& symbols() const;
+  bool is_whisper() const { return whisper_ != nullptr; }
   // The word LM beam search uses (null when none; see RecognizerConfig::lm).
   const WordLm* word_lm() const { return word_lm_.get(); }
 
@@ -46,6 +50,7 @@ class Recognizer {
   bool IsDone(const Stream& stream) const { return stream.input_finished() && !IsReady(stream); }
 
  private:
+  void LoadWhisper();
   void LoadWordLm();
   void ResolveDecoding();  // "auto" decoding and beam size, after the model and tokens are loaded
   void AfterChunk(Stream* s, int32_t frames) const;
@@ -55,6 +60,7 @@ class Recognizer {
   std::shared_ptr<AcousticModel> model_;
   std::shared_ptr<StreamingTransducerModel> transducer_;  // set when the model is a transducer
   std::shared_ptr<SymbolTable> symbols_;
+  std::shared_ptr<whisper::StreamingDecoder> whisper_;  // set when the model is a Whisper folder
   std::shared_ptr<const WordLm> word_lm_;
   features::FbankOptions fbank_options_;
   std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream

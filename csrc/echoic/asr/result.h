@@ -39,7 +39,10 @@ struct Result {
   bool is_final = false;
   int32_t segment = 0;
   float segment_start = 0.f;  // seconds since stream start
-  std::string model;          // tier that produced it (set by AdaptiveRecognizer; "" otherwise)
+  std::string model;          // model (tier) that produced it
+  // words[0, stable_words) will not change in later partials or the final
+  // (Whisper streaming confirms words); finals: all words.
+  int32_t stable_words = 0;
 };
 
 // Builds a Result. Times are segment_start_s + frame * frame_shift_s. A word

@@ -7,6 +7,7 @@
 #include "echoic/audio/samples.h"
 #include "echoic/vad/external_vad.h"
 #include "echoic/runtime/error.h"
+#include "echoic/whisper/streaming.h"
 
 namespace echoic::asr {
 
@@ -19,7 +20,17 @@ Stream::Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const fea
       encoder_(model_->NewState()),
       decoder_(std::move(decoder)) {}
 
+Stream::Stream(int64_t id, std::shared_ptr<const whisper::StreamingDecoder> whisper,
+               std::unique_ptr<whisper::StreamingState> state)
+    : id_(id),
+      info_(whisper->model().info()),
+      fbank_(features::FbankOptions{}),
+      whisper_(std::move(whisper)),
+      whisper_state_(std::move(state)) {}
+
 Stream::~Stream() = default;
+
+size_t Stream::StateBytes() const { return whisper_state_ ? whisper_state_->Bytes() : encoder_->Bytes(); }
 
 void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n) {
   ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "stream ", id_,
@@ -31,7 +42,7 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
                " Hz; use one rate per stream (or resample before)");
   // Reject bad samples before touching any state, so nothing is half-processed.
   audio::ValidateSamples(samples, n, "stream " + std::to_string(id_) + " (chunk not accepted)");
-  if (vad_) vad::ValidateSamples(samples, n, "stream audio (the VAD needs samples in [-1, 1])");
+  if (vad_ || whisper_state_) vad::ValidateSamples(samples, n, "stream audio (the VAD needs samples in [-1, 1])");
   if (n == 0) return;
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;
@@ -47,6 +58,7 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
     in = resampled.data();
     count = resampled.size();
   }
+  if (whisper_state_) return whisper_->Accept(whisper_state_.get(), in, count);
   if (vad_) vad_pending_.insert(vad_pending_.end(), in, in + count);
   scratch_.resize(count);
   for (size_t i = 0; i < count; ++i) scratch_[i] = in[i] * info_.input_scale;
@@ -55,6 +67,15 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
 
 void Stream::InputFinished() {
   if (input_finished_) return;
+  if (whisper_state_) {
+    if (resampler_) {
+      std::vector<float> tail = resampler_->Flush();
+      whisper_->Accept(whisper_state_.get(), tail.data(), tail.size());
+    }
+    whisper_->InputFinished(whisper_state_.get());
+    input_finished_ = true;
+    return;
+  }
   if (resampler_) {
     std::vector<float> tail = resampler_->Flush();
     if (vad_) vad_pending_.insert(vad_pending_.end(), tail.begin(), tail.end());

@@ -17,6 +17,12 @@
 namespace echoic::asr {
 
 class SegmentDecoder;  // recognizer.cc: greedy or beam search, per stream
+}  // namespace echoic::asr
+namespace echoic::whisper {
+class StreamingDecoder;
+class StreamingState;
+}  // namespace echoic::whisper
+namespace echoic::asr {
 
 class Stream {
  public:
@@ -44,7 +50,7 @@ class Stream {
   void ReportVoiceActivity(bool is_speech, double seconds);
 
   // Bytes of per-stream encoder state (fixed, independent of utterance length).
-  size_t StateBytes() const { return encoder_->Bytes(); }
+  size_t StateBytes() const;
   // Seconds of audio accepted so far (at the input rate).
   double seconds_received() const;
   int32_t segment() const { return segment_; }
@@ -55,6 +61,8 @@ class Stream {
   friend class Recognizer;
   Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
          std::unique_ptr<SegmentDecoder> decoder);
+  Stream(int64_t id, std::shared_ptr<const whisper::StreamingDecoder> whisper,
+         std::unique_ptr<whisper::StreamingState> state);
 
   int32_t FramesReady() const;  // feature frames available but not yet consumed
   void FeedVadUpTo(int64_t sample);  // model-rate sample index
@@ -81,6 +89,9 @@ class Stream {
   int64_t vad_fed_ = 0;
   std::deque<std::pair<bool, double>> vad_reports_;  // external decisions not yet applied
   double vad_reported_applied_s_ = 0.0;
+  // Whisper models: windowed decoding instead of the chunked encoder above.
+  std::shared_ptr<const whisper::StreamingDecoder> whisper_;
+  std::unique_ptr<whisper::StreamingState> whisper_state_;
 };
 
 }  // namespace echoic::asr

@@ -1,0 +1,297 @@
+#include "echoic/whisper/decoding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <unordered_map>
+
+#include "echoic/runtime/error.h"
+
+namespace echoic::whisper {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Tokens the no-timestamps grammar never samples: every special after eot
+// (sot, languages, tasks, no_speech, timestamps) and the model's suppress list.
+std::vector<char> SuppressMask(const WhisperModelInfo& info) {
+  std::vector<char> mask(static_cast<size_t>(info.n_vocab), 0);
+  for (int32_t id = info.eot + 1; id < info.n_vocab; ++id) mask[id] = 1;
+  for (int32_t id : info.suppress_tokens)
+    if (id >= 0 && id < info.n_vocab) mask[id] = 1;
+  return mask;
+}
+
+// In place: logits -> log-softmax, with suppressed entries at -inf.
+void LogSoftmax(float* x, int32_t n) {
+  float mx = kNegInf;
+  for (int32_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+  double sum = 0.0;
+  for (int32_t i = 0; i < n; ++i) sum += x[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(x[i] - mx));
+  const float lse = mx + static_cast<float>(std::log(sum));
+  for (int32_t i = 0; i < n; ++i) x[i] = x[i] == kNegInf ? kNegInf : x[i] - lse;
+}
+
+struct Prepared {
+  std::vector<int32_t> head;  // sot_prev + prompt + sot_sequence up to and including sot
+  std::vector<int32_t> tail;  // rest of sot_sequence, no_timestamps, prefix
+};
+
+Prepared Prepare(const WhisperModelInfo& info, const std::vector<int32_t>& prompt, const std::vector<int32_t>& prefix) {
+  Prepared p;
+  if (!prompt.empty()) {
+    p.head.push_back(info.sot_prev);
+    const size_t keep = std::min(prompt.size(), static_cast<size_t>(info.n_text_ctx / 2 - 1));
+    p.head.insert(p.head.end(), prompt.end() - static_cast<std::ptrdiff_t>(keep), prompt.end());
+  }
+  auto sot = std::find(info.sot_sequence.begin(), info.sot_sequence.end(), info.sot);
+  ECHOIC_CHECK(sot != info.sot_sequence.end(), ErrorCode::kModel, "whisper: sot_sequence lacks the sot token");
+  p.head.insert(p.head.end(), info.sot_sequence.begin(), sot + 1);
+  p.tail.assign(sot + 1, info.sot_sequence.end());
+  p.tail.push_back(info.no_timestamps);
+  p.tail.insert(p.tail.end(), prefix.begin(), prefix.end());
+  return p;
+}
+
+std::vector<int64_t> Widen(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
+
+struct Start {
+  SelfCache cache;
+  std::vector<float> logits;  // for the first free token (batch 1)
+  float no_speech_prob = 0.f;
+};
+
+Start RunPrompt(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
+                const std::vector<int32_t>& prefix) {
+  const auto& info = model.info();
+  Prepared p = Prepare(info, prompt, prefix);
+  Start s;
+  s.cache = WhisperModel::EmptyCache(info, 1);
+  DecoderOutput at_sot = model.Step(Widen(p.head), 1, &s.cache, cross, false);
+  LogSoftmax(at_sot.logits.data(), info.n_vocab);  // no-speech probability from the raw distribution at sot
+  s.no_speech_prob = std::exp(at_sot.logits[info.no_speech]);
+  s.logits = model.Step(Widen(p.tail), 1, &s.cache, cross, false).logits;
+  return s;
+}
+
+// Suppression for one row; `first`: the first free position (no prefix).
+void Filter(float* logits, const std::vector<char>& mask, const WhisperModelInfo& info, bool first) {
+  for (int32_t i = 0; i < info.n_vocab; ++i)
+    if (mask[i]) logits[i] = kNegInf;
+  if (first)
+    for (int32_t id : info.suppress_blank)
+      if (id >= 0 && id < info.n_vocab) logits[id] = kNegInf;
+}
+
+struct Sequence {
+  std::vector<int32_t> tokens;  // decoded (no eot)
+  std::vector<float> probs;
+  double sum_logprob = 0.0;
+};
+
+Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start, bool first_free, int32_t max_new,
+                float temperature, std::mt19937* rng) {
+  const auto& info = model.info();
+  const std::vector<char> mask = SuppressMask(info);
+  Sequence seq;
+  std::vector<float> logits = std::move(start.logits);
+  std::vector<double> weights(static_cast<size_t>(info.n_vocab));
+  for (int32_t step = 0; step < max_new; ++step) {
+    Filter(logits.data(), mask, info, first_free && step == 0);
+    std::vector<float> logp = logits;
+    LogSoftmax(logp.data(), info.n_vocab);
+    int32_t next = 0;
+    if (temperature <= 0.f) {
+      next = static_cast<int32_t>(std::max_element(logp.begin(), logp.end()) - logp.begin());
+    } else {
+      for (int32_t i = 0; i < info.n_vocab; ++i)
+        weights[i] = logp[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logp[i]) / temperature);
+      next = std::discrete_distribution<int32_t>(weights.begin(), weights.end())(*rng);
+    }
+    seq.sum_logprob += logp[next];
+    if (next == info.eot) return seq;
+    seq.tokens.push_back(next);
+    seq.probs.push_back(std::exp(logp[next]));
+    if (start.cache.positions() + 1 > info.n_text_ctx - 1) break;
+    logits = model.Step({next}, 1, &start.cache, cross, false).logits;
+  }
+  return seq;
+}
+
+// OpenAI-style beam search: each beam proposes its beam+1 best tokens, the best
+// `beam` unfinished ones go on; a finished one (eot) is kept until beam*patience
+// are collected; the winner has the best sum_logprob / length.
+Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start start, bool first_free, int32_t max_new,
+                    int32_t beam, float patience) {
+  const auto& info = model.info();
+  const std::vector<char> mask = SuppressMask(info);
+  const size_t max_finished = static_cast<size_t>(std::max(1.f, std::round(beam * patience)));
+  std::vector<Sequence> beams(1);
+  std::vector<Sequence> finished;
+  std::vector<float> logits = std::move(start.logits);  // rows x n_vocab
+  SelfCache cache = std::move(start.cache);
+  CrossCache cross;  // cross1 repeated for the live rows (made once the beam is full)
+  int32_t cross_rows = 1;
+  for (int32_t step = 0; step < max_new && finished.size() < max_finished; ++step) {
+    struct Cand { double score; int32_t row; int32_t token; float logp; };
+    std::vector<Cand> cands;
+    for (size_t r = 0; r < beams.size(); ++r) {
+      float* row = logits.data() + r * info.n_vocab;
+      Filter(row, mask, info, first_free && step == 0);
+      LogSoftmax(row, info.n_vocab);
+      std::vector<int32_t> idx(static_cast<size_t>(info.n_vocab));
+      for (int32_t i = 0; i < info.n_vocab; ++i) idx[i] = i;
+      const int32_t k = std::min<int32_t>(beam + 1, info.n_vocab);
+      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+      for (int32_t j = 0; j < k; ++j)
+        if (row[idx[j]] != kNegInf)
+          cands.push_back({beams[r].sum_logprob + row[idx[j]], static_cast<int32_t>(r), idx[j], row[idx[j]]});
+    }
+    std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.score > b.score; });
+    std::vector<Sequence> next;
+    std::vector<int32_t> rows;
+    std::vector<int64_t> tokens;
+    for (const Cand& c : cands) {
+      Sequence s = beams[c.row];
+      s.sum_logprob = c.score;
+      if (c.token == info.eot) {
+        if (finished.size() < max_finished) finished.push_back(std::move(s));
+        continue;
+      }
+      if (static_cast<int32_t>(next.size()) == beam) continue;
+      s.tokens.push_back(c.token);
+      s.probs.push_back(std::exp(c.logp));
+      next.push_back(std::move(s));
+      rows.push_back(c.row);
+      tokens.push_back(c.token);
+    }
+    if (next.empty() || finished.size() >= max_finished || cache.positions() + 1 > info.n_text_ctx - 1) {
+      beams = std::move(next);
+      break;
+    }
+    cache = WhisperModel::SelectRows(cache, rows);
+    if (cross_rows != static_cast<int32_t>(rows.size())) {
+      cross = WhisperModel::SelectRows(cross1, std::vector<int32_t>(rows.size(), 0));
+      cross_rows = static_cast<int32_t>(rows.size());
+    }
+    beams = std::move(next);
+    logits = model.Step(tokens, static_cast<int64_t>(rows.size()), &cache, cross_rows == 1 ? cross1 : cross, false).logits;
+  }
+  for (auto& b : beams)
+    if (finished.size() < max_finished) finished.push_back(std::move(b));
+  ECHOIC_CHECK(!finished.empty(), ErrorCode::kInternal, "whisper beam search ended with no hypothesis");
+  auto score = [](const Sequence& s) { return s.sum_logprob / std::max<size_t>(1, s.tokens.size()); };
+  return *std::max_element(finished.begin(), finished.end(),
+                           [&](const Sequence& a, const Sequence& b) { return score(a) < score(b); });
+}
+
+}  // namespace
+
+float CompressionRatio(const std::string& text) {
+  if (text.empty()) return 0.f;
+  // Greedy LZ77 over a 32 KiB window (deflate's), costed roughly as deflate
+  // codes English: ~0.7 bytes a literal, ~2.5 bytes a match, a small header.
+  const size_t n = text.size();
+  std::unordered_map<uint32_t, std::vector<size_t>> seen;  // 3-byte prefix -> positions
+  double cost = 10.0;
+  size_t i = 0;
+  auto key = [&](size_t p) {
+    return (static_cast<uint32_t>(static_cast<uint8_t>(text[p])) << 16) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(text[p + 1])) << 8) | static_cast<uint8_t>(text[p + 2]);
+  };
+  while (i < n) {
+    size_t best = 0;
+    if (i + 3 <= n) {
+      auto it = seen.find(key(i));
+      if (it != seen.end())
+        for (size_t p : it->second) {
+          if (i - p > 32768) continue;
+          size_t len = 0;
+          while (i + len < n && len < 258 && text[p + len] == text[i + len]) ++len;
+          best = std::max(best, len);
+        }
+    }
+    const size_t step = best >= 3 ? best : 1;
+    cost += best >= 3 ? 2.5 : 0.7;
+    for (size_t j = i; j < i + step && j + 3 <= n; ++j) seen[key(j)].push_back(j);
+    i += step;
+  }
+  return static_cast<float>(n / cost);
+}
+
+DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
+                            const std::vector<int32_t>& prefix, const DecodingOptions& options) {
+  const auto& info = model.info();
+  ECHOIC_CHECK(cross.batch() == 1, ErrorCode::kInvalidArgument, "whisper decode: one window at a time");
+  ECHOIC_CHECK(options.beam_size >= 1 && options.beam_size <= 16, ErrorCode::kInvalidArgument,
+               "whisper decode: beam_size must be 1..16, got ", options.beam_size);
+  ECHOIC_CHECK(!options.temperatures.empty(), ErrorCode::kInvalidArgument, "whisper decode: no temperatures");
+  for (int32_t t : prefix)
+    ECHOIC_CHECK(t >= 0 && t < info.eot, ErrorCode::kInvalidArgument, "whisper decode: prefix token ", t,
+                 " is not a text token");
+  const int32_t limit = options.max_new_tokens > 0 ? options.max_new_tokens : info.n_text_ctx / 2 - 1;
+  std::mt19937 rng(options.seed);
+  DecodingResult best;
+  bool have = false;
+  for (float temperature : options.temperatures) {
+    Start start = RunPrompt(model, cross, prompt, prefix);
+    const float no_speech = start.no_speech_prob;
+    const int32_t room = std::max<int32_t>(0, info.n_text_ctx - 1 - static_cast<int32_t>(start.cache.positions()));
+    const int32_t max_new = std::min(limit, room);
+    Sequence seq = (temperature <= 0.f && options.beam_size > 1)
+                       ? BeamSearch(model, cross, std::move(start), prefix.empty(), max_new, options.beam_size,
+                                    options.patience)
+                       : Sample(model, cross, std::move(start), prefix.empty(), max_new, temperature, &rng);
+    DecodingResult r;
+    r.tokens = prefix;
+    r.tokens.insert(r.tokens.end(), seq.tokens.begin(), seq.tokens.end());
+    r.probs.assign(prefix.size(), 1.f);
+    r.probs.insert(r.probs.end(), seq.probs.begin(), seq.probs.end());
+    r.sum_logprob = seq.sum_logprob;
+    r.avg_logprob = seq.sum_logprob / static_cast<double>(seq.tokens.size() + 1);
+    r.no_speech_prob = no_speech;
+    r.temperature = temperature;
+    r.compression_ratio = CompressionRatio(model.tokenizer().Decode(r.tokens));
+    r.no_speech = no_speech > options.no_speech_threshold && r.avg_logprob < options.logprob_threshold;
+    bool fallback = r.compression_ratio > options.compression_ratio_threshold ||
+                    r.avg_logprob < options.logprob_threshold;
+    if (no_speech > options.no_speech_threshold) fallback = false;
+    // Keep the first result, or a later one that fails fewer guards.
+    if (!have || !fallback) best = std::move(r);
+    have = true;
+    if (!fallback) break;
+  }
+  return best;
+}
+
+std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,
+                                  int32_t audio_frames) {
+  const auto& info = model.info();
+  if (tokens.empty()) return {};
+  ECHOIC_CHECK(info.n_alignment_heads > 0, ErrorCode::kModel, "whisper: the model lists no alignment heads");
+  std::vector<int32_t> seq = info.sot_sequence;
+  seq.push_back(info.no_timestamps);
+  const size_t first_row = seq.size() - 1;  // the no_timestamps position predicts the first text token
+  seq.insert(seq.end(), tokens.begin(), tokens.end());
+  seq.push_back(info.eot);
+  if (static_cast<int32_t>(seq.size()) > info.n_text_ctx) return {};
+  SelfCache cache = WhisperModel::EmptyCache(info, 1);
+  DecoderOutput out = model.Step(Widen(seq), 1, &cache, cross, true);
+  const int32_t heads = info.n_alignment_heads, t = static_cast<int32_t>(seq.size()), a = info.n_audio_ctx;
+  ECHOIC_CHECK(out.alignment.size() == static_cast<size_t>(heads) * t * a, ErrorCode::kModel,
+               "whisper: alignment output has ", out.alignment.size(), " values, expected ", heads, " x ", t, " x ", a);
+  const int32_t frames = std::max(1, std::min(audio_frames, a));
+  const int32_t rows = static_cast<int32_t>(tokens.size()) + 1;  // text tokens + the eot prediction
+  std::vector<float> att(static_cast<size_t>(heads) * rows * frames);
+  for (int32_t h = 0; h < heads; ++h)
+    for (int32_t r = 0; r < rows; ++r)
+      std::copy_n(out.alignment.data() + (static_cast<size_t>(h) * t + first_row + r) * a, frames,
+                  att.data() + (static_cast<size_t>(h) * rows + r) * frames);
+  std::vector<TokenSpan> spans = AlignTokens(att.data(), heads, rows, frames);
+  spans.resize(tokens.size());
+  return spans;
+}
+
+}  // namespace echoic::whisper

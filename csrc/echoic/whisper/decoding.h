@@ -1,0 +1,57 @@
+// Whisper token decoding for one 30 s window: greedy or beam search over the
+// decoder-step graph, the special-token grammar (no-timestamps mode, suppress
+// lists, no-speech probability), temperature fallback with compression-ratio and
+// log-prob guards, and token timings from the alignment heads (DTW).
+#ifndef ECHOIC_WHISPER_DECODING_H_
+#define ECHOIC_WHISPER_DECODING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "echoic/whisper/alignment.h"
+#include "echoic/whisper/whisper_model.h"
+
+namespace echoic::whisper {
+
+struct DecodingOptions {
+  int32_t beam_size = 1;  // 1 = greedy
+  float patience = 1.0f;  // beam search stops after beam_size * patience finished hypotheses
+  // Tried in order while a result fails the guards below (OpenAI's defaults).
+  std::vector<float> temperatures{0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+  float compression_ratio_threshold = 2.4f;  // above: a repetition loop, retry hotter
+  float logprob_threshold = -1.0f;           // mean token log-prob below: retry hotter
+  float no_speech_threshold = 0.6f;          // with a low log-prob: the window holds no speech
+  int32_t max_new_tokens = 0;                // 0 = n_text_ctx / 2 - 1
+  uint32_t seed = 0;                          // sampling at temperature > 0 is reproducible
+};
+
+struct DecodingResult {
+  std::vector<int32_t> tokens;   // text tokens: the forced prefix, then the decoded ones (no specials)
+  std::vector<float> probs;      // per token; 1 for the forced prefix
+  double sum_logprob = 0.0;      // over decoded tokens (and the final eot)
+  double avg_logprob = 0.0;      // sum_logprob / (decoded tokens + 1), as OpenAI
+  float no_speech_prob = 0.f;
+  float temperature = 0.f;
+  float compression_ratio = 0.f;
+  bool no_speech = false;  // no_speech_prob > threshold and avg_logprob < logprob_threshold
+};
+
+// prompt: text tokens of earlier windows (conditioning, after sot_prev); prefix:
+// tokens the result must start with (words already confirmed to the user).
+// cross: the window's cross-attention cache, batch 1.
+DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
+                            const std::vector<int32_t>& prefix, const DecodingOptions& options);
+
+// Start/end of each of `tokens` within the window (seconds), from the alignment
+// heads' cross-attention over the first `audio_frames` encoder frames.
+std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,
+                                  int32_t audio_frames);
+
+// zlib-style compression ratio of the text (bytes / LZ77-compressed size), the
+// repetition guard: plain speech is ~1-2, a looping decode far above 2.4.
+float CompressionRatio(const std::string& text);
+
+}  // namespace echoic::whisper
+
+#endif  // ECHOIC_WHISPER_DECODING_H_

@@ -1,0 +1,163 @@
+#include "echoic/whisper/whisper_model.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "echoic/runtime/error.h"
+
+namespace echoic::whisper {
+
+namespace {
+
+bool IsFile(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::vector<int32_t> IntList(const ort::Session& s, const std::string& key, bool required) {
+  std::string text = required ? s.RequireMetadata(key) : s.GetMetadata(key, "");
+  std::vector<int32_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    char* end = nullptr;
+    long v = std::strtol(item.c_str(), &end, 10);
+    ECHOIC_CHECK(end && *end == '\0', ErrorCode::kModel, "model '", s.name(), "': metadata '", key,
+                 "' must be comma-separated integers, got '", text, "'");
+    out.push_back(static_cast<int32_t>(v));
+  }
+  return out;
+}
+
+int32_t Int(const ort::Session& s, const std::string& key) { return static_cast<int32_t>(s.RequireMetadataInt(key)); }
+
+// rows of a [layers, batch, n, d] tensor
+ort::Tensor GatherBatch(const ort::Tensor& t, const std::vector<int32_t>& rows) {
+  const auto& sh = t.shape();
+  ECHOIC_CHECK(sh.size() == 4, ErrorCode::kInternal, "whisper cache must be 4-D, got ", t.ShapeString());
+  ort::Tensor out(ort::ElementType::kFloat32, {sh[0], static_cast<int64_t>(rows.size()), sh[2], sh[3]});
+  const size_t row = static_cast<size_t>(sh[2] * sh[3]);
+  const float* src = t.data<float>();
+  float* dst = out.data<float>();
+  for (int64_t l = 0; l < sh[0]; ++l)
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ECHOIC_CHECK(rows[i] >= 0 && rows[i] < sh[1], ErrorCode::kInternal, "whisper cache row ", rows[i], " of ", sh[1]);
+      std::memcpy(dst + (l * rows.size() + i) * row, src + (l * sh[1] + rows[i]) * row, row * sizeof(float));
+    }
+  return out;
+}
+
+}  // namespace
+
+bool WhisperModel::LooksLikeWhisperDir(const std::string& path) {
+  return IsFile(path + "/encoder.onnx") && IsFile(path + "/decoder.onnx") && IsFile(path + "/vocabulary.txt") &&
+         !IsFile(path + "/joiner.onnx");
+}
+
+std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const ort::SessionOptions& opts) {
+  ECHOIC_CHECK(LooksLikeWhisperDir(dir), ErrorCode::kIo, "'", dir,
+               "' is not a Whisper model folder (needs encoder.onnx, decoder.onnx, vocabulary.txt)");
+  auto m = std::shared_ptr<WhisperModel>(new WhisperModel());
+  m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", opts);
+  m->decoder_ = ort::Session::FromFile(dir + "/decoder.onnx", opts);
+  const ort::Session& d = *m->decoder_;
+  ECHOIC_CHECK(d.GetMetadata("model_type", "") == "whisper", ErrorCode::kModel, "model '", d.name(),
+               "': metadata model_type must be 'whisper' (import the checkpoint with `echoic models import`)");
+  ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "1", ErrorCode::kModel, "model '", d.name(),
+               "': unsupported contract_version '", d.GetMetadata("contract_version", ""), "' (this build reads 1)");
+  WhisperModelInfo& i = m->info_;
+  i.family = "whisper";
+  i.name = d.GetMetadata("model_name", dir);
+  i.n_mels = Int(d, "n_mels");
+  i.n_audio_ctx = Int(d, "n_audio_ctx");
+  i.n_text_ctx = Int(d, "n_text_ctx");
+  i.n_text_state = Int(d, "n_text_state");
+  i.n_text_layer = Int(d, "n_text_layer");
+  i.n_vocab = Int(d, "n_vocab");
+  i.multilingual = Int(d, "is_multilingual") != 0;
+  i.sot = Int(d, "sot");
+  i.eot = Int(d, "eot");
+  i.sot_prev = Int(d, "sot_prev");
+  i.no_timestamps = Int(d, "no_timestamps");
+  i.no_speech = Int(d, "no_speech");
+  i.timestamp_begin = Int(d, "timestamp_begin");
+  i.sot_sequence = IntList(d, "sot_sequence", true);
+  i.suppress_tokens = IntList(d, "suppress_tokens", false);
+  i.suppress_blank = IntList(d, "suppress_blank", false);
+  i.precision = d.GetMetadata("precision", "");
+  {
+    std::string heads = d.RequireMetadata("alignment_heads");
+    i.n_alignment_heads = heads.empty() ? 0 : 1;
+    for (char c : heads) i.n_alignment_heads += c == ',';
+  }
+  ECHOIC_CHECK(i.n_mels > 0 && i.n_audio_ctx > 0 && i.n_text_ctx > 0 && i.n_text_state > 0 && i.n_text_layer > 0 &&
+                   i.n_vocab > 0 && !i.sot_sequence.empty(),
+               ErrorCode::kModel, "model '", d.name(), "': bad Whisper dimensions in metadata");
+  for (int32_t id : {i.sot, i.eot, i.sot_prev, i.no_timestamps, i.no_speech, i.timestamp_begin})
+    ECHOIC_CHECK(id >= 0 && id < i.n_vocab, ErrorCode::kModel, "model '", d.name(), "': special token id ", id,
+                 " outside the vocabulary of ", i.n_vocab);
+  i.vocab_size = i.n_vocab;
+  i.feature_dim = i.n_mels;
+  i.sample_rate = 16000;
+  i.subsampling = 2;  // 20 ms per encoder frame
+  i.output_dim = i.n_text_state;
+  const std::string merges = IsFile(dir + "/merges.txt") ? dir + "/merges.txt" : std::string();
+  m->tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::FromFiles(dir + "/vocabulary.txt", merges));
+  ECHOIC_CHECK(m->tokenizer_->size() == i.n_vocab, ErrorCode::kModel, "'", dir, "/vocabulary.txt' lists ",
+               m->tokenizer_->size(), " tokens but the model has n_vocab ", i.n_vocab);
+  return m;
+}
+
+CrossCache WhisperModel::Encode(const std::vector<float>& mels, int64_t batch) const {
+  const int64_t frames = 2 * info_.n_audio_ctx;
+  ECHOIC_CHECK(batch > 0 && mels.size() == static_cast<size_t>(batch * info_.n_mels * frames),
+               ErrorCode::kInvalidArgument, "whisper encoder: expected ", batch, " x ", info_.n_mels, " x ", frames,
+               " mel values, got ", mels.size());
+  ort::Tensor mel(ort::ElementType::kFloat32, {batch, info_.n_mels, frames});
+  std::memcpy(mel.data<float>(), mels.data(), mels.size() * sizeof(float));
+  auto out = encoder_->Run({"mel"}, {&mel}, {"cross_k", "cross_v"});
+  return CrossCache{std::move(out[0]), std::move(out[1])};
+}
+
+CrossCache WhisperModel::SelectRows(const CrossCache& cross, const std::vector<int32_t>& rows) {
+  return CrossCache{GatherBatch(cross.k, rows), GatherBatch(cross.v, rows)};
+}
+
+SelfCache WhisperModel::SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows) {
+  return SelfCache{GatherBatch(cache.k, rows), GatherBatch(cache.v, rows)};
+}
+
+SelfCache WhisperModel::EmptyCache(const WhisperModelInfo& info, int64_t batch) {
+  std::vector<int64_t> shape{info.n_text_layer, batch, 0, info.n_text_state};
+  return SelfCache{ort::Tensor(ort::ElementType::kFloat32, shape), ort::Tensor(ort::ElementType::kFloat32, shape)};
+}
+
+DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t batch, SelfCache* cache,
+                                 const CrossCache& cross, bool want_alignment) const {
+  ECHOIC_CHECK(batch > 0 && !tokens.empty() && tokens.size() % batch == 0, ErrorCode::kInvalidArgument,
+               "whisper decoder: ", tokens.size(), " tokens do not split into a batch of ", batch);
+  const int64_t t = static_cast<int64_t>(tokens.size()) / batch;
+  ECHOIC_CHECK(cache->positions() + t <= info_.n_text_ctx, ErrorCode::kInvalidArgument, "whisper decoder: ",
+               cache->positions() + t, " positions exceed the model's text context of ", info_.n_text_ctx);
+  ort::Tensor tok(ort::ElementType::kInt64, {batch, t});
+  std::memcpy(tok.data<int64_t>(), tokens.data(), tokens.size() * sizeof(int64_t));
+  ort::Tensor offset(ort::ElementType::kInt64, {1});
+  offset.data<int64_t>()[0] = cache->positions();
+  std::vector<std::string> outs{"logits", "self_k_out", "self_v_out"};
+  if (want_alignment) outs.push_back("alignment");
+  auto out = decoder_->Run({"tokens", "offset", "self_k_in", "self_v_in", "cross_k", "cross_v"},
+                           {&tok, &offset, &cache->k, &cache->v, &cross.k, &cross.v}, outs);
+  DecoderOutput r;
+  r.logits.assign(out[0].data<float>(), out[0].data<float>() + out[0].numel());
+  ECHOIC_CHECK(r.logits.size() == static_cast<size_t>(batch * info_.n_vocab), ErrorCode::kModel, "model '",
+               decoder_->name(), "': logits ", out[0].ShapeString(), " are not [batch, n_vocab]");
+  cache->k = std::move(out[1]);
+  cache->v = std::move(out[2]);
+  if (want_alignment) r.alignment.assign(out[3].data<float>(), out[3].data<float>() + out[3].numel());
+  return r;
+}
+
+}  // namespace echoic::whisper

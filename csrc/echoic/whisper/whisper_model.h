@@ -1,0 +1,78 @@
+// A Whisper model converted by `echoic models import`: encoder.onnx (log-mel ->
+// every decoder layer's cross-attention K/V), decoder.onnx (one step over T new
+// tokens with the self-attention K/V cache as input/output), vocabulary.txt and
+// merges.txt. The contract (tensor names, metadata keys) is in README.md here.
+#ifndef ECHOIC_WHISPER_WHISPER_MODEL_H_
+#define ECHOIC_WHISPER_WHISPER_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "echoic/asr/acoustic_model.h"
+#include "echoic/ort/session.h"
+#include "echoic/ort/tensor.h"
+#include "echoic/whisper/tokenizer.h"
+
+namespace echoic::whisper {
+
+// Everything the decoder needs from the checkpoint; read from decoder.onnx's metadata.
+struct WhisperModelInfo : asr::AcousticModelInfo {
+  int32_t n_mels = 80, n_audio_ctx = 1500, n_text_ctx = 448, n_text_state = 0, n_text_layer = 0, n_vocab = 0;
+  bool multilingual = false;
+  int32_t sot = -1, eot = -1, sot_prev = -1, no_timestamps = -1, no_speech = -1, timestamp_begin = -1;
+  std::vector<int32_t> sot_sequence;
+  std::vector<int32_t> suppress_tokens;  // never sampled
+  std::vector<int32_t> suppress_blank;   // not sampled first (space, eot)
+  int32_t n_alignment_heads = 0;
+  std::string precision;
+  int32_t n_samples() const { return n_audio_ctx * 2 * 160; }  // one 30 s window
+  float window_seconds() const { return n_audio_ctx * 0.02f; }
+};
+
+// Self-attention cache of a decoder batch: [layers, batch, positions, state].
+struct SelfCache {
+  ort::Tensor k, v;
+  int64_t positions() const { return k.shape().size() == 4 ? k.shape()[2] : 0; }
+};
+
+// Cross-attention K/V of a batch of windows: [layers, batch, n_audio_ctx, state].
+struct CrossCache {
+  ort::Tensor k, v;
+  int64_t batch() const { return k.shape().size() == 4 ? k.shape()[1] : 0; }
+};
+
+struct DecoderOutput {
+  std::vector<float> logits;     // batch x n_vocab (last new position)
+  std::vector<float> alignment;  // batch x heads x T x n_audio_ctx (only when asked)
+};
+
+class WhisperModel {
+ public:
+  // A folder with encoder.onnx, decoder.onnx, vocabulary.txt (+ merges.txt).
+  static bool LooksLikeWhisperDir(const std::string& path);
+  static std::shared_ptr<WhisperModel> Load(const std::string& dir, const ort::SessionOptions& opts);
+
+  const WhisperModelInfo& info() const { return info_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+
+  // mels: batch x n_mels x (2 * n_audio_ctx), row-major.
+  CrossCache Encode(const std::vector<float>& mels, int64_t batch) const;
+  // Selects rows of the cross cache (e.g. one window for each beam): rows[i] indexes `cross`.
+  static CrossCache SelectRows(const CrossCache& cross, const std::vector<int32_t>& rows);
+  static SelfCache SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows);
+  static SelfCache EmptyCache(const WhisperModelInfo& info, int64_t batch);
+
+  // Runs tokens (batch x T) after `cache` (updated in place) against `cross`.
+  DecoderOutput Step(const std::vector<int64_t>& tokens, int64_t batch, SelfCache* cache, const CrossCache& cross,
+                     bool want_alignment) const;
+
+ private:
+  WhisperModelInfo info_;
+  std::shared_ptr<ort::Session> encoder_, decoder_;
+  std::shared_ptr<Tokenizer> tokenizer_;
+};
+
+}  // namespace echoic::whisper
+
+#endif  // ECHOIC_WHISPER_WHISPER_MODEL_H_
