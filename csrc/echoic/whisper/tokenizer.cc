@@ -24,7 +24,7 @@ struct ByteMap {
     }
   }
 };
-const ByteMap& Bytes() {
+const ByteMap& ByteTable() {
   static const ByteMap map;
   return map;
 }
@@ -137,7 +137,7 @@ uint64_t PairKey(int32_t a, int32_t b) { return (static_cast<uint64_t>(a) << 32)
 }  // namespace
 
 Tokenizer Tokenizer::FromFiles(const std::string& vocabulary_path, const std::string& merges_path) {
-  const ByteMap& map = Bytes();
+  const ByteMap& map = ByteTable();
   Tokenizer t;
   std::vector<std::string> lines = ReadLines(vocabulary_path);
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
