@@ -754,7 +754,11 @@ def _specials(w: WhisperWeights) -> Dict[str, str]:
     suppress_tokens = w.suppress_tokens
     if suppress_tokens is None or -1 in suppress_tokens:
         extra = [x for x in (suppress_tokens or []) if x >= 0]
-        suppress_tokens = sorted(set(_non_speech_tokens(w.tokens, w.merges) + extra))
+        # OpenAI's decoding adds the task / control tokens to the non-speech ones (as the
+        # CTranslate2 and transformers lists already hold them).
+        control = [transcribe, translate, sot, opt("<|startofprev|>"), opt("<|startoflm|>"),
+                   opt("<|nospeech|>", "<|nocaptions|>")]
+        suppress_tokens = sorted(set(_non_speech_tokens(w.tokens, w.merges) + extra + [c for c in control if c >= 0]))
     suppress_blank = w.suppress_blank if w.suppress_blank is not None else [space, eot]
     heads = w.alignment_heads
     if not heads:  # unknown release: the last half of the decoder layers, every head

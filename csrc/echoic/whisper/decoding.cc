@@ -258,11 +258,14 @@ DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, 
     bool fallback = r.compression_ratio > options.compression_ratio_threshold ||
                     r.avg_logprob < options.logprob_threshold;
     if (no_speech > options.no_speech_threshold) fallback = false;
-    // Keep the first result, or a later one that fails fewer guards.
+    // Keep the first result unless a later one passes the guards.
     if (!have || !fallback) best = std::move(r);
     have = true;
-    if (!fallback) break;
+    if (!fallback) return best;
   }
+  // No temperature gave a plausible decode: on noise Whisper invents short
+  // confident-looking phrases ("You", "Thank you."), so report no speech.
+  if (best.avg_logprob < options.logprob_threshold) best.no_speech = true;
   return best;
 }
 

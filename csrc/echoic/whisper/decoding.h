@@ -34,7 +34,9 @@ struct DecodingResult {
   float no_speech_prob = 0.f;
   float temperature = 0.f;
   float compression_ratio = 0.f;
-  bool no_speech = false;  // no_speech_prob > threshold and avg_logprob < logprob_threshold
+  // no_speech_prob > threshold and avg_logprob < logprob_threshold, or every
+  // temperature failed the guards with a low log-prob (noise decoded as words).
+  bool no_speech = false;
 };
 
 // prompt: text tokens of earlier windows (conditioning, after sot_prev); prefix:

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "echoic/runtime/error.h"
 
@@ -158,7 +160,13 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
     std::vector<int32_t> tokens = r.tokens;
     std::vector<float> probs = r.probs;
-    if (r.no_speech && s->confirmed_.empty()) tokens.clear(), probs.clear();
+    if (std::getenv("ECHOIC_WHISPER_DEBUG"))
+      std::fprintf(stderr, "window %.2f-%.2f no_speech %.3f avg_logprob %.3f cr %.2f T %.1f: %s\n",
+                   s->window_start_ / 16000.0, closing[i].end / 16000.0, r.no_speech_prob, r.avg_logprob,
+                   r.compression_ratio, r.temperature, model_->tokenizer().Decode(r.tokens).c_str());
+    // Too short to hold a word: Whisper answers such slivers with stock phrases.
+    const bool sliver = closing[i].end - s->window_start_ < Samples(options_.min_window_s);
+    if ((r.no_speech || sliver) && s->confirmed_.empty()) tokens.clear(), probs.clear();
     const int32_t audio_frames = static_cast<int32_t>((closing[i].end - s->window_start_) / 320);
     std::vector<TokenSpan> spans = TimeTokens(*model_, cross, tokens, audio_frames);
     int64_t next_start = closing[i].end;
