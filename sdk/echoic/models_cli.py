@@ -60,6 +60,14 @@ def cmd_download(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r{args.name}: {_size(done)} / {_size(total)} ({pct:5.1f} %){end}")
         sys.stderr.flush()
 
+    from .whisper_import import OPENAI_MODELS, download_whisper
+    size = args.name[len("whisper-"):] if args.name.startswith("whisper-") else None
+    if size in OPENAI_MODELS and args.name not in registry.load_manifest(args.manifest):
+        # OpenAI's official checkpoint, verified by its sha256, then converted (echoic.whisper_import)
+        path = download_whisper(size, precision=args.precision, cache=args.cache,
+                                progress=None if args.quiet else progress)
+        print(path)
+        return 0
     path = registry.download(args.name, manifest=args.manifest, cache=args.cache,
                              progress=None if args.quiet else progress)
     print(path)
@@ -109,11 +117,15 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p = msub.add_parser("path", help="print the folder of an installed model")
     p.add_argument("name")
     p.set_defaults(func=cmd_path)
-    p = msub.add_parser("download", help="download, verify (sha256) and unpack a published model into the cache")
+    p = msub.add_parser("download", help="download, verify (sha256) and unpack a published model into the cache; "
+                                         "whisper-<size> (tiny.en, tiny, base.en, base, small.en, small, "
+                                         "medium.en, medium) fetches OpenAI's checkpoint and converts it")
     p.add_argument("name")
     p.add_argument("--manifest", action="append", help="extra manifest JSON (also $ECHOIC_MODEL_MANIFEST)")
     p.add_argument("--cache", help="cache folder (default $ECHOIC_CACHE or ~/.cache/echoic/models)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--precision", choices=("int8", "float32"), default="int8",
+                   help="for whisper-<size> (OpenAI checkpoints, converted after download): weight precision")
     p.set_defaults(func=cmd_download)
 
     p = msub.add_parser(

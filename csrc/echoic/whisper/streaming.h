@@ -26,7 +26,7 @@ struct StreamingOptions {
   DecodingOptions decoding;
   float endpoint_silence_s = 1.2f;  // a pause this long after speech closes the window
   float max_window_s = 20.f;        // windows are cut (at a word boundary) at this length; <= 29 s
-  float partial_step_s = 1.0f;      // a partial re-decodes only after this much new audio
+  float partial_step_s = 0.5f;      // a partial re-decodes only after this much new audio
   float lead_in_s = 0.3f;           // audio kept before detected speech / after its end
   float min_window_s = 0.5f;        // shorter windows (e.g. the tail after a cut) yield no text
   bool condition_on_previous_text = true;
