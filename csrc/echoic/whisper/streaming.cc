@@ -180,7 +180,8 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
         next_start = std::clamp(next_start, s->window_start_ + 1, closing[i].end);
       }
     }
-    if (!tokens.empty()) {
+    // A stream that heard nothing still ends with one (empty) final.
+    if (!tokens.empty() || (s->drained_ && s->segment_ == 0)) {
       s->finals_.push_back(MakeResult(*s, tokens, probs, spans, true));
       s->segment_ += 1;
       s->context_.insert(s->context_.end(), tokens.begin(), tokens.end());
