@@ -217,6 +217,10 @@ class Recognizer:
         if vad_model is not None and vad is None:
             vad = "silero"
         self._webrtc_aggressiveness: Optional[int] = None
+        if vad in ("webrtc", "external") and (model_path / "decoder.onnx").is_file() and model_path.is_dir() \
+                and not (model_path / "joiner.onnx").exists():
+            raise InvalidArgumentError(f"vad={vad!r} is not available with the Whisper model '{model_path}': it gates "
+                                       "its windows with its own VAD; use vad='energy' (default) or vad='silero'")
         if vad == "webrtc":
             if int(vad_aggressiveness) not in (0, 1, 2, 3):
                 raise InvalidArgumentError(f"vad_aggressiveness must be 0..3, got {vad_aggressiveness}")

@@ -857,6 +857,19 @@ def _qkv(t: Dict[str, np.ndarray], p: str, names: Sequence[str], d: int, q_scale
     return np.concatenate(ws, 0), np.concatenate(bs, 0)
 
 
+def _encoder_attention(g: _Graph, q: str, k: str, v: str, H: int, D: int) -> str:
+    """Self-attention over the 1500 audio frames, one head at a time: [B, S, D] q (pre-scaled), k,
+    v -> [B, S, D]. Run as one [B, H, S, S] batch the scores (and their softmax) are 54 MB each
+    for tiny (scaling with H); head by head at most one head's [B, S, S] pair is alive, because
+    ONNX Runtime runs each head's chain to its end before the next (1 thread, sequential)."""
+    dh = D // H
+    qs = g.op("Split", [q, g.const([dh] * H)], n_out=H, axis=-1)  # [B, S, dh] each
+    ks = g.op("Split", [g.op("Transpose", [k], perm=[0, 2, 1]), g.const([dh] * H)], n_out=H, axis=1)  # [B, dh, S]
+    vs = g.op("Split", [v, g.const([dh] * H)], n_out=H, axis=-1)  # [B, S, dh]
+    outs = [g.op("MatMul", [g.op("Softmax", [g.op("MatMul", [qs[j], ks[j]])], axis=-1), vs[j]]) for j in range(H)]
+    return g.op("Concat", outs, axis=-1)
+
+
 def _build_encoder(onnx, w: WhisperWeights, precision: str):
     g = _Graph(onnx, "enc")
     t, d = w.tensors, w.dims
@@ -876,9 +889,8 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
         h = g.layer_norm(x, t, p + ".attn_ln")
         wq, bq = _qkv(t, p, ("attn.query", "attn.key", "attn.value"), D, scale)
         q, k, v = g.op("Split", [g.linear(h, wq, bq, p + ".attn.qkv"), g.const([D, D, D])], n_out=3, axis=-1)
-        s = g.op("MatMul", [g.heads(q, H, D, [0, 2, 1, 3]), g.heads(k, H, D, [0, 2, 3, 1])])
-        o = g.op("MatMul", [g.op("Softmax", [s], axis=-1), g.heads(v, H, D, [0, 2, 1, 3])])
-        o = g.linear(g.merge_heads(o, D), t[p + ".attn.out.weight"], t.get(p + ".attn.out.bias"), p + ".attn.out")
+        o = _encoder_attention(g, q, k, v, H, D)
+        o = g.linear(o, t[p + ".attn.out.weight"], t.get(p + ".attn.out.bias"), p + ".attn.out")
         x = g.mlp(g.op("Add", [x, o]), t, p)
     x = g.layer_norm(x, t, "encoder.ln_post")
     for kind in ("key", "value"):

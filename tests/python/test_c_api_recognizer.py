@@ -167,3 +167,19 @@ def test_c_api_word_lm_defaults_and_errors(c, speech_dev, tmp_path):
     cfg.lm = path
     assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_CORRUPT_DATA
     assert "bad.arpa" in ffi.string(lib.echoic_last_error()).decode()
+
+
+def test_c_api_runs_whisper_like_python(c, speech_dev, whisper_dir):
+    ffi, lib = c
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    model = ffi.new("char[]", str(whisper_dir).encode())
+    cfg.model = model
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    clip = speech_dev / "pocketsphinx-goforward__goforward.wav"
+    text, words = decode_file(ffi, lib, rec[0], clip, 1600)
+    ref = echoic.Recognizer(whisper_dir).transcribe(clip)
+    assert text == ref.text and "forward" in text.lower()
+    assert words == [(w.word, round(w.start, 3), round(w.end, 3)) for w in ref.words]
+    lib.echoic_recognizer_free(rec[0])

@@ -128,3 +128,38 @@ def test_cli_json_names_the_model(whisper_dir, speech_dev, tmp_path):
     assert doc["model"] == "whisper-tiny.en"
     assert normalize(doc["text"]).startswith("go forward")
     assert doc["words"] and all(w["end"] >= w["start"] for w in doc["words"])
+
+
+def test_beam_search_transcribes(whisper_dir, speech_dev):
+    rec = echoic.Recognizer(str(whisper_dir), decoding="beam", beam_size=5)
+    assert rec.decoding == "beam"
+    t = rec.transcribe(str(speech_dev / "librivox-pocketsphinx__sense_and_sensibility_01_austen_64kb-0870.wav"))
+    ref = _refs(speech_dev)["librivox-pocketsphinx__sense_and_sensibility_01_austen_64kb-0870.wav"]
+    assert wer([normalize(ref)], [normalize(t.text)]) <= 0.15, t.text
+
+
+def test_memory_fallback_crosses_families_without_losing_audio(whisper_dir, speech_dev):
+    from echoic.adaptive import AdaptiveRecognizer
+
+    rec = AdaptiveRecognizer([str(whisper_dir), "echoic-small-en"])
+    audio, rate = _clip(speech_dev, "ljspeech__LJ001-0001.wav")
+    s = rec.create_stream()
+    finals = []
+    for i in range(0, len(audio), rate // 10):
+        if i == 5 * rate:
+            rec.signal_memory_pressure("critical")
+        s.accept_waveform(audio[i : i + rate // 10], rate)
+        rec.decode_available(s)
+        finals += s.pop_final_results()
+    s.input_finished()
+    rec.decode_available(s)
+    finals += s.pop_final_results()
+    assert rec.current_tier == "echoic-small-en"
+    assert {r.model for r in finals} == {"echoic-small-en"}
+    assert rec.counters["redecoded_seconds"] >= 4.5  # the open window's audio moved to the smaller tier
+    assert len(" ".join(r.text for r in finals).split()) >= 10
+
+
+def test_webrtc_vad_is_refused_clearly_for_whisper(whisper_dir):
+    with pytest.raises(echoic.InvalidArgumentError, match="silero"):
+        echoic.Recognizer(str(whisper_dir), vad="webrtc")

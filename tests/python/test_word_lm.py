@@ -91,11 +91,12 @@ def test_cli_decoding_options(speech_dev, capsys):
     from echoic.cli import main
 
     clip = str(speech_dev / "ljspeech__LJ001-0002.wav")
-    assert main(["transcribe", clip, "--decoding", "greedy"]) == 0
+    small = ["--model", SMALL]
+    assert main(["transcribe", clip, "--decoding", "greedy", *small]) == 0
     greedy = capsys.readouterr().out.strip()
-    assert main(["transcribe", clip, "--lm", "none"]) == 0
+    assert main(["transcribe", clip, "--lm", "none", *small]) == 0
     assert capsys.readouterr().out.strip() == greedy
-    assert main(["transcribe", clip]) == 0
+    assert main(["transcribe", clip, *small]) == 0
     assert capsys.readouterr().out.strip() == echoic.Recognizer(SMALL).transcribe(clip).text
 
 

@@ -156,16 +156,16 @@ Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start s
     for (const Cand& c : cands) {
       Sequence s = beams[c.row];
       s.sum_logprob = c.score;
-      if (c.token == info.eot) {
+      if (c.token == info.eot) {  // only ends ranked above the beam's last live hypothesis count
         if (finished.size() < max_finished) finished.push_back(std::move(s));
         continue;
       }
-      if (static_cast<int32_t>(next.size()) == beam) continue;
       s.tokens.push_back(c.token);
       s.probs.push_back(std::exp(c.logp));
       next.push_back(std::move(s));
       rows.push_back(c.row);
       tokens.push_back(c.token);
+      if (static_cast<int32_t>(next.size()) == beam) break;
     }
     if (next.empty() || finished.size() >= max_finished || cache.positions() + 1 > info.n_text_ctx - 1) {
       beams = std::move(next);
