@@ -11,13 +11,15 @@ Sources (detected from what the path holds):
   tokenizer comes from an installed ``openai-whisper`` package or ``tokenizer=`` (a folder in
   one of the forms above, or a ``*.tiktoken`` file).
 
-The folder written (contract version 1, what the C++ core runs):
+The folder written (contract version 2, what the C++ core runs):
 
-* ``encoder.onnx``: ``mel`` [B, n_mels, 2*n_audio_ctx] -> ``cross_k``, ``cross_v``
-  [n_text_layer, B, n_audio_ctx, n_text_state] (the encoder output projected by every decoder
-  layer's cross-attention key / value projections);
+* ``encoder.onnx``: ``mel`` [B, n_mels, 2*n_audio_ctx] -> ``cross_k`` [n_text_layer, B, n_text_head,
+  head_dim, n_audio_ctx] and ``cross_v`` [n_text_layer, B, n_text_head, n_audio_ctx, head_dim] (the
+  encoder output projected by every decoder layer's cross-attention key / value projections, split
+  into heads, K transposed: the layouts a decoder step multiplies with);
 * ``decoder.onnx``: ``tokens`` [B, T], ``offset`` [1], ``self_k_in`` / ``self_v_in``
-  [n_text_layer, B, P, n_text_state], ``cross_k`` / ``cross_v`` -> ``logits`` [B, n_vocab] (last
+  [n_text_layer, B, P, n_text_state], ``cross_k`` / ``cross_v`` (batch B, or 1 shared by all B
+  rows, e.g. the beams of one window) -> ``logits`` [B, n_vocab] (last
   position), ``self_k_out`` / ``self_v_out`` [n_text_layer, B, P+T, n_text_state], ``alignment``
   [B, n_alignment_heads, T, n_audio_ctx]; metadata_props describe the model and its tokens;
 * ``vocabulary.txt`` (line i = token i, GPT-2 byte-to-unicode form), ``merges.txt`` (BPE merges
@@ -49,7 +51,7 @@ import numpy as np
 
 from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFoundError, UnsupportedError
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 PRECISIONS = ("int8", "float32")
 
 # Checkpoint URLs of the official OpenAI releases; the sha256 is the URL's folder name.
@@ -874,7 +876,7 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
     g = _Graph(onnx, "enc")
     t, d = w.tensors, w.dims
     D, H, A = d["n_audio_state"], d["n_audio_head"], d["n_audio_ctx"]
-    L, Dt = d["n_text_layer"], d["n_text_state"]
+    L, Dt, Ht = d["n_text_layer"], d["n_text_state"], d["n_text_head"]
     scale = (D // H) ** -0.5
     x = g.op("Conv", ["mel", g.init("conv1.weight", t["encoder.conv1.weight"]), g.init("conv1.bias", t["encoder.conv1.bias"])],
              kernel_shape=[3], pads=[1, 1])
@@ -898,15 +900,18 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
         bs = np.concatenate([t.get(f"decoder.blocks.{l}.cross_attn.{kind}.bias", np.zeros(Dt, np.float32))
                              for l in range(L)], 0)
         y = g.linear(x, ws, bs, f"cross_attn.{kind}")
-        y = g.op("Reshape", [y, g.const([0, 0, L, Dt])])
-        g.op("Transpose", [y], perm=[2, 0, 1, 3], out=["cross_k" if kind == "key" else "cross_v"])
+        y = g.op("Reshape", [y, g.const([0, 0, L, Ht, Dt // Ht])])  # [B, A, L, H, dh]
+        # Stored in the layout the decoder multiplies with (K transposed), so a step
+        # reads them without a transpose: K [L, B, H, dh, A], V [L, B, H, A, dh].
+        g.op("Transpose", [y], perm=[2, 0, 3, 4, 1] if kind == "key" else [2, 0, 3, 1, 4],
+             out=["cross_k" if kind == "key" else "cross_v"])
     h = onnx.helper
     F = onnx.TensorProto.FLOAT
     graph = h.make_graph(
         g.nodes, "whisper_encoder",
         [h.make_tensor_value_info("mel", F, ["batch", d["n_mels"], 2 * A])],
-        [h.make_tensor_value_info("cross_k", F, [L, "batch", A, Dt]),
-         h.make_tensor_value_info("cross_v", F, [L, "batch", A, Dt])],
+        [h.make_tensor_value_info("cross_k", F, [L, "batch", Ht, Dt // Ht, A]),
+         h.make_tensor_value_info("cross_v", F, [L, "batch", Ht, A, Dt // Ht])],
         g.inits)
     return graph
 
@@ -953,8 +958,9 @@ def _build_decoder(onnx, w: WhisperWeights):
         h = g.layer_norm(x, t, p + ".cross_attn_ln")
         q = g.linear(h, t[p + ".cross_attn.query.weight"], t.get(p + ".cross_attn.query.bias"), p + ".cross_attn.query",
                      scale=scale)
-        ck = g.heads(g.op("Gather", ["cross_k", li], axis=0), H, D, [0, 2, 3, 1])
-        cv = g.heads(g.op("Gather", ["cross_v", li], axis=0), H, D, [0, 2, 1, 3])
+        # [Bc, H, dh, A] and [Bc, H, A, dh]; Bc is B or 1 (beams of one window broadcast)
+        ck = g.op("Gather", ["cross_k", li], axis=0)
+        cv = g.op("Gather", ["cross_v", li], axis=0)
         a = g.op("Softmax", [g.op("MatMul", [g.heads(q, H, D, [0, 2, 1, 3]), ck])], axis=-1)  # [B, H, T, A]
         if i in heads_by_layer:
             aligns.append(g.op("Gather", [a, g.const(heads_by_layer[i])], axis=1))
@@ -978,8 +984,8 @@ def _build_decoder(onnx, w: WhisperWeights):
          h.make_tensor_value_info("offset", I64, [1]),
          h.make_tensor_value_info("self_k_in", F, [L, "batch", "past", D]),
          h.make_tensor_value_info("self_v_in", F, [L, "batch", "past", D]),
-         h.make_tensor_value_info("cross_k", F, [L, "batch", "n_audio_ctx", D]),
-         h.make_tensor_value_info("cross_v", F, [L, "batch", "n_audio_ctx", D])],
+         h.make_tensor_value_info("cross_k", F, [L, "cross_batch", H, D // H, "n_audio_ctx"]),
+         h.make_tensor_value_info("cross_v", F, [L, "cross_batch", H, "n_audio_ctx", D // H])],
         [h.make_tensor_value_info("logits", F, ["batch", d["n_vocab"]]),
          h.make_tensor_value_info("self_k_out", F, [L, "batch", "past_plus_tokens", D]),
          h.make_tensor_value_info("self_v_out", F, [L, "batch", "past_plus_tokens", D]),

@@ -3,7 +3,9 @@
 // through this struct. OrtApi is append-only, so the leading slots below follow
 // the public table's order exactly; slots echoic never calls are `void*`
 // placeholders. Only the functions up to ModelMetadataGetCustomMetadataMapKeys
-// (slot 123, API version 3 = ORT 1.3) are needed, so kOrtApiVersion is 3.
+// (slot 123, API version 3 = ORT 1.3) are needed, so kOrtApiVersion is 3. A few
+// later slots (session config entries, the shared CPU arena: ORT >= 1.11) are read
+// only after checking the loaded library's version (OptionalApi in session.cc).
 #ifndef ECHOIC_ORT_ORT_API_H_
 #define ECHOIC_ORT_ORT_API_H_
 
@@ -25,6 +27,7 @@ struct OrtTypeInfo;
 struct OrtTensorTypeAndShapeInfo;
 struct OrtSessionOptions;
 struct OrtModelMetadata;
+struct OrtArenaCfg;
 
 // Same layout as ORT's OrtAllocator (a versioned vtable); we only pass pointers.
 struct OrtAllocator {
@@ -84,8 +87,8 @@ struct OrtApi {
   void* SetSessionExecutionMode;                                                 // 13
   void* EnableProfiling;                                                         // 14
   void* DisableProfiling;                                                        // 15
-  void* EnableMemPattern;                                                        // 16
-  void* DisableMemPattern;                                                       // 17
+  St (*EnableMemPattern)(OrtSessionOptions*);                                    // 16
+  St (*DisableMemPattern)(OrtSessionOptions*);                                   // 17
   St (*EnableCpuMemArena)(OrtSessionOptions*);                                   // 18
   St (*DisableCpuMemArena)(OrtSessionOptions*);                                  // 19
   void* SetSessionLogId;                                                         // 20
@@ -175,6 +178,16 @@ struct OrtApi {
   void* ReleaseThreadingOptions;                                                 // 122
   St (*ModelMetadataGetCustomMetadataMapKeys)(const OrtModelMetadata*, OrtAllocator*, char*** keys,
                                               int64_t* num_keys);                // 123 (API 3)
+  // Below: only with a library new enough to have them (ORT >= 1.11, API 11); see the top.
+  void* unused_124_to_129[6];  // AddFreeDimensionOverrideByName .. FillStringTensorElement  124-129
+  St (*AddSessionConfigEntry)(OrtSessionOptions*, const char* key, const char* value);  // 130
+  void* unused_131_to_143[13];  // CreateAllocator .. TensorAt                   131-143
+  St (*CreateAndRegisterAllocator)(OrtEnv*, const OrtMemoryInfo*, const OrtArenaCfg*);  // 144
+  void* unused_145_to_156[12];  // SetLanguageProjection .. CreateArenaCfg       145-156
+  void (*ReleaseArenaCfg)(OrtArenaCfg*);                                         // 157
+  void* unused_158_to_163[6];  // ModelMetadataGetGraphDescription .. KernelInfoGetAttributeArray_int64
+  St (*CreateArenaCfgV2)(const char* const* keys, const size_t* values, size_t num_keys,
+                         OrtArenaCfg** out);                                     // 164 (API 11)
   // Later slots exist in newer libraries; echoic never reads past here.
 };
 
@@ -207,6 +220,11 @@ ECHOIC_ORT_SLOT(SessionGetModelMetadata, 111);
 ECHOIC_ORT_SLOT(ModelMetadataLookupCustomMetadataMap, 116);
 ECHOIC_ORT_SLOT(ReleaseModelMetadata, 118);
 ECHOIC_ORT_SLOT(ModelMetadataGetCustomMetadataMapKeys, 123);
+ECHOIC_ORT_SLOT(DisableMemPattern, 17);
+ECHOIC_ORT_SLOT(AddSessionConfigEntry, 130);
+ECHOIC_ORT_SLOT(CreateAndRegisterAllocator, 144);
+ECHOIC_ORT_SLOT(ReleaseArenaCfg, 157);
+ECHOIC_ORT_SLOT(CreateArenaCfgV2, 164);
 #undef ECHOIC_ORT_SLOT
 
 }  // namespace echoic::ort::c

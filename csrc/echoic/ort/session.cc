@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 
 #include "echoic/ort/environment.h"
@@ -61,6 +63,50 @@ void ReadTypeAndShape(const c::OrtTensorTypeAndShapeInfo* info, const std::strin
   if (rank) Check(api.GetDimensions(info, shape->data(), rank), ctx, "shape of '" + tensor + "'");
 }
 
+// Library version "1.<minor>[.patch]" -> minor (-1 if it does not parse). ORT 1.N offers API N.
+int OrtMinorVersion() {
+  const std::string& v = Library::Get().version();
+  if (v.rfind("1.", 0) != 0) return -1;
+  char* end = nullptr;
+  long minor = std::strtol(v.c_str() + 2, &end, 10);
+  return end == v.c_str() + 2 ? -1 : static_cast<int>(minor);
+}
+
+// Registers, once per process, a CPU arena with the environment that grows by exactly what is
+// asked (kSameAsRequested) rather than in powers of two. Sessions opt in with the session config
+// "session.use_env_allocators". False (and the per-session arena is kept) when the library is
+// older than 1.11 or registration fails.
+bool SharedCpuArena() {
+  static std::once_flag once;
+  static bool ok = false;
+  std::call_once(once, [] {
+    if (OrtMinorVersion() < 11) return;
+    const c::OrtApi& api = Api();
+    c::OrtEnv* env = Environment::Get();
+    c::OrtMemoryInfo* mi = nullptr;
+    if (c::OrtStatus* st = api.CreateCpuMemoryInfo(c::OrtArenaAllocator, c::OrtMemTypeDefault, &mi)) {
+      api.ReleaseStatus(st);
+      return;
+    }
+    OrtPtr<c::OrtMemoryInfo> info(mi);
+    const char* keys[] = {"arena_extend_strategy", "max_dead_bytes_per_chunk"};
+    const size_t values[] = {1, 1 << 20};  // kSameAsRequested; split free chunks more than 1 MiB too big
+    c::OrtArenaCfg* cfg = nullptr;
+    if (c::OrtStatus* st = api.CreateArenaCfgV2(keys, values, 2, &cfg)) {
+      api.ReleaseStatus(st);
+      return;
+    }
+    c::OrtStatus* st = api.CreateAndRegisterAllocator(env, info.get(), cfg);
+    api.ReleaseArenaCfg(cfg);
+    if (st) {
+      api.ReleaseStatus(st);
+      return;
+    }
+    ok = true;
+  });
+  return ok;
+}
+
 }  // namespace
 
 GraphOptimization GraphOptimizationFromName(const std::string& name) {
@@ -104,6 +150,10 @@ std::shared_ptr<Session> Session::Create(const std::string& name, const SessionO
         "setting the graph optimization level");
   Check(opts.cpu_mem_arena ? api.EnableCpuMemArena(so.get()) : api.DisableCpuMemArena(so.get()), name,
         "configuring the CPU memory arena");
+  if (!opts.mem_pattern) Check(api.DisableMemPattern(so.get()), name, "disabling the memory pattern");
+  if (opts.cpu_mem_arena && opts.shared_arena && SharedCpuArena())
+    Check(api.AddSessionConfigEntry(so.get(), "session.use_env_allocators", "1"), name,
+          "selecting the shared CPU arena");
 
   std::shared_ptr<Session> s(new Session());
   s->name_ = name;
@@ -248,15 +298,22 @@ const TensorInfo& Session::Validate(const std::string& input_name, const Tensor&
   return *info;
 }
 
-std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
-                                 const std::vector<std::string>& output_names) const {
+c::OrtValue* Session::Wrap(const std::string& what, const Tensor& t) const {
+  c::OrtValue* v = nullptr;
+  // ORT only reads inputs; the const_cast is needed by the C signature. Outputs given to
+  // RunInto are written in place.
+  Check(Api().CreateTensorWithDataAsOrtValue(memory_info_.get(), const_cast<void*>(t.raw()), t.nbytes(),
+                                             t.shape().data(), t.shape().size(), ToOrt(t.type()), &v),
+        name_, "wrapping " + what);
+  return v;
+}
+
+void Session::Prepare(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+                      std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
+                      const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
+                      const std::vector<std::string>** outs, std::vector<const char*>* out_names) const {
   ECHOIC_CHECK(input_names.size() == inputs.size(), ErrorCode::kInvalidArgument, name_, ": ", input_names.size(),
                " input names but ", inputs.size(), " input tensors");
-  const c::OrtApi& api = Api();
-
-  std::vector<OrtPtr<c::OrtValue>> in_values;
-  std::vector<const c::OrtValue*> in_raw;
-  std::vector<const char*> in_names;
   for (size_t i = 0; i < inputs.size(); ++i) {
     ECHOIC_CHECK(inputs[i] != nullptr, ErrorCode::kInvalidArgument, name_, ": input '", input_names[i], "' is null");
     for (size_t j = 0; j < i; ++j)
@@ -264,14 +321,8 @@ std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, co
                    "' given twice");
     const Tensor& t = *inputs[i];
     Validate(input_names[i], t);
-    c::OrtValue* v = nullptr;
-    // ORT only reads inputs; the const_cast is needed by the C signature.
-    Check(api.CreateTensorWithDataAsOrtValue(memory_info_.get(), const_cast<void*>(t.raw()), t.nbytes(),
-                                             t.shape().data(), t.shape().size(), ToOrt(t.type()), &v),
-          name_, "wrapping input '" + input_names[i] + "'");
-    in_values.emplace_back(v);
-    in_raw.push_back(v);
-    in_names.push_back(input_names[i].c_str());
+    in_values->emplace_back(Wrap("input '" + input_names[i] + "'", t));
+    in_names->push_back(input_names[i].c_str());
   }
   for (const auto& in : inputs_) {
     bool given = false;
@@ -279,19 +330,52 @@ std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, co
     ECHOIC_CHECK(given, ErrorCode::kInvalidArgument, name_, ": input '", in.name, "' (", ElementTypeName(in.type), " ",
                  ShapeString(in.shape), ") is missing");
   }
-  std::vector<std::string> all_outputs;
-  const std::vector<std::string>* outs = &output_names;
+  *outs = &output_names;
   if (output_names.empty()) {
-    for (const auto& o : outputs_) all_outputs.push_back(o.name);
-    outs = &all_outputs;
+    for (const auto& o : outputs_) all_outputs->push_back(o.name);
+    *outs = all_outputs;
   }
-  std::vector<const char*> out_names;
-  for (const auto& n : *outs) {
+  for (const auto& n : **outs) {
     bool known = false;
     for (const auto& o : outputs_) known = known || o.name == n;
     ECHOIC_CHECK(known, ErrorCode::kInvalidArgument, name_, ": unknown output '", n, "'");
-    out_names.push_back(n.c_str());
+    out_names->push_back(n.c_str());
   }
+}
+
+void Session::RunInto(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+                      const std::vector<std::string>& output_names, const std::vector<Tensor*>& outputs) const {
+  std::vector<OrtPtr<c::OrtValue>> in_values;
+  std::vector<const char*> in_names, out_names;
+  std::vector<std::string> all_outputs;
+  const std::vector<std::string>* outs = nullptr;
+  Prepare(input_names, inputs, &in_values, &in_names, output_names, &all_outputs, &outs, &out_names);
+  ECHOIC_CHECK(outputs.size() == outs->size(), ErrorCode::kInvalidArgument, name_, ": ", outs->size(),
+               " output names but ", outputs.size(), " output tensors");
+  std::vector<OrtPtr<c::OrtValue>> out_values;
+  std::vector<c::OrtValue*> out_raw;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    ECHOIC_CHECK(outputs[i] != nullptr, ErrorCode::kInvalidArgument, name_, ": output '", (*outs)[i], "' is null");
+    out_values.emplace_back(Wrap("output '" + (*outs)[i] + "'", *outputs[i]));
+    out_raw.push_back(out_values.back().get());
+  }
+  std::vector<const c::OrtValue*> in_raw;
+  for (const auto& v : in_values) in_raw.push_back(v.get());
+  Check(Api().Run(session_.get(), nullptr, in_names.data(), in_raw.data(), in_raw.size(), out_names.data(),
+                  out_names.size(), out_raw.data()),
+        name_, "run");
+}
+
+std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+                                 const std::vector<std::string>& output_names) const {
+  const c::OrtApi& api = Api();
+  std::vector<OrtPtr<c::OrtValue>> in_values;
+  std::vector<const char*> in_names, out_names;
+  std::vector<std::string> all_outputs;
+  const std::vector<std::string>* outs = nullptr;
+  Prepare(input_names, inputs, &in_values, &in_names, output_names, &all_outputs, &outs, &out_names);
+  std::vector<const c::OrtValue*> in_raw;
+  for (const auto& v : in_values) in_raw.push_back(v.get());
 
   std::vector<c::OrtValue*> out_raw(out_names.size(), nullptr);
   c::OrtStatus* st = api.Run(session_.get(), nullptr, in_names.data(), in_raw.data(), in_raw.size(),

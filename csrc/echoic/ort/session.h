@@ -25,6 +25,14 @@ struct SessionOptions {
   int inter_op_threads = 1;
   GraphOptimization graph_optimization = GraphOptimization::kAll;
   bool cpu_mem_arena = true;  // sherpa-onnx users ask for this off: RAM ~ 2x model file with it on
+  // ORT's memory pattern: each run takes one block sized by the plan of a previous run with the
+  // same input shapes. Off, tensors are allocated one by one (and freed as soon as they die).
+  bool mem_pattern = true;
+  // With cpu_mem_arena: take CPU memory from one process-wide arena that grows by what is asked
+  // (kSameAsRequested) and is shared by every session that sets this, instead of a per-session
+  // arena that grows in powers of two and keeps each session's own peak. Needs ONNX Runtime
+  // >= 1.11; an older library keeps the per-session arena.
+  bool shared_arena = false;
   std::string ort_library;    // explicit libonnxruntime path ("" = Library's resolution order)
 };
 
@@ -51,6 +59,10 @@ class Session {
   // Thread-safe. Empty `output_names` = every output, in model order.
   std::vector<Tensor> Run(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
                           const std::vector<std::string>& output_names) const;
+  // Like Run, but ORT writes output i straight into *outputs[i] (no copy); each must already
+  // have the output's element type and exact shape, else ORT's error names the mismatch.
+  void RunInto(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+               const std::vector<std::string>& output_names, const std::vector<Tensor*>& outputs) const;
 
  private:
   Session() = default;
@@ -59,6 +71,12 @@ class Session {
   void ReadSignature();
   void ReadMetadata();
   const TensorInfo& Validate(const std::string& input_name, const Tensor& tensor) const;
+  // Validates and wraps the inputs / names the outputs ("" list = all); used by Run and RunInto.
+  void Prepare(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+               std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
+               const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
+               const std::vector<std::string>** outs, std::vector<const char*>* out_names) const;
+  c::OrtValue* Wrap(const std::string& what, const Tensor& t) const;
 
   std::string name_;
   OrtPtr<c::OrtSession> session_;

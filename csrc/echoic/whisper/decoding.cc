@@ -39,7 +39,8 @@ struct Prepared {
   std::vector<int32_t> tail;  // rest of sot_sequence, no_timestamps, prefix
 };
 
-Prepared Prepare(const WhisperModelInfo& info, const std::vector<int32_t>& prompt, const std::vector<int32_t>& prefix) {
+Prepared Prepare(const WhisperModelInfo& info, const std::vector<int32_t>& prompt, const std::vector<int32_t>& prefix,
+                 bool timestamps) {
   Prepared p;
   if (!prompt.empty()) {
     p.head.push_back(info.sot_prev);
@@ -50,7 +51,7 @@ Prepared Prepare(const WhisperModelInfo& info, const std::vector<int32_t>& promp
   ECHOIC_CHECK(sot != info.sot_sequence.end(), ErrorCode::kModel, "whisper: sot_sequence lacks the sot token");
   p.head.insert(p.head.end(), info.sot_sequence.begin(), sot + 1);
   p.tail.assign(sot + 1, info.sot_sequence.end());
-  p.tail.push_back(info.no_timestamps);
+  if (!timestamps) p.tail.push_back(info.no_timestamps);
   p.tail.insert(p.tail.end(), prefix.begin(), prefix.end());
   return p;
 }
@@ -64,26 +65,76 @@ struct Start {
 };
 
 Start RunPrompt(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
-                const std::vector<int32_t>& prefix) {
+                const std::vector<int32_t>& prefix, bool timestamps) {
   const auto& info = model.info();
-  Prepared p = Prepare(info, prompt, prefix);
+  Prepared p = Prepare(info, prompt, prefix, timestamps);
   Start s;
   s.cache = WhisperModel::EmptyCache(info, 1);
   DecoderOutput at_sot = model.Step(Widen(p.head), 1, &s.cache, cross, false);
+  // Timestamp mode of an English-only model: sot is the last prompt token.
+  if (p.tail.empty()) s.logits = at_sot.logits;
   LogSoftmax(at_sot.logits.data(), info.n_vocab);  // no-speech probability from the raw distribution at sot
   s.no_speech_prob = std::exp(at_sot.logits[info.no_speech]);
-  s.logits = model.Step(Widen(p.tail), 1, &s.cache, cross, false).logits;
+  if (!p.tail.empty()) s.logits = model.Step(Widen(p.tail), 1, &s.cache, cross, false).logits;
   return s;
 }
 
-// Suppression for one row; `first`: the first free position (no prefix).
-void Filter(float* logits, const std::vector<char>& mask, const WhisperModelInfo& info, bool first) {
-  for (int32_t i = 0; i < info.n_vocab; ++i)
-    if (mask[i]) logits[i] = kNegInf;
-  if (first)
-    for (int32_t id : info.suppress_blank)
-      if (id >= 0 && id < info.n_vocab) logits[id] = kNegInf;
-}
+// Which tokens may come next. No-timestamps mode: text tokens and eot. Timestamp
+// mode (OpenAI's rules): the window opens with a timestamp no later than 1 s;
+// timestamps come in pairs around text and never go back; where the timestamps
+// together are likelier than any single text token, a timestamp must come.
+class Grammar {
+ public:
+  Grammar(const WhisperModelInfo& info, bool timestamps, bool first_free)
+      : info_(info), timestamps_(timestamps), first_free_(first_free), mask_(SuppressMask(info)) {
+    if (timestamps_)
+      for (int32_t id = info.timestamp_begin; id < info.n_vocab; ++id) mask_[id] = 0;
+  }
+  bool timestamps() const { return timestamps_; }
+
+  // logits of one hypothesis whose sampled tokens so far are `seq`.
+  void Apply(float* logits, const std::vector<int32_t>& seq) const {
+    const int32_t n = info_.n_vocab, tb = info_.timestamp_begin;
+    for (int32_t i = 0; i < n; ++i)
+      if (mask_[i]) logits[i] = kNegInf;
+    if (first_free_ && seq.empty())
+      for (int32_t id : info_.suppress_blank)
+        if (id >= 0 && id < n) logits[id] = kNegInf;
+    if (!timestamps_) return;
+    const bool last_ts = !seq.empty() && seq.back() >= tb;
+    const bool penult_ts = seq.size() < 2 || seq[seq.size() - 2] >= tb;
+    if (last_ts) {
+      if (penult_ts) std::fill(logits + tb, logits + n, kNegInf);  // a pair closed: text must follow
+      else std::fill(logits, logits + info_.eot, kNegInf);        // a lone timestamp: another, or eot
+    }
+    int32_t last_time = -1;
+    for (int32_t t : seq)
+      if (t >= tb) last_time = t;
+    if (last_time >= 0) {
+      const int32_t floor = (last_ts && !penult_ts) ? last_time : last_time + 1;
+      std::fill(logits + tb, logits + std::min(floor, n), kNegInf);
+    }
+    if (seq.empty()) {
+      std::fill(logits, logits + tb, kNegInf);
+      const int32_t last_allowed = tb + 50;  // max_initial_timestamp 1.0 s
+      if (last_allowed + 1 < n) std::fill(logits + last_allowed + 1, logits + n, kNegInf);
+    }
+    std::vector<float> logp(logits, logits + n);
+    LogSoftmax(logp.data(), n);
+    float mx = kNegInf;
+    for (int32_t i = tb; i < n; ++i) mx = std::max(mx, logp[i]);
+    double sum = 0.0;
+    for (int32_t i = tb; i < n; ++i) sum += logp[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logp[i] - mx));
+    const float ts_logprob = mx == kNegInf ? kNegInf : mx + static_cast<float>(std::log(sum));
+    const float best_text = *std::max_element(logp.begin(), logp.begin() + tb);
+    if (ts_logprob > best_text) std::fill(logits, logits + tb, kNegInf);
+  }
+
+ private:
+  const WhisperModelInfo& info_;
+  bool timestamps_, first_free_;
+  std::vector<char> mask_;
+};
 
 struct Sequence {
   std::vector<int32_t> tokens;  // decoded (no eot)
@@ -91,15 +142,14 @@ struct Sequence {
   double sum_logprob = 0.0;
 };
 
-Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start, bool first_free, int32_t max_new,
-                float temperature, std::mt19937* rng) {
+Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start, const Grammar& grammar,
+                int32_t max_new, float temperature, std::mt19937* rng) {
   const auto& info = model.info();
-  const std::vector<char> mask = SuppressMask(info);
   Sequence seq;
   std::vector<float> logits = std::move(start.logits);
   std::vector<double> weights(static_cast<size_t>(info.n_vocab));
   for (int32_t step = 0; step < max_new; ++step) {
-    Filter(logits.data(), mask, info, first_free && step == 0);
+    grammar.Apply(logits.data(), seq.tokens);
     std::vector<float> logp = logits;
     LogSoftmax(logp.data(), info.n_vocab);
     int32_t next = 0;
@@ -123,23 +173,20 @@ Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start,
 // OpenAI-style beam search: each beam proposes its beam+1 best tokens, the best
 // `beam` unfinished ones go on; a finished one (eot) is kept until beam*patience
 // are collected; the winner has the best sum_logprob / length.
-Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start start, bool first_free, int32_t max_new,
-                    int32_t beam, float patience) {
+Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start start, const Grammar& grammar,
+                    int32_t max_new, int32_t beam, float patience) {
   const auto& info = model.info();
-  const std::vector<char> mask = SuppressMask(info);
   const size_t max_finished = static_cast<size_t>(std::max(1.f, std::round(beam * patience)));
   std::vector<Sequence> beams(1);
   std::vector<Sequence> finished;
   std::vector<float> logits = std::move(start.logits);  // rows x n_vocab
   SelfCache cache = std::move(start.cache);
-  CrossCache cross;  // cross1 repeated for the live rows (made once the beam is full)
-  int32_t cross_rows = 1;
   for (int32_t step = 0; step < max_new && finished.size() < max_finished; ++step) {
     struct Cand { double score; int32_t row; int32_t token; float logp; };
     std::vector<Cand> cands;
     for (size_t r = 0; r < beams.size(); ++r) {
       float* row = logits.data() + r * info.n_vocab;
-      Filter(row, mask, info, first_free && step == 0);
+      grammar.Apply(row, beams[r].tokens);
       LogSoftmax(row, info.n_vocab);
       std::vector<int32_t> idx(static_cast<size_t>(info.n_vocab));
       for (int32_t i = 0; i < info.n_vocab; ++i) idx[i] = i;
@@ -172,12 +219,9 @@ Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start s
       break;
     }
     cache = WhisperModel::SelectRows(cache, rows);
-    if (cross_rows != static_cast<int32_t>(rows.size())) {
-      cross = WhisperModel::SelectRows(cross1, std::vector<int32_t>(rows.size(), 0));
-      cross_rows = static_cast<int32_t>(rows.size());
-    }
     beams = std::move(next);
-    logits = model.Step(tokens, static_cast<int64_t>(rows.size()), &cache, cross_rows == 1 ? cross1 : cross, false).logits;
+    // Every beam reads the window's one cross-attention row (broadcast in the graph).
+    logits = model.Step(tokens, static_cast<int64_t>(rows.size()), &cache, cross1, false).logits;
   }
   for (auto& b : beams)
     if (finished.size() < max_finished) finished.push_back(std::move(b));
@@ -236,21 +280,30 @@ DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, 
   DecodingResult best;
   bool have = false;
   for (float temperature : options.temperatures) {
-    Start start = RunPrompt(model, cross, prompt, prefix);
+    const Grammar grammar(info, options.timestamps && prefix.empty(), prefix.empty());
+    Start start = RunPrompt(model, cross, prompt, prefix, grammar.timestamps());
     const float no_speech = start.no_speech_prob;
     const int32_t room = std::max<int32_t>(0, info.n_text_ctx - 1 - static_cast<int32_t>(start.cache.positions()));
     const int32_t max_new = std::min(limit, room);
     Sequence seq = (temperature <= 0.f && options.beam_size > 1)
-                       ? BeamSearch(model, cross, std::move(start), prefix.empty(), max_new, options.beam_size,
+                       ? BeamSearch(model, cross, std::move(start), grammar, max_new, options.beam_size,
                                     options.patience)
-                       : Sample(model, cross, std::move(start), prefix.empty(), max_new, temperature, &rng);
+                       : Sample(model, cross, std::move(start), grammar, max_new, temperature, &rng);
+    const size_t decoded = seq.tokens.size();  // timestamps included, as OpenAI counts them
+    if (grammar.timestamps()) {  // the result carries text tokens only; times come from DTW
+      Sequence text;
+      for (size_t k = 0; k < seq.tokens.size(); ++k)
+        if (seq.tokens[k] < info.eot) text.tokens.push_back(seq.tokens[k]), text.probs.push_back(seq.probs[k]);
+      seq.tokens = std::move(text.tokens);
+      seq.probs = std::move(text.probs);
+    }
     DecodingResult r;
     r.tokens = prefix;
     r.tokens.insert(r.tokens.end(), seq.tokens.begin(), seq.tokens.end());
     r.probs.assign(prefix.size(), 1.f);
     r.probs.insert(r.probs.end(), seq.probs.begin(), seq.probs.end());
     r.sum_logprob = seq.sum_logprob;
-    r.avg_logprob = seq.sum_logprob / static_cast<double>(seq.tokens.size() + 1);
+    r.avg_logprob = seq.sum_logprob / static_cast<double>(decoded + 1);
     r.no_speech_prob = no_speech;
     r.temperature = temperature;
     r.compression_ratio = CompressionRatio(model.tokenizer().Decode(r.tokens));

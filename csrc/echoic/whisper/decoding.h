@@ -16,6 +16,9 @@ namespace echoic::whisper {
 
 struct DecodingOptions {
   int32_t beam_size = 1;  // 1 = greedy
+  // Decode with timestamp tokens (Whisper's usual mode; more accurate) when there
+  // is no forced prefix; with a prefix, and when false, no-timestamps mode.
+  bool timestamps = true;
   float patience = 1.0f;  // beam search stops after beam_size * patience finished hypotheses
   // Tried in order while a result fails the guards below (OpenAI's defaults).
   std::vector<float> temperatures{0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};

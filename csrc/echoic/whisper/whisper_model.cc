@@ -34,18 +34,21 @@ std::vector<int32_t> IntList(const ort::Session& s, const std::string& key, bool
 
 int32_t Int(const ort::Session& s, const std::string& key) { return static_cast<int32_t>(s.RequireMetadataInt(key)); }
 
-// rows of a [layers, batch, n, d] tensor
+// Rows of a [layers, batch, ...] tensor.
 ort::Tensor GatherBatch(const ort::Tensor& t, const std::vector<int32_t>& rows) {
-  const auto& sh = t.shape();
-  ECHOIC_CHECK(sh.size() == 4, ErrorCode::kInternal, "whisper cache must be 4-D, got ", t.ShapeString());
-  ort::Tensor out(ort::ElementType::kFloat32, {sh[0], static_cast<int64_t>(rows.size()), sh[2], sh[3]});
-  const size_t row = static_cast<size_t>(sh[2] * sh[3]);
+  std::vector<int64_t> sh = t.shape();
+  ECHOIC_CHECK(sh.size() >= 3, ErrorCode::kInternal, "whisper cache must be [layers, batch, ...], got ", t.ShapeString());
+  const int64_t batch = sh[1];
+  size_t row = 1;
+  for (size_t i = 2; i < sh.size(); ++i) row *= static_cast<size_t>(sh[i]);
+  sh[1] = static_cast<int64_t>(rows.size());
+  ort::Tensor out(ort::ElementType::kFloat32, sh);
   const float* src = t.data<float>();
   float* dst = out.data<float>();
   for (int64_t l = 0; l < sh[0]; ++l)
     for (size_t i = 0; i < rows.size(); ++i) {
-      ECHOIC_CHECK(rows[i] >= 0 && rows[i] < sh[1], ErrorCode::kInternal, "whisper cache row ", rows[i], " of ", sh[1]);
-      std::memcpy(dst + (l * rows.size() + i) * row, src + (l * sh[1] + rows[i]) * row, row * sizeof(float));
+      ECHOIC_CHECK(rows[i] >= 0 && rows[i] < batch, ErrorCode::kInternal, "whisper cache row ", rows[i], " of ", batch);
+      std::memcpy(dst + (l * rows.size() + i) * row, src + (l * batch + rows[i]) * row, row * sizeof(float));
     }
   return out;
 }
@@ -61,13 +64,23 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   ECHOIC_CHECK(LooksLikeWhisperDir(dir), ErrorCode::kIo, "'", dir,
                "' is not a Whisper model folder (needs encoder.onnx, decoder.onnx, vocabulary.txt)");
   auto m = std::shared_ptr<WhisperModel>(new WhisperModel());
-  m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", opts);
-  m->decoder_ = ort::Session::FromFile(dir + "/decoder.onnx", opts);
+  // Memory: the encoder's activations (per-head attention scores, 9 MB each for tiny) and the
+  // decoder's per-step ones come and go; with one arena shared by both sessions, growing by what
+  // is asked, the process keeps max(encoder, decoder) working set instead of each session's
+  // power-of-two-rounded peak, and without memory patterns nothing is reserved per input shape.
+  ort::SessionOptions so = opts;
+  so.mem_pattern = false;
+  so.shared_arena = true;
+  if (getenv("DBG_PATTERN")) so.mem_pattern = true;   // DBGTMP
+  if (getenv("DBG_NOSHARED")) so.shared_arena = false;   // DBGTMP
+  m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", so);
+  m->decoder_ = ort::Session::FromFile(dir + "/decoder.onnx", so);
   const ort::Session& d = *m->decoder_;
   ECHOIC_CHECK(d.GetMetadata("model_type", "") == "whisper", ErrorCode::kModel, "model '", d.name(),
                "': metadata model_type must be 'whisper' (import the checkpoint with `echoic models import`)");
-  ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "1", ErrorCode::kModel, "model '", d.name(),
-               "': unsupported contract_version '", d.GetMetadata("contract_version", ""), "' (this build reads 1)");
+  ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "2", ErrorCode::kModel, "model '", d.name(),
+               "': unsupported contract_version '", d.GetMetadata("contract_version", ""),
+               "' (this build reads 2; import the checkpoint again with `echoic models import`)");
   WhisperModelInfo& i = m->info_;
   i.family = "whisper";
   i.name = d.GetMetadata("model_name", dir);
@@ -76,6 +89,7 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   i.n_text_ctx = Int(d, "n_text_ctx");
   i.n_text_state = Int(d, "n_text_state");
   i.n_text_layer = Int(d, "n_text_layer");
+  i.n_text_head = Int(d, "n_text_head");
   i.n_vocab = Int(d, "n_vocab");
   i.multilingual = Int(d, "is_multilingual") != 0;
   i.sot = Int(d, "sot");
@@ -94,6 +108,7 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
     for (char c : heads) i.n_alignment_heads += c == ',';
   }
   ECHOIC_CHECK(i.n_mels > 0 && i.n_audio_ctx > 0 && i.n_text_ctx > 0 && i.n_text_state > 0 && i.n_text_layer > 0 &&
+                   i.n_text_head > 0 && i.n_text_state % i.n_text_head == 0 &&
                    i.n_vocab > 0 && !i.sot_sequence.empty(),
                ErrorCode::kModel, "model '", d.name(), "': bad Whisper dimensions in metadata");
   for (int32_t id : {i.sot, i.eot, i.sot_prev, i.no_timestamps, i.no_speech, i.timestamp_begin})
@@ -118,8 +133,17 @@ CrossCache WhisperModel::Encode(const std::vector<float>& mels, int64_t batch) c
                " mel values, got ", mels.size());
   ort::Tensor mel(ort::ElementType::kFloat32, {batch, info_.n_mels, frames});
   std::memcpy(mel.data<float>(), mels.data(), mels.size() * sizeof(float));
-  auto out = encoder_->Run({"mel"}, {&mel}, {"cross_k", "cross_v"});
-  return CrossCache{std::move(out[0]), std::move(out[1])};
+  // ORT writes cross K/V straight into the cache (no second copy alive at the encoder's peak).
+  if (getenv("DBG_COPY")) {   // DBGTMP
+    auto out = encoder_->Run({"mel"}, {&mel}, {"cross_k", "cross_v"});
+    return CrossCache{std::move(out[0]), std::move(out[1])};
+  }
+  // Contract 2 layouts: K [L, B, H, dh, A] (transposed), V [L, B, H, A, dh].
+  const int64_t h = info_.n_text_head, dh = info_.n_text_state / info_.n_text_head;
+  CrossCache cross{ort::Tensor(ort::ElementType::kFloat32, {info_.n_text_layer, batch, h, dh, info_.n_audio_ctx}),
+                   ort::Tensor(ort::ElementType::kFloat32, {info_.n_text_layer, batch, h, info_.n_audio_ctx, dh})};
+  encoder_->RunInto({"mel"}, {&mel}, {"cross_k", "cross_v"}, {&cross.k, &cross.v});
+  return cross;
 }
 
 CrossCache WhisperModel::SelectRows(const CrossCache& cross, const std::vector<int32_t>& rows) {
@@ -140,6 +164,8 @@ DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t bat
   ECHOIC_CHECK(batch > 0 && !tokens.empty() && tokens.size() % batch == 0, ErrorCode::kInvalidArgument,
                "whisper decoder: ", tokens.size(), " tokens do not split into a batch of ", batch);
   const int64_t t = static_cast<int64_t>(tokens.size()) / batch;
+  ECHOIC_CHECK(cross.batch() == 1 || cross.batch() == batch, ErrorCode::kInvalidArgument, "whisper decoder: ",
+               cross.batch(), " cross-attention rows for a batch of ", batch);
   ECHOIC_CHECK(cache->positions() + t <= info_.n_text_ctx, ErrorCode::kInvalidArgument, "whisper decoder: ",
                cache->positions() + t, " positions exceed the model's text context of ", info_.n_text_ctx);
   ort::Tensor tok(ort::ElementType::kInt64, {batch, t});

@@ -18,7 +18,8 @@ namespace echoic::whisper {
 
 // Everything the decoder needs from the checkpoint; read from decoder.onnx's metadata.
 struct WhisperModelInfo : asr::AcousticModelInfo {
-  int32_t n_mels = 80, n_audio_ctx = 1500, n_text_ctx = 448, n_text_state = 0, n_text_layer = 0, n_vocab = 0;
+  int32_t n_mels = 80, n_audio_ctx = 1500, n_text_ctx = 448, n_text_state = 0, n_text_layer = 0, n_text_head = 0;
+  int32_t n_vocab = 0;
   bool multilingual = false;
   int32_t sot = -1, eot = -1, sot_prev = -1, no_timestamps = -1, no_speech = -1, timestamp_begin = -1;
   std::vector<int32_t> sot_sequence;
@@ -36,10 +37,11 @@ struct SelfCache {
   int64_t positions() const { return k.shape().size() == 4 ? k.shape()[2] : 0; }
 };
 
-// Cross-attention K/V of a batch of windows: [layers, batch, n_audio_ctx, state].
+// Cross-attention K/V of a batch of windows, split into heads: K [layers, batch,
+// heads, head_dim, n_audio_ctx] (transposed), V [layers, batch, heads, n_audio_ctx, head_dim].
 struct CrossCache {
   ort::Tensor k, v;
-  int64_t batch() const { return k.shape().size() == 4 ? k.shape()[1] : 0; }
+  int64_t batch() const { return k.shape().size() == 5 ? k.shape()[1] : 0; }
 };
 
 struct DecoderOutput {
@@ -63,7 +65,8 @@ class WhisperModel {
   static SelfCache SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows);
   static SelfCache EmptyCache(const WhisperModelInfo& info, int64_t batch);
 
-  // Runs tokens (batch x T) after `cache` (updated in place) against `cross`.
+  // Runs tokens (batch x T) after `cache` (updated in place) against `cross`
+  // (batch rows, or one row shared by all).
   DecoderOutput Step(const std::vector<int64_t>& tokens, int64_t batch, SelfCache* cache, const CrossCache& cross,
                      bool want_alignment) const;
 
