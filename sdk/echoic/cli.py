@@ -59,22 +59,18 @@ def _cmd_vad(args: argparse.Namespace) -> int:
 def _cmd_speaker(args: argparse.Namespace) -> int:
     from .speaker import DEFAULT_THRESHOLD, SpeakerRegistry
 
-    thr = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    with SpeakerRegistry(args.index, model=args.model, encoding=args.encoding, threshold=thr) as reg:
+    threshold = getattr(args, "threshold", None)
+    thr = DEFAULT_THRESHOLD if threshold is None else threshold
+    with SpeakerRegistry(args.index, model=getattr(args, "model", None),
+                         encoding=getattr(args, "encoding", "flat"), threshold=thr) as reg:
         if args.action == "enroll":
-            if not args.name or not args.files:
-                raise echoic.InvalidArgumentError("speaker enroll needs --name and at least one audio file")
             ids = reg.enroll(args.name, args.files)
             print(f"enrolled {args.name}: {len(ids)} utterance(s)")
         elif args.action == "identify":
-            if not args.files:
-                raise echoic.InvalidArgumentError("speaker identify needs audio files")
             for f in args.files:
                 name, score = reg.identify(f)
                 print(f"{f}\t{name or '<unknown>'}\t{score:.4f}")
         elif args.action == "verify":
-            if not args.name or not args.files:
-                raise echoic.InvalidArgumentError("speaker verify needs --name and audio files")
             rc = 0
             for f in args.files:
                 ok, score = reg.verify(args.name, f)
@@ -82,8 +78,6 @@ def _cmd_speaker(args: argparse.Namespace) -> int:
                 rc = rc if ok else 1
             return rc
         elif args.action == "remove":
-            if not args.name:
-                raise echoic.InvalidArgumentError("speaker remove needs --name")
             print(f"removed {args.name}: {reg.remove(args.name)} utterance(s)")
         else:  # list
             for name in reg.list():
@@ -133,8 +127,24 @@ def _cmd_kws(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Leaf parsers (no subcommands of their own) accept options before, between or after
+    their positional arguments: `echoic speaker enroll a.wav --name alice b.wav`."""
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._subparsers is None and not self._intermixing:
+            self._intermixing = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._intermixing = False
+        return super().parse_known_args(args, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="echoic", description="On-device streaming speech recognition.")
+    parser = _Parser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, ONNX Runtime library, CPU features, threads")
@@ -152,15 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
-    p = sub.add_parser("speaker", help="speaker enrollment, identification and verification")
-    p.add_argument("action", choices=["enroll", "identify", "verify", "list", "remove"])
-    p.add_argument("files", nargs="*", help="audio files")
-    p.add_argument("--index", required=True, help="speaker index file (created on first enroll)")
-    p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)")
-    p.add_argument("--name", default=None, help="speaker name (enroll, verify, remove)")
-    p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
-    p.add_argument("--threshold", type=float, default=None, help="accept score (cosine)")
-    p.set_defaults(func=_cmd_speaker)
+    sp = sub.add_parser("speaker", help="speaker enrollment, identification and verification")
+    verbs = sp.add_subparsers(dest="action", required=True, metavar="VERB")
+    for verb, helptext in (("enroll", "add a speaker's utterances to the index (creates it)"),
+                           ("identify", "name the enrolled speaker of each file"),
+                           ("verify", "accept or reject each file as the named speaker (exit 1 on a reject)"),
+                           ("list", "print the enrolled speakers"),
+                           ("remove", "remove a speaker from the index")):
+        p = verbs.add_parser(verb, help=helptext, description=helptext)
+        if verb in ("enroll", "identify", "verify"):
+            p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+        p.add_argument("--index", required=True,
+                       help="speaker index file" + (" (created if missing)" if verb == "enroll" else " (must exist)"))
+        if verb in ("enroll", "verify", "remove"):
+            p.add_argument("--name", required=True, help="speaker name")
+        if verb in ("enroll", "identify", "verify"):
+            p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)")
+        if verb == "enroll":
+            p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
+        if verb in ("identify", "verify"):
+            p.add_argument("--threshold", type=float, default=None, help="accept score (cosine)")
+        p.set_defaults(func=_cmd_speaker)
     p = sub.add_parser("kws", help="spot keywords (time<TAB>keyword<TAB>score) in a file or from the mic")
     p.add_argument("file", nargs="?", help="audio file")
     p.add_argument("--mic", action="store_true", help="listen to the microphone (needs echoic[mic])")

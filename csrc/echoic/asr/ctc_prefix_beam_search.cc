@@ -298,6 +298,7 @@ Hypothesis CtcPrefixBeamSearch::ToHypothesis(const Prefix& p, bool finalize) con
   }
   h.log_prob = p.Total();
   h.context_score = p.ctx + ((finalize && context_) ? context_->Finalize(p.ctx_state) : 0.0);
+  h.context_kept = context_ ? p.ctx + context_->Finalize(p.ctx_state) : 0.0;
   return h;
 }
 

@@ -145,22 +145,30 @@ Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
   if (whisper_) {
-    std::vector<std::string> phrases;
-    for (const auto& h : hotwords) phrases.push_back(h.phrase);
+    std::vector<std::pair<std::string, float>> phrases;
+    for (const auto& h : hotwords) phrases.emplace_back(h.phrase, h.score);
     auto state = whisper_->NewState(vad_prototype_->Clone(), phrases);
     return std::unique_ptr<Stream>(new Stream(next_stream_id_.fetch_add(1), whisper_, std::move(state)));
   }
+  // The decoder as configured, without hotwords.
   std::unique_ptr<SegmentDecoder> decoder;
   if (transducer_) {
-    // Hotwords need beam search: a greedy path cannot be re-ranked.
-    int32_t beam = (config_.decoding_method == "beam" || !hotwords.empty()) ? config_.beam_size : 1;
-    decoder = MakeTransducerDecoder(transducer_, *symbols_, beam, hotwords, config_.hotword_score);
-  } else if (config_.decoding_method == "beam" || !hotwords.empty()) {
-    // Hotwords need beam search: a greedy path cannot be re-ranked.
-    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords, config_.hotword_score,
+    decoder = MakeTransducerDecoder(transducer_, *symbols_, config_.decoding_method == "beam" ? config_.beam_size : 1,
+                                    {}, config_.hotword_score);
+  } else if (config_.decoding_method == "beam") {
+    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, {}, config_.hotword_score,
                               word_lm_);
   } else {
     decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
+  }
+  if (!hotwords.empty()) {
+    // Hotwords need beam search (a greedy path cannot be re-ranked); the biased
+    // search only wins where it completes a hotword, so other text is unchanged.
+    std::unique_ptr<SegmentDecoder> biased =
+        transducer_ ? MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score)
+                    : MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords,
+                                      config_.hotword_score, word_lm_);
+    decoder = MakeHotwordGatedDecoder(std::move(decoder), std::move(biased));
   }
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));

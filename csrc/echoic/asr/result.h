@@ -20,6 +20,7 @@ struct Hypothesis {
   std::vector<float> confidences;    // 0..1 per token
   double log_prob = 0.0;             // log P(labelling) as the decoder scored it
   double context_score = 0.0;        // hotword boost included in the ranking
+  double context_kept = 0.0;         // boost of completed hotwords only (> 0: a hotword was matched)
 };
 
 struct WordInfo {

@@ -37,7 +37,45 @@ class BeamSegmentDecoder final : public SegmentDecoder {
   CtcPrefixBeamSearch d_;
 };
 
+class HotwordGatedDecoder final : public SegmentDecoder {
+ public:
+  HotwordGatedDecoder(std::unique_ptr<SegmentDecoder> plain, std::unique_ptr<SegmentDecoder> biased)
+      : plain_(std::move(plain)), biased_(std::move(biased)) {
+    ECHOIC_CHECK(plain_ && biased_, ErrorCode::kInvalidArgument, "hotword decoder: a member decoder is null");
+  }
+  void Accept(const float* lp, int32_t n, int32_t v) override {
+    plain_->Accept(lp, n, v);
+    biased_->Accept(lp, n, v);
+  }
+  Hypothesis Best(bool finalize) const override {
+    Hypothesis b = biased_->Best(finalize);
+    // Boosts are > 0 per token; a residue below this is float rounding of a taken-back match.
+    constexpr double kMatched = 1e-3;
+    if (b.context_kept > kMatched) return b;
+    return plain_->Best(finalize);
+  }
+  int64_t TrailingBlankFrames() const override { return plain_->TrailingBlankFrames(); }
+  bool DecodedSomething() const override { return plain_->DecodedSomething(); }
+  void Reset() override {
+    plain_->Reset();
+    biased_->Reset();
+  }
+  std::vector<SegmentDecoder*> Parts() override {
+    std::vector<SegmentDecoder*> out = plain_->Parts();
+    for (SegmentDecoder* d : biased_->Parts()) out.push_back(d);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<SegmentDecoder> plain_, biased_;
+};
+
 }  // namespace
+
+std::unique_ptr<SegmentDecoder> MakeHotwordGatedDecoder(std::unique_ptr<SegmentDecoder> plain,
+                                                        std::unique_ptr<SegmentDecoder> biased) {
+  return std::make_unique<HotwordGatedDecoder>(std::move(plain), std::move(biased));
+}
 
 std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t blank_id) {
   return std::make_unique<GreedySegmentDecoder>(vocab_size, blank_id);

@@ -25,9 +25,19 @@ class SegmentDecoder {
   virtual int64_t TrailingBlankFrames() const = 0;
   virtual bool DecodedSomething() const = 0;
   virtual void Reset() = 0;
+  // The decoders that take chunks (AcceptChunks feeds each); a composite lists its members.
+  virtual std::vector<SegmentDecoder*> Parts() { return {this}; }
 };
 
 std::unique_ptr<SegmentDecoder> MakeGreedyDecoder(int32_t vocab_size, int32_t blank_id);
+
+// Hotword biasing that leaves text without hotwords alone: `plain` decodes as if
+// there were no hotwords, `biased` with them; both see every frame. A result is
+// `biased`'s best only when that hypothesis completes a hotword, else `plain`'s,
+// so a hotword that is not spoken never changes the other words (partial-match
+// boosts can otherwise reshape the beam). Endpointing follows `plain`.
+std::unique_ptr<SegmentDecoder> MakeHotwordGatedDecoder(std::unique_ptr<SegmentDecoder> plain,
+                                                        std::unique_ptr<SegmentDecoder> biased);
 // Hotwords are encoded with the symbol table; an unencodable phrase is a kInvalidArgument naming it.
 // `lm` (may be null): the word LM shared by all streams.
 std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int32_t blank_id, int32_t beam,

@@ -198,6 +198,7 @@ Hypothesis TransducerDecoder::Best(bool finalize) const {
   out.confidences = h.confidences;
   out.log_prob = h.log_prob;
   out.context_score = h.ctx + (finalize && context_ ? context_->Finalize(h.ctx_state) : 0.0);
+  out.context_kept = context_ ? h.ctx + context_->Finalize(h.ctx_state) : 0.0;
   return out;
 }
 

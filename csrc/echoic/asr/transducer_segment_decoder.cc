@@ -56,22 +56,27 @@ void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vecto
                   int32_t dim) {
   ECHOIC_CHECK(decoders.size() == chunks.size() && dim > 0, ErrorCode::kInvalidArgument, "decode: ",
                decoders.size(), " decoders for ", chunks.size(), " chunks");
+  // Composite decoders (hotword gating) are fed through their members.
+  std::vector<std::pair<SegmentDecoder*, size_t>> parts;  // (decoder, chunk index)
+  for (size_t i = 0; i < decoders.size(); ++i)
+    for (SegmentDecoder* d : decoders[i]->Parts()) parts.emplace_back(d, i);
   // Transducer decoders are grouped by model and chunk length; one batched search per group.
   std::map<std::pair<const StreamingTransducerModel*, size_t>, std::vector<size_t>> groups;
-  for (size_t i = 0; i < decoders.size(); ++i) {
-    auto* t = dynamic_cast<TransducerSegmentDecoder*>(decoders[i]);
+  for (size_t k = 0; k < parts.size(); ++k) {
+    auto [d, i] = parts[k];
+    auto* t = dynamic_cast<TransducerSegmentDecoder*>(d);
     if (t && dim == t->model()->info().joiner_dim) {
-      groups[{t->model(), chunks[i].size()}].push_back(i);
+      groups[{t->model(), chunks[i].size()}].push_back(k);
     } else {
-      decoders[i]->Accept(chunks[i].data(), static_cast<int32_t>(chunks[i].size() / dim), dim);
+      d->Accept(chunks[i].data(), static_cast<int32_t>(chunks[i].size() / dim), dim);
     }
   }
   for (const auto& [key, members] : groups) {
     std::vector<TransducerDecoder*> searches;
     std::vector<const float*> enc;
-    for (size_t i : members) {
-      searches.push_back(static_cast<TransducerSegmentDecoder*>(decoders[i])->search());
-      enc.push_back(chunks[i].data());
+    for (size_t k : members) {
+      searches.push_back(static_cast<TransducerSegmentDecoder*>(parts[k].first)->search());
+      enc.push_back(chunks[parts[k].second].data());
     }
     DecodeTransducerChunk(*key.first, searches, enc, static_cast<int32_t>(key.second / dim));
   }

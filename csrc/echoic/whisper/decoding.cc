@@ -85,8 +85,10 @@ Start RunPrompt(const WhisperModel& model, const CrossCache& cross, const std::v
 // together are likelier than any single text token, a timestamp must come.
 class Grammar {
  public:
-  Grammar(const WhisperModelInfo& info, bool timestamps, bool first_free)
-      : info_(info), timestamps_(timestamps), first_free_(first_free), mask_(SuppressMask(info)) {
+  Grammar(const WhisperModelInfo& info, bool timestamps, bool first_free,
+          const std::vector<DecodingOptions::Hotword>* hotwords = nullptr, float boost = 0.f)
+      : info_(info), timestamps_(timestamps), first_free_(first_free), mask_(SuppressMask(info)),
+        hotwords_(hotwords), boost_(boost) {
     if (timestamps_)
       for (int32_t id = info.timestamp_begin; id < info.n_vocab; ++id) mask_[id] = 0;
   }
@@ -100,6 +102,7 @@ class Grammar {
     if (first_free_ && seq.empty())
       for (int32_t id : info_.suppress_blank)
         if (id >= 0 && id < n) logits[id] = kNegInf;
+    Bias(logits, seq);
     if (!timestamps_) return;
     const bool last_ts = !seq.empty() && seq.back() >= tb;
     const bool penult_ts = seq.size() < 2 || seq[seq.size() - 2] >= tb;
@@ -131,9 +134,32 @@ class Grammar {
   }
 
  private:
+  // Each hotword whose first k tokens end `seq` lifts its token k (k = 0: any
+  // position may start one); a token gets the boost once.
+  void Bias(float* logits, const std::vector<int32_t>& seq) const {
+    if (!hotwords_ || hotwords_->empty()) return;
+    std::vector<std::pair<int32_t, float>> lifted;  // token, largest boost
+    for (const auto& hw : *hotwords_) {
+      const auto& h = hw.tokens;
+      const float boost = hw.boost > 0.f ? hw.boost : boost_;
+      for (size_t k = 0; k < h.size(); ++k) {
+        if (k > seq.size() || !std::equal(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(k),
+                                          seq.end() - static_cast<std::ptrdiff_t>(k)))
+          continue;
+        auto it = std::find_if(lifted.begin(), lifted.end(), [&](const auto& p) { return p.first == h[k]; });
+        if (it == lifted.end()) lifted.emplace_back(h[k], boost);
+        else it->second = std::max(it->second, boost);
+      }
+    }
+    for (const auto& [id, boost] : lifted)
+      if (id >= 0 && id < info_.n_vocab && logits[id] != kNegInf) logits[id] += boost;
+  }
+
   const WhisperModelInfo& info_;
   bool timestamps_, first_free_;
   std::vector<char> mask_;
+  const std::vector<DecodingOptions::Hotword>* hotwords_;
+  float boost_;
 };
 
 struct Sequence {
@@ -280,7 +306,8 @@ DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, 
   DecodingResult best;
   bool have = false;
   for (float temperature : options.temperatures) {
-    const Grammar grammar(info, options.timestamps && prefix.empty(), prefix.empty());
+    const Grammar grammar(info, options.timestamps && prefix.empty(), prefix.empty(), &options.hotwords,
+                          options.hotword_boost);
     Start start = RunPrompt(model, cross, prompt, prefix, grammar.timestamps());
     const float no_speech = start.no_speech_prob;
     const int32_t room = std::max<int32_t>(0, info.n_text_ctx - 1 - static_cast<int32_t>(start.cache.positions()));

@@ -27,6 +27,15 @@ struct DecodingOptions {
   float no_speech_threshold = 0.6f;          // with a low log-prob: the window holds no speech
   int32_t max_new_tokens = 0;                // 0 = n_text_ctx / 2 - 1
   uint32_t seed = 0;                          // sampling at temperature > 0 is reproducible
+  // Contextual biasing: a token that starts or continues a hotword (after the
+  // tokens already decoded) gets the hotword's boost (> 0) or hotword_boost
+  // added to its logit.
+  struct Hotword {
+    std::vector<int32_t> tokens;
+    float boost = 0.f;
+  };
+  std::vector<Hotword> hotwords;
+  float hotword_boost = 5.0f;
 };
 
 struct DecodingResult {

@@ -56,19 +56,25 @@ StreamingDecoder::StreamingDecoder(std::shared_ptr<const WhisperModel> model, co
 }
 
 std::unique_ptr<StreamingState> StreamingDecoder::NewState(std::unique_ptr<vad::VoiceActivityDetector> vad,
-                                                           const std::vector<std::string>& hotwords) const {
+                                                           const std::vector<std::pair<std::string, float>>& hotwords) const {
   ECHOIC_CHECK(vad && vad->sample_rate() == kRate, ErrorCode::kInvalidArgument,
                "whisper streaming needs a 16 kHz voice activity detector");
   auto s = std::make_unique<StreamingState>();
   s->vad_ = std::move(vad);
-  std::string joined;
-  for (const auto& h : hotwords) {
-    std::string t = Trim(h);
+  const Tokenizer& tok = model_->tokenizer();
+  ECHOIC_CHECK(hotwords.size() <= 1024, ErrorCode::kInvalidArgument, "whisper stream: at most 1024 hotwords, got ",
+               hotwords.size());
+  for (const auto& [phrase, boost] : hotwords) {
+    ECHOIC_CHECK(std::isfinite(boost), ErrorCode::kInvalidArgument, "whisper stream: hotword boost must be finite");
+    std::string t = Trim(phrase);
     if (t.empty()) continue;
-    joined += joined.empty() ? t : ", " + t;
+    ECHOIC_CHECK(t.size() <= 256, ErrorCode::kInvalidArgument, "whisper stream: a hotword is at most 256 bytes, got ",
+                 t.size(), " ('", t.substr(0, 32), "...')");
+    std::string capital = t;
+    if (capital[0] >= 'a' && capital[0] <= 'z') capital[0] = static_cast<char>(capital[0] - 'a' + 'A');
+    s->hotword_tokens_.push_back({tok.Encode(" " + t), boost});
+    if (capital != t) s->hotword_tokens_.push_back({tok.Encode(" " + capital), boost});
   }
-  // Whisper follows the spelling of names in its prompt: hotwords become one.
-  if (!joined.empty()) s->hotword_prompt_ = model_->tokenizer().Encode(" " + joined);
   return s;
 }
 
@@ -85,9 +91,7 @@ bool StreamingDecoder::IsReady(const StreamingState& s) const {
 }
 
 std::vector<int32_t> StreamingDecoder::Prompt(const StreamingState& s) const {
-  std::vector<int32_t> p = s.hotword_prompt_;
-  if (options_.condition_on_previous_text) p.insert(p.end(), s.context_.begin(), s.context_.end());
-  return p;
+  return options_.condition_on_previous_text ? s.context_ : std::vector<int32_t>();
 }
 
 std::vector<float> StreamingDecoder::Mel(const StreamingState& s, int64_t end) const {
@@ -157,6 +161,7 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     CrossCache cross = closing.size() == 1 ? std::move(batch) : WhisperModel::SelectRows(batch, {static_cast<int32_t>(i)});
     DecodingOptions opts = options_.decoding;
     opts.seed = static_cast<uint32_t>(s->segment_);
+    opts.hotwords = s->hotword_tokens_;
     DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
     std::vector<int32_t> tokens = r.tokens;
     std::vector<float> probs = r.probs;
@@ -209,6 +214,7 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   CrossCache cross = model_->Encode(mel, 1);
   DecodingOptions opts = options_.decoding;
   opts.temperatures = {0.f};  // partials are provisional: no fallback passes
+  opts.hotwords = s->hotword_tokens_;
   DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
   std::vector<int32_t> tail(r.tokens.begin() + static_cast<std::ptrdiff_t>(s->confirmed_.size()), r.tokens.end());
   if (r.no_speech) tail.clear();

@@ -46,7 +46,7 @@ class StreamingState {
   bool finished_ = false;
   bool drained_ = false;             // input finished and every window closed
   std::unique_ptr<vad::VoiceActivityDetector> vad_;
-  std::vector<int32_t> hotword_prompt_;
+  std::vector<DecodingOptions::Hotword> hotword_tokens_;  // each phrase as decoded (" word", " Word")
   std::vector<int32_t> context_;     // text tokens of earlier windows
   std::vector<int32_t> confirmed_;   // tokens of the open window shown as stable
   std::vector<int32_t> last_tail_;   // the last partial's tokens after confirmed_
@@ -63,9 +63,10 @@ class StreamingDecoder {
   const WhisperModel& model() const { return *model_; }
   const StreamingOptions& options() const { return options_; }
 
-  // `vad` judges speech (one per stream); hotwords become the initial prompt.
+  // `vad` judges speech (one per stream); hotwords bias decoding towards their
+  // tokens (not a prompt: a prompt restyles text that holds no hotword).
   std::unique_ptr<StreamingState> NewState(std::unique_ptr<vad::VoiceActivityDetector> vad,
-                                           const std::vector<std::string>& hotwords) const;
+                                           const std::vector<std::pair<std::string, float>>& hotwords) const;
   // 16 kHz samples in [-1, 1].
   void Accept(StreamingState* s, const float* samples, size_t n) const;
   void InputFinished(StreamingState* s) const;

@@ -71,8 +71,6 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   ort::SessionOptions so = opts;
   so.mem_pattern = false;
   so.shared_arena = true;
-  if (getenv("DBG_PATTERN")) so.mem_pattern = true;   // DBGTMP
-  if (getenv("DBG_NOSHARED")) so.shared_arena = false;   // DBGTMP
   m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", so);
   m->decoder_ = ort::Session::FromFile(dir + "/decoder.onnx", so);
   const ort::Session& d = *m->decoder_;
@@ -134,10 +132,6 @@ CrossCache WhisperModel::Encode(const std::vector<float>& mels, int64_t batch) c
   ort::Tensor mel(ort::ElementType::kFloat32, {batch, info_.n_mels, frames});
   std::memcpy(mel.data<float>(), mels.data(), mels.size() * sizeof(float));
   // ORT writes cross K/V straight into the cache (no second copy alive at the encoder's peak).
-  if (getenv("DBG_COPY")) {   // DBGTMP
-    auto out = encoder_->Run({"mel"}, {&mel}, {"cross_k", "cross_v"});
-    return CrossCache{std::move(out[0]), std::move(out[1])};
-  }
   // Contract 2 layouts: K [L, B, H, dh, A] (transposed), V [L, B, H, A, dh].
   const int64_t h = info_.n_text_head, dh = info_.n_text_state / info_.n_text_head;
   CrossCache cross{ort::Tensor(ort::ElementType::kFloat32, {info_.n_text_layer, batch, h, dh, info_.n_audio_ctx}),
