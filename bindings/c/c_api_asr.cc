@@ -7,6 +7,7 @@
 
 #include "c_api_asr.h"
 #include "c_api_util.h"
+#include "echoic/asr/hotwords.h"
 #include "echoic/asr/recognizer.h"
 
 struct echoic_recognizer {
@@ -22,25 +23,7 @@ using echoic::c_api::Guard;
 namespace echoic::c_api {
 
 std::vector<asr::Hotword> ParseHotwordLines(const char* text) {
-  std::vector<echoic::asr::Hotword> out;
-  if (!text) return out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    echoic::asr::Hotword h;
-    size_t tab = line.rfind('\t');
-    h.phrase = line.substr(0, tab);
-    if (tab != std::string::npos) {
-      try {
-        h.score = std::stof(line.substr(tab + 1));
-      } catch (const std::exception&) {
-        echoic::Fail(ErrorCode::kInvalidArgument, "hotword line '", line, "': boost is not a number");
-      }
-    }
-    out.push_back(h);
-  }
-  return out;
+  return text ? asr::ParseHotwords(text) : std::vector<asr::Hotword>{};
 }
 
 void CopyDecodingConfig(const echoic_recognizer_config& c, asr::RecognizerConfig* cfg) {

@@ -217,7 +217,9 @@ ECHOIC_API void echoic_recognizer_config_default(echoic_recognizer_config* confi
 ECHOIC_API echoic_status echoic_recognizer_create(const echoic_recognizer_config* config, echoic_recognizer** out);
 ECHOIC_API void echoic_recognizer_free(echoic_recognizer* recognizer);
 
-/* hotwords: NULL or a '\n'-separated list of phrases, each optionally followed by TAB and a boost. */
+/* hotwords: NULL or text in echoic's hotword grammar: one phrase per line, optionally followed by a
+ * TAB or " :" and a boost (e.g. "open sesame :2.5"); lines starting with '#' are comments; phrases are
+ * normalised like transcripts (lower case, punctuation removed). A bad line is ECHOIC_INVALID_ARGUMENT. */
 ECHOIC_API echoic_status echoic_stream_create(const echoic_recognizer* recognizer, const char* hotwords,
                                               echoic_stream** out);
 /* A stream must be freed before the recognizer that made it. */

@@ -10,6 +10,7 @@
 
 #include "bind.h"
 #include "echoic/asr/context_graph.h"
+#include "echoic/asr/hotwords.h"
 #include "echoic/asr/ctc_greedy_decoder.h"
 #include "echoic/asr/ctc_prefix_beam_search.h"
 #include "echoic/asr/recognizer.h"
@@ -210,6 +211,16 @@ py::dict ModelInfoDict(const asr::AcousticModelInfo& m) {
 }
 
 void BindRecognizer(py::module_& m) {
+  m.def(
+      "parse_hotwords",
+      [](const std::string& text) {
+        std::vector<std::pair<std::string, float>> out;
+        for (const auto& h : asr::ParseHotwords(text)) out.emplace_back(h.phrase, h.score);
+        return out;
+      },
+      py::arg("text"),
+      "(phrase, boost) pairs from text in the hotword grammar: one phrase per line, an optional boost "
+      "after a TAB or ' :', '#' comment lines; phrases normalised like transcripts (boost 0: the default).");
   py::class_<asr::WordInfo>(m, "Word")
       .def_readonly("word", &asr::WordInfo::word)
       .def_readonly("start", &asr::WordInfo::start)

@@ -21,7 +21,7 @@ import numpy as np
 from . import asr as _asr
 from . import audio as _audio
 from ._native import native as _n
-from .asr import HotwordSpec, Result, _hotword_list
+from .asr import Hotwords, Result, _hotword_list
 from .registry import DEFAULT_TIERS, resolve_model
 
 ByteSize = Union[int, str]
@@ -163,7 +163,7 @@ class AdaptiveRecognizer:
     def sample_rate(self) -> int:
         return int(self._r.sample_rate)
 
-    def create_stream(self, hotwords: Optional[Iterable[HotwordSpec]] = None) -> AdaptiveStream:
+    def create_stream(self, hotwords: Optional[Hotwords] = None) -> AdaptiveStream:
         s = AdaptiveStream(self, self._r.create_stream(_hotword_list(hotwords)))
         self._dispatch()
         return s

@@ -23,17 +23,27 @@ from .registry import DEFAULT_MODEL, default_model, resolve_model
 Result = _n.Result
 Word = _n.Word
 HotwordSpec = Union[str, Tuple[str, float]]
+#: hotword text (str) or a list of phrases / (phrase, boost) pairs
+Hotwords = Union[str, Iterable[HotwordSpec]]
 
 
-def _hotword_list(hotwords: Optional[Iterable[HotwordSpec]]) -> List[Tuple[str, float]]:
-    out: List[Tuple[str, float]] = []
-    for h in hotwords or ():
+def _hotword_list(hotwords: Union[str, Iterable[HotwordSpec], None]) -> List[Tuple[str, float]]:
+    """Hotwords through the core's one grammar (``echoic_stream_create``'s): a str is hotword
+    text (one phrase per line, optional TAB or `` :`` boost, ``#`` comments); a list holds
+    phrases, lines of that grammar, or (phrase, boost) pairs. Phrases are normalised like
+    transcripts, so ``["Go Forward!"]`` is ``go forward``."""
+    if hotwords is None:
+        return []
+    if isinstance(hotwords, str):
+        return list(_n.parse_hotwords(hotwords))
+    lines: List[str] = []
+    for h in hotwords:
         if isinstance(h, str):
-            out.append((h, 0.0))
+            lines.append(h)
         else:
             phrase, score = h
-            out.append((str(phrase), float(score)))
-    return out
+            lines.append(f"{phrase}\t{float(score)!r}")
+    return list(_n.parse_hotwords("\n".join(lines)))
 
 
 class Stream:
@@ -250,7 +260,7 @@ class Recognizer:
     def sample_rate(self) -> int:
         return int(self._r.model_info["sample_rate"])
 
-    def create_stream(self, hotwords: Optional[Iterable[HotwordSpec]] = None) -> Stream:
+    def create_stream(self, hotwords: Optional[Hotwords] = None) -> Stream:
         """A new stream; ``hotwords`` are phrases (or (phrase, boost) pairs) to bias towards."""
         return Stream(self, self._r.create_stream(_hotword_list(hotwords)))
 
@@ -267,7 +277,7 @@ class Recognizer:
         sample_rate: int,
         *,
         partials: bool = True,
-        hotwords: Optional[Iterable[HotwordSpec]] = None,
+        hotwords: Optional[Hotwords] = None,
     ) -> Iterator[Result]:
         """Yields results while audio chunks arrive: partials (if asked) and finals."""
         s = self.create_stream(hotwords)
@@ -286,7 +296,7 @@ class Recognizer:
         sample_rate: int,
         *,
         partials: bool = True,
-        hotwords: Optional[Iterable[HotwordSpec]] = None,
+        hotwords: Optional[Hotwords] = None,
     ) -> AsyncIterator[Result]:
         """Asyncio variant of :meth:`stream`; decoding runs off the event loop."""
         import asyncio  # imported here: asyncio costs ~5 MB of RSS that sync users never need
@@ -309,7 +319,7 @@ class Recognizer:
         sample_rate: Optional[int] = None,
         *,
         chunk_ms: Optional[float] = None,
-        hotwords: Optional[Iterable[HotwordSpec]] = None,
+        hotwords: Optional[Hotwords] = None,
     ) -> Transcript:
         """Recognizes a whole file or array (fed in ``chunk_ms`` chunks, or at once)."""
         if isinstance(source, _audio.Audio):

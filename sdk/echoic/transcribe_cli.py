@@ -3,33 +3,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from . import audio as _audio
-from .asr import Recognizer, Result, Transcript
+from .asr import Recognizer, Result, Transcript, _hotword_list
+from .errors import EchoicIOError, InvalidArgumentError
 
 
-def read_hotwords(path: str) -> List[Tuple[str, float]]:
-    """One phrase per line; an optional boost after a TAB or ' :' (e.g. `echoic :2.0`)."""
-    out: List[Tuple[str, float]] = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        phrase, score = line, 0.0
-        for sep in ("\t", " :"):
-            if sep in line:
-                phrase, _, s = line.rpartition(sep)
-                try:
-                    score = float(s)
-                except ValueError:
-                    raise SystemExit(f"echoic: {path}:{n}: boost '{s.strip()}' is not a number")
-                break
-        out.append((phrase.strip(), score))
-    return out
+def read_hotwords(arg: str) -> List[Tuple[str, float]]:
+    """`--hotwords`: a file in the hotword grammar (one phrase per line, an optional boost after
+    a TAB or ' :', '#' comments), or, when no such file exists, the phrases themselves separated
+    by commas (`--hotwords "echoic,open sesame :2"`). Parsed by the core's one parser."""
+    if os.path.isfile(arg):
+        try:
+            text = Path(arg).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EchoicIOError(f"hotwords file '{arg}': {exc}") from exc
+    else:
+        text = "\n".join(arg.split(","))
+    hotwords = _hotword_list(text)
+    if not hotwords:
+        raise InvalidArgumentError(f"--hotwords '{arg}': no phrases in it")
+    return hotwords
 
 
 def _timestamp(t: float, sep: str) -> str:
@@ -260,7 +259,9 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     fmt.add_argument("--srt", dest="format", action="store_const", const="srt")
     fmt.add_argument("--vtt", dest="format", action="store_const", const="vtt")
     p.set_defaults(format="text")
-    p.add_argument("--hotwords", metavar="FILE", help="phrases to boost, one per line (optional TAB boost)")
+    p.add_argument("--hotwords", metavar="FILE|PHRASES",
+                   help="phrases to boost: a file (one per line, optional TAB or ' :' boost, '#' comments) "
+                        "or the phrases themselves, comma-separated")
     add_decoding_arguments(p)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--memory-budget", metavar="SIZE",

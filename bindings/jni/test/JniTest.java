@@ -336,6 +336,17 @@ public final class JniTest {
     check(e.status() == EchoicException.INVALID_ARGUMENT, "3 thresholds -> invalid_argument: " + e.getMessage());
   }
 
+  /** A Whisper folder runs through the same classes; "go forward ten meters" comes out as words. */
+  static void testWhisper(String model, String wav) throws IOException {
+    int[] rate = new int[1];
+    float[] x = readWav(wav, rate);
+    try (Recognizer rec = new Recognizer(model)) {
+      List<String> texts = transcribe(rec, x, rate[0], rate[0] / 10);
+      System.out.println("whisper: " + texts);
+      check(texts.size() == 1 && texts.get(0).toLowerCase().contains("go forward"), "whisper transcribes the clip");
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length < 5) {
       System.err.println("usage: JniTest ASR_MODEL_DIR SPEECH.wav KWS_MODEL.onnx KEYWORDS_DIR TMP_DIR");
@@ -355,6 +366,9 @@ public final class JniTest {
     testUseAfterClose(args[0]);
     testConcurrentClose(args[0]);
     testKeywordSpotter(args[2], args[3]);
+    String whisper = System.getenv("ECHOIC_WHISPER_TEST_DIR");  // set by tests/run.sh
+    if (whisper != null && !whisper.isEmpty()) testWhisper(whisper, args[1]);
+    else System.out.println("whisper: skipped (ECHOIC_WHISPER_TEST_DIR unset)");
     System.out.println("jni_test: all " + checks + " checks passed");
   }
 }

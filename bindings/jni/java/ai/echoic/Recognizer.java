@@ -115,8 +115,9 @@ public final class Recognizer implements AutoCloseable {
   }
 
   /**
-   * A new stream biased towards hotwords: null, or '\n'-separated phrases, each
-   * optionally followed by a TAB and its boost.
+   * A new stream biased towards hotwords: null, or text in echoic's hotword grammar (the C API's):
+   * one phrase per line, optionally followed by a TAB or " :" and its boost; '#' starts a comment
+   * line; phrases are normalised like transcripts. A bad line throws EchoicException.
    */
   public synchronized Stream createStream(String hotwords) {
     Stream s = new Stream(this, nativeStreamCreate(liveHandle(), hotwords));

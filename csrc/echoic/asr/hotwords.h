@@ -1,0 +1,31 @@
+// The one hotword grammar, shared by the CLI, Python, the C API and Java:
+//
+//   # a comment line (the first non-blank character is '#')
+//   echoic                 one phrase per line, default boost
+//   open sesame<TAB>2.5    a boost after the last TAB ...
+//   open sesame :2.5       ... or after the last " :"
+//
+// Blank lines are skipped. Phrases are normalised like transcripts: ASCII
+// letters lower-cased, ASCII punctuation other than the apostrophe turned into
+// spaces, runs of white space collapsed ("Go Forward!" -> "go forward").
+// Non-ASCII text is kept as written. A boost is a finite number >= 0 (0: the
+// recognizer's default).
+#ifndef ECHOIC_ASR_HOTWORDS_H_
+#define ECHOIC_ASR_HOTWORDS_H_
+
+#include <string>
+#include <vector>
+
+#include "echoic/asr/recognizer_config.h"
+
+namespace echoic::asr {
+
+// kInvalidArgument naming the line for a bad boost or a line with no words.
+std::vector<Hotword> ParseHotwords(const std::string& text);
+
+// The normalisation ParseHotwords applies to each phrase.
+std::string NormalizeHotwordPhrase(const std::string& phrase);
+
+}  // namespace echoic::asr
+
+#endif  // ECHOIC_ASR_HOTWORDS_H_
