@@ -78,6 +78,10 @@ def _finish(x: np.ndarray, sample_rate: int, what: str, target_rate: Optional[in
     return Audio(samples=x, sample_rate=out_rate, channels=1 if x.ndim == 1 else int(x.shape[1]))
 
 
+#: More channels than this (and than frames) in a 2-D array is taken as a channels-first mistake.
+_MAX_CHANNELS = 32
+
+
 def from_array(array: np.ndarray, sample_rate: int, *, target_rate: Optional[int] = None,
                downmix: bool = False, channel: Optional[int] = None) -> Audio:
     """Audio from a numpy array: int16/int32 PCM (scaled to [-1, 1)) or float32/float64
@@ -93,6 +97,11 @@ def from_array(array: np.ndarray, sample_rate: int, *, target_rate: Optional[int
         raise InvalidArgumentError(f"{what}: expected shape (frames,) or (frames, channels), got {a.shape}")
     if a.ndim == 2 and a.shape[1] == 0:
         raise InvalidArgumentError(f"{what}: array has 0 channels")
+    if a.ndim == 2 and a.shape[1] > _MAX_CHANNELS and a.shape[1] > a.shape[0]:
+        # (channels, frames), e.g. np.stack([left, right]), would otherwise be read as a
+        # few frames of thousands of channels and decode to nothing.
+        raise InvalidArgumentError(
+            f"{what}: shape {a.shape} looks channels-first; arrays are (frames, channels): pass array.T")
     if a.dtype.byteorder not in ("=", "|") and a.dtype.kind in "if":
         a = a.astype(np.dtype(f"{a.dtype.kind}{a.dtype.itemsize}"))  # e.g. big-endian PCM from a network buffer
     a = np.ascontiguousarray(a)

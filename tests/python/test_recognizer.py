@@ -213,3 +213,18 @@ def test_voice_activity_reports_need_external_vad(rec):
     ext = echoic.Recognizer(TEST_MODEL, vad="external").create_stream()
     with pytest.raises(echoic.InvalidArgumentError):
         ext._s.report_voice_activity(True, -1.0)
+
+
+def test_a_stream_from_another_recognizer_is_refused(speech_dev):
+    # Decoding another recognizer's stream used to corrupt the heap; now it is a typed error.
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
+    a, b = echoic.Recognizer(model), echoic.Recognizer(model)
+    s = a.create_stream()
+    s.accept_waveform(np.zeros(16000, np.float32), 16000)
+    for call in (lambda: b.decode([s]), lambda: b.decode_available(s), lambda: b._r.partial(s._s),
+                 lambda: b._r.is_ready(s._s)):
+        with pytest.raises(echoic.InvalidArgumentError, match="another recognizer"):
+            call()
+    a.decode_available(s)  # its own recognizer still takes it

@@ -148,7 +148,9 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     std::vector<std::pair<std::string, float>> phrases;
     for (const auto& h : hotwords) phrases.emplace_back(h.phrase, h.score);
     auto state = whisper_->NewState(vad_prototype_->Clone(), phrases);
-    return std::unique_ptr<Stream>(new Stream(next_stream_id_.fetch_add(1), whisper_, std::move(state)));
+    auto stream = std::unique_ptr<Stream>(new Stream(next_stream_id_.fetch_add(1), whisper_, std::move(state)));
+    stream->owner_ = this;
+    return stream;
   }
   // The decoder as configured, without hotwords.
   std::unique_ptr<SegmentDecoder> decoder;
@@ -173,10 +175,17 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
   if (vad_prototype_) stream->vad_ = vad_prototype_->Clone();
+  stream->owner_ = this;
   return stream;
 }
 
+void Recognizer::CheckOwner(const Stream& s) const {
+  ECHOIC_CHECK(s.owner_ == this, ErrorCode::kInvalidArgument, "stream ", s.id(),
+               " was created by another recognizer; give it to the recognizer that made it");
+}
+
 bool Recognizer::IsReady(const Stream& s) const {
+  CheckOwner(s);
   if (whisper_) return whisper_->IsReady(*s.whisper_state_);
   return s.FramesReady() >= model_->info().chunk_frames();
 }
@@ -186,8 +195,8 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
     std::vector<whisper::StreamingState*> states;
     std::vector<Stream*> ready;
     for (Stream* s : streams) {
-      ECHOIC_CHECK(s != nullptr && s->whisper_state_, ErrorCode::kInvalidArgument,
-                   "decode: a stream is null or was not made by this Whisper recognizer");
+      ECHOIC_CHECK(s != nullptr, ErrorCode::kInvalidArgument, "decode: a stream is null");
+      CheckOwner(*s);
       if (IsReady(*s)) states.push_back(s->whisper_state_.get()), ready.push_back(s);
     }
     for (size_t begin = 0; begin < states.size(); begin += config_.max_batch) {
@@ -260,6 +269,7 @@ void Recognizer::AfterChunk(Stream* s, int32_t frames) const {
 }
 
 Result Recognizer::GetPartial(const Stream& s) const {
+  CheckOwner(s);
   if (whisper_) return whisper_->Partial(s.whisper_state_.get());
   const auto& info = model_->info();
   return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_ * info.encoder_frame_seconds(),

@@ -51,6 +51,7 @@ class Recognizer {
 
  private:
   void LoadWhisper();
+  void CheckOwner(const Stream& s) const;  // kInvalidArgument for a stream another recognizer made
   void LoadWordLm();
   void ResolveDecoding();  // "auto" decoding and beam size, after the model and tokens are loaded
   void AfterChunk(Stream* s, int32_t frames) const;

@@ -89,6 +89,7 @@ class Stream {
   int64_t vad_fed_ = 0;
   std::deque<std::pair<bool, double>> vad_reports_;  // external decisions not yet applied
   double vad_reported_applied_s_ = 0.0;
+  const void* owner_ = nullptr;  // the Recognizer that made it: others must refuse it
   // Whisper models: windowed decoding instead of the chunked encoder above.
   std::shared_ptr<const whisper::StreamingDecoder> whisper_;
   std::unique_ptr<whisper::StreamingState> whisper_state_;

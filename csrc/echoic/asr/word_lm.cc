@@ -261,7 +261,7 @@ WordLm::Step WordLm::ForwardOutOfLexicon(const State& s, int32_t token) const {
   if (token_kind_[token] == 1) {
     // Close what is open; a partial lexicon word turns out to be out of lexicon.
     State open = s;
-    if (s.node != 0 && trie_[s.node].word < 0) open.node = kOutOfLexicon;
+    if (s.node > 0 && trie_[s.node].word < 0) open.node = kOutOfLexicon;
     CloseWord(open, &out.score, &out.state);
   }
   out.state.node = kOutOfLexicon;

@@ -274,7 +274,10 @@ LoadedFile ReadIndexFile(const std::string& path, bool recover) {
     s.offset = start + kSectionHeader;
     s.size = ssize;
     s.avail = std::min<uint64_t>(ssize, size - s.offset);
-    if (ssize + 4 > size - s.offset) {
+    // The section header has no checksum: compare without forming ssize + 4, which a
+    // crafted size near 2^64 would wrap.
+    const uint64_t room = size - s.offset;  // start + kSectionHeader <= size
+    if (room < 4 || ssize > room - 4) {
       if (!recover) corrupt(s.offset, "section '", TagName(tag), "' is truncated (declares ", ssize, " bytes)");
       out.issues.push_back("section " + TagName(tag) + " truncated at offset " + std::to_string(s.offset));
       sections[tag] = s;
@@ -328,6 +331,19 @@ LoadedFile ReadIndexFile(const std::string& path, bool recover) {
   }
   const Section& srec = rit->second;
   bool all_intact = srec.intact && sc && sc->intact && (!rs || (sr && sr->intact)) && (!fs || (sf && sf->intact));
+  // A CRC-valid bulk section must hold exactly header.count rows: search reads row i
+  // at offset i * width straight from the mapping.
+  auto holds_rows = [&](const Section* s, size_t width) {
+    return width == 0 || (s && s->size % width == 0 && s->size / width == out.header.count);
+  };
+  if (all_intact && !(holds_rows(sc, cs) && holds_rows(sr, rs) && holds_rows(sf, fs))) {
+    if (!recover)
+      corrupt(sc->offset, "bulk section sizes (code ", sc->size, ", refine ", sr ? sr->size : 0, ", fp16 ",
+              sf ? sf->size : 0, " bytes) do not match ", out.header.count, " rows of ", cs, "/", rs, "/", fs,
+              " bytes");
+    out.issues.push_back("bulk section sizes do not match the row count; rows checked one by one");
+    all_intact = false;
+  }
 
   ByteReader rr(p + srec.offset, srec.avail, path, srec.offset);
   uint64_t count = 0;

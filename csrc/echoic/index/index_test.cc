@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <fstream>
@@ -131,6 +132,59 @@ std::vector<int64_t> Ids(size_t n) {
   std::vector<int64_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<int64_t>(i);
   return v;
+}
+
+// The main file split into its parts, so tests can craft files whose checksums are
+// valid but whose structure is not (see index_file.h for the layout).
+struct FileParts {
+  std::string head;  // magic .. header crc
+  std::vector<std::pair<uint32_t, std::string>> sections;
+};
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+uint64_t SectionStart(uint64_t off) { return (off + 16 + 63) / 64 * 64 - 16; }
+
+FileParts SplitIndexFile(const std::string& bytes) {
+  FileParts f;
+  uint32_t hsize;
+  std::memcpy(&hsize, bytes.data() + 12, 4);
+  uint64_t off = 16 + uint64_t(hsize) + 4;
+  f.head = bytes.substr(0, off);
+  for (;;) {
+    uint64_t start = SectionStart(off);
+    uint32_t tag;
+    uint64_t size;
+    std::memcpy(&tag, bytes.data() + start, 4);
+    std::memcpy(&size, bytes.data() + start + 8, 8);
+    f.sections.emplace_back(tag, bytes.substr(start + 16, size));
+    off = start + 16 + size + 4;
+    if (std::memcmp(&tag, "END_", 4) == 0) break;
+  }
+  return f;
+}
+
+std::string JoinIndexFile(const FileParts& f) {
+  std::string out = f.head;
+  for (const auto& [tag, payload] : f.sections) {
+    out.resize(SectionStart(out.size()), '\0');
+    uint32_t h[2] = {tag, 0};
+    uint64_t size = payload.size();
+    uint32_t crc = Crc32(payload.data(), payload.size());
+    out.append(reinterpret_cast<const char*>(h), 8);
+    out.append(reinterpret_cast<const char*>(&size), 8);
+    out += payload;
+    out.append(reinterpret_cast<const char*>(&crc), 4);
+  }
+  return out;
 }
 
 }  // namespace
@@ -722,6 +776,71 @@ TEST(retrain_reencodes_from_fp16) {
   CHECK_EQ(r.ids[0], 7);
   idx.reset();
   CHECK_EQ(Index::Open(path)->size(), n);
+}
+
+// A section size near 2^64 (the section header has no checksum) must not wrap the
+// bounds check and send the CRC pass past the mapping: kCorruptData, in both modes.
+TEST(crafted_section_size_is_corrupt_data_not_a_crash) {
+  const size_t d = 8;
+  std::vector<float> x = Clustered(10, d, 2, 0.5f, 71);
+  std::string path = TempDir() + "/s.idx";
+  {
+    auto idx = Index::Create(path, Opts(d, Encoding::kFlat));
+    idx->Add(x.data(), 10, nullptr, nullptr, "default");
+    idx->Save();
+  }
+  const std::string good = ReadBytes(path);
+  size_t code = good.find("CODE");
+  CHECK(code != std::string::npos);
+  for (uint64_t bad : {~uint64_t(0), ~uint64_t(0) - 1, ~uint64_t(0) - 3, ~uint64_t(0) - 63, uint64_t(1) << 63}) {
+    std::string bytes = good;
+    std::memcpy(&bytes[code + 8], &bad, 8);
+    WriteBytes(path, bytes);
+    CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+    WriteBytes(path, bytes);
+    try {
+      auto r = Index::Open(path, OpenOptions{true});  // recovers what it can, or refuses
+      CHECK(r->size() <= 10);
+    } catch (const echoic::Error& e) {
+      CHECK(e.code() == ErrorCode::kCorruptData);
+    }
+  }
+}
+
+// Every checksum valid, but the code section holds fewer rows than the header
+// counts: refused at open (search would read past the mapping).
+TEST(bulk_section_shorter_than_rows_is_corrupt_data) {
+  const size_t d = 8, n = 40;
+  std::vector<float> x = Clustered(n, d, 2, 0.5f, 72);
+  std::string path = TempDir() + "/b.idx";
+  for (const char* which : {"CODE", "FP16"}) {
+    {
+      std::filesystem::remove(path);
+      std::filesystem::remove(path + ".wal");
+      auto idx = Index::Create(path, Opts(d, Encoding::kSq8));
+      idx->Train(x.data(), n);
+      idx->Add(x.data(), n, nullptr, nullptr, "default");
+      idx->Save();
+    }
+    FileParts parts = SplitIndexFile(ReadBytes(path));
+    bool cut = false;
+    for (auto& [tag, payload] : parts.sections) {
+      if (std::memcmp(&tag, which, 4) != 0) continue;
+      payload.resize(payload.size() / 4);
+      cut = true;
+    }
+    CHECK(cut);
+    WriteBytes(path, JoinIndexFile(parts));
+    CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+    // Recovery keeps only the rows whose bytes are present, and search stays in bounds.
+    auto r = Index::Open(path, OpenOptions{true});
+    CHECK(r->size() < n);
+    CHECK(!r->open_issues().empty());
+    SearchParams p;
+    p.k = 5;
+    p.rerank = 5;
+    r->Search(x.data(), 1, p);
+  }
 }
 
 TEST_MAIN()
