@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Dict, List, Optional
 
@@ -50,7 +51,16 @@ def _cmd_vad(args: argparse.Namespace) -> int:
     from . import vad
 
     options = {} if args.min_silence_ms is None else {"min_silence_ms": args.min_silence_ms}
-    segments = vad.speech_segments(args.file, method=args.method, model=args.model, **options)
+    method = args.method
+    if method is None:  # silero when its model is at hand, else a detector that needs none
+        method = "silero" if (args.model or os.environ.get("ECHOIC_VAD_MODEL")) else "energy"
+        if method == "energy":
+            try:
+                import webrtcvad  # noqa: F401  (optional)
+                method = "webrtc"
+            except ImportError:
+                pass
+    segments = vad.speech_segments(args.file, method=method, model=args.model, **options)
     for start, end in segments:
         print(f"{start:.2f}\t{end:.2f}")
     return 0
@@ -96,14 +106,24 @@ def _cmd_kws(args: argparse.Namespace) -> int:
 
         if not keywords or not args.file:
             raise echoic.InvalidArgumentError("kws --open-vocabulary needs --keywords and a FILE")
-        for e in kws_open.spot_open_vocabulary(args.file, keywords, model=args.asr_model):
+        from .registry import default_model
+
+        model = args.asr_model or default_model()
+        events = kws_open.spot_open_vocabulary(args.file, keywords, model=model)
+        for e in events:
             print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}")
+        if not events:
+            print(f"echoic: kws: none of {', '.join(keywords)} found in {args.file} (open vocabulary, "
+                  f"recognizer {model})", file=sys.stderr)
         return 0
     spotter = kws.KeywordSpotter(args.model, keywords=keywords, thresholds=args.threshold,
                                  refractory=args.refractory)
     if args.file:
-        for e in spotter.spot(args.file):
+        events = spotter.spot(args.file)
+        for e in events:
             print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}")
+        if not events:
+            print(f"echoic: kws: no keyword found in {args.file}", file=sys.stderr)
         return 0
     try:
         import sounddevice as sd  # optional extra: pip install "echoic[mic]"
@@ -157,8 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=16000, help="resample to this rate first (default 16000)")
     p.set_defaults(func=_cmd_features)
     p = sub.add_parser("vad", help="print speech segments (start<TAB>end seconds) of an audio file")
-    p.add_argument("file", help="audio file (8/16 kHz for silero; 8/16/32/48 kHz for webrtc)")
-    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default="silero")
+    p.add_argument("file", help="audio file (any rate; resampled as the detector needs)")
+    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default=None,
+                   help="default: silero when --model or $ECHOIC_VAD_MODEL gives its model, else webrtc "
+                        "(when the webrtcvad package is installed), else energy")
     p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
@@ -192,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refractory", type=float, default=None, help="seconds muted after a detection")
     p.add_argument("--open-vocabulary", action="store_true",
                    help="spot arbitrary keyword text with the streaming recognizer instead")
-    p.add_argument("--asr-model", default=None, help="recognizer model for --open-vocabulary")
+    p.add_argument("--asr-model", default=None,
+                   help="recognizer model for --open-vocabulary (default: as for transcribe)")
     p.set_defaults(func=_cmd_kws)
     transcribe_cli.add_parsers(sub)
     models_cli.add_parsers(sub)

@@ -32,15 +32,18 @@ def spot_open_vocabulary(source: "str | os.PathLike[str] | np.ndarray", keywords
                          recognizer=None) -> List[OpenVocabularyEvent]:
     """Events for every occurrence of a keyword phrase in the recognizer's words.
 
+    ``model`` defaults to the recognizer's default (``whisper-tiny.en`` with the ``[whisper]``
+    extra; the bundled ``echoic-small-en`` finds few keywords on real speech).
     ``recognizer``: an :class:`echoic.Recognizer` built with ``decoding="beam"`` to reuse
     across calls (then ``model``, ``hotword_score`` and ``beam_size`` are its own)."""
-    from .asr import DEFAULT_MODEL, Recognizer  # noqa: F401 (DEFAULT_MODEL re-exported by asr)
+    from .asr import Recognizer
+    from .registry import default_model
 
     phrases = [(k, _norm_words(k)) for k in keywords]
     if not phrases or any(not w for _, w in phrases):
         raise InvalidArgumentError(f"open-vocabulary keywords must be non-empty text, got {list(keywords)}")
     # No word LM: keywords are arbitrary text, often outside its lexicon.
-    rec = recognizer or Recognizer(model or DEFAULT_MODEL, decoding="beam", beam_size=beam_size, lm=None,
+    rec = recognizer or Recognizer(model or default_model(), decoding="beam", beam_size=beam_size, lm=None,
                                    hotword_score=hotword_score)
     if isinstance(source, np.ndarray):
         if sample_rate is None:

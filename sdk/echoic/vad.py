@@ -24,7 +24,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._native import native as _n
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, NotFoundError
 
 Segment = Tuple[float, float]
 """(start, end) of a speech segment, in seconds since the detector was created."""
@@ -244,16 +244,6 @@ class WebRtcVad(_Detector):
         self._frames = WebRtcFrames(other._aggressiveness, other._frames.sample_rate, other._frame_ms)
 
 
-def _load(path: Union[str, os.PathLike]) -> Tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    try:
-        audio, rate = sf.read(os.fspath(path), dtype="float32", always_2d=True)
-    except RuntimeError as exc:  # soundfile reports unreadable files this way
-        raise InvalidArgumentError(f"cannot read audio file '{os.fspath(path)}': {exc}") from exc
-    return audio.mean(axis=1), int(rate)
-
-
 def speech_segments(
     audio_or_path: Union[np.ndarray, Sequence[float], str, os.PathLike],
     method: str = "silero",
@@ -263,27 +253,37 @@ def speech_segments(
 ) -> List[Segment]:
     """Speech segments (start, end) in seconds of a whole recording.
 
-    ``audio_or_path``: a file (its own rate is used; channels are averaged) or a
-    mono float array at ``sample_rate`` (default 16000). ``method``: ``"silero"``
+    ``audio_or_path``: a file (read by :func:`echoic.audio.read`; channels are averaged) or
+    an array at ``sample_rate`` (default 16000); audio at a rate the detector does not take
+    is resampled to 16 kHz. ``method``: ``"silero"``
     (needs ``model`` or ``$ECHOIC_VAD_MODEL``), ``"webrtc"`` or ``"energy"``.
     Other keyword options go to the detector (e.g. ``min_silence_ms=500``).
     """
+    from . import audio as _audio
+
+    # One loader for every command (errors, channels, resampling): see echoic.audio.
     if isinstance(audio_or_path, (str, os.PathLike)):
-        audio, rate = _load(audio_or_path)
-        if sample_rate is not None and int(sample_rate) != rate:
+        clip = _audio.read(audio_or_path, downmix=True)
+        if sample_rate is not None and int(sample_rate) != clip.sample_rate:
             raise InvalidArgumentError(
-                f"'{os.fspath(audio_or_path)}' is at {rate} Hz, not the sample_rate={sample_rate} given"
+                f"'{os.fspath(audio_or_path)}' is at {clip.sample_rate} Hz, not the sample_rate={sample_rate} given"
             )
     else:
-        audio, rate = np.asarray(audio_or_path, dtype=np.float32), int(sample_rate or 16000)
+        clip = _audio.from_array(np.asarray(audio_or_path, dtype=np.float32), int(sample_rate or 16000),
+                                 downmix=True)
+    rate = clip.sample_rate
+    supported = {"silero": (16000, 8000), "webrtc": (16000, 8000, 32000, 48000)}.get(method)
+    if supported and rate not in supported:  # resample to a rate the detector takes
+        clip = _audio.from_array(clip.samples, rate, target_rate=supported[0])
+        rate = clip.sample_rate
+    audio = clip.samples
     if method == "silero":
         model = model or os.environ.get("ECHOIC_VAD_MODEL")
         if not model:
-            raise InvalidArgumentError(
-                "method='silero' needs model=<path to silero_vad.onnx> (or $ECHOIC_VAD_MODEL)"
+            raise NotFoundError(
+                "the Silero VAD needs its model file silero_vad.onnx: give its path (model=, or --model in the "
+                "CLI) or set $ECHOIC_VAD_MODEL; or use the webrtc or energy method, which need no model"
             )
-        if rate not in (8000, 16000):
-            raise InvalidArgumentError(f"Silero VAD needs 8000 or 16000 Hz audio, got {rate} Hz (resample first)")
         det: _Detector = SileroVad(model, sample_rate=rate, **options)
     elif method == "webrtc":
         det = WebRtcVad(sample_rate=rate, **options)

@@ -172,3 +172,22 @@ def test_memory_fallback_crosses_families_without_losing_audio(whisper_dir, spee
 def test_webrtc_vad_is_refused_clearly_for_whisper(whisper_dir):
     with pytest.raises(echoic.InvalidArgumentError, match="silero"):
         echoic.Recognizer(str(whisper_dir), vad="webrtc")
+
+
+@pytest.mark.parametrize("key,value", [("n_audio_ctx", "1000000000"), ("n_text_layer", "5"), ("n_vocab", "7"),
+                                       ("eot", "999999"), ("contract_version", "1")])
+def test_crafted_metadata_is_a_typed_model_error(whisper_dir, tmp_path, key, value):
+    import shutil
+
+    import onnx
+
+    d = tmp_path / "crafted"
+    shutil.copytree(whisper_dir, d)
+    m = onnx.load(str(d / "decoder.onnx"))
+    for p in m.metadata_props:
+        if p.key == key:
+            p.value = value
+    onnx.save(m, str(d / "decoder.onnx"))
+    with pytest.raises(echoic.ModelError) as e:
+        echoic.Recognizer(str(d))
+    assert "decoder.onnx" in str(e.value) or str(d) in str(e.value)

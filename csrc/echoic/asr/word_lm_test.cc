@@ -162,4 +162,20 @@ TEST(bad_arpa_files_are_typed_errors) {
   CHECK_THROWS_CODE(WordLm::FromArpaText(kArpa, sym, WordLmConfig{1.f, NAN}), ErrorCode::kInvalidArgument);
 }
 
+// A BPE-style word-start token ("\u2581zq") that the lexicon cannot spell, arriving
+// while an out-of-lexicon word is open: the open word is closed as <unk> without
+// looking up trie node -1 (a heap read before the trie, seen under ASan).
+TEST(out_of_lexicon_word_closed_by_an_unspellable_word_start) {
+  auto sym = echoic::asr::SymbolTable::FromString(tu::CharVocabText() + "\xE2\x96\x81zq 29\n", "bpe-ish");
+  auto lm = WordLm::FromArpaText(kArpa, sym, WordLmConfig{1.f, 0.f}, "test.arpa");
+  auto st = lm->Start();
+  for (char c : std::string(" dog")) st = lm->ForwardOutOfLexicon(st, tu::Id(c)).state;
+  CHECK(st.node == WordLm::kOutOfLexicon);
+  auto step = lm->ForwardOutOfLexicon(st, 29);
+  CHECK(step.allowed);
+  CHECK(step.state.node == WordLm::kOutOfLexicon);
+  CHECK(step.state.w2 == -3);                                // "dog" closed as <unk>
+  CHECK_NEAR(step.score, std::log(10.0) * -3.0, 1e-6);       // <unk> -3.0 in kArpa
+}
+
 TEST_MAIN()

@@ -109,6 +109,42 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
                    i.n_text_head > 0 && i.n_text_state % i.n_text_head == 0 &&
                    i.n_vocab > 0 && !i.sot_sequence.empty(),
                ErrorCode::kModel, "model '", d.name(), "': bad Whisper dimensions in metadata");
+  // Sane ranges (a crafted file must not make us allocate gigabytes), then the
+  // graphs' own tensor shapes must agree with the metadata.
+  auto in_range = [&](const char* key, int64_t v, int64_t lo, int64_t hi) {
+    ECHOIC_CHECK(v >= lo && v <= hi, ErrorCode::kModel, "model '", d.name(), "': metadata ", key, " = ", v,
+                 " is outside ", lo, "..", hi);
+  };
+  in_range("n_mels", i.n_mels, 1, 256);
+  in_range("n_audio_ctx", i.n_audio_ctx, 1, 1500);  // Whisper windows are 30 s
+  in_range("n_text_ctx", i.n_text_ctx, 8, 4096);
+  in_range("n_text_state", i.n_text_state, 8, 8192);
+  in_range("n_text_layer", i.n_text_layer, 1, 128);
+  in_range("n_text_head", i.n_text_head, 1, 128);
+  in_range("n_vocab", i.n_vocab, 8, 1 << 20);
+  in_range("sot_sequence length", static_cast<int64_t>(i.sot_sequence.size()), 1, 8);
+  in_range("alignment heads", i.n_alignment_heads, 0, int64_t{i.n_text_layer} * i.n_text_head);
+  auto dims = [](const ort::Session& s, const std::string& name) -> std::vector<int64_t> {
+    for (const auto& t : s.inputs())
+      if (t.name == name) return t.shape;
+    for (const auto& t : s.outputs())
+      if (t.name == name) return t.shape;
+    Fail(ErrorCode::kModel, "model '", s.name(), "' has no tensor '", name, "'");
+  };
+  const int64_t dh = i.n_text_state / i.n_text_head;
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> expect{
+      {dims(d, "cross_k"), {i.n_text_layer, -1, i.n_text_head, dh, -1}},
+      {dims(d, "cross_v"), {i.n_text_layer, -1, i.n_text_head, -1, dh}},
+      {dims(d, "self_k_in"), {i.n_text_layer, -1, -1, i.n_text_state}},
+      {dims(d, "logits"), {-1, i.n_vocab}},
+      {dims(*m->encoder_, "mel"), {-1, i.n_mels, 2 * int64_t{i.n_audio_ctx}}},
+      {dims(*m->encoder_, "cross_k"), {i.n_text_layer, -1, i.n_text_head, dh, -1}}};
+  for (const auto& [got, want] : expect) {
+    bool ok = got.size() == want.size();
+    for (size_t k = 0; ok && k < got.size(); ++k) ok = want[k] < 0 || got[k] < 0 || got[k] == want[k];
+    ECHOIC_CHECK(ok, ErrorCode::kModel, "model '", dir, "': a tensor shaped ", ort::ShapeString(got),
+                 " does not match the metadata (expected ", ort::ShapeString(want), ", -1 = any)");
+  }
   for (int32_t id : {i.sot, i.eot, i.sot_prev, i.no_timestamps, i.no_speech, i.timestamp_begin})
     ECHOIC_CHECK(id >= 0 && id < i.n_vocab, ErrorCode::kModel, "model '", d.name(), "': special token id ", id,
                  " outside the vocabulary of ", i.n_vocab);
