@@ -85,7 +85,7 @@ echoic_status echoic_index_add(echoic_index* index, const float* vectors, size_t
       for (size_t i = 0; i < n; ++i) lab.emplace_back(labels[i] ? labels[i] : "");
     }
     std::vector<int64_t> got = Impl(index).Add(vectors, n, ids, labels ? &lab : nullptr, ns ? ns : "default");
-    if (out_ids) std::memcpy(out_ids, got.data(), got.size() * sizeof(int64_t));
+    if (out_ids && !got.empty()) std::memcpy(out_ids, got.data(), got.size() * sizeof(int64_t));
   });
 }
 
@@ -108,8 +108,10 @@ echoic_status echoic_index_search(const echoic_index* index, const float* querie
     p.nprobe = nprobe;
     p.rerank = rerank;
     echoic::index::SearchResult r = Impl(index).Search(queries, nq, p);
-    std::memcpy(out_scores, r.scores.data(), r.scores.size() * sizeof(float));
-    std::memcpy(out_ids, r.ids.data(), r.ids.size() * sizeof(int64_t));
+    if (!r.ids.empty()) {  // no memcpy(NULL, ..., 0) when nq or k is 0
+      std::memcpy(out_scores, r.scores.data(), r.scores.size() * sizeof(float));
+      std::memcpy(out_ids, r.ids.data(), r.ids.size() * sizeof(int64_t));
+    }
   });
 }
 
@@ -119,7 +121,7 @@ echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* bu
     ECHOIC_CHECK(capacity > 0, ErrorCode::kInvalidArgument, "echoic_index_label: capacity is 0");
     std::string label = Impl(index).Label(id);
     size_t n = std::min(label.size(), capacity - 1);
-    std::memcpy(buf, label.data(), n);
+    if (n) std::memcpy(buf, label.data(), n);
     buf[n] = '\0';
   });
 }

@@ -74,7 +74,8 @@ typedef enum echoic_graph_optimization {
 } echoic_graph_optimization;
 
 typedef struct echoic_session_options {
-  int32_t intra_op_threads;       /* threads inside one operator; 0 = ORT default. Default 1 */
+  int32_t intra_op_threads;       /* threads inside one operator; 0 = ORT default. Default 1;
+                                     more than max(64, 4 x hardware threads): ECHOIC_ERR_INVALID_ARGUMENT */
   int32_t inter_op_threads;       /* threads across operators; 0 = ORT default. Default 1 */
   int32_t graph_optimization;     /* an echoic_graph_optimization. Default ECHOIC_GRAPH_OPT_ALL */
   int32_t cpu_mem_arena;          /* nonzero = ORT CPU arena on (faster, ~2x model size in RAM). Default 1 */
@@ -281,12 +282,14 @@ ECHOIC_API void echoic_index_options_init(echoic_index_options* options, size_t 
 /* Creates a new index at `path` (must not exist). */
 ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_options* options,
                                              echoic_index** out);
-/* Opens an index; recover != 0 keeps every intact record of a damaged file. */
+/* Opens an index; recover != 0 keeps every intact record of a damaged file. Without it,
+ * damage, a missing or newer log, or a log whose last record fails its checksum is
+ * ECHOIC_ERR_CORRUPT_DATA. */
 ECHOIC_API echoic_status echoic_index_open(const char* path, int32_t recover, echoic_index** out);
 /* Trains the codebooks on n row-major vectors (n × dim floats). */
 ECHOIC_API echoic_status echoic_index_train(echoic_index* index, const float* vectors, size_t n);
 /* Adds n vectors. ids: NULL to assign; labels: NULL or n strings; ns: NULL = "default";
- * out_ids: NULL or room for n ids. */
+ * out_ids: NULL or room for n ids. Labels and ns must be UTF-8 (ECHOIC_ERR_INVALID_ARGUMENT). */
 ECHOIC_API echoic_status echoic_index_add(echoic_index* index, const float* vectors, size_t n, const int64_t* ids,
                                           const char* const* labels, const char* ns, int64_t* out_ids);
 /* Removes n ids; all must exist (ECHOIC_ERR_NOT_FOUND otherwise, nothing removed). */

@@ -1,5 +1,7 @@
 #include <pybind11/stl.h>
 
+#include <cstring>
+
 #include "bind.h"
 #include "echoic/runtime/error.h"
 #include "echoic/runtime/system_info.h"
@@ -56,7 +58,17 @@ void BindRuntime(py::module_& m) {
     } catch (const Error& e) {
       int c = static_cast<int>(e.code());
       PyObject* cls = (c > 0 && c <= 10 && g_errors[c]) ? g_errors[c] : g_errors[10];
-      PyErr_SetString(cls, e.what());
+      // Messages may quote bytes from files (not always UTF-8): never let decoding the
+      // message replace the typed error with a UnicodeDecodeError.
+      const char* what = e.what();
+      PyObject* msg = PyUnicode_DecodeUTF8(what, static_cast<Py_ssize_t>(std::strlen(what)), "backslashreplace");
+      if (msg) {
+        PyErr_SetObject(cls, msg);
+        Py_DECREF(msg);
+      } else {
+        PyErr_Clear();
+        PyErr_SetString(cls, "(error message could not be decoded)");
+      }
     } catch (const std::bad_alloc& e) {
       PyErr_SetString(g_errors[static_cast<int>(ErrorCode::kOutOfMemory)], "out of memory (std::bad_alloc)");
     }

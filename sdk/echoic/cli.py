@@ -22,8 +22,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"onnxruntime: {ort['version']} (C API {ort['api_version']})")
         print(f"onnxruntime library: {ort['path']} (resolved by: {ort['resolved_by']})")
     except echoic.OnnxRuntimeError as exc:
-        # info must still print the rest; say why ORT is unusable.
+        # info still prints the rest and says why ORT is unusable, but fails: nothing
+        # else can run (the README uses `echoic info` as the "does it work" check).
         print(f"onnxruntime: not loaded: {exc}")
+        return 1
     return 0
 
 
@@ -72,7 +74,8 @@ def _cmd_speaker(args: argparse.Namespace) -> int:
     threshold = getattr(args, "threshold", None)
     thr = DEFAULT_THRESHOLD if threshold is None else threshold
     with SpeakerRegistry(args.index, model=getattr(args, "model", None),
-                         encoding=getattr(args, "encoding", "flat"), threshold=thr) as reg:
+                         encoding=getattr(args, "encoding", "flat"), threshold=thr,
+                         create=args.action == "enroll") as reg:
         if args.action == "enroll":
             ids = reg.enroll(args.name, args.files)
             print(f"enrolled {args.name}: {len(ids)} utterance(s)")
@@ -99,13 +102,13 @@ def _cmd_kws(args: argparse.Namespace) -> int:
     from . import kws
 
     if not args.file and not args.mic:
-        raise echoic.InvalidArgumentError("kws: give an audio FILE or --mic")
+        raise UsageError("kws: give an audio FILE or --mic")
     keywords = [k.strip() for k in args.keywords.split(",") if k.strip()] if args.keywords else None
     if args.open_vocabulary:
         from . import kws_open
 
         if not keywords or not args.file:
-            raise echoic.InvalidArgumentError("kws --open-vocabulary needs --keywords and a FILE")
+            raise UsageError("kws --open-vocabulary needs --keywords and a FILE")
         from .registry import default_model
 
         model = args.asr_model or default_model()
@@ -127,9 +130,10 @@ def _cmd_kws(args: argparse.Namespace) -> int:
         return 0
     try:
         import sounddevice as sd  # optional extra: pip install "echoic[mic]"
-    except ImportError:
-        print("echoic kws --mic needs sounddevice: pip install 'echoic[mic]'", file=sys.stderr)
-        return 2
+    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
+        print(f"echoic: error: kws --mic needs sounddevice and PortAudio: pip install 'echoic[mic]' "
+              f"(and e.g. apt install libportaudio2) ({exc})", file=sys.stderr)
+        return 1
     rate = spotter.sample_rate
     print(f"listening for {', '.join(keywords or spotter.keywords)} (Ctrl-C to stop)", file=sys.stderr)
 
@@ -198,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="speaker index file" + (" (created if missing)" if verb == "enroll" else " (must exist)"))
         if verb in ("enroll", "verify", "remove"):
             p.add_argument("--name", required=True, help="speaker name")
-        if verb in ("enroll", "identify", "verify"):
-            p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)")
+        p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)"
+                       + ("; not needed" if verb in ("list", "remove") else ""))
         if verb == "enroll":
             p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
         if verb in ("identify", "verify"):
@@ -222,16 +226,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit codes of every `echoic` command.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given (exit code 2, like argparse's own errors)."""
+
+
+def _message(exc: BaseException) -> str:
+    # NotFoundError is also a KeyError, whose str() adds quotes; print the message itself.
+    return str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    """Runs one command. Exit codes: 0 success; 1 the command failed (bad input file,
+    missing model, I/O error; `speaker verify` also returns 1 when a file is rejected);
+    2 usage error (bad options); 130 interrupted (Ctrl-C). Errors are one line on stderr
+    (set ECHOIC_DEBUG=1 for a traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except echoic.EchoicError as exc:
-        # NotFoundError is also a KeyError, whose str() adds quotes; print the message itself.
-        msg = exc.args[0] if len(exc.args) == 1 else exc
-        print(f"echoic: error: {msg}", file=sys.stderr)
-        return 2
+    except UsageError as exc:
+        print(f"echoic: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("echoic: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`echoic transcribe *.wav | head -1`): stop quietly. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_FAILURE
+    except (echoic.EchoicError, OSError) as exc:
+        if os.environ.get("ECHOIC_DEBUG"):
+            raise
+        print(f"echoic: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

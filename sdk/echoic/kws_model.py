@@ -22,9 +22,10 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 try:
-    from .errors import InvalidArgumentError, ModelError
+    from .errors import InvalidArgumentError, ModelError, UnsupportedError
 except ImportError:  # loaded as a plain file by the training recipe (no native module needed)
     InvalidArgumentError = ModelError = ValueError  # type: ignore[misc,assignment]
+    UnsupportedError = ImportError  # type: ignore[misc,assignment]
 
 OPSET = 17
 
@@ -39,6 +40,16 @@ class ConvLayer:
     @property
     def kernel(self) -> int:
         return int(self.w.shape[2])
+
+
+def _import_onnx():
+    """The optional ``onnx`` package (reading and writing keyword models for personalisation)."""
+    try:
+        import onnx
+    except ImportError as exc:
+        raise UnsupportedError("keyword personalisation needs the onnx package: "
+                               "pip install 'echoic[personalize]'") from exc
+    return onnx
 
 
 @dataclass
@@ -179,7 +190,7 @@ class KwsNet:
 
     # ---- ONNX ------------------------------------------------------------------------------
     def to_onnx(self, path: str) -> None:
-        import onnx
+        onnx = _import_onnx()
         from onnx import TensorProto, helper, numpy_helper
 
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
@@ -229,7 +240,7 @@ class KwsNet:
 
     @staticmethod
     def from_onnx(path: str) -> "KwsNet":
-        import onnx
+        onnx = _import_onnx()
         from onnx import numpy_helper
 
         try:

@@ -48,17 +48,7 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and done < total:
-            return
-        last[0] = now
-        pct = 100.0 * done / total if total else 0.0
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{args.name}: {_size(done)} / {_size(total)} ({pct:5.1f} %){end}")
-        sys.stderr.flush()
+    progress = registry.stderr_progress(args.name)
 
     from .whisper_import import OPENAI_MODELS, download_whisper
     size = args.name[len("whisper-"):] if args.name.startswith("whisper-") else None

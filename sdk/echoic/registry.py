@@ -399,12 +399,39 @@ def _model_root(unpacked: Path) -> Path:
     return unpacked
 
 
+def stderr_progress(label: str) -> ProgressFn:
+    """A ``progress`` function writing one updating line on stderr (at most 5 times a second)."""
+    import sys
+    import time
+
+    last = [0.0]
+
+    def size(n: float) -> str:
+        for unit in ("B", "kB", "MB"):
+            if n < 1000:
+                return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            n /= 1000.0
+        return f"{n:.1f} GB"
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        pct = 100.0 * done / total if total else 0.0
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label}: {size(done)} / {size(total)} ({pct:5.1f} %){end}")
+        sys.stderr.flush()
+
+    return progress
+
+
 def download(
     name: str,
     *,
     manifest: ManifestArg = None,
     cache: "str | os.PathLike[str] | None" = None,
-    progress: Optional[ProgressFn] = None,
+    progress: "bool | ProgressFn | None" = None,
     retries: int = 3,
     timeout: float = 60.0,
 ) -> Path:
@@ -414,7 +441,15 @@ def download(
     restarted if the server ignores it); ``retries`` more attempts follow an
     interrupted transfer. Idempotent: an installed, matching copy means no network.
     The folder appears only complete (unpacked in the cache, then renamed into place).
+    ``progress``: ``True`` for a progress line on stderr, or a ``fn(done_bytes, total_bytes)``.
     """
+    if progress is True:
+        progress = stderr_progress(name)
+    elif progress is False:
+        progress = None
+    elif progress is not None and not callable(progress):
+        raise InvalidArgumentError(f"download: progress must be True, False, None or fn(done, total), "
+                                   f"got {progress!r}")
     entries = load_manifest(manifest)
     if name not in entries:
         raise NotFoundError(f"no published model named '{name}' (known: {', '.join(entries) or 'none'}); "

@@ -130,37 +130,84 @@ class SpeakerRegistry:
 
     def __init__(self, index_path: PathLike, model: Union[SpeakerModel, PathLike, None] = None,
                  encoding: str = "flat", threshold: float = DEFAULT_THRESHOLD, m: int = 32,
-                 rerank: bool = True, opq: bool = True) -> None:
-        self.model = model if isinstance(model, SpeakerModel) else SpeakerModel(model)
+                 rerank: bool = True, opq: bool = True, create: bool = True) -> None:
+        # ``create=False``: the index must exist (read-only uses never create files). A new
+        # index is written on the first enrollment, after its embeddings were computed, so a
+        # failed enrollment leaves no files behind. The model loads on first need (``list``
+        # and ``remove`` need none).
+        if encoding not in ("flat", "sq8", "pq"):
+            raise InvalidArgumentError(f"SpeakerRegistry: encoding must be flat, sq8 or pq, got {encoding!r}")
+        self._model: Optional[SpeakerModel] = model if isinstance(model, SpeakerModel) else None
+        self._model_path = None if isinstance(model, SpeakerModel) else model
         self.threshold = float(threshold)
         self.rerank = bool(rerank)
         self.path = os.fspath(index_path)
+        self._new = dict(encoding=encoding, m=int(m), opq=bool(opq) and encoding == "pq")
+        self.index: Optional[EmbeddingIndex] = None
         if os.path.exists(self.path):
             self.index = EmbeddingIndex.open(self.path)
-            if self.index.encoder_id != self.model.encoder_id:
-                got = self.index.encoder_id
-                self.index.close()
-                raise ModelError(f"speaker index '{self.path}' was built with encoder '{got}', "
-                                 f"not with model '{self.model.path}' ({self.model.encoder_id})")
-            if self.index.dim != self.model.dim:
-                raise ModelError(f"speaker index '{self.path}' has dim {self.index.dim}, model gives {self.model.dim}")
+            if self._model is not None:
+                self._check_model(self._model)
+        elif not create:
+            raise NotFoundError(f"speaker index '{self.path}' does not exist (enroll a speaker to create it)")
         else:
-            if encoding not in ("flat", "sq8", "pq"):
-                raise InvalidArgumentError(f"SpeakerRegistry: encoding must be flat, sq8 or pq, got {encoding!r}")
-            self.index = EmbeddingIndex.create(self.path, self.model.dim, metric="cosine", encoding=encoding,
-                                               m=int(m), opq=bool(opq) and encoding == "pq", keep_fp16=True,
-                                               encoder_id=self.model.encoder_id)
+            _ = self.model  # a new index needs the model: fail now, before anything is written
+
+    @property
+    def model(self) -> SpeakerModel:
+        if self._model is None:
+            model = SpeakerModel(self._model_path)
+            if self.index is not None:
+                self._check_model(model)
+            self._model = model
+        return self._model
+
+    def _check_model(self, model: SpeakerModel) -> None:
+        assert self.index is not None
+        if self.index.encoder_id != model.encoder_id:
+            raise ModelError(f"speaker index '{self.path}' was built with encoder '{self.index.encoder_id}', "
+                             f"not with model '{model.path}' ({model.encoder_id})")
+        if self.index.dim != model.dim:
+            raise ModelError(f"speaker index '{self.path}' has dim {self.index.dim}, model gives {model.dim}")
+
+    def _writable_index(self) -> Tuple[EmbeddingIndex, bool]:
+        """The index, created now if it does not exist yet; and whether it was."""
+        if self.index is not None:
+            return self.index, False
+        self.index = EmbeddingIndex.create(self.path, self.model.dim, metric="cosine",
+                                           encoding=self._new["encoding"], m=self._new["m"],
+                                           opq=self._new["opq"], keep_fp16=True,
+                                           encoder_id=self.model.encoder_id)
+        return self.index, True
+
+    def _discard_new_index(self) -> None:
+        """Removes an index this object created, with its side files (after a failed write)."""
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+        for suffix in ("", ".wal", ".lock", ".tmp"):
+            try:
+                os.remove(self.path + suffix)
+            except FileNotFoundError:
+                pass
 
     # -- training -----------------------------------------------------------------
     def train(self, clips: Iterable[AudioLike]) -> int:
         """Trains the codebooks of an sq8/pq index on the per-window embeddings of ``clips``;
         returns the number of training vectors."""
         x = np.concatenate([self.model.embed_windows(c)[0] for c in clips], axis=0)
-        if self.index.encoding == "pq" and x.shape[0] < 256:
+        encoding = self.index.encoding if self.index is not None else self._new["encoding"]
+        if encoding == "pq" and x.shape[0] < 256:
             raise InvalidArgumentError(
                 f"SpeakerRegistry.train: a pq index needs >= 256 training windows, the clips gave {x.shape[0]} "
                 "(pass more or longer clips, or use encoding='sq8')")
-        self.index.train(x)
+        index, created = self._writable_index()
+        try:
+            index.train(x)
+        except BaseException:
+            if created:
+                self._discard_new_index()
+            raise
         return int(x.shape[0])
 
     # -- enrollment ---------------------------------------------------------------
@@ -173,13 +220,24 @@ class SpeakerRegistry:
         clips = list(clips)
         if not clips:
             raise InvalidArgumentError(f"SpeakerRegistry.enroll('{name}'): no clips given")
-        embs = np.stack([self.model.embed(c) for c in clips])
-        if not self.index.trained:
-            self.train(clips)
-        return self.index.add(embs, labels=[name] * len(clips), namespace=NAMESPACE,
-                              encoder_id=self.model.encoder_id)
+        embs = np.stack([self.model.embed(c) for c in clips])  # before any file is touched
+        created = self.index is None
+        try:
+            if self.index is None and self._new["encoding"] != "flat":
+                self.train(clips)  # creates the index
+            index, _ = self._writable_index()
+            if not index.trained:
+                self.train(clips)
+            return index.add(embs, labels=[name] * len(clips), namespace=NAMESPACE,
+                             encoder_id=self.model.encoder_id)
+        except BaseException:
+            if created:
+                self._discard_new_index()
+            raise
 
     def _entries(self) -> List[Tuple[int, str]]:
+        if self.index is None:
+            return []
         n = len(self.index)
         if n == 0:
             return []
@@ -194,12 +252,15 @@ class SpeakerRegistry:
         ids = [i for i, lab in self._entries() if lab == name]
         if not ids:
             raise NotFoundError(f"speaker '{name}' is not enrolled in '{self.path}'")
+        assert self.index is not None
         self.index.remove(ids)
         return len(ids)
 
     # -- scoring ------------------------------------------------------------------
     def scores(self, audio: AudioLike, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """Best cosine per enrolled speaker."""
+        if self.index is None:
+            return {}
         n = len(self.index)
         if n == 0:
             return {}
@@ -227,7 +288,8 @@ class SpeakerRegistry:
         return sc[name] >= self.threshold, sc[name]
 
     def close(self) -> None:
-        self.index.close()
+        if self.index is not None:
+            self.index.close()
 
     def __enter__(self) -> "SpeakerRegistry":
         return self

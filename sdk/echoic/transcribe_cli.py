@@ -148,7 +148,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             a = _audio.read(path, downmix=True)
         except Exception as exc:  # report and go on with the other files
             print(f"echoic: {path}: {exc}", file=sys.stderr)
-            status = 2
+            status = 1
             continue
         step = max(1, int(a.sample_rate * args.chunk_ms / 1000))
         chunks = (a.samples[j : j + step] for j in range(0, len(a.samples), step))
@@ -185,9 +185,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 def cmd_mic(args: argparse.Namespace) -> int:
     try:
         import sounddevice as sd  # optional extra: pip install "echoic[mic]"
-    except ImportError:
-        print("echoic mic needs sounddevice: pip install 'echoic[mic]'", file=sys.stderr)
-        return 2
+    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
+        print(f"echoic: error: mic needs sounddevice and PortAudio: pip install 'echoic[mic]' "
+              f"(and e.g. apt install libportaudio2) ({exc})", file=sys.stderr)
+        return 1
     import queue
 
     from .registry import default_model
@@ -199,7 +200,7 @@ def cmd_mic(args: argparse.Namespace) -> int:
         dev = sd.query_devices(args.device, kind="input")
     except (ValueError, sd.PortAudioError) as e:
         print(f"echoic mic: no usable input device ({e})", file=sys.stderr)
-        return 2
+        return 1
     rate = int(args.sample_rate or dev["default_samplerate"])
     limit = int(args.duration * rate) if args.duration else None
     q: "queue.Queue" = queue.Queue()

@@ -11,14 +11,15 @@ Sources (detected from what the path holds):
   tokenizer comes from an installed ``openai-whisper`` package or ``tokenizer=`` (a folder in
   one of the forms above, or a ``*.tiktoken`` file).
 
-The folder written (contract version 2, what the C++ core runs):
+The folder written (contract version 3, what the C++ core runs):
 
 * ``encoder.onnx``: ``mel`` [B, n_mels, 2*n_audio_ctx] -> ``cross_k`` [n_text_layer, B, n_text_head,
   head_dim, n_audio_ctx] and ``cross_v`` [n_text_layer, B, n_text_head, n_audio_ctx, head_dim] (the
   encoder output projected by every decoder layer's cross-attention key / value projections, split
   into heads, K transposed: the layouts a decoder step multiplies with);
-* ``decoder.onnx``: ``tokens`` [B, T], ``offset`` [1], ``self_k_in`` / ``self_v_in``
-  [n_text_layer, B, P, n_text_state], ``cross_k`` / ``cross_v`` (batch B, or 1 shared by all B
+* ``decoder.onnx``: ``tokens`` [B, T], ``offset`` [B] (position of each row's first new token),
+  ``self_k_in`` / ``self_v_in`` [n_text_layer, B, P, n_text_state], ``self_mask`` [B, P] (0 for a
+  cached slot, -1e9 for padding when rows of a batch hold prompts of different lengths), ``cross_k`` / ``cross_v`` (batch B, or 1 shared by all B
   rows, e.g. the beams of one window) -> ``logits`` [B, n_vocab] (last
   position), ``self_k_out`` / ``self_v_out`` [n_text_layer, B, P+T, n_text_state], ``alignment``
   [B, n_alignment_heads, T, n_audio_ctx]; metadata_props describe the model and its tokens;
@@ -51,7 +52,7 @@ import numpy as np
 
 from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFoundError, UnsupportedError
 
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 PRECISIONS = ("int8", "float32")
 
 # Checkpoint URLs of the official OpenAI releases; the sha256 is the URL's folder name.
@@ -926,16 +927,23 @@ def _build_decoder(onnx, w: WhisperWeights):
     emb_t = g.init("token_embedding_t", np.ascontiguousarray(t["decoder.token_embedding.weight"].T))
     x = g.op("Transpose", [g.op("Gather", [emb_t, "tokens"], axis=1)], perm=[1, 2, 0])  # [B, T, D]
     tlen = g.op("Slice", [g.op("Shape", ["tokens"]), g.const([1]), g.const([2])])  # [1] = T
-    plen = g.op("Slice", [g.op("Shape", ["self_k_in"]), g.const([2]), g.const([3])])  # [1] = P
-    pos = g.op("Slice", [g.init("positional_embedding", t["decoder.positional_embedding"]), "offset",
-                         g.op("Add", ["offset", tlen]), g.const([0])])
-    x = g.op("Add", [x, pos])
-    # Causal mask [T, P+T]: new token t (absolute P+t) sees columns <= P+t.
-    p0 = g.op("Squeeze", [plen, g.const([0])])
-    total = g.op("Squeeze", [g.op("Add", [plen, tlen]), g.const([0])])
-    rows = g.op("Unsqueeze", [g.op("Range", [p0, total, g.const(1)]), g.const([1])])
-    cols = g.op("Range", [g.const(0), total, g.const(1)])
-    mask = g.op("Where", [g.op("Greater", [cols, rows]), g.const(-1e9, np.float32), g.const(0.0, np.float32)])
+    t0 = g.op("Squeeze", [tlen, g.const([0])])
+    steps = g.op("Range", [g.const(0), t0, g.const(1)])  # [T]
+    # Row b's new tokens sit at positions offset[b] + 0..T-1 (rows of a batch may differ).
+    positions = g.op("Add", [g.op("Unsqueeze", ["offset", g.const([1])]), g.op("Unsqueeze", [steps, g.const([0])])])
+    x = g.op("Add", [x, g.op("Gather", [g.init("positional_embedding", t["decoder.positional_embedding"]), positions],
+                             axis=0)])  # [B, T, D]
+    # Additive mask [B, 1, T, P+T]: cached slots per self_mask (padding of shorter rows is
+    # -1e9), new tokens causally among themselves.
+    rows = g.op("Unsqueeze", [steps, g.const([1])])
+    causal = g.op("Where", [g.op("Greater", [steps, rows]), g.const(-1e9, np.float32), g.const(0.0, np.float32)])
+    bsz = g.op("Slice", [g.op("Shape", ["tokens"]), g.const([0]), g.const([1])])
+    plen = g.op("Slice", [g.op("Shape", ["self_k_in"]), g.const([2]), g.const([3])])
+    one = g.const([1])
+    cached = g.op("Expand", [g.op("Unsqueeze", ["self_mask", g.const([1, 2])]),
+                             g.op("Concat", [bsz, one, tlen, plen], axis=0)])
+    fresh = g.op("Expand", [causal, g.op("Concat", [bsz, one, tlen, tlen], axis=0)])
+    mask = g.op("Concat", [cached, fresh], axis=-1)
     heads_by_layer: Dict[int, List[int]] = {}
     for a, b in w.alignment_heads or []:
         heads_by_layer.setdefault(a, []).append(b)
@@ -981,9 +989,10 @@ def _build_decoder(onnx, w: WhisperWeights):
     graph = h.make_graph(
         g.nodes, "whisper_decoder",
         [h.make_tensor_value_info("tokens", I64, ["batch", "tokens"]),
-         h.make_tensor_value_info("offset", I64, [1]),
+         h.make_tensor_value_info("offset", I64, ["batch"]),
          h.make_tensor_value_info("self_k_in", F, [L, "batch", "past", D]),
          h.make_tensor_value_info("self_v_in", F, [L, "batch", "past", D]),
+         h.make_tensor_value_info("self_mask", F, ["batch", "past"]),
          h.make_tensor_value_info("cross_k", F, [L, "cross_batch", H, D // H, "n_audio_ctx"]),
          h.make_tensor_value_info("cross_v", F, [L, "cross_batch", H, "n_audio_ctx", D // H])],
         [h.make_tensor_value_info("logits", F, ["batch", d["n_vocab"]]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+import echoic
 from echoic import cli
 
 
@@ -35,10 +36,35 @@ def test_options_anywhere_for_every_leaf_command():
     assert a.file == "a.wav" and a.keywords == "yes,no" and a.threshold == 0.5
 
 
-def test_speaker_list_takes_no_model_option():
-    with pytest.raises(SystemExit) as e:
-        cli.build_parser().parse_args(["speaker", "list", "--index", "x.idx", "--model", "m.onnx"])
-    assert e.value.code == 2
+def test_read_only_speaker_verbs_create_nothing(tmp_path, capsys, monkeypatch):
+    """`speaker list --index typo.idx` used to create typo.idx, .lock and .wal, and to
+    demand the speaker model (issue #20 item 7)."""
+    monkeypatch.delenv("ECHOIC_SPEAKER_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for argv in (["speaker", "list", "--index", "typo.idx"],
+                 ["speaker", "remove", "--index", "typo.idx", "--name", "bob"],
+                 ["speaker", "identify", "--index", "typo.idx", "who.wav"]):
+        assert cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert "typo.idx" in err and "does not exist" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_enroll_leaves_no_trace(tmp_path, shared_dir, speech_dev, capsys):
+    model = shared_dir / "models" / "speaker-dvector" / "embedder.int8.onnx"
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt " + bytes(40))
+    idx = tmp_path / "new.idx"
+    good = speech_dev / "ljspeech__LJ001-0002.wav"
+    assert cli.main(["speaker", "enroll", str(good), str(bad), "--index", str(idx), "--name", "x",
+                     "--model", str(model)]) == 1
+    assert "bad.wav" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav"]
+    # list needs no model once the index exists
+    assert cli.main(["speaker", "enroll", str(good), "--index", str(idx), "--name", "x", "--model", str(model)]) == 0
+    capsys.readouterr()
+    assert cli.main(["speaker", "list", "--index", str(idx)]) == 0
+    assert capsys.readouterr().out.split() == ["x"]
 
 
 def test_channels_first_array_is_rejected_not_silently_empty(speech_dev):
@@ -58,14 +84,129 @@ def test_channels_first_array_is_rejected_not_silently_empty(speech_dev):
 
 
 def test_kws_open_vocabulary_finds_or_says_so(shared_dir, capsys):
-    from echoic.registry import default_model
-
     clip = str(shared_dir / "eval" / "keywords" / "multiple_keywords.wav")
     argv = ["kws", "--open-vocabulary", "--keywords", "porcupine,terminator", clip]
     assert cli.main(argv + ["--asr-model", "echoic-small-en"]) == 0
     out, err = capsys.readouterr()
     assert out or "none of porcupine, terminator found" in err
-    if default_model().startswith("whisper"):  # the default recognizer hears them
-        assert cli.main(argv) == 0
-        found = {line.split("\t")[1] for line in capsys.readouterr().out.splitlines()}
-        assert found == {"porcupine", "terminator"}
+
+
+
+def test_kws_open_vocabulary_defaults_to_the_default_recognizer(shared_dir, whisper_dir, monkeypatch, capsys):
+    """With whisper as the default recognizer (the [whisper] extra) the keywords are heard."""
+    from echoic import registry
+
+    monkeypatch.setattr(registry, "default_model", lambda: str(whisper_dir))
+    clip = str(shared_dir / "eval" / "keywords" / "multiple_keywords.wav")
+    assert cli.main(["kws", "--open-vocabulary", "--keywords", "porcupine,terminator", clip]) == 0
+    found = {line.split("\t")[1] for line in capsys.readouterr().out.splitlines()}
+    assert found == {"porcupine", "terminator"}
+
+
+def test_vad_reads_audio_like_every_command(tmp_path, speech_dev, capsys, monkeypatch):
+    """Truncated, missing and 44.1 kHz files behave as for transcribe (issue #20 item 6)."""
+    import numpy as np
+    import soundfile as sf
+
+    monkeypatch.delenv("ECHOIC_VAD_MODEL", raising=False)
+    clip = speech_dev / "ljspeech__LJ001-0002.wav"
+    short = tmp_path / "short.wav"
+    short.write_bytes(clip.read_bytes()[:100])
+    assert cli.main(["vad", str(short)]) != 0
+    err = capsys.readouterr().err
+    assert "short.wav" in err and len(err.strip().splitlines()) == 1
+    assert cli.main(["vad", str(tmp_path / "missing.wav")]) != 0
+    assert "no such file" in capsys.readouterr().err
+    a, rate = sf.read(clip, dtype="float32")
+    cd = tmp_path / "cd.wav"
+    x = echoic.audio.from_array(a, rate, target_rate=44100).samples
+    sf.write(cd, x, 44100)
+    assert cli.main(["vad", str(cd), "--method", "energy"]) == 0  # no model needed, any rate
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(len(line.split("\t")) == 2 for line in lines)
+
+
+def test_exit_codes_and_one_line_errors(tmp_path, speech_dev):
+    """0 ok, 1 runtime failure, 2 usage; no tracebacks (issue #20 item 9)."""
+    import os
+    import subprocess
+    import sys
+
+    def run(*argv, env=None, shell_pipe=None):
+        e = dict(os.environ, **(env or {}))
+        return subprocess.run([sys.executable, "-m", "echoic", *argv], capture_output=True, text=True, env=e,
+                              timeout=300)
+
+    r = run("info", env={"ECHOIC_ORT_LIBRARY": "/nonexistent.so"})
+    assert r.returncode == 1 and "onnxruntime: not loaded" in r.stdout
+    r = run("transcribe", str(tmp_path / "missing.wav"), "--model", "echoic-small-en")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    r = run("transcribe", "--no-such-option", "a.wav")
+    assert r.returncode == 2
+    r = run("kws")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_broken_pipe_is_quiet(speech_dev):
+    import os
+    import subprocess
+    import sys
+
+    files = sorted(str(p) for p in speech_dev.glob("*.wav"))[:6]
+    cmd = [sys.executable, "-m", "echoic", "transcribe", "--model", "echoic-small-en", *files]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    err = p.stderr.read().decode()
+    p.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_ctrl_c_during_a_batch_is_one_line(speech_dev, monkeypatch, capsys):
+    from echoic import transcribe_cli
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transcribe_cli, "_make_recognizer", interrupted)
+    assert cli.main(["transcribe", str(speech_dev / "ljspeech__LJ001-0002.wav")]) == 130
+    assert capsys.readouterr().err.strip() == "echoic: interrupted"
+
+
+def test_mic_without_portaudio_is_one_line(monkeypatch, capsys):
+    import builtins
+    import sys
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *a, **k):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *a, **k)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    assert cli.main(["mic", "--duration", "1"]) == 1
+    assert "PortAudio" in capsys.readouterr().err
+    assert cli.main(["kws", "--mic"]) == 1
+    assert "PortAudio" in capsys.readouterr().err
+
+
+def test_personalize_without_onnx_is_a_typed_error(monkeypatch):
+    import sys
+
+    from echoic import kws_model
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
+    with pytest.raises(echoic.UnsupportedError, match=r"echoic\[personalize\]"):
+        kws_model.KwsNet.from_onnx("model.onnx")
+
+
+def test_download_progress_true_is_accepted(monkeypatch, tmp_path):
+    from echoic import registry
+
+    with pytest.raises(echoic.NotFoundError):  # not a TypeError from calling True
+        registry.download("no-such-model", progress=True, cache=tmp_path, manifest=[])
+    with pytest.raises(echoic.InvalidArgumentError, match="progress"):
+        registry.download("no-such-model", progress="yes", cache=tmp_path)
+    assert callable(registry.stderr_progress("x"))

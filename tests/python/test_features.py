@@ -149,4 +149,4 @@ def test_cli_features(tmp_path, speech_dev):
     assert m.shape[1] == 64 and f"{m.shape[0]} frames x 64 dims" in res.stdout
     res = subprocess.run([sys.executable, "-m", "echoic", "features", str(tmp_path / "missing.wav")],
                          capture_output=True, text=True)
-    assert res.returncode == 2 and "no such file" in res.stderr
+    assert res.returncode == 1 and "no such file" in res.stderr

@@ -206,7 +206,8 @@ def test_c_api_kws(multi):
         got.append(ffi.string(lib.echoic_kws_keyword(k, idx[0])).decode())
     assert got == words(echoic.spot(x, 16000))
     lib.echoic_kws_free(k)
-    cfg.model = ffi.new("char[]", b"/nonexistent.onnx")
+    missing = ffi.new("char[]", b"/nonexistent.onnx")  # kept alive across the call (a temporary would be freed)
+    cfg.model = missing
     assert lib.echoic_kws_create(cfg, h) == lib.ECHOIC_ERR_IO
     assert b"nonexistent" in ffi.string(lib.echoic_last_error())
 

@@ -82,5 +82,5 @@ def test_mic_transcribes_at_device_rate_and_stops_at_duration(monkeypatch, capsy
 def test_mic_reports_missing_device(monkeypatch, capsys, clip_48k):
     monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(clip_48k, 48000, []))
     rc = cli.main(["mic", "--model", str(TEST_MODEL), "--device", "no-such-device", "--duration", "1"])
-    assert rc == 2
+    assert rc == 1
     assert "no usable input device" in capsys.readouterr().err

@@ -273,7 +273,7 @@ def test_env_manifest_and_cli(server, tmp_path, wenet_tarball, monkeypatch, caps
     assert cli_main(["models", "list"]) == 0
     line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("tiny")][0]
     assert "cached" in line
-    assert cli_main(["models", "download", "missing"]) == 2
+    assert cli_main(["models", "download", "missing"]) == 1
 
 
 def test_http_404_is_an_io_error_without_retries(server, tmp_path, wenet_tarball):

@@ -118,11 +118,13 @@ def test_wrong_rate_file_and_bad_options(tmp_path, two_clips, silero_model, monk
     monkeypatch.delenv("ECHOIC_VAD_MODEL", raising=False)
     path = tmp_path / "cd.wav"
     sf.write(path, np.zeros(44100, dtype=np.float32), 44100)
+    # files at any rate are resampled to one the detector takes (issue #20 item 6)
+    assert vad.speech_segments(path, method="silero", model=silero_model) == []
     with pytest.raises(echoic.InvalidArgumentError, match="44100"):
-        vad.speech_segments(path, method="silero", model=silero_model)
+        vad.speech_segments(path, method="silero", model=silero_model, sample_rate=16000)
     with pytest.raises(echoic.InvalidArgumentError, match="method"):
         vad.speech_segments(two_clips[0], method="nope")
-    with pytest.raises(echoic.InvalidArgumentError, match="model"):
+    with pytest.raises(echoic.NotFoundError, match="model.*webrtc or energy"):
         vad.speech_segments(two_clips[0], method="silero", model=None)
     with pytest.raises(echoic.InvalidArgumentError, match="threshold"):
         vad.SileroVad(silero_model, threshold=2.0)

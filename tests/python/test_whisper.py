@@ -191,3 +191,29 @@ def test_crafted_metadata_is_a_typed_model_error(whisper_dir, tmp_path, key, val
     with pytest.raises(echoic.ModelError) as e:
         echoic.Recognizer(str(d))
     assert "decoder.onnx" in str(e.value) or str(d) in str(e.value)
+
+
+def test_windows_of_several_streams_decode_in_one_batch_like_alone(whisper_recognizer, speech_dev):
+    # Two utterances per stream with a pause: the second windows carry prompts of
+    # different lengths (each stream's first text), so the batch pads and masks.
+    def two(a, b):
+        x, r = _clip(speech_dev, a)
+        y, _ = _clip(speech_dev, b)
+        return np.concatenate([x, np.zeros(2 * r, np.float32), y]), r
+
+    inputs = [two("pocketsphinx-goforward__goforward.wav", "ljspeech__LJ001-0002.wav"),
+              two("librivox-pocketsphinx__sense_and_sensibility_01_austen_64kb-0880.wav",
+                  "pocketsphinx-cards__005.wav"),
+              two("ljspeech__LJ001-0008.wav", "picovoice-cheetah__test_en.wav")]
+    alone = [[r.text for r in whisper_recognizer.transcribe(a, rate).segments if r.text] for a, rate in inputs]
+    streams = [whisper_recognizer.create_stream() for _ in inputs]
+    for s, (a, rate) in zip(streams, inputs):
+        s.accept_waveform(a, rate)
+        s.input_finished()
+    finals = [[] for _ in streams]
+    while not all(s.is_done for s in streams):
+        whisper_recognizer.decode(streams)  # one call: every stream's next closing window, batched
+        for f, s in zip(finals, streams):
+            f += [r.text for r in s.pop_final_results() if r.text]
+    assert finals == alone
+    assert all(len(f) == 2 for f in finals), finals

@@ -55,8 +55,10 @@ def _meta(d: Path) -> dict:
 
 
 def _step(dec, tokens, offset, k, v, ck, cv):
-    return dec.run(None, {"tokens": np.asarray(tokens, np.int64), "offset": np.array([offset], np.int64),
-                          "self_k_in": k, "self_v_in": v, "cross_k": ck, "cross_v": cv})
+    tokens = np.asarray(tokens, np.int64)
+    b, p = tokens.shape[0], k.shape[2]
+    return dec.run(None, {"tokens": tokens, "offset": np.full(b, offset, np.int64), "self_k_in": k, "self_v_in": v,
+                          "self_mask": np.zeros((b, p), np.float32), "cross_k": ck, "cross_v": cv})
 
 
 def _greedy(d: Path, mel, steps: int):
@@ -87,10 +89,11 @@ def test_folder_follows_the_contract(f32_dir, whisper_dir):
         enc, dec = _sessions(d)
         assert [i.name for i in enc.get_inputs()] == ["mel"]
         assert [o.name for o in enc.get_outputs()] == ["cross_k", "cross_v"]
-        assert [i.name for i in dec.get_inputs()] == ["tokens", "offset", "self_k_in", "self_v_in", "cross_k", "cross_v"]
+        assert [i.name for i in dec.get_inputs()] == ["tokens", "offset", "self_k_in", "self_v_in", "self_mask", "cross_k",
+                                                      "cross_v"]
         assert [o.name for o in dec.get_outputs()] == ["logits", "self_k_out", "self_v_out", "alignment"]
         m = _meta(d)
-        assert m["precision"] == prec and m["model_type"] == "whisper" and m["contract_version"] == "2"
+        assert m["precision"] == prec and m["model_type"] == "whisper" and m["contract_version"] == "3"
         assert enc.get_modelmeta().custom_metadata_map["model_type"] == "whisper-encoder"
         vocab = (d / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
         assert vocab[-1] == "" and len(vocab) - 1 == int(m["n_vocab"]) == 51864

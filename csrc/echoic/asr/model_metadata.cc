@@ -20,10 +20,16 @@ int32_t MetadataInt(const ort::Session& s, const std::string& key, int32_t fallb
   }
 }
 
-int32_t RequirePositiveMetadata(const ort::Session& s, const std::string& key) {
-  int64_t v = s.RequireMetadataInt(key);
-  ECHOIC_CHECK(v > 0 && v < (int64_t{1} << 30), ErrorCode::kModel, "model '", s.name(), "': metadata '", key,
-               "' must be a positive integer, got ", v);
+int32_t MetadataIntInRange(const ort::Session& s, const std::string& key, int64_t lo, int64_t hi,
+                           std::optional<int32_t> fallback) {
+  int64_t v;
+  if (!fallback) {
+    v = s.RequireMetadataInt(key);
+  } else {
+    v = MetadataInt(s, key, *fallback);
+  }
+  ECHOIC_CHECK(v >= lo && v <= hi, ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' = ", v,
+               " is outside the accepted range ", lo, "..", hi);
   return static_cast<int32_t>(v);
 }
 
@@ -45,6 +51,12 @@ void ExpectTensor(const ort::Session& s, const ort::TensorInfo& t, size_t rank, 
   ECHOIC_CHECK(t.shape.size() == rank && t.type == type, ErrorCode::kModel, "model '", s.name(), "': ", role,
                " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank, ", the model declares ",
                ort::ElementTypeName(t.type), " of rank ", t.shape.size());
+}
+
+void ExpectDim(const ort::Session& s, const ort::TensorInfo& t, size_t axis, int64_t want, const char* what) {
+  ECHOIC_CHECK(axis >= t.shape.size() || t.shape[axis] < 0 || t.shape[axis] == want, ErrorCode::kModel, "model '",
+               s.name(), "': tensor '", t.name, "' has ", t.shape[axis], " at axis ", axis, " but ", what, " is ",
+               want);
 }
 
 }  // namespace echoic::asr

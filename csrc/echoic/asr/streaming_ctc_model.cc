@@ -14,19 +14,20 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   StreamingCtcModelInfo& m = info_;
   m.family = "ctc";
   m.name = s.GetMetadata("model_name", s.name());
-  m.num_blocks = static_cast<int32_t>(s.RequireMetadataInt("num_blocks"));
-  m.head = static_cast<int32_t>(s.RequireMetadataInt("head"));
-  m.output_size = static_cast<int32_t>(s.RequireMetadataInt("output_size"));
-  m.cnn_kernel = static_cast<int32_t>(s.RequireMetadataInt("cnn_module_kernel"));
-  m.right_context = static_cast<int32_t>(s.RequireMetadataInt("right_context"));
-  m.subsampling = static_cast<int32_t>(s.RequireMetadataInt("subsampling_factor"));
-  m.vocab_size = static_cast<int32_t>(s.RequireMetadataInt("vocab_size"));
+  namespace lim = limits;
+  m.num_blocks = MetadataIntInRange(s, "num_blocks", 1, lim::kMaxLayers);
+  m.head = MetadataIntInRange(s, "head", 1, lim::kMaxHeads);
+  m.output_size = MetadataIntInRange(s, "output_size", 1, lim::kMaxModelDim);
+  m.cnn_kernel = MetadataIntInRange(s, "cnn_module_kernel", 1, lim::kMaxKernel);
+  m.right_context = MetadataIntInRange(s, "right_context", 0, lim::kMaxChunkFrames);
+  m.subsampling = MetadataIntInRange(s, "subsampling_factor", 1, lim::kMaxSubsampling);
+  m.vocab_size = MetadataIntInRange(s, "vocab_size", 1, lim::kMaxVocab);
   // WeNet exports leave chunking to the runtime; sherpa-onnx defaults to 16 x 4.
-  m.chunk_size = MetadataInt(s, "chunk_size", 16);
-  m.num_left_chunks = MetadataInt(s, "num_left_chunks", 4);
-  m.feature_dim = MetadataInt(s, "feature_dim", 80);
-  m.sample_rate = MetadataInt(s, "sample_rate", 16000);
-  m.blank_id = MetadataInt(s, "blank_id", 0);
+  m.chunk_size = MetadataIntInRange(s, "chunk_size", 1, lim::kMaxChunkFrames, 16);
+  m.num_left_chunks = MetadataIntInRange(s, "num_left_chunks", 1, lim::kMaxChunkFrames, 4);
+  m.feature_dim = MetadataIntInRange(s, "feature_dim", 1, lim::kMaxFeatureDim, 80);
+  m.sample_rate = MetadataIntInRange(s, "sample_rate", lim::kMinSampleRate, lim::kMaxSampleRate, 16000);
+  m.blank_id = MetadataIntInRange(s, "blank_id", 0, m.vocab_size - 1, 0);
   m.input_scale = MetadataFloat(s, "input_scale", 32768.f);
   m.fbank_low_freq = MetadataFloat(s, "fbank_low_freq", 20.f);
   m.fbank_high_freq = MetadataFloat(s, "fbank_high_freq", -400.f);
@@ -36,20 +37,18 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.chunk_feature_frames = (m.chunk_size - 1) * m.subsampling + m.right_context + 1;
   m.shift_feature_frames = m.chunk_size * m.subsampling;
 
-  auto positive = [&](int32_t v, const char* key) {
-    ECHOIC_CHECK(v > 0, ErrorCode::kModel, "model '", s.name(), "': metadata '", key, "' must be > 0, got ", v);
-  };
-  positive(m.num_blocks, "num_blocks");
-  positive(m.head, "head");
-  positive(m.output_size, "output_size");
-  positive(m.cnn_kernel, "cnn_module_kernel");
-  positive(m.subsampling, "subsampling_factor");
-  positive(m.vocab_size, "vocab_size");
-  positive(m.chunk_size, "chunk_size");
-  positive(m.num_left_chunks, "num_left_chunks");
-  positive(m.feature_dim, "feature_dim");
-  positive(m.sample_rate, "sample_rate");
-  ECHOIC_CHECK(m.right_context >= 0, ErrorCode::kModel, "model '", s.name(), "': right_context < 0");
+  // Ranges keep these products far from int32 overflow; the state must still fit.
+  {
+    const int64_t chunk_frames = int64_t{m.chunk_size - 1} * m.subsampling + m.right_context + 1;
+    ECHOIC_CHECK(chunk_frames <= lim::kMaxChunkFeatureFrames, ErrorCode::kModel, "model '", s.name(),
+                 "': chunk_size, subsampling_factor and right_context make ", chunk_frames,
+                 " feature frames per chunk (at most ", lim::kMaxChunkFeatureFrames, ")");
+    const int64_t state = int64_t{m.num_blocks} * m.chunk_size * m.num_left_chunks * 2 * m.output_size +
+                          int64_t{m.num_blocks} * m.output_size * (m.cnn_kernel - 1);
+    ECHOIC_CHECK(state <= lim::kMaxStateFloats, ErrorCode::kModel, "model '", s.name(),
+                 "': metadata num_blocks, output_size, chunk_size, num_left_chunks and cnn_module_kernel give ",
+                 state, " floats of state per stream (at most ", lim::kMaxStateFloats, ")");
+  }
   ECHOIC_CHECK(m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ",
                m.output_size, " is not divisible by head ", m.head);
   ECHOIC_CHECK(m.blank_id >= 0 && m.blank_id < m.vocab_size, ErrorCode::kModel, "model '", s.name(),
@@ -75,12 +74,17 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   ExpectTensor(s, in[5], 3, ort::ElementType::kBool, "attention mask");
   offset_is_scalar_ = in[1].shape.empty();
   cache_size_is_scalar_ = in[2].shape.empty();
-  if (!m.batchable) {
-    // Batch-1 exports may declare fixed shapes; check the cache layout against the metadata.
-    const auto& a = in[3].shape;
-    ECHOIC_CHECK((a[0] < 0 || a[0] == m.num_blocks) && (a[1] < 0 || a[1] == m.head), ErrorCode::kModel,
-                 "model '", s.name(), "': att_cache shape disagrees with metadata num_blocks/head");
-  }
+  // Every static dim must agree with the metadata the state and inputs are built from.
+  ExpectDim(s, in[0], 1, m.chunk_feature_frames, "(chunk_size - 1) * subsampling_factor + right_context + 1");
+  ExpectDim(s, in[3], 0, m.num_blocks, "metadata num_blocks");
+  if (!m.batchable) ExpectDim(s, in[3], 1, m.head, "metadata head");
+  ExpectDim(s, in[3], 2, m.cache_size(), "chunk_size * num_left_chunks");
+  ExpectDim(s, in[3], 3, 2 * (m.output_size / m.head), "2 * output_size / head");
+  ExpectDim(s, in[4], 0, m.num_blocks, "metadata num_blocks");
+  ExpectDim(s, in[4], 2, m.output_size, "metadata output_size");
+  ExpectDim(s, in[4], 3, m.cnn_kernel - 1, "cnn_module_kernel - 1");
+  ExpectDim(s, in[5], 2, m.cache_size() + m.chunk_size, "chunk_size * (num_left_chunks + 1)");
+  ExpectDim(s, out[0], 2, m.vocab_size, "metadata vocab_size");
   for (const auto& t : in) input_names_.push_back(t.name);
   for (size_t i = 0; i < 3; ++i) output_names_.push_back(out[i].name);
 }
@@ -154,7 +158,8 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
     if (!offset_is_scalar_ || b == 0) op[offset_is_scalar_ ? 0 : b] = st.offset;
     for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
       std::memcpy(ap + (blk * B + b) * att_slab, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
-      std::memcpy(cp + (blk * B + b) * cnn_slab, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
+      if (cnn_slab)  // 0 for cnn_module_kernel 1: the cache vector is empty (NULL data)
+        std::memcpy(cp + (blk * B + b) * cnn_slab, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
     }
     // Cache slots not yet filled by earlier chunks are masked out.
     int64_t valid = std::min<int64_t>(cache, st.chunks_done * m.chunk_size);
@@ -182,7 +187,8 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
     (*log_probs)[begin + b].assign(lp + b * Tout * m.vocab_size, lp + (b + 1) * Tout * m.vocab_size);
     for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
       std::memcpy(st.att_cache.data() + blk * att_slab, na + (blk * B + b) * att_slab, sizeof(float) * att_slab);
-      std::memcpy(st.cnn_cache.data() + blk * cnn_slab, nc + (blk * B + b) * cnn_slab, sizeof(float) * cnn_slab);
+      if (cnn_slab)
+        std::memcpy(st.cnn_cache.data() + blk * cnn_slab, nc + (blk * B + b) * cnn_slab, sizeof(float) * cnn_slab);
     }
     st.offset += Tout;
     st.chunks_done += 1;

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 
@@ -15,12 +17,6 @@ namespace {
 bool IsFile(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// A static dim must equal `want`; dynamic (-1) dims pass.
-void ExpectDim(const ort::Session& s, const ort::TensorInfo& t, size_t axis, int64_t want, const char* what) {
-  ECHOIC_CHECK(t.shape[axis] < 0 || t.shape[axis] == want, ErrorCode::kModel, "model '", s.name(), "': tensor '",
-               t.name, "' has ", t.shape[axis], " at axis ", axis, " but ", what, " is ", want);
 }
 
 std::vector<std::string> Names(const std::vector<ort::TensorInfo>& ts, size_t n) {
@@ -62,24 +58,23 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   m.model_type = e.RequireMetadata("model_type");
   ECHOIC_CHECK(m.model_type == "lstm", ErrorCode::kModel, "model '", e.name(), "': metadata 'model_type' is '",
                m.model_type, "'; echoic runs the 'lstm' transducer contract");
-  m.num_encoder_layers = RequirePositiveMetadata(e, "num_encoder_layers");
-  m.d_model = RequirePositiveMetadata(e, "d_model");
-  m.rnn_hidden_size = RequirePositiveMetadata(e, "rnn_hidden_size");
-  m.decode_chunk_len = RequirePositiveMetadata(e, "decode_chunk_len");
-  m.T = RequirePositiveMetadata(e, "T");
-  m.subsampling = MetadataInt(e, "subsampling_factor", 4);
-  m.feature_dim = MetadataInt(e, "feature_dim", 80);
-  m.sample_rate = MetadataInt(e, "sample_rate", 16000);
+  namespace lim = limits;
+  m.num_encoder_layers = MetadataIntInRange(e, "num_encoder_layers", 1, lim::kMaxLayers);
+  m.d_model = MetadataIntInRange(e, "d_model", 1, lim::kMaxModelDim);
+  m.rnn_hidden_size = MetadataIntInRange(e, "rnn_hidden_size", 1, lim::kMaxModelDim);
+  m.decode_chunk_len = MetadataIntInRange(e, "decode_chunk_len", 1, lim::kMaxChunkFeatureFrames);
+  m.T = MetadataIntInRange(e, "T", 1, lim::kMaxChunkFeatureFrames);
+  m.subsampling = MetadataIntInRange(e, "subsampling_factor", 1, lim::kMaxSubsampling, 4);
+  m.feature_dim = MetadataIntInRange(e, "feature_dim", 1, lim::kMaxFeatureDim, 80);
+  m.sample_rate = MetadataIntInRange(e, "sample_rate", lim::kMinSampleRate, lim::kMaxSampleRate, 16000);
   // Transducers (icefall / sherpa) take samples in [-1, 1].
   m.input_scale = MetadataFloat(e, "input_scale", 1.f);
   m.fbank_low_freq = MetadataFloat(e, "fbank_low_freq", 20.f);
   m.fbank_high_freq = MetadataFloat(e, "fbank_high_freq", -400.f);
-  m.vocab_size = RequirePositiveMetadata(d, "vocab_size");
-  m.context_size = RequirePositiveMetadata(d, "context_size");
-  m.blank_id = MetadataInt(d, "blank_id", 0);
-  ECHOIC_CHECK(m.subsampling > 0 && m.feature_dim > 0 && m.sample_rate > 0 && m.input_scale > 0.f,
-               ErrorCode::kModel, "model '", e.name(),
-               "': subsampling_factor, feature_dim, sample_rate and input_scale must be > 0");
+  m.vocab_size = MetadataIntInRange(d, "vocab_size", 1, lim::kMaxVocab);
+  m.context_size = MetadataIntInRange(d, "context_size", 1, lim::kMaxContextSize);
+  m.blank_id = MetadataIntInRange(d, "blank_id", 0, m.vocab_size - 1, 0);
+  ECHOIC_CHECK(m.input_scale > 0.f, ErrorCode::kModel, "model '", e.name(), "': input_scale must be > 0");
   ECHOIC_CHECK(m.decode_chunk_len % m.subsampling == 0 && m.T >= m.decode_chunk_len, ErrorCode::kModel, "model '",
                e.name(), "': decode_chunk_len ", m.decode_chunk_len, " must be a multiple of subsampling_factor ",
                m.subsampling, " and <= T ", m.T);
@@ -112,9 +107,10 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   ExpectDim(j, j.outputs()[0], 1, m.vocab_size, "the decoder's vocab_size");
   // joiner_dim: metadata if present, else a static dim of the joiner inputs.
   int64_t jd = j.inputs()[0].shape[1] > 0 ? j.inputs()[0].shape[1] : j.inputs()[1].shape[1];
-  m.joiner_dim = MetadataInt(j, "joiner_dim", jd > 0 ? static_cast<int32_t>(jd) : 0);
-  ECHOIC_CHECK(m.joiner_dim > 0, ErrorCode::kModel, "model '", j.name(),
+  ECHOIC_CHECK(jd > 0 || !j.GetMetadata("joiner_dim", "").empty(), ErrorCode::kModel, "model '", j.name(),
                "': joiner_dim is neither in the metadata nor a static dim of the joiner inputs");
+  m.joiner_dim = MetadataIntInRange(j, "joiner_dim", 1, lim::kMaxModelDim,
+                                    static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(jd, 0), INT32_MAX)));
   ExpectDim(j, j.inputs()[0], 1, m.joiner_dim, "joiner_dim");
   ExpectDim(j, j.inputs()[1], 1, m.joiner_dim, "joiner_dim");
   ExpectDim(e, e.outputs()[0], 2, m.joiner_dim, "joiner_dim");

@@ -75,7 +75,8 @@ class ByteReader {
       Fail(ErrorCode::kCorruptData, "index file '", file_, "': ", what, " has ", count,
            " elements, expected ", expected, " (offset ", base_ + pos_ - 8, ")");
     std::vector<T> v(count);
-    std::memcpy(v.data(), Take(count * sizeof(T), what), count * sizeof(T));
+    const uint8_t* src = Take(count * sizeof(T), what);
+    if (count) std::memcpy(v.data(), src, count * sizeof(T));  // v.data() may be NULL when empty
     return v;
   }
   size_t pos() const { return pos_; }

@@ -350,7 +350,8 @@ void Codec::ReadModel(ByteReader* r) {
   ECHOIC_CHECK(rot_size == 0 || rot_size == d * d, ErrorCode::kCorruptData, "rotation has ", rot_size,
                " values, expected 0 or ", d * d, " (offset ", r->offset() - 8, ")");
   rotation_.resize(rot_size);
-  std::memcpy(rotation_.data(), r->Take(rot_size * sizeof(float), "rotation"), rot_size * sizeof(float));
+  const uint8_t* rot = r->Take(rot_size * sizeof(float), "rotation");
+  if (rot_size) std::memcpy(rotation_.data(), rot, rot_size * sizeof(float));  // no memcpy(NULL, ..., 0)
   coarse_ = r->GetVector<float>("ivf centroids", cfg_.ivf_lists * d);
   BuildCoarseCache();
   if (cfg_.encoding == Encoding::kSq8) sq_.Read(r, d);

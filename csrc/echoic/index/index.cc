@@ -17,6 +17,7 @@
 #include "echoic/index/row_store.h"
 #include "echoic/index/wal.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/utf8.h"
 
 namespace echoic::index {
 
@@ -306,6 +307,8 @@ std::unique_ptr<Index> Index::Create(const std::string& path, const IndexOptions
   s->codes = RowStore(s->codec.code_size());
   s->refine = RowStore(s->codec.refine_size());
   s->fp16 = RowStore(s->fp16_width());
+  // The log first: once the main file exists, a missing log always means lost data.
+  WalWriter::CreateEmpty(s->wal_path, 1);
   s->SaveLocked();
   return idx;
 }
@@ -329,6 +332,20 @@ std::unique_ptr<Index> Index::Open(const std::string& path, const OpenOptions& o
     if (issue.find("torn") == std::string::npos && issue.find("incomplete") == std::string::npos &&
         issue.find("zero-filled") == std::string::npos)
       wal_damaged = true;
+  }
+  // Every save writes the main file, then a fresh log of its generation; a crash in
+  // between leaves the previous generation's log (already folded in). Anything else
+  // means acknowledged adds/removes may be gone: say so unless recovering.
+  if (!w.exists || w.generation > s->generation) {
+    std::string what = !w.exists ? "is missing" : "is newer (generation " + std::to_string(w.generation) +
+                                                      ") than the main file (generation " +
+                                                      std::to_string(s->generation) + ")";
+    if (!options.recover)
+      Fail(ErrorCode::kCorruptData, "index log '", s->wal_path, "' ", what,
+           ": adds and removes acknowledged since the last save may be lost (open with recover=true to continue "
+           "from the main file's ", s->row_of.size(), " entries)");
+    s->issues.push_back("log '" + s->wal_path + "' " + what + "; continued from the main file");
+    wal_damaged = true;
   }
   if (w.exists && w.generation == s->generation) {
     for (size_t i = 0; i < w.records.size(); ++i) {
@@ -460,6 +477,10 @@ std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
   ECHOIC_CHECK(x != nullptr, ErrorCode::kInvalidArgument, "add: vectors are NULL");
   ECHOIC_CHECK(!nsname.empty() && nsname.size() <= 256, ErrorCode::kInvalidArgument,
                "namespace must be 1..256 bytes, got ", nsname.size());
+  // Labels and namespaces come back as text in every binding: refuse what cannot decode.
+  size_t bad = 0;
+  ECHOIC_CHECK(IsValidUtf8(nsname, &bad), ErrorCode::kInvalidArgument, "add: namespace is not valid UTF-8 (byte ",
+               bad, ")");
   ECHOIC_CHECK(!labels || labels->size() == n, ErrorCode::kInvalidArgument, "add: ", n, " vectors but ",
                labels ? labels->size() : 0, " labels");
   std::vector<int64_t> ids(n);
@@ -477,8 +498,12 @@ std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
     for (size_t i = 0; i < n; ++i) ids[i] = s.next_id + static_cast<int64_t>(i);
   }
   if (labels)
-    for (const std::string& l : *labels)
+    for (size_t i = 0; i < labels->size(); ++i) {
+      const std::string& l = (*labels)[i];
       ECHOIC_CHECK(l.size() <= 65536, ErrorCode::kInvalidArgument, "add: label longer than 65536 bytes");
+      ECHOIC_CHECK(IsValidUtf8(l, &bad), ErrorCode::kInvalidArgument, "add: label ", i, " is not valid UTF-8 (byte ",
+                   bad, ")");
+    }
   std::vector<float> xn;
   s.PrepareVectors(x, n, &xn, "add:");
   State::Encoded e = s.EncodeAll(xn.data(), n);

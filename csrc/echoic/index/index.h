@@ -43,7 +43,11 @@ struct IndexOptions {
 };
 
 struct OpenOptions {
-  bool recover = false;  // keep every intact record of a damaged file instead of failing
+  // Keep every intact record of a damaged file instead of failing. Without it, open
+  // is kCorruptData for any damage, a missing or newer log, or a last log record
+  // whose checksum fails; only a log tail cut short by a crash is dropped (noted in
+  // open_issues()).
+  bool recover = false;
 };
 
 struct SearchParams {
@@ -100,7 +104,7 @@ class Index {
   bool trained() const;
   const IndexOptions& options() const;
   const std::string& path() const;
-  // Problems found and skipped while opening (recover mode, torn log tail).
+  // Problems found and skipped while opening (recover mode, log tail cut short).
   const std::vector<std::string>& open_issues() const;
   std::vector<std::string> namespaces() const;
 

@@ -9,6 +9,7 @@
 #include "echoic/index/bytes.h"
 #include "echoic/index/crc32.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/utf8.h"
 
 namespace echoic::index {
 namespace {
@@ -374,6 +375,13 @@ LoadedFile ReadIndexFile(const std::string& path, bool recover) {
       row.ns = one.GetString("record namespace", 4096);
       row.label = one.GetString("record label", 1 << 20);
       if (o.ivf_lists > 0 && row.list >= o.ivf_lists) corrupt(rec_off, "record ivf list ", row.list, " out of range");
+      // Add() only stores UTF-8; anything else was not written by echoic.
+      if (!IsValidUtf8(row.ns) || !IsValidUtf8(row.label)) {
+        if (!recover) corrupt(rec_off, "record namespace or label is not valid UTF-8");
+        out.issues.push_back("record " + std::to_string(i) + " (offset " + std::to_string(rec_off) +
+                             ") has a non-UTF-8 namespace or label; dropped");
+        continue;
+      }
       if (!all_intact) {  // intact sections were checked as a whole; else check the record itself
         const uint8_t* c = row_bytes(sc, cs, i);
         const uint8_t* r = row_bytes(sr, rs, i);

@@ -843,4 +843,59 @@ TEST(bulk_section_shorter_than_rows_is_corrupt_data) {
   }
 }
 
+// A deleted log, or a bit flip in its last (acknowledged) record, used to lose
+// entries with at most a line in open_issues(): kCorruptData unless recovering.
+TEST(missing_log_or_damaged_last_record_is_visible) {
+  const size_t d = 8;
+  std::vector<float> x = Clustered(6, d, 2, 0.5f, 73);
+  std::string path = TempDir() + "/m.idx", wal = path + ".wal";
+  {
+    auto idx = Index::Create(path, Opts(d, Encoding::kFlat));
+    idx->Add(x.data(), 6, nullptr, nullptr, "default");  // only in the log
+  }
+  std::filesystem::remove(wal);
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+  {
+    auto r = Index::Open(path, OpenOptions{true});
+    CHECK_EQ(r->size(), 0u);
+    CHECK(!r->open_issues().empty());
+  }
+  CHECK_EQ(Index::Open(path)->size(), 0u);  // healed
+
+  // Put the six adds back (one record each after the 28-byte header), then flip a
+  // byte in the payload of the last one.
+  {
+    std::filesystem::remove(path);
+    std::filesystem::remove(wal);
+    auto idx = Index::Create(path, Opts(d, Encoding::kFlat));
+    for (size_t i = 0; i < 6; ++i) idx->Add(x.data() + i * d, 1, nullptr, nullptr, "default");
+  }
+  std::string bytes = ReadBytes(wal);
+  bytes[bytes.size() - 5] ^= 0x01;
+  WriteBytes(wal, bytes);
+  CHECK_THROWS_CODE(Index::Open(path), ErrorCode::kCorruptData);
+  {
+    auto r = Index::Open(path, OpenOptions{true});
+    CHECK_EQ(r->size(), 5u);
+    CHECK(!r->open_issues().empty());
+  }
+  CHECK_EQ(Index::Open(path)->size(), 5u);
+}
+
+// Labels and namespaces come back as text in every binding: only UTF-8 is stored.
+TEST(non_utf8_labels_and_namespaces_are_refused) {
+  const size_t d = 8;
+  std::vector<float> x = Clustered(2, d, 1, 0.5f, 74);
+  auto idx = Index::Create(TempDir() + "/u.idx", Opts(d, Encoding::kFlat));
+  CHECK_THROWS_CODE(idx->Add(x.data(), 1, nullptr, nullptr, "bad\xff"), ErrorCode::kInvalidArgument);
+  for (const char* bad : {"\xc3\x28", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "abc\xe2\x82"}) {
+    std::vector<std::string> labels = {bad};
+    CHECK_THROWS_CODE(idx->Add(x.data(), 1, nullptr, &labels, "default"), ErrorCode::kInvalidArgument);
+  }
+  CHECK_EQ(idx->size(), 0u);
+  std::vector<std::string> good = {"na\xc3\xafve \xe2\x82\xac \xf0\x9f\x8e\xa4", "plain"};
+  idx->Add(x.data(), 2, nullptr, &good, "caf\xc3\xa9");
+  CHECK(idx->Label(0) == good[0]);
+}
+
 TEST_MAIN()

@@ -9,6 +9,7 @@
 #include "echoic/index/bytes.h"
 #include "echoic/index/crc32.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/utf8.h"
 
 namespace echoic::index {
 namespace {
@@ -42,6 +43,9 @@ WalRecord ParsePayload(const uint8_t* p, size_t n, const std::string& path, uint
     rec.id = r.Get<int64_t>("wal id");
     rec.ns = r.GetString("wal namespace");
     rec.label = r.GetString("wal label");
+    if (!IsValidUtf8(rec.ns) || !IsValidUtf8(rec.label))
+      Fail(ErrorCode::kCorruptData, "index log '", path, "': record at offset ", offset,
+           " has a non-UTF-8 namespace or label");
     uint32_t d = r.Get<uint32_t>("wal dimension");
     if (d != dim)
       Fail(ErrorCode::kCorruptData, "index log '", path, "': record at offset ", offset, " has dimension ", d,
@@ -145,8 +149,15 @@ WalContents ReadWal(const std::string& path, size_t dim, bool recover) {
     const uint8_t* payload = p + off + kFrame;
     size_t next = off + kFrame + len;
     if (Crc32(payload, len) != crc) {
-      if (next == size) {  // torn last record: never acknowledged
-        out.issues.push_back("log '" + path + "': torn record at offset " + std::to_string(off) + " dropped");
+      // A complete last record with a bad checksum: an append torn by a power loss
+      // (never acknowledged) looks the same as damage to an acknowledged record, so
+      // it is not dropped silently either.
+      if (next == size) {
+        if (!recover)
+          Fail(ErrorCode::kCorruptData, "index log '", path, "': checksum mismatch in the last record at offset ",
+               off, " (damaged, or cut short by a power loss; open with recover=true to drop it)");
+        out.issues.push_back("log '" + path + "': last record at offset " + std::to_string(off) +
+                             " fails its checksum; dropped");
         break;
       }
       if (!recover)

@@ -35,9 +35,10 @@ struct WalContents {
   std::vector<std::string> issues;   // damage skipped (recover mode) or torn tail dropped
 };
 
-// Reads and validates a WAL. A torn last record (crash during append) is dropped
-// silently (it was never acknowledged). Damage before the end is kCorruptData
-// naming the file and offset, unless `recover`, which skips damaged records.
+// Reads and validates a WAL. A last record cut short (crash during append; never
+// acknowledged) or a zero-filled tail is dropped with a note in `issues`. A complete
+// record whose checksum fails, last or not, is kCorruptData naming the file and
+// offset, unless `recover`, which skips damaged records.
 WalContents ReadWal(const std::string& path, size_t dim, bool recover);
 
 class WalWriter {

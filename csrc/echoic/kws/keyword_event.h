@@ -10,8 +10,8 @@ namespace echoic::kws {
 struct KeywordEvent {
   std::string keyword;
   int32_t index = -1;  // position in the model's keyword list
-  double time = 0;     // seconds from stream start to the end of the detecting window
-  float score = 0;     // smoothed posterior that crossed the threshold
+  double time = 0;     // seconds from stream start to the end of the window where the score peaked
+  float score = 0;     // the peak smoothed posterior of the detection (>= the threshold)
 };
 
 }  // namespace echoic::kws

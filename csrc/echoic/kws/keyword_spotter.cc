@@ -110,14 +110,37 @@ void KeywordSpotter::RunReadyWindows(bool finished) {
         scores_.insert(scores_.end(), s.begin(), s.end());
         score_times_.push_back(t);
       }
-      if (auto e = detector_.Process(s.data(), t)) events_.push_back(std::move(*e));
+      TrackPeak(s.data(), t);
+      if (auto e = detector_.Process(s.data(), t)) {
+        EmitPending();
+        pending_ = std::move(*e);
+        pending_since_ = t;
+      }
     }
     next_window_ += b;
     count -= b;
   }
+  if (finished) EmitPending();
   int64_t keep_from = WindowEnd(next_window_) - W;  // first frame the next window needs
   if (keep_from > fbank_.FirstAvailableFrame() && keep_from <= ready)
     fbank_.DiscardFramesBefore(static_cast<int32_t>(keep_from));
+}
+
+void KeywordSpotter::TrackPeak(const float* smoothed, double time) {
+  if (!pending_) return;
+  const int32_t k = pending_->index;
+  const float s = smoothed[k + 1];
+  if (s < detector_.thresholds()[k] || time - pending_since_ > kMaxPeakWait) {
+    EmitPending();
+  } else if (s > pending_->score) {
+    pending_->score = s;
+    pending_->time = time;
+  }
+}
+
+void KeywordSpotter::EmitPending() {
+  if (pending_) events_.push_back(std::move(*pending_));
+  pending_.reset();
 }
 
 std::vector<KeywordEvent> KeywordSpotter::TakeEvents() {
@@ -140,6 +163,7 @@ void KeywordSpotter::Reset() {
   detector_.Reset();
   next_window_ = 0;
   events_.clear();
+  pending_.reset();
   scores_.clear();
   score_times_.clear();
 }

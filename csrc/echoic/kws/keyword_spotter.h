@@ -55,6 +55,12 @@ class KeywordSpotter {
 
  private:
   void RunReadyWindows(bool finished);
+  // A detection is reported at its peak: the window with the highest score until the
+  // score falls below the threshold again (at most kMaxPeakWait after the crossing, or
+  // the end of input), so time and score do not move with the threshold.
+  void TrackPeak(const float* smoothed, double time);
+  void EmitPending();
+  static constexpr double kMaxPeakWait = 1.0;  // seconds
   int64_t WindowEnd(int64_t w) const { return (w + 1) * info().hop_frames; }
   const KwsModelInfo& info() const { return model_->info(); }
 
@@ -69,6 +75,8 @@ class KeywordSpotter {
   int64_t next_window_ = 0;
   int64_t model_runs_ = 0;
   std::vector<KeywordEvent> events_;
+  std::optional<KeywordEvent> pending_;  // a detection whose peak may still come
+  double pending_since_ = 0;
   std::vector<float> scores_;
   std::vector<double> score_times_;
 };

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "echoic/ort/environment.h"
 #include "echoic/ort/library.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/system_info.h"
 
 namespace echoic::ort {
 
@@ -132,11 +135,18 @@ std::shared_ptr<Session> Session::FromBuffer(const void* data, size_t size, cons
   return Create(name, opts, nullptr, data, size);
 }
 
+int MaxSessionThreads() { return std::max(64, 4 * HardwareThreads()); }
+
 std::shared_ptr<Session> Session::Create(const std::string& name, const SessionOptions& opts, const std::string* path,
                                          const void* data, size_t size) {
-  ECHOIC_CHECK(opts.intra_op_threads >= 0 && opts.inter_op_threads >= 0, ErrorCode::kInvalidArgument, name,
-               ": thread counts must be >= 0 (0 = ORT default), got intra=", opts.intra_op_threads,
-               " inter=", opts.inter_op_threads);
+  // Every binding's num_threads lands here. ORT starts one OS thread per count at
+  // session creation, so an absurd count hangs the host app: bound it.
+  const int max_threads = MaxSessionThreads();
+  ECHOIC_CHECK(opts.intra_op_threads >= 0 && opts.inter_op_threads >= 0 && opts.intra_op_threads <= max_threads &&
+                   opts.inter_op_threads <= max_threads,
+               ErrorCode::kInvalidArgument, name, ": thread counts must be 0..", max_threads,
+               " (0 = ORT default; at most 4 x the ", HardwareThreads(), " hardware threads, and never below 64), got intra=",
+               opts.intra_op_threads, " inter=", opts.inter_op_threads);
   Library::Get(opts.ort_library);
   const c::OrtApi& api = Api();
   c::OrtEnv* env = Environment::Get();

@@ -20,6 +20,10 @@ enum class GraphOptimization { kDisabled, kBasic, kExtended, kAll };
 // "disabled" | "basic" | "extended" | "all"; kInvalidArgument otherwise.
 GraphOptimization GraphOptimizationFromName(const std::string& name);
 
+// The largest intra/inter-op thread count a session accepts: max(64, 4 x hardware
+// threads). Larger counts are kInvalidArgument (every binding's num_threads).
+int MaxSessionThreads();
+
 struct SessionOptions {
   int intra_op_threads = 1;
   int inter_op_threads = 1;

@@ -164,4 +164,21 @@ TEST(library_reports_what_was_loaded) {
   CHECK_THROWS_CODE(Library::Get("/some/other/libonnxruntime.so"), ErrorCode::kState);
 }
 
+// num_threads from any binding ends here: 100,000 threads used to hang session creation.
+TEST(absurd_thread_counts_are_invalid_arguments) {
+  const int max = echoic::ort::MaxSessionThreads();
+  CHECK(max >= 64);
+  for (int bad : {max + 1, 4097, 100000, -1}) {
+    SessionOptions opts;
+    opts.intra_op_threads = bad;
+    CHECK_THROWS_CODE(Session::FromFile(DataPath("linear.onnx"), opts), ErrorCode::kInvalidArgument);
+    opts.intra_op_threads = 1;
+    opts.inter_op_threads = bad;
+    CHECK_THROWS_CODE(Session::FromFile(DataPath("linear.onnx"), opts), ErrorCode::kInvalidArgument);
+  }
+  SessionOptions ok;
+  ok.intra_op_threads = 2;
+  CHECK(Session::FromFile(DataPath("linear.onnx"), ok) != nullptr);
+}
+
 TEST_MAIN()

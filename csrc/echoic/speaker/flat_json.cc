@@ -15,7 +15,7 @@ class Parser {
   void Run(std::map<std::string, std::string>* out) {
     Skip();
     Expect('{');
-    Object("", out);
+    Object("", out, 1);
     Skip();
     if (i_ != s_.size()) Error("trailing characters");
   }
@@ -69,7 +69,10 @@ class Parser {
     if (depth != 0 || i_ == start) Error("bad value");
     return s_.substr(start, i_ - start);
   }
-  void Object(const std::string& prefix, std::map<std::string, std::string>* out) {
+  void Object(const std::string& prefix, std::map<std::string, std::string>* out, int depth) {
+    // Recursion per level, and every key carries its whole path: bound both.
+    if (depth > kMaxDepth)
+      Fail(ErrorCode::kModel, ctx_, ": JSON objects nested deeper than ", kMaxDepth, " levels (at offset ", i_, ")");
     Skip();
     if (i_ < s_.size() && s_[i_] == '}') { ++i_; return; }
     for (;;) {
@@ -80,7 +83,7 @@ class Parser {
       if (i_ >= s_.size()) Error("missing value");
       if (s_[i_] == '{') {
         ++i_;
-        Object(key + ".", out);
+        Object(key + ".", out, depth + 1);
       } else if (s_[i_] == '"') {
         (*out)[key] = String();
       } else {
@@ -93,6 +96,7 @@ class Parser {
     }
   }
 
+  static constexpr int kMaxDepth = 64;
   const std::string& s_;
   const std::string& ctx_;
   size_t i_ = 0;

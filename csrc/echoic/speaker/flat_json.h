@@ -10,7 +10,8 @@
 
 namespace echoic::speaker {
 
-// Throws kModel naming `context` on malformed text.
+// Throws kModel naming `context` on malformed text, and on objects nested deeper
+// than 64 levels (metadata comes from model files, which may be hostile).
 std::map<std::string, std::string> ParseFlatJson(const std::string& text, const std::string& context);
 
 }  // namespace echoic::speaker

@@ -63,6 +63,22 @@ TEST(FlatJsonFlattensNestedObjects) {
   CHECK_THROWS_CODE(ParseFlatJson(R"({"a" 1})", "test"), ErrorCode::kModel);
 }
 
+// Hostile metadata nested 100k deep used to overflow the stack (and the keys, each
+// holding its whole path, grew with depth squared): a typed kModel error now.
+TEST(FlatJsonRefusesDeepNesting) {
+  auto nested = [](size_t depth) {
+    std::string s;
+    for (size_t i = 0; i < depth; ++i) s += "{\"a\":";
+    s += "1";
+    for (size_t i = 0; i < depth; ++i) s += "}";
+    return s;
+  };
+  auto kv = ParseFlatJson(nested(64), "test");
+  CHECK(kv.size() == 1);
+  CHECK_THROWS_CODE(ParseFlatJson(nested(65), "test"), ErrorCode::kModel);
+  CHECK_THROWS_CODE(ParseFlatJson(nested(100000), "test"), ErrorCode::kModel);
+}
+
 TEST(MelFiltersMatchSlaneyDefinition) {
   echoic::features::MelSpectrogramOptions o;
   echoic::features::MelSpectrogram mel(o);

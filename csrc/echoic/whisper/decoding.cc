@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -291,62 +292,170 @@ float CompressionRatio(const std::string& text) {
   return static_cast<float>(n / cost);
 }
 
-DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
-                            const std::vector<int32_t>& prefix, const DecodingOptions& options) {
-  const auto& info = model.info();
-  ECHOIC_CHECK(cross.batch() == 1, ErrorCode::kInvalidArgument, "whisper decode: one window at a time");
+namespace {
+
+void CheckRequest(const WhisperModelInfo& info, const std::vector<int32_t>& prefix, const DecodingOptions& options) {
   ECHOIC_CHECK(options.beam_size >= 1 && options.beam_size <= 16, ErrorCode::kInvalidArgument,
                "whisper decode: beam_size must be 1..16, got ", options.beam_size);
   ECHOIC_CHECK(!options.temperatures.empty(), ErrorCode::kInvalidArgument, "whisper decode: no temperatures");
   for (int32_t t : prefix)
     ECHOIC_CHECK(t >= 0 && t < info.eot, ErrorCode::kInvalidArgument, "whisper decode: prefix token ", t,
                  " is not a text token");
+}
+
+int32_t MaxNew(const WhisperModelInfo& info, const DecodingOptions& options, int64_t cached) {
   const int32_t limit = options.max_new_tokens > 0 ? options.max_new_tokens : info.n_text_ctx / 2 - 1;
+  return std::min(limit, std::max<int32_t>(0, info.n_text_ctx - 1 - static_cast<int32_t>(cached)));
+}
+
+struct Attempt {
+  DecodingResult result;
+  bool fallback = false;  // failed the guards: try the next temperature
+};
+
+// The result of one decode at one temperature, and whether it passes the guards.
+Attempt Judge(const WhisperModel& model, Sequence seq, const std::vector<int32_t>& prefix, float no_speech,
+              float temperature, bool timestamps, const DecodingOptions& options) {
+  const auto& info = model.info();
+  const size_t decoded = seq.tokens.size();  // timestamps included, as OpenAI counts them
+  Attempt a;
+  DecodingResult& r = a.result;
+  r.tokens = prefix;
+  r.probs.assign(prefix.size(), 1.f);
+  for (size_t k = 0; k < seq.tokens.size(); ++k)  // text tokens only; times come from DTW
+    if (!timestamps || seq.tokens[k] < info.eot) r.tokens.push_back(seq.tokens[k]), r.probs.push_back(seq.probs[k]);
+  r.sum_logprob = seq.sum_logprob;
+  r.avg_logprob = seq.sum_logprob / static_cast<double>(decoded + 1);
+  r.no_speech_prob = no_speech;
+  r.temperature = temperature;
+  r.compression_ratio = CompressionRatio(model.tokenizer().Decode(r.tokens));
+  r.no_speech = no_speech > options.no_speech_threshold && r.avg_logprob < options.logprob_threshold;
+  a.fallback = (r.compression_ratio > options.compression_ratio_threshold ||
+                r.avg_logprob < options.logprob_threshold) &&
+               no_speech <= options.no_speech_threshold;
+  return a;
+}
+
+// Temperature fallback; `first` (optional) is the attempt at temperatures[0], already made.
+DecodingResult WithFallback(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
+                            const std::vector<int32_t>& prefix, const DecodingOptions& options,
+                            std::optional<Attempt> first) {
+  const auto& info = model.info();
   std::mt19937 rng(options.seed);
-  DecodingResult best;
-  bool have = false;
-  for (float temperature : options.temperatures) {
+  std::optional<DecodingResult> best;
+  if (first) {
+    if (!first->fallback) return std::move(first->result);
+    best = std::move(first->result);
+  }
+  for (size_t i = first ? 1 : 0; i < options.temperatures.size(); ++i) {
+    const float temperature = options.temperatures[i];
     const Grammar grammar(info, options.timestamps && prefix.empty(), prefix.empty(), &options.hotwords,
                           options.hotword_boost);
     Start start = RunPrompt(model, cross, prompt, prefix, grammar.timestamps());
     const float no_speech = start.no_speech_prob;
-    const int32_t room = std::max<int32_t>(0, info.n_text_ctx - 1 - static_cast<int32_t>(start.cache.positions()));
-    const int32_t max_new = std::min(limit, room);
+    const int32_t max_new = MaxNew(info, options, start.cache.positions());
     Sequence seq = (temperature <= 0.f && options.beam_size > 1)
                        ? BeamSearch(model, cross, std::move(start), grammar, max_new, options.beam_size,
                                     options.patience)
                        : Sample(model, cross, std::move(start), grammar, max_new, temperature, &rng);
-    const size_t decoded = seq.tokens.size();  // timestamps included, as OpenAI counts them
-    if (grammar.timestamps()) {  // the result carries text tokens only; times come from DTW
-      Sequence text;
-      for (size_t k = 0; k < seq.tokens.size(); ++k)
-        if (seq.tokens[k] < info.eot) text.tokens.push_back(seq.tokens[k]), text.probs.push_back(seq.probs[k]);
-      seq.tokens = std::move(text.tokens);
-      seq.probs = std::move(text.probs);
-    }
-    DecodingResult r;
-    r.tokens = prefix;
-    r.tokens.insert(r.tokens.end(), seq.tokens.begin(), seq.tokens.end());
-    r.probs.assign(prefix.size(), 1.f);
-    r.probs.insert(r.probs.end(), seq.probs.begin(), seq.probs.end());
-    r.sum_logprob = seq.sum_logprob;
-    r.avg_logprob = seq.sum_logprob / static_cast<double>(decoded + 1);
-    r.no_speech_prob = no_speech;
-    r.temperature = temperature;
-    r.compression_ratio = CompressionRatio(model.tokenizer().Decode(r.tokens));
-    r.no_speech = no_speech > options.no_speech_threshold && r.avg_logprob < options.logprob_threshold;
-    bool fallback = r.compression_ratio > options.compression_ratio_threshold ||
-                    r.avg_logprob < options.logprob_threshold;
-    if (no_speech > options.no_speech_threshold) fallback = false;
-    // Keep the first result unless a later one passes the guards.
-    if (!have || !fallback) best = std::move(r);
-    have = true;
-    if (!fallback) return best;
+    Attempt a = Judge(model, std::move(seq), prefix, no_speech, temperature, grammar.timestamps(), options);
+    if (!a.fallback) return std::move(a.result);
+    if (!best) best = std::move(a.result);  // keep the first unless a later one passes
   }
   // No temperature gave a plausible decode: on noise Whisper invents short
   // confident-looking phrases ("You", "Thank you."), so report no speech.
-  if (best.avg_logprob < options.logprob_threshold) best.no_speech = true;
-  return best;
+  if (best->avg_logprob < options.logprob_threshold) best->no_speech = true;
+  return std::move(*best);
+}
+
+}  // namespace
+
+DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
+                            const std::vector<int32_t>& prefix, const DecodingOptions& options) {
+  ECHOIC_CHECK(cross.batch() == 1, ErrorCode::kInvalidArgument, "whisper decode: one window at a time");
+  CheckRequest(model.info(), prefix, options);
+  return WithFallback(model, cross, prompt, prefix, options, std::nullopt);
+}
+
+std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const CrossCache& cross,
+                                          const std::vector<std::vector<int32_t>>& prompts,
+                                          const std::vector<std::vector<int32_t>>& prefixes,
+                                          const std::vector<DecodingOptions>& options) {
+  const auto& info = model.info();
+  const size_t n = prompts.size();
+  ECHOIC_CHECK(cross.batch() == static_cast<int64_t>(n) && prefixes.size() == n && options.size() == n,
+               ErrorCode::kInvalidArgument, "whisper decode: ", n, " prompts, ", prefixes.size(), " prefixes, ",
+               options.size(), " option sets for ", cross.batch(), " windows");
+  std::vector<CrossCache> rows;
+  for (size_t i = 0; i < n; ++i) {
+    CheckRequest(info, prefixes[i], options[i]);
+    rows.push_back(n == 1 ? cross : WhisperModel::SelectRows(cross, {static_cast<int32_t>(i)}));
+  }
+  std::vector<DecodingResult> out(n);
+  // Beam search (its own batch of beams) and lone windows go one by one.
+  std::vector<size_t> batched;
+  for (size_t i = 0; i < n; ++i) {
+    if (n > 1 && options[i].beam_size == 1 && options[i].temperatures[0] <= 0.f) batched.push_back(i);
+    else out[i] = WithFallback(model, rows[i], prompts[i], prefixes[i], options[i], std::nullopt);
+  }
+  if (batched.empty()) return out;
+  // Greedy at temperature 0 for all the others in one decoder batch: each prompt
+  // runs alone (their lengths differ), then the caches are stacked and padded.
+  std::vector<Grammar> grammars;
+  std::vector<Start> starts;
+  std::vector<const SelfCache*> caches;
+  std::vector<int32_t> max_new;
+  std::vector<int32_t> cross_rows;
+  for (size_t i : batched) {
+    const DecodingOptions& o = options[i];
+    grammars.emplace_back(info, o.timestamps && prefixes[i].empty(), prefixes[i].empty(), &o.hotwords,
+                          o.hotword_boost);
+    starts.push_back(RunPrompt(model, rows[i], prompts[i], prefixes[i], grammars.back().timestamps()));
+    max_new.push_back(MaxNew(info, o, starts.back().cache.positions()));
+    cross_rows.push_back(static_cast<int32_t>(i));
+  }
+  for (const Start& st : starts) caches.push_back(&st.cache);
+  SelfCache cache = WhisperModel::Stack(caches);
+  const CrossCache batch_cross =
+      batched.size() == n ? cross : WhisperModel::SelectRows(cross, cross_rows);
+  const size_t b = batched.size();
+  std::vector<Sequence> seqs(b);
+  std::vector<char> done(b, 0);
+  std::vector<float> logits;
+  for (size_t r = 0; r < b; ++r) logits.insert(logits.end(), starts[r].logits.begin(), starts[r].logits.end());
+  for (int32_t step = 0;; ++step) {
+    std::vector<int64_t> next(b, info.eot);
+    size_t live = 0;
+    for (size_t r = 0; r < b; ++r) {
+      if (done[r]) continue;
+      if (step >= max_new[r]) {  // as Sample: the cap ends the row without a token
+        done[r] = 1;
+        continue;
+      }
+      float* row = logits.data() + r * info.n_vocab;
+      grammars[r].Apply(row, seqs[r].tokens);
+      LogSoftmax(row, info.n_vocab);
+      const int32_t tok = static_cast<int32_t>(std::max_element(row, row + info.n_vocab) - row);
+      seqs[r].sum_logprob += row[tok];
+      if (tok == info.eot) {
+        done[r] = 1;
+        continue;
+      }
+      seqs[r].tokens.push_back(tok);
+      seqs[r].probs.push_back(std::exp(row[tok]));
+      next[r] = tok;
+      ++live;
+    }
+    if (live == 0 || cache.positions() + 1 > info.n_text_ctx - 1) break;
+    logits = model.Step(next, static_cast<int64_t>(b), &cache, batch_cross, false).logits;
+  }
+  for (size_t r = 0; r < b; ++r) {
+    const size_t i = batched[r];
+    Attempt a = Judge(model, std::move(seqs[r]), prefixes[i], starts[r].no_speech_prob, options[i].temperatures[0],
+                      grammars[r].timestamps(), options[i]);
+    out[i] = WithFallback(model, rows[i], prompts[i], prefixes[i], options[i], std::move(a));
+  }
+  return out;
 }
 
 std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,

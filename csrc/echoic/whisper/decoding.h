@@ -57,6 +57,15 @@ struct DecodingResult {
 DecodingResult DecodeWindow(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& prompt,
                             const std::vector<int32_t>& prefix, const DecodingOptions& options);
 
+// Several windows at once (cross: one row per window): greedy windows at
+// temperature 0 share one decoder batch (prompts of different lengths are
+// padded); beam search and fallback passes run per window. Same results as
+// DecodeWindow on each, up to float rounding of the padded batch.
+std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const CrossCache& cross,
+                                          const std::vector<std::vector<int32_t>>& prompts,
+                                          const std::vector<std::vector<int32_t>>& prefixes,
+                                          const std::vector<DecodingOptions>& options);
+
 // Start/end of each of `tokens` within the window (seconds), from the alignment
 // heads' cross-attention over the first `audio_frames` encoder frames.
 std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,

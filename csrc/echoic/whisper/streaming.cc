@@ -156,13 +156,23 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     mels.insert(mels.end(), m.begin(), m.end());
   }
   CrossCache batch = model_->Encode(mels, static_cast<int64_t>(closing.size()));
+  std::vector<std::vector<int32_t>> prompts, prefixes;
+  std::vector<DecodingOptions> per_window;
+  for (const Closing& c : closing) {
+    prompts.push_back(Prompt(*c.state));
+    prefixes.push_back(c.state->confirmed_);
+    per_window.push_back(options_.decoding);
+    per_window.back().seed = static_cast<uint32_t>(c.state->segment_);
+    per_window.back().hotwords = c.state->hotword_tokens_;
+  }
+  // Windows closing together (several streams) share one decoder batch.
+  std::vector<DecodingResult> results = DecodeWindows(*model_, batch, prompts, prefixes, per_window);
   for (size_t i = 0; i < closing.size(); ++i) {
     StreamingState* s = closing[i].state;
-    CrossCache cross = closing.size() == 1 ? std::move(batch) : WhisperModel::SelectRows(batch, {static_cast<int32_t>(i)});
-    DecodingOptions opts = options_.decoding;
-    opts.seed = static_cast<uint32_t>(s->segment_);
-    opts.hotwords = s->hotword_tokens_;
-    DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
+    CrossCache row;
+    if (closing.size() > 1) row = WhisperModel::SelectRows(batch, {static_cast<int32_t>(i)});
+    const CrossCache& cross = closing.size() == 1 ? batch : row;
+    const DecodingResult& r = results[i];
     std::vector<int32_t> tokens = r.tokens;
     std::vector<float> probs = r.probs;
     if (std::getenv("ECHOIC_WHISPER_DEBUG"))

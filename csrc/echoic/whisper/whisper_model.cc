@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -76,9 +77,9 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   const ort::Session& d = *m->decoder_;
   ECHOIC_CHECK(d.GetMetadata("model_type", "") == "whisper", ErrorCode::kModel, "model '", d.name(),
                "': metadata model_type must be 'whisper' (import the checkpoint with `echoic models import`)");
-  ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "2", ErrorCode::kModel, "model '", d.name(),
+  ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "3", ErrorCode::kModel, "model '", d.name(),
                "': unsupported contract_version '", d.GetMetadata("contract_version", ""),
-               "' (this build reads 2; import the checkpoint again with `echoic models import`)");
+               "' (this build reads 3; import the checkpoint again with `echoic models import`)");
   WhisperModelInfo& i = m->info_;
   i.family = "whisper";
   i.name = d.GetMetadata("model_name", dir);
@@ -181,12 +182,46 @@ CrossCache WhisperModel::SelectRows(const CrossCache& cross, const std::vector<i
 }
 
 SelfCache WhisperModel::SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows) {
-  return SelfCache{GatherBatch(cache.k, rows), GatherBatch(cache.v, rows)};
+  SelfCache out{GatherBatch(cache.k, rows), GatherBatch(cache.v, rows),
+                ort::Tensor(ort::ElementType::kFloat32, {static_cast<int64_t>(rows.size()), cache.positions()}), {}};
+  const size_t p = static_cast<size_t>(cache.positions());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::copy_n(cache.mask.data<float>() + rows[i] * p, p, out.mask.data<float>() + i * p);
+    out.next.push_back(cache.next[static_cast<size_t>(rows[i])]);
+  }
+  return out;
 }
 
 SelfCache WhisperModel::EmptyCache(const WhisperModelInfo& info, int64_t batch) {
   std::vector<int64_t> shape{info.n_text_layer, batch, 0, info.n_text_state};
-  return SelfCache{ort::Tensor(ort::ElementType::kFloat32, shape), ort::Tensor(ort::ElementType::kFloat32, shape)};
+  return SelfCache{ort::Tensor(ort::ElementType::kFloat32, shape), ort::Tensor(ort::ElementType::kFloat32, shape),
+                   ort::Tensor(ort::ElementType::kFloat32, {batch, 0}), std::vector<int64_t>(batch, 0)};
+}
+
+SelfCache WhisperModel::Stack(const std::vector<const SelfCache*>& rows) {
+  ECHOIC_CHECK(!rows.empty(), ErrorCode::kInternal, "whisper: stacking no caches");
+  int64_t p = 0;
+  for (const SelfCache* c : rows) {
+    ECHOIC_CHECK(c->batch() == 1, ErrorCode::kInternal, "whisper: stacking a cache of ", c->batch(), " rows");
+    p = std::max(p, c->positions());
+  }
+  const auto& sh = rows[0]->k.shape();
+  const int64_t layers = sh[0], d = sh[3], b = static_cast<int64_t>(rows.size());
+  SelfCache out{ort::Tensor(ort::ElementType::kFloat32, {layers, b, p, d}),
+                ort::Tensor(ort::ElementType::kFloat32, {layers, b, p, d}),
+                ort::Tensor(ort::ElementType::kFloat32, {b, p}), {}};
+  std::fill_n(out.mask.data<float>(), b * p, -1e9f);  // padding until a row's own slots are copied
+  for (int64_t i = 0; i < b; ++i) {
+    const SelfCache& c = *rows[static_cast<size_t>(i)];
+    const int64_t n = c.positions();
+    for (int64_t l = 0; l < layers; ++l) {
+      std::copy_n(c.k.data<float>() + l * n * d, n * d, out.k.data<float>() + (l * b + i) * p * d);
+      std::copy_n(c.v.data<float>() + l * n * d, n * d, out.v.data<float>() + (l * b + i) * p * d);
+    }
+    std::copy_n(c.mask.data<float>(), n, out.mask.data<float>() + i * p);
+    out.next.push_back(c.next[0]);
+  }
+  return out;
 }
 
 DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t batch, SelfCache* cache,
@@ -200,18 +235,26 @@ DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t bat
                cache->positions() + t, " positions exceed the model's text context of ", info_.n_text_ctx);
   ort::Tensor tok(ort::ElementType::kInt64, {batch, t});
   std::memcpy(tok.data<int64_t>(), tokens.data(), tokens.size() * sizeof(int64_t));
-  ort::Tensor offset(ort::ElementType::kInt64, {1});
-  offset.data<int64_t>()[0] = cache->positions();
+  ECHOIC_CHECK(cache->batch() == batch, ErrorCode::kInternal, "whisper decoder: cache of ", cache->batch(),
+               " rows for a batch of ", batch);
+  ort::Tensor offset(ort::ElementType::kInt64, {batch});
+  std::copy(cache->next.begin(), cache->next.end(), offset.data<int64_t>());
   std::vector<std::string> outs{"logits", "self_k_out", "self_v_out"};
   if (want_alignment) outs.push_back("alignment");
-  auto out = decoder_->Run({"tokens", "offset", "self_k_in", "self_v_in", "cross_k", "cross_v"},
-                           {&tok, &offset, &cache->k, &cache->v, &cross.k, &cross.v}, outs);
+  auto out = decoder_->Run({"tokens", "offset", "self_k_in", "self_v_in", "self_mask", "cross_k", "cross_v"},
+                           {&tok, &offset, &cache->k, &cache->v, &cache->mask, &cross.k, &cross.v}, outs);
   DecoderOutput r;
   r.logits.assign(out[0].data<float>(), out[0].data<float>() + out[0].numel());
   ECHOIC_CHECK(r.logits.size() == static_cast<size_t>(batch * info_.n_vocab), ErrorCode::kModel, "model '",
                decoder_->name(), "': logits ", out[0].ShapeString(), " are not [batch, n_vocab]");
   cache->k = std::move(out[1]);
   cache->v = std::move(out[2]);
+  // The new tokens' slots are real for every row.
+  const int64_t p = cache->mask.shape()[1];
+  ort::Tensor mask(ort::ElementType::kFloat32, {batch, p + t});  // zero-filled
+  for (int64_t b = 0; b < batch; ++b) std::copy_n(cache->mask.data<float>() + b * p, p, mask.data<float>() + b * (p + t));
+  cache->mask = std::move(mask);
+  for (auto& n : cache->next) n += t;
   if (want_alignment) r.alignment.assign(out[3].data<float>(), out[3].data<float>() + out[3].numel());
   return r;
 }

@@ -31,10 +31,15 @@ struct WhisperModelInfo : asr::AcousticModelInfo {
   float window_seconds() const { return n_audio_ctx * 0.02f; }
 };
 
-// Self-attention cache of a decoder batch: [layers, batch, positions, state].
+// Self-attention cache of a decoder batch: K/V [layers, batch, positions, state].
+// Rows may hold prompts of different lengths: shorter ones are padded, and the
+// mask says which slots are real.
 struct SelfCache {
   ort::Tensor k, v;
+  ort::Tensor mask;            // [batch, positions]: 0 = a cached token, -1e9 = padding
+  std::vector<int64_t> next;   // per row: the position of its next token
   int64_t positions() const { return k.shape().size() == 4 ? k.shape()[2] : 0; }
+  int64_t batch() const { return static_cast<int64_t>(next.size()); }
 };
 
 // Cross-attention K/V of a batch of windows, split into heads: K [layers, batch,
@@ -64,6 +69,8 @@ class WhisperModel {
   static CrossCache SelectRows(const CrossCache& cross, const std::vector<int32_t>& rows);
   static SelfCache SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows);
   static SelfCache EmptyCache(const WhisperModelInfo& info, int64_t batch);
+  // One batch from single-row caches of different lengths (padded, masked).
+  static SelfCache Stack(const std::vector<const SelfCache*>& rows);
 
   // Runs tokens (batch x T) after `cache` (updated in place) against `cross`
   // (batch rows, or one row shared by all).
