@@ -28,6 +28,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, d in installed.items():
         where = "bundled" if d.parent == registry.BUNDLED_DIR else "cached"
         rows.append((name, where, _size(_dir_size(d)), str(d)))
+    # Keyword spotters (echoic kws --model), bundled beside the recognizers.
+    if registry.BUNDLED_DIR.is_dir():
+        for d in sorted(registry.BUNDLED_DIR.iterdir()):
+            if d.name not in installed and (d / "model.onnx").is_file() and not (d / "tokens.txt").exists():
+                rows.append((d.name, "bundled", _size(_dir_size(d)), f"{d} (keyword spotter: echoic kws)"))
     for name, e in published.items():
         if name not in installed:
             rows.append((name, "downloadable", _size(e.size), e.description or e.url))
@@ -84,6 +89,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"{f.file}\t{wer}\tN={f.ref_words} S={f.substitutions} D={f.deletions} "
                   f"I={f.insertions}\tRTF={f.seconds / f.duration if f.duration else 0:.3f}", flush=True)
 
+    if args.model is None:
+        args.model = registry.default_model()
     rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, threads=args.threads, on_file=on_file,
                    **decoding_args(args))
     if args.json:
@@ -141,7 +148,8 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
                     "the real-time factor and the model. Reference and hypothesis are both normalized by "
                     "echoic.text.normalize: lower-case, punctuation stripped (in-word apostrophes kept), "
                     "numbers, money and ordinals spelled out as words.")
-    e.add_argument("--model", required=True, help="model name, model folder or .onnx file")
+    e.add_argument("--model", default=None,
+                   help="model name, model folder or .onnx file (default: as for transcribe)")
     e.add_argument("--set", required=True, help="folder holding transcripts.tsv and the audio files")
     e.add_argument("--chunk-ms", type=float, default=None,
                    help="feed audio in chunks of this many ms (default: whole file at once)")

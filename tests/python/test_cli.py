@@ -210,3 +210,32 @@ def test_download_progress_true_is_accepted(monkeypatch, tmp_path):
     with pytest.raises(echoic.InvalidArgumentError, match="progress"):
         registry.download("no-such-model", progress="yes", cache=tmp_path)
     assert callable(registry.stderr_progress("x"))
+
+
+def test_keyword_events_report_the_peak_not_the_threshold_crossing(shared_dir):
+    """Time and score of a detection do not move with the threshold (issue #20 item 10)."""
+    from echoic import kws
+
+    clip = shared_dir / "eval" / "keywords" / "multiple_keywords.wav"
+    runs = {}
+    for thr in (0.5, 0.7, 0.9):
+        runs[thr] = {(e.keyword, round(e.time, 3)): e.score for e in kws.KeywordSpotter(None, thresholds=thr).spot(clip)}
+    for thr in (0.5, 0.7):  # every detection at the highest threshold is the same event at lower ones
+        for key, score in runs[0.9].items():
+            assert runs[thr].get(key) == score, (thr, key)
+    # chunking still gives identical events
+    import soundfile as sf
+
+    a, rate = sf.read(clip, dtype="float32")
+    sp = kws.KeywordSpotter(None, thresholds=0.7)
+    for i in range(0, len(a), 1234):
+        sp.accept(a[i:i + 1234], rate)
+    sp.finish()
+    assert {(e.keyword, round(e.time, 3)): e.score for e in sp.events()} == runs[0.7]
+
+
+def test_models_list_shows_the_keyword_model_and_eval_has_a_default(capsys, monkeypatch, tmp_path):
+    assert cli.main(["models", "list"]) == 0
+    assert any(line.startswith("echoic-kws-en") for line in capsys.readouterr().out.splitlines())
+    args = cli.build_parser().parse_args(["eval", "--set", str(tmp_path)])
+    assert args.model is None  # resolved to registry.default_model() when run
