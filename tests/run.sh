@@ -27,6 +27,11 @@ fi
 (cd "$BUILD" && ctest --output-on-failure)
 ctest_rc=$?
 
+echo "== Type stubs of the native module (mypy)"
+(cd "$ROOT/tests" && MYPYPATH="$("$PY" -c "import echoic, os; print(os.path.dirname(os.path.dirname(echoic.__file__)))")" \
+  "$PY" -m mypy --follow-imports=silent --ignore-missing-imports --no-incremental typing/usage.py)
+mypy_rc=$?
+
 echo "== Python tests (pytest)"
 # Run from tests/ so that `import echoic` resolves to the installed package.
 (cd "$ROOT/tests" && "$PY" -m pytest -c "$ROOT/pyproject.toml" --rootdir "$ROOT" "$ROOT/tests/python" "$@")
@@ -36,8 +41,8 @@ if [ "$pytest_rc" -eq 5 ]; then
   pytest_rc=1
 fi
 
-if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ]; then
-  echo "tests/run.sh: FAILED (ctest rc=$ctest_rc, pytest rc=$pytest_rc)"
+if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ] || [ "$mypy_rc" -ne 0 ]; then
+  echo "tests/run.sh: FAILED (ctest rc=$ctest_rc, mypy rc=$mypy_rc, pytest rc=$pytest_rc)"
   exit 1
 fi
 echo "tests/run.sh: all tests passed"

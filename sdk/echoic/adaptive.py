@@ -85,6 +85,7 @@ class AdaptiveRecognizer:
     # decode_available, so they are shared with Recognizer as they are.
     stream = _asr.Recognizer.stream
     astream = _asr.Recognizer.astream
+    segments = _asr.Recognizer.segments
     transcribe = _asr.Recognizer.transcribe
 
     def __init__(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -184,7 +184,7 @@ class Recognizer:
     ``beam_size=0`` is 16 with a word LM, else 4.
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
     default the decoder's blank frames measure it; ``vad="energy"``,
-    ``vad="silero"`` (with ``vad_model=`` a silero_vad.onnx) or ``vad="webrtc"``
+    ``vad="silero"`` (``vad_model=`` a silero_vad.onnx, default the bundled Silero VAD) or ``vad="webrtc"``
     (the webrtcvad package, ``vad_aggressiveness`` 0-3) measure it with a voice
     activity detector instead. Rule defaults: 2.4 s of silence with nothing
     decoded, 1.2 s after speech, 20 s maximum utterance.
@@ -237,6 +237,10 @@ class Recognizer:
             self._webrtc_aggressiveness = int(vad_aggressiveness)
             vad = "external"  # the core smooths and applies the decisions this module reports
         cfg.vad = vad or ""
+        if vad == "silero" and vad_model is None:
+            from .vad import default_silero_model
+
+            vad_model = default_silero_model()  # the bundled Silero VAD unless $ECHOIC_VAD_MODEL
         cfg.vad_model = str(vad_model) if vad_model is not None else ""
         self._r = _n.Recognizer(cfg)
         self.model_path = model_path
@@ -313,15 +317,18 @@ class Recognizer:
         for r in news.take():
             yield r
 
-    def transcribe(
+    def segments(
         self,
         source: "str | os.PathLike[str] | np.ndarray | _audio.Audio",
         sample_rate: Optional[int] = None,
         *,
-        chunk_ms: Optional[float] = None,
+        chunk_ms: Optional[float] = 1000.0,
         hotwords: Optional[Hotwords] = None,
-    ) -> Transcript:
-        """Recognizes a whole file or array (fed in ``chunk_ms`` chunks, or at once)."""
+        progress: Optional[Callable[[float, float], None]] = None,
+    ) -> Iterator[Result]:
+        """Final results of a whole file or array, yielded while it is decoded (lazily: a long
+        file's first segments arrive before its end is read). ``progress(done_s, total_s)`` is
+        called after each ``chunk_ms`` of audio. Same results as :meth:`transcribe`."""
         if isinstance(source, _audio.Audio):
             a = source
         elif isinstance(source, np.ndarray):
@@ -332,7 +339,27 @@ class Recognizer:
             a = _audio.read(source, downmix=True)
         samples = a.samples
         step = len(samples) if not chunk_ms else max(1, int(a.sample_rate * chunk_ms / 1000))
-        chunks = (samples[i : i + step] for i in range(0, len(samples), step))
-        segments = [r for r in self.stream(chunks, a.sample_rate, partials=False, hotwords=hotwords)]
+        total = len(samples) / a.sample_rate
+
+        def chunks() -> Iterator["np.ndarray"]:
+            for i in range(0, len(samples), step):
+                yield samples[i : i + step]
+                if progress is not None:
+                    progress(min(i + step, len(samples)) / a.sample_rate, total)
+
+        yield from self.stream(chunks(), a.sample_rate, partials=False, hotwords=hotwords)
+
+    def transcribe(
+        self,
+        source: "str | os.PathLike[str] | np.ndarray | _audio.Audio",
+        sample_rate: Optional[int] = None,
+        *,
+        chunk_ms: Optional[float] = None,
+        hotwords: Optional[Hotwords] = None,
+        progress: Optional[Callable[[float, float], None]] = None,
+    ) -> Transcript:
+        """Recognizes a whole file or array (fed in ``chunk_ms`` chunks, or at once); see
+        :meth:`segments` for the results one by one while it runs."""
+        segments = list(self.segments(source, sample_rate, chunk_ms=chunk_ms, hotwords=hotwords, progress=progress))
         text = " ".join(r.text for r in segments if r.text)
         return Transcript(text=text, segments=segments)

@@ -54,14 +54,6 @@ def _cmd_vad(args: argparse.Namespace) -> int:
 
     options = {} if args.min_silence_ms is None else {"min_silence_ms": args.min_silence_ms}
     method = args.method
-    if method is None:  # silero when its model is at hand, else a detector that needs none
-        method = "silero" if (args.model or os.environ.get("ECHOIC_VAD_MODEL")) else "energy"
-        if method == "energy":
-            try:
-                import webrtcvad  # noqa: F401  (optional)
-                method = "webrtc"
-            except ImportError:
-                pass
     segments = vad.speech_segments(args.file, method=method, model=args.model, **options)
     for start, end in segments:
         print(f"{start:.2f}\t{end:.2f}")
@@ -182,10 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_features)
     p = sub.add_parser("vad", help="print speech segments (start<TAB>end seconds) of an audio file")
     p.add_argument("file", help="audio file (any rate; resampled as the detector needs)")
-    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default=None,
-                   help="default: silero when --model or $ECHOIC_VAD_MODEL gives its model, else webrtc "
-                        "(when the webrtcvad package is installed), else energy")
-    p.add_argument("--model", default=None, help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL)")
+    p.add_argument("--method", choices=["silero", "webrtc", "energy"], default="silero",
+                   help="detector (default silero: the bundled Silero VAD; webrtc needs the webrtcvad package)")
+    p.add_argument("--model", default=None,
+                   help="silero_vad.onnx (default: $ECHOIC_VAD_MODEL, else the bundled Silero VAD)")
     p.add_argument("--min-silence-ms", type=int, default=None, help="silence that splits segments")
     p.set_defaults(func=_cmd_vad)
     sp = sub.add_parser("speaker", help="speaker enrollment, identification and verification")
@@ -202,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="speaker index file" + (" (created if missing)" if verb == "enroll" else " (must exist)"))
         if verb in ("enroll", "verify", "remove"):
             p.add_argument("--name", required=True, help="speaker name")
-        p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL)"
+        p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL, else the bundled d-vector model)"
                        + ("; not needed" if verb in ("list", "remove") else ""))
         if verb == "enroll":
             p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")

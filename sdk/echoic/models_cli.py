@@ -33,6 +33,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         for d in sorted(registry.BUNDLED_DIR.iterdir()):
             if d.name not in installed and (d / "model.onnx").is_file() and not (d / "tokens.txt").exists():
                 rows.append((d.name, "bundled", _size(_dir_size(d)), f"{d} (keyword spotter: echoic kws)"))
+            elif (d / "embedder.int8.onnx").is_file():
+                rows.append((d.name, "bundled", _size(_dir_size(d)), f"{d} (speaker embedder: echoic speaker)"))
+            elif (d / "silero_vad.onnx").is_file():
+                rows.append((d.name, "bundled", _size(_dir_size(d)), f"{d} (voice activity detector: echoic vad)"))
     for name, e in published.items():
         if name not in installed:
             rows.append((name, "downloadable", _size(e.size), e.description or e.url))

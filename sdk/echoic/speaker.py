@@ -29,11 +29,17 @@ NAMESPACE = "speakers"
 DEFAULT_THRESHOLD = 0.60
 
 
-def _default_model_path() -> str:
-    p = os.environ.get(MODEL_ENV)
-    if not p:
-        raise NotFoundError(f"no speaker model given and ${MODEL_ENV} is not set "
-                            "(e.g. models/speaker-dvector/embedder.int8.onnx)")
+#: The d-vector embedder shipped in the package (Apache-2.0; source and licence in its folder).
+BUNDLED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "speaker-dvector",
+                             "embedder.int8.onnx")
+
+
+def default_model_path() -> str:
+    """``$ECHOIC_SPEAKER_MODEL`` when set, else the bundled d-vector model."""
+    p = os.environ.get(MODEL_ENV) or BUNDLED_MODEL
+    if not os.path.isfile(p):
+        raise NotFoundError(f"speaker model '{p}' not found: give its path (model=, --model) "
+                            f"or set ${MODEL_ENV}")
     return p
 
 
@@ -46,7 +52,7 @@ class SpeakerModel:
                  intra_op_threads: int = 1, vad_model: Optional[PathLike] = None) -> None:
         # vad_model: a Silero VAD; when given, embeddings use only the detected speech.
         self.vad_model = os.fspath(vad_model) if vad_model is not None else None
-        self.path = os.fspath(path) if path is not None else _default_model_path()
+        self.path = os.fspath(path) if path is not None else default_model_path()
         if not os.path.isfile(self.path):
             from .errors import EchoicIOError
             raise EchoicIOError(f"speaker model '{self.path}': no such file")

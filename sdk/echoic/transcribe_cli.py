@@ -61,9 +61,17 @@ def format_vtt(t: Transcript) -> str:
     return "WEBVTT\n\n" + body
 
 
-def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, model: str = "") -> dict:
+#: Version of the `--json` object; raised when a field changes meaning or goes away.
+JSON_SCHEMA = 2
+
+
+def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, model: str = "",
+                    timing: bool = False) -> dict:
+    """The `--json` object of one file. ``rtf`` (decoding time / audio time) only with
+    ``timing``: results stay identical from run to run unless timing was asked for."""
     models = sorted({s.model for s in t.segments if s.model})
-    return {
+    out = {
+        "schema": JSON_SCHEMA,
         "file": path,
         "model": ",".join(models) or model,
         "text": t.text,
@@ -73,8 +81,46 @@ def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, mo
                       "end": round(s.words[-1].end if s.words else s.segment_start, 3)}
                      for s in t.segments if s.text],
         "duration": round(seconds, 3),
-        "rtf": round(elapsed / seconds, 4) if seconds > 0 else None,
     }
+    if timing:
+        out["rtf"] = round(elapsed / seconds, 4) if seconds > 0 else None
+    return out
+
+
+_EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt"}
+
+
+def _output_paths(files: Sequence[str], out_dir: str, fmt: str) -> List[Path]:
+    """One output file per input in ``out_dir``: its name with the format's extension."""
+    names = [("stdin" if f == "-" else Path(f).stem) + "." + _EXTENSIONS[fmt] for f in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        from .cli import UsageError
+
+        raise UsageError(f"-o/--output-dir: several inputs would write {', '.join(dup)}; give them distinct names")
+    return [Path(out_dir) / n for n in names]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` through a temporary file: a failure leaves no partial file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise EchoicIOError(f"cannot write '{path}': {exc}") from exc
+
+
+def _read_input(path: str) -> "_audio.Audio":
+    if path == "-":  # audio on stdin (wav/flac/ogg bytes)
+        import io
+
+        return _audio.read(io.BytesIO(sys.stdin.buffer.read()), downmix=True)
+    return _audio.read(path, downmix=True)
 
 
 class _Progress:
@@ -140,12 +186,27 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     args.model = args.model or default_model()
     hotwords = read_hotwords(args.hotwords) if args.hotwords else None
     rec = _make_recognizer(args)
+    if args.files.count("-") > 1:
+        from .cli import UsageError
+
+        raise UsageError("'-' (stdin) can be given once")
+    outputs = _output_paths(args.files, args.output_dir, args.format) if args.output_dir else None
+    if outputs is None and args.format in ("srt", "vtt") and len(args.files) > 1:
+        from .cli import UsageError
+
+        raise UsageError(f"--{args.format} for {len(args.files)} files would run the documents together on "
+                         "stdout; write one file per input with -o/--output-dir DIR")
+    if args.output_dir:
+        try:
+            os.makedirs(args.output_dir, exist_ok=True)
+        except OSError as exc:
+            raise EchoicIOError(f"cannot create output folder '{args.output_dir}': {exc}") from exc
     progress = _Progress(len(args.files))
     status = 0
     for i, path in enumerate(args.files):
         progress.update(i, path)
         try:
-            a = _audio.read(path, downmix=True)
+            a = _read_input(path)
         except Exception as exc:  # report and go on with the other files
             print(f"echoic: {path}: {exc}", file=sys.stderr)
             status = 1
@@ -170,14 +231,22 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         t = Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments)
         if args.format == "json":
-            print(json.dumps(transcript_json(path, t, a.duration, elapsed, str(args.model)), ensure_ascii=False))
+            doc = json.dumps(transcript_json(path, t, a.duration, elapsed, str(args.model), timing=args.timing),
+                             ensure_ascii=False) + "\n"
         elif args.format == "srt":
-            print(format_srt(t), end="")
+            doc = format_srt(t)
         elif args.format == "vtt":
-            print(format_vtt(t), end="")
+            doc = format_vtt(t)
         else:
-            print(t.text if len(args.files) == 1 else f"{path}\t{t.text}")
-        sys.stdout.flush()
+            doc = (t.text if len(args.files) == 1 or outputs else f"{path}\t{t.text}") + "\n"
+        if outputs:
+            _write_atomically(outputs[i], doc)
+        else:
+            sys.stdout.write(doc)
+            sys.stdout.flush()
+        if args.timing and args.format != "json":
+            print(f"echoic: {path}: {a.duration:.2f} s of audio in {elapsed:.2f} s (RTF {elapsed / max(a.duration, 1e-9):.3f})",
+                  file=sys.stderr)
     progress.update(len(args.files), "")
     return status
 
@@ -248,7 +317,11 @@ def cmd_mic(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files (streaming decoder)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files; '-' reads one from stdin")
+    p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
+                   help="write one file per input into DIR (NAME.txt/.json/.srt/.vtt) instead of stdout")
+    p.add_argument("--timing", action="store_true",
+                   help="report decoding speed (RTF): in the JSON ('rtf'), else on stderr")
     p.add_argument("--model", default=None,
                    help="model name (default: whisper-tiny.en when the [whisper] extra is installed, else "
                         "echoic-small-en), model folder or .onnx file")
@@ -256,7 +329,8 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--partials", action="store_true", help="show partial results on stderr while decoding")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json",
-                     help="one JSON object per file: file, text, words (word, start, end), segments")
+                     help="one JSON object per file (schema 2): schema, file, model, text, words (word, start, "
+                          "end, confidence), segments (text, start, end), duration; rtf with --timing")
     fmt.add_argument("--srt", dest="format", action="store_const", const="srt")
     fmt.add_argument("--vtt", dest="format", action="store_const", const="vtt")
     p.set_defaults(format="text")

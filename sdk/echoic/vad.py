@@ -29,6 +29,21 @@ from .errors import InvalidArgumentError, NotFoundError
 Segment = Tuple[float, float]
 """(start, end) of a speech segment, in seconds since the detector was created."""
 
+#: The Silero VAD shipped in the package (MIT; source and licence in its folder).
+BUNDLED_SILERO_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "silero-vad",
+                                    "silero_vad.onnx")
+
+
+def default_silero_model() -> str:
+    """``$ECHOIC_VAD_MODEL`` when set, else the bundled Silero VAD."""
+    model = os.environ.get("ECHOIC_VAD_MODEL") or BUNDLED_SILERO_MODEL
+    if not os.path.isfile(model):
+        raise NotFoundError(
+            f"Silero VAD model '{model}' not found: give its path (model=, or --model in the CLI) or set "
+            "$ECHOIC_VAD_MODEL; or use the webrtc or energy method, which need no model")
+    return model
+
+
 _SMOOTHING_KEYS = ("threshold", "neg_threshold", "min_speech_ms", "min_silence_ms", "speech_pad_ms")
 
 
@@ -101,14 +116,15 @@ class _Detector:
 
 
 class SileroVad(_Detector):
-    """Silero VAD v5/v6 (``silero_vad.onnx``) at 16 kHz or 8 kHz.
+    """Silero VAD v5/v6 (``silero_vad.onnx``) at 16 kHz or 8 kHz; ``model_path`` defaults to
+    :func:`default_silero_model` (the bundled model unless ``$ECHOIC_VAD_MODEL`` is set).
 
     Raises :class:`echoic.ModelError` if the file is not a Silero v5/v6 model,
     :class:`echoic.EchoicIOError` if it is missing."""
 
     def __init__(
         self,
-        model_path: Union[str, os.PathLike],
+        model_path: Union[str, os.PathLike, None] = None,
         threshold: float = 0.5,
         min_speech_ms: int = 250,
         min_silence_ms: int = 100,
@@ -119,7 +135,7 @@ class SileroVad(_Detector):
     ) -> None:
         super().__init__(
             _n.SileroVad(
-                os.fspath(model_path),
+                os.fspath(model_path) if model_path is not None else default_silero_model(),
                 sample_rate=int(sample_rate),
                 threshold=float(threshold),
                 neg_threshold=float(neg_threshold),
@@ -256,7 +272,7 @@ def speech_segments(
     ``audio_or_path``: a file (read by :func:`echoic.audio.read`; channels are averaged) or
     an array at ``sample_rate`` (default 16000); audio at a rate the detector does not take
     is resampled to 16 kHz. ``method``: ``"silero"``
-    (needs ``model`` or ``$ECHOIC_VAD_MODEL``), ``"webrtc"`` or ``"energy"``.
+    (``model``, default :func:`default_silero_model`), ``"webrtc"`` or ``"energy"``.
     Other keyword options go to the detector (e.g. ``min_silence_ms=500``).
     """
     from . import audio as _audio
@@ -278,12 +294,7 @@ def speech_segments(
         rate = clip.sample_rate
     audio = clip.samples
     if method == "silero":
-        model = model or os.environ.get("ECHOIC_VAD_MODEL")
-        if not model:
-            raise NotFoundError(
-                "the Silero VAD needs its model file silero_vad.onnx: give its path (model=, or --model in the "
-                "CLI) or set $ECHOIC_VAD_MODEL; or use the webrtc or energy method, which need no model"
-            )
+        model = model or default_silero_model()
         det: _Detector = SileroVad(model, sample_rate=rate, **options)
     elif method == "webrtc":
         det = WebRtcVad(sample_rate=rate, **options)
@@ -296,4 +307,4 @@ def speech_segments(
     return det.segments()
 
 
-__all__ = ["EnergyVad", "Segment", "SileroVad", "WebRtcVad", "speech_segments"]
+__all__ = ["EnergyVad", "Segment", "SileroVad", "WebRtcVad", "default_silero_model", "speech_segments"]

@@ -1,6 +1,8 @@
 """The `echoic` command line surface (issue #20)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import echoic
@@ -124,6 +126,11 @@ def test_vad_reads_audio_like_every_command(tmp_path, speech_dev, capsys, monkey
     assert cli.main(["vad", str(cd), "--method", "energy"]) == 0  # no model needed, any rate
     lines = capsys.readouterr().out.splitlines()
     assert lines and all(len(line.split("\t")) == 2 for line in lines)
+    # the default (Silero) works with no configuration: the model is bundled (item 5)
+    assert cli.main(["vad", str(cd)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(len(line.split("\t")) == 2 for line in lines)
+    assert echoic.Recognizer("echoic-small-en", vad="silero").transcribe(clip).text  # no vad_model needed
 
 
 def test_exit_codes_and_one_line_errors(tmp_path, speech_dev):
@@ -239,3 +246,82 @@ def test_models_list_shows_the_keyword_model_and_eval_has_a_default(capsys, monk
     assert any(line.startswith("echoic-kws-en") for line in capsys.readouterr().out.splitlines())
     args = cli.build_parser().parse_args(["eval", "--set", str(tmp_path)])
     assert args.model is None  # resolved to registry.default_model() when run
+
+
+def test_many_files_output_dir_stdin_and_json_schema(speech_dev, tmp_path, capsys, monkeypatch):
+    """Issue #20 item 8: -o/--output-dir, '-' for stdin, JSON schema and segment end, no timing unless asked."""
+    import io
+    import json
+    import sys
+
+    a = str(speech_dev / "ljspeech__LJ001-0002.wav")
+    b = str(speech_dev / "ljspeech__LJ001-0003.wav")
+    m = ["--model", "echoic-small-en"]
+    assert cli.main(["transcribe", a, b, "--srt", *m]) == 2  # would run two documents together
+    assert "--output-dir" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert cli.main(["transcribe", a, b, "--srt", "-o", str(out), *m]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["ljspeech__LJ001-0002.srt", "ljspeech__LJ001-0003.srt"]
+    assert all((out / n).read_text().startswith("1\n") for n in os.listdir(out))
+    assert capsys.readouterr().out == ""
+
+    assert cli.main(["transcribe", a, "--json", *m]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == 2 and "rtf" not in doc and all("end" in s for s in doc["segments"])
+    assert cli.main(["transcribe", a, "--json", "--timing", *m]) == 0
+    assert "rtf" in json.loads(capsys.readouterr().out)
+
+    with open(a, "rb") as f:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(f.read())))
+    assert cli.main(["transcribe", "-", "--json", *m]) == 0
+    from_stdin = json.loads(capsys.readouterr().out)
+    assert from_stdin["file"] == "-" and from_stdin["text"] == doc["text"]
+
+
+def test_readme_states_the_shipped_model_sizes():
+    """Issue #20 item 11: the README said 3.5 MB and 1.1 MB for 5.11 MB and 1.53 MB files."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    for name in ("echoic-small-en", "echoic-tiny-en"):
+        mb = (repo / "sdk" / "echoic" / "models" / name / "model.onnx").stat().st_size / 1e6
+        assert f"{mb:.2f} MB" in readme, (name, mb)
+    assert "Exit codes" in readme and "--output-dir" in readme
+
+
+def test_speaker_cli_runs_with_the_bundled_model(tmp_path, shared_dir, capsys, monkeypatch):
+    """Issue #20 item 5: no --model, no $ECHOIC_SPEAKER_MODEL: the bundled d-vector model,
+    byte-identical to the one the benchmarks used."""
+    import hashlib
+
+    from echoic import speaker
+
+    monkeypatch.delenv("ECHOIC_SPEAKER_MODEL", raising=False)
+    bundled = speaker.default_model_path()
+    shared = shared_dir / "models" / "speaker-dvector" / "embedder.int8.onnx"
+    digest = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()  # noqa: E731
+    assert digest(bundled) == digest(shared)
+    spk = shared_dir / "eval" / "speaker"
+    idx = str(tmp_path / "s.idx")
+    assert cli.main(["speaker", "enroll", str(spk / "speaker_1_utt_1.wav"), "--index", idx, "--name", "one"]) == 0
+    assert cli.main(["speaker", "identify", str(spk / "speaker_1_test_utt.wav"), "--index", idx]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split("\t")[1] == "one"
+    assert speaker.SpeakerModel().dim == 256
+
+
+def test_segments_arrive_lazily_with_progress(speech_dev):
+    """'Also expected': results while a long file is decoded, with a progress callback."""
+    import numpy as np
+
+    rec = echoic.Recognizer("echoic-small-en")
+    clips = [echoic.audio.read(speech_dev / f"ljspeech__LJ001-000{i}.wav", target_rate=16000) for i in (1, 2, 3)]
+    silence = np.zeros(16000 * 3, dtype=np.float32)  # pauses long enough to end utterances
+    audio = np.concatenate([x for c in clips for x in (c.samples, silence)])
+    seen = []
+    it = rec.segments(audio, 16000, progress=lambda done, total: seen.append((done, total)))
+    first = next(it)
+    assert first.is_final and first.text and seen[-1][0] < seen[-1][1]  # before the end was read
+    rest = list(it)
+    assert seen[-1][0] == seen[-1][1] and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    assert [r.text for r in [first, *rest]] == [r.text for r in rec.transcribe(audio, 16000).segments]

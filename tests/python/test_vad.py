@@ -124,8 +124,13 @@ def test_wrong_rate_file_and_bad_options(tmp_path, two_clips, silero_model, monk
         vad.speech_segments(path, method="silero", model=silero_model, sample_rate=16000)
     with pytest.raises(echoic.InvalidArgumentError, match="method"):
         vad.speech_segments(two_clips[0], method="nope")
-    with pytest.raises(echoic.NotFoundError, match="model.*webrtc or energy"):
+    # no model given: the bundled Silero VAD (issue #20 item 5), the same as the shared copy
+    assert vad.speech_segments(two_clips[0], method="silero") == \
+        vad.speech_segments(two_clips[0], method="silero", model=silero_model)
+    monkeypatch.setenv("ECHOIC_VAD_MODEL", str(tmp_path / "nope.onnx"))
+    with pytest.raises(echoic.NotFoundError, match="nope.onnx.*webrtc or energy"):
         vad.speech_segments(two_clips[0], method="silero", model=None)
+    monkeypatch.delenv("ECHOIC_VAD_MODEL")
     with pytest.raises(echoic.InvalidArgumentError, match="threshold"):
         vad.SileroVad(silero_model, threshold=2.0)
     with pytest.raises(echoic.ModelError, match="linear.onnx"):

@@ -75,8 +75,9 @@ def test_streaming_never_retracts_a_confirmed_word(whisper_recognizer, speech_de
     assert wer([ref], [normalize(text)]) <= 0.2, text
 
 
-def test_silence_and_noise_give_no_text(whisper_recognizer):
-    rng = np.random.default_rng(7)
+@pytest.mark.parametrize("seed", [1, 7])
+def test_silence_and_noise_give_no_text(whisper_recognizer, seed):
+    rng = np.random.default_rng(seed)
     rate = 16000
     silence = np.zeros(10 * rate, np.float32)
     white = (0.05 * rng.standard_normal(10 * rate)).astype(np.float32)
@@ -86,6 +87,9 @@ def test_silence_and_noise_give_no_text(whisper_recognizer):
     audio = np.concatenate([silence, white, brown])
     t = whisper_recognizer.transcribe(audio, rate)
     assert t.text == "" and t.words == [], t.text
+    partials = [r.text for r in whisper_recognizer.stream([audio[i:i + 1600] for i in range(0, len(audio), 1600)],
+                                                          rate, partials=True) if r.text]
+    assert partials == []
 
 
 def test_rates_and_chunkings_are_accepted(whisper_recognizer, speech_dev):

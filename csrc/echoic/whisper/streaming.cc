@@ -1,6 +1,7 @@
 #include "echoic/whisper/streaming.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +43,14 @@ std::string DisplayToken(const std::string& bytes) {
     else out += "\xEF\xBF\xBD", i += 1;
   }
   return out;
+}
+
+// Whether text holds a letter or digit (any non-ASCII byte counts): a window
+// decoded to punctuation alone heard no speech.
+bool HasWords(const std::string& text) {
+  for (char c : text)
+    if (std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
 }
 
 }  // namespace
@@ -181,7 +190,8 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
                    r.compression_ratio, r.temperature, model_->tokenizer().Decode(r.tokens).c_str());
     // Too short to hold a word: Whisper answers such slivers with stock phrases.
     const bool sliver = closing[i].end - s->window_start_ < Samples(options_.min_window_s);
-    if ((r.no_speech || sliver) && s->confirmed_.empty()) tokens.clear(), probs.clear();
+    const bool no_words = !HasWords(model_->tokenizer().Decode(tokens));  // e.g. ". . ." on noise
+    if ((r.no_speech || sliver || no_words) && s->confirmed_.empty()) tokens.clear(), probs.clear();
     const int32_t audio_frames = static_cast<int32_t>((closing[i].end - s->window_start_) / 320);
     std::vector<TokenSpan> spans = TimeTokens(*model_, cross, tokens, audio_frames);
     int64_t next_start = closing[i].end;
@@ -227,7 +237,9 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   opts.hotwords = s->hotword_tokens_;
   DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
   std::vector<int32_t> tail(r.tokens.begin() + static_cast<std::ptrdiff_t>(s->confirmed_.size()), r.tokens.end());
-  if (r.no_speech) tail.clear();
+  // A partial has no fallback passes: a low log-prob means noise decoded as words.
+  if (r.no_speech || r.avg_logprob < opts.logprob_threshold || !HasWords(model_->tokenizer().Decode(tail)))
+    tail.clear();
   // Confirm the words both of the last two partials agree on, up to a word start both share.
   const Tokenizer& tok = model_->tokenizer();
   size_t agree = 0;
