@@ -237,8 +237,14 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   opts.hotwords = s->hotword_tokens_;
   DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
   std::vector<int32_t> tail(r.tokens.begin() + static_cast<std::ptrdiff_t>(s->confirmed_.size()), r.tokens.end());
-  // A partial has no fallback passes: a low log-prob means noise decoded as words.
-  if (r.no_speech || r.avg_logprob < opts.logprob_threshold || !HasWords(model_->tokenizer().Decode(tail)))
+  if (std::getenv("ECHOIC_WHISPER_DEBUG"))
+    std::fprintf(stderr, "partial %.2f-%.2f no_speech %.3f avg_logprob %.3f: %s\n", s->window_start_ / 16000.0,
+                 s->consumed_ / 16000.0, r.no_speech_prob, r.avg_logprob, model_->tokenizer().Decode(r.tokens).c_str());
+  // A partial has no fallback passes, so it is judged more strictly than a final:
+  // a low log-prob, a likely no-speech window or a sliver of audio shows nothing.
+  const bool sliver = s->consumed_ - s->window_start_ < Samples(options_.min_window_s);
+  if (r.no_speech || r.avg_logprob < opts.logprob_threshold || r.no_speech_prob > opts.no_speech_threshold ||
+      sliver || !HasWords(model_->tokenizer().Decode(tail)))
     tail.clear();
   // Confirm the words both of the last two partials agree on, up to a word start both share.
   const Tokenizer& tok = model_->tokenizer();
