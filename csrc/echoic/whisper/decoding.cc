@@ -386,17 +386,16 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
   ECHOIC_CHECK(cross.batch() == static_cast<int64_t>(n) && prefixes.size() == n && options.size() == n,
                ErrorCode::kInvalidArgument, "whisper decode: ", n, " prompts, ", prefixes.size(), " prefixes, ",
                options.size(), " option sets for ", cross.batch(), " windows");
-  std::vector<CrossCache> rows;
-  for (size_t i = 0; i < n; ++i) {
-    CheckRequest(info, prefixes[i], options[i]);
-    rows.push_back(n == 1 ? cross : WhisperModel::SelectRows(cross, {static_cast<int32_t>(i)}));
-  }
+  for (size_t i = 0; i < n; ++i) CheckRequest(info, prefixes[i], options[i]);
+  if (n == 1) return {WithFallback(model, cross, prompts[0], prefixes[0], options[0], std::nullopt)};
+  // One window's rows of the cross cache, copied only where a window runs alone.
+  auto row = [&](size_t i) { return WhisperModel::SelectRows(cross, {static_cast<int32_t>(i)}); };
   std::vector<DecodingResult> out(n);
-  // Beam search (its own batch of beams) and lone windows go one by one.
+  // Beam search (its own batch of beams) goes window by window.
   std::vector<size_t> batched;
   for (size_t i = 0; i < n; ++i) {
-    if (n > 1 && options[i].beam_size == 1 && options[i].temperatures[0] <= 0.f) batched.push_back(i);
-    else out[i] = WithFallback(model, rows[i], prompts[i], prefixes[i], options[i], std::nullopt);
+    if (options[i].beam_size == 1 && options[i].temperatures[0] <= 0.f) batched.push_back(i);
+    else out[i] = WithFallback(model, row(i), prompts[i], prefixes[i], options[i], std::nullopt);
   }
   if (batched.empty()) return out;
   // Greedy at temperature 0 for all the others in one decoder batch: each prompt
@@ -410,7 +409,7 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
     const DecodingOptions& o = options[i];
     grammars.emplace_back(info, o.timestamps && prefixes[i].empty(), prefixes[i].empty(), &o.hotwords,
                           o.hotword_boost);
-    starts.push_back(RunPrompt(model, rows[i], prompts[i], prefixes[i], grammars.back().timestamps()));
+    starts.push_back(RunPrompt(model, row(i), prompts[i], prefixes[i], grammars.back().timestamps()));
     max_new.push_back(MaxNew(info, o, starts.back().cache.positions()));
     cross_rows.push_back(static_cast<int32_t>(i));
   }
@@ -453,7 +452,8 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
     const size_t i = batched[r];
     Attempt a = Judge(model, std::move(seqs[r]), prefixes[i], starts[r].no_speech_prob, options[i].temperatures[0],
                       grammars[r].timestamps(), options[i]);
-    out[i] = WithFallback(model, rows[i], prompts[i], prefixes[i], options[i], std::move(a));
+    out[i] = a.fallback ? WithFallback(model, row(i), prompts[i], prefixes[i], options[i], std::move(a))
+                        : std::move(a.result);
   }
   return out;
 }
