@@ -28,7 +28,11 @@ fi
 ctest_rc=$?
 
 echo "== Type stubs of the native module (mypy)"
-(cd "$ROOT/tests" && MYPYPATH="$("$PY" -c "import echoic, os; print(os.path.dirname(os.path.dirname(echoic.__file__)))")" \
+# An installed echoic is found by mypy itself (py.typed); a source tree (PYTHONPATH=sdk) needs MYPYPATH,
+# and mypy refuses site-packages there.
+PKG_PARENT="$(cd "$ROOT/tests" && "$PY" -c "import echoic, os; print(os.path.dirname(os.path.dirname(echoic.__file__)))")"
+case "$PKG_PARENT" in */site-packages|*/dist-packages) PKG_PARENT="" ;; esac
+(cd "$ROOT/tests" && MYPYPATH="$PKG_PARENT" \
   "$PY" -m mypy --follow-imports=silent --ignore-missing-imports --no-incremental typing/usage.py)
 mypy_rc=$?
 

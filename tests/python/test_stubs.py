@@ -25,7 +25,11 @@ def test_stubs_are_shipped_and_name_everything_the_module_has():
 
 def _mypy(*files: str):
     pytest.importorskip("mypy")
-    env = dict(os.environ, MYPYPATH=str(STUBS.parent.parent))
+    env = dict(os.environ)
+    # A source tree needs MYPYPATH; an installed package is found through py.typed (and mypy
+    # refuses site-packages in MYPYPATH).
+    if STUBS.parent.parent.name not in ("site-packages", "dist-packages"):
+        env["MYPYPATH"] = str(STUBS.parent.parent)
     return subprocess.run([sys.executable, "-m", "mypy", "--follow-imports=silent", "--ignore-missing-imports",
                            "--no-incremental", "--python-version", "3.11", *files],
                           capture_output=True, text=True, env=env, cwd=REPO / "tests", timeout=600)
