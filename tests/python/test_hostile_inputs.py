@@ -71,21 +71,10 @@ def test_thread_count_is_bounded():
 
 def test_non_utf8_labels_are_refused_through_the_c_api(tmp_path):
     cffi = pytest.importorskip("cffi")
+    from test_c_api_recognizer import header_cdef  # the shipped echoic.h, not a hand copy
+
     ffi = cffi.FFI()
-    ffi.cdef(
-        """
-        typedef struct echoic_index echoic_index;
-        typedef struct echoic_index_options {
-          size_t dim; const char* metric; const char* encoding; int32_t m; int32_t refine_m; int32_t opq;
-          int32_t ivf_lists; int32_t keep_fp16; const char* encoder_id;
-        } echoic_index_options;
-        void echoic_index_options_init(echoic_index_options* options, size_t dim);
-        int echoic_index_create(const char* path, const echoic_index_options* options, echoic_index** out);
-        int echoic_index_add(echoic_index* index, const float* vectors, size_t n, const int64_t* ids,
-                             const char* const* labels, const char* ns, int64_t* out_ids);
-        void echoic_index_free(echoic_index* index);
-        """
-    )
+    ffi.cdef(header_cdef())
     lib = ffi.dlopen(echoic.c_library_path())
     opts = ffi.new("echoic_index_options*")
     lib.echoic_index_options_init(opts, 8)
