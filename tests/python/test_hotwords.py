@@ -75,3 +75,20 @@ def test_cli_hotwords_word_or_file(speech_dev, tmp_path, capsys):
     assert cli.main(["transcribe", clip, "--model", "echoic-small-en", "--hotwords", str(f)]) == 1
     err = capsys.readouterr().err
     assert "line 1" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_long_hotwords_are_bounded_and_encoding_is_linear(speech_dev):
+    import time
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
+    rec = echoic.Recognizer(model)
+    with pytest.raises(echoic.InvalidArgumentError, match="at most 256 bytes"):
+        rec.create_stream(hotwords=["a" * 16000])
+    with pytest.raises(echoic.InvalidArgumentError, match="at most 1024"):
+        rec.create_stream(hotwords=[f"w{i}" for i in range(1025)])
+    # Encoding a word used to be cubic in its length (16,000 letters: 119 s).
+    symbols = echoic._native.SymbolTable.from_file(str(model / "tokens.txt"))
+    t0 = time.perf_counter()
+    assert len(symbols.encode("a" * 20000)) > 0
+    assert time.perf_counter() - t0 < 5.0

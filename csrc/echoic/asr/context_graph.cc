@@ -133,14 +133,17 @@ const std::string kMark = "\xE2\x96\x81";
 
 // Greedy longest match of one word; false (and the character that failed)
 // when some character has neither a piece nor byte-fallback tokens.
-bool EncodeWord(const std::string& word, const SymbolTable& symbols, bool has_mark, std::vector<int32_t>* ids,
-                std::string* bad) {
+bool EncodeWord(const std::string& word, const SymbolTable& symbols, bool has_mark, size_t longest,
+                std::vector<int32_t>* ids, std::string* bad) {
   const std::string s = has_mark ? kMark + word : word;
   std::vector<size_t> bounds = CharBounds(s);
   size_t bi = 0;
   while (bi + 1 < bounds.size()) {
     bool matched = false;
-    for (size_t bj = bounds.size() - 1; bj > bi; --bj) {  // longest first
+    // Longest first, but no longer than the longest symbol: linear in the word's length.
+    size_t top = bounds.size() - 1;
+    while (top > bi + 1 && bounds[top] - bounds[bi] > longest) --top;
+    for (size_t bj = top; bj > bi; --bj) {
       std::string piece = s.substr(bounds[bi], bounds[bj] - bounds[bi]);
       if (symbols.Contains(piece) && !symbols.IsSpecial(symbols.Id(piece))) {
         ids->push_back(symbols.Id(piece));
@@ -183,7 +186,11 @@ std::string AsciiCase(std::string s, bool upper) {
 
 std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable& symbols) {
   bool has_mark = false;
-  for (int32_t i = 0; i < symbols.size() && !has_mark; ++i) has_mark = symbols.IsWordStart(i);
+  size_t longest = 1;
+  for (int32_t i = 0; i < symbols.size(); ++i) {
+    has_mark = has_mark || symbols.IsWordStart(i);
+    longest = std::max(longest, symbols.Token(i).size());
+  }
   std::vector<std::string> words;
   {
     std::string cur;
@@ -203,11 +210,11 @@ std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable
     // As written first; then in upper / lower case, for vocabularies of one case.
     std::string bad, ignored;
     std::vector<int32_t> w;
-    bool ok = EncodeWord(word, symbols, has_mark, &w, &bad);
+    bool ok = EncodeWord(word, symbols, has_mark, longest, &w, &bad);
     for (bool upper : {true, false}) {
       if (ok) break;
       w.clear();
-      ok = EncodeWord(AsciiCase(word, upper), symbols, has_mark, &w, &ignored);
+      ok = EncodeWord(AsciiCase(word, upper), symbols, has_mark, longest, &w, &ignored);
     }
     if (!ok)
       Fail(ErrorCode::kInvalidArgument, "EncodeWithTokens: cannot encode '", bad, "' of word '", word,

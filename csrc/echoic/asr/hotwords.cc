@@ -79,4 +79,12 @@ std::vector<Hotword> ParseHotwords(const std::string& text) {
   return out;
 }
 
+void CheckHotwordLimits(const std::vector<Hotword>& hotwords) {
+  ECHOIC_CHECK(hotwords.size() <= kMaxHotwords, ErrorCode::kInvalidArgument, "hotwords: at most ", kMaxHotwords,
+               " per stream, got ", hotwords.size());
+  for (const Hotword& h : hotwords)
+    ECHOIC_CHECK(h.phrase.size() <= kMaxHotwordBytes, ErrorCode::kInvalidArgument, "hotwords: a phrase is at most ",
+                 kMaxHotwordBytes, " bytes, got ", h.phrase.size(), " ('", h.phrase.substr(0, 32), "...')");
+}
+
 }  // namespace echoic::asr

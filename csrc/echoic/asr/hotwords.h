@@ -20,6 +20,11 @@
 
 namespace echoic::asr {
 
+// Limits every recognizer enforces on the hotwords of a stream (kInvalidArgument).
+constexpr size_t kMaxHotwords = 1024;
+constexpr size_t kMaxHotwordBytes = 256;
+void CheckHotwordLimits(const std::vector<Hotword>& hotwords);
+
 // kInvalidArgument naming the line for a bad boost or a line with no words.
 std::vector<Hotword> ParseHotwords(const std::string& text);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "echoic/asr/hotwords.h"
 #include "echoic/asr/segment_decoder.h"
 #include "echoic/runtime/error.h"
 #include "echoic/vad/energy_vad.h"
@@ -144,6 +145,7 @@ void Recognizer::ResolveDecoding() {
 Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
+  CheckHotwordLimits(hotwords);
   if (whisper_) {
     std::vector<std::pair<std::string, float>> phrases;
     for (const auto& h : hotwords) phrases.emplace_back(h.phrase, h.score);

@@ -71,14 +71,10 @@ std::unique_ptr<StreamingState> StreamingDecoder::NewState(std::unique_ptr<vad::
   auto s = std::make_unique<StreamingState>();
   s->vad_ = std::move(vad);
   const Tokenizer& tok = model_->tokenizer();
-  ECHOIC_CHECK(hotwords.size() <= 1024, ErrorCode::kInvalidArgument, "whisper stream: at most 1024 hotwords, got ",
-               hotwords.size());
   for (const auto& [phrase, boost] : hotwords) {
     ECHOIC_CHECK(std::isfinite(boost), ErrorCode::kInvalidArgument, "whisper stream: hotword boost must be finite");
     std::string t = Trim(phrase);
     if (t.empty()) continue;
-    ECHOIC_CHECK(t.size() <= 256, ErrorCode::kInvalidArgument, "whisper stream: a hotword is at most 256 bytes, got ",
-                 t.size(), " ('", t.substr(0, 32), "...')");
     std::string capital = t;
     if (capital[0] >= 'a' && capital[0] <= 'z') capital[0] = static_cast<char>(capital[0] - 'a' + 'A');
     s->hotword_tokens_.push_back({tok.Encode(" " + t), boost});
