@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #include "echoic/runtime/error.h"
 
@@ -180,10 +178,6 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     const DecodingResult& r = results[i];
     std::vector<int32_t> tokens = r.tokens;
     std::vector<float> probs = r.probs;
-    if (std::getenv("ECHOIC_WHISPER_DEBUG"))
-      std::fprintf(stderr, "window %.2f-%.2f no_speech %.3f avg_logprob %.3f cr %.2f T %.1f: %s\n",
-                   s->window_start_ / 16000.0, closing[i].end / 16000.0, r.no_speech_prob, r.avg_logprob,
-                   r.compression_ratio, r.temperature, model_->tokenizer().Decode(r.tokens).c_str());
     // Too short to hold a word: Whisper answers such slivers with stock phrases.
     const bool sliver = closing[i].end - s->window_start_ < Samples(options_.min_window_s);
     const bool no_words = !HasWords(model_->tokenizer().Decode(tokens));  // e.g. ". . ." on noise
@@ -233,9 +227,6 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   opts.hotwords = s->hotword_tokens_;
   DecodingResult r = DecodeWindow(*model_, cross, Prompt(*s), s->confirmed_, opts);
   std::vector<int32_t> tail(r.tokens.begin() + static_cast<std::ptrdiff_t>(s->confirmed_.size()), r.tokens.end());
-  if (std::getenv("ECHOIC_WHISPER_DEBUG"))
-    std::fprintf(stderr, "partial %.2f-%.2f no_speech %.3f avg_logprob %.3f: %s\n", s->window_start_ / 16000.0,
-                 s->consumed_ / 16000.0, r.no_speech_prob, r.avg_logprob, model_->tokenizer().Decode(r.tokens).c_str());
   // A partial has no fallback passes, so it is judged more strictly than a final:
   // a low log-prob, a likely no-speech window or a sliver of audio shows nothing.
   const bool sliver = s->consumed_ - s->window_start_ < Samples(options_.min_window_s);

@@ -53,8 +53,14 @@ size_t NextChar(const std::string& s, size_t i, int32_t* cp) {
 }
 
 std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   ECHOIC_CHECK(in.good(), ErrorCode::kIo, "cannot open '", path, "'");
+  // Real vocabularies and merge lists are a few MB; a crafted file must not be read whole.
+  constexpr std::streamoff kMaxBytes = 64 << 20;
+  const std::streamoff size = in.tellg();
+  ECHOIC_CHECK(size >= 0 && size <= kMaxBytes, ErrorCode::kCorruptData, "'", path, "' is ", size,
+               " bytes; a tokenizer file is at most ", kMaxBytes);
+  in.seekg(0);
   std::stringstream ss;
   ss << in.rdbuf();
   ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "cannot read '", path, "'");
