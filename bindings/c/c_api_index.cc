@@ -1,4 +1,5 @@
 // C API over echoic::index::Index (section "embedding index" of echoic.h).
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -56,12 +57,15 @@ echoic_status echoic_index_create(const char* path, const echoic_index_options* 
   });
 }
 
-echoic_status echoic_index_open(const char* path, int32_t recover, echoic_index** out) {
+echoic_status echoic_index_open(const char* path, int32_t flags, echoic_index** out) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(path);
     ECHOIC_C_REQUIRE(out);
+    ECHOIC_CHECK((flags & ~(ECHOIC_INDEX_OPEN_RECOVER | ECHOIC_INDEX_OPEN_READ_ONLY)) == 0,
+                 ErrorCode::kInvalidArgument, "echoic_index_open: unknown flags ", flags);
     echoic::index::OpenOptions o;
-    o.recover = recover != 0;
+    o.recover = (flags & ECHOIC_INDEX_OPEN_RECOVER) != 0;
+    o.read_only = (flags & ECHOIC_INDEX_OPEN_READ_ONLY) != 0;
     auto h = std::make_unique<echoic_index>();
     h->impl = echoic::index::Index::Open(path, o);
     *out = h.release();
@@ -123,6 +127,18 @@ echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* bu
     size_t n = std::min(label.size(), capacity - 1);
     if (n) std::memcpy(buf, label.data(), n);
     buf[n] = '\0';
+  });
+}
+
+echoic_status echoic_index_entries(const echoic_index* index, const char* ns, int64_t* out_ids, size_t capacity,
+                                   size_t* out_count) {
+  return echoic::c_api::Guard([&] {
+    ECHOIC_C_REQUIRE(out_count);
+    ECHOIC_CHECK(capacity == 0 || out_ids != nullptr, ErrorCode::kInvalidArgument,
+                 "echoic_index_entries: out_ids is NULL but capacity is ", capacity);
+    std::vector<echoic::index::Entry> entries = Impl(index).Entries(ns ? ns : "default");
+    for (size_t i = 0; i < std::min(capacity, entries.size()); ++i) out_ids[i] = entries[i].id;
+    *out_count = entries.size();
   });
 }
 

@@ -282,10 +282,14 @@ ECHOIC_API void echoic_index_options_init(echoic_index_options* options, size_t 
 /* Creates a new index at `path` (must not exist). */
 ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_options* options,
                                              echoic_index** out);
-/* Opens an index; recover != 0 keeps every intact record of a damaged file. Without it,
- * damage, a missing or newer log, or a log whose last record fails its checksum is
- * ECHOIC_ERR_CORRUPT_DATA. */
-ECHOIC_API echoic_status echoic_index_open(const char* path, int32_t recover, echoic_index** out);
+/* Flags of echoic_index_open, or'ed together. */
+#define ECHOIC_INDEX_OPEN_RECOVER 1   /* keep every intact record of a damaged file */
+#define ECHOIC_INDEX_OPEN_READ_ONLY 2 /* a snapshot; creates, locks and repairs nothing */
+/* Opens an index. Without ECHOIC_INDEX_OPEN_RECOVER, damage, a missing or newer log, or a
+ * log whose last record fails its checksum is ECHOIC_ERR_CORRUPT_DATA. A read-only index
+ * may be open beside the one writer; its train/add/remove/save are ECHOIC_ERR_STATE.
+ * Unknown flag bits are ECHOIC_ERR_INVALID_ARGUMENT. */
+ECHOIC_API echoic_status echoic_index_open(const char* path, int32_t flags, echoic_index** out);
 /* Trains the codebooks on n row-major vectors (n × dim floats). */
 ECHOIC_API echoic_status echoic_index_train(echoic_index* index, const float* vectors, size_t n);
 /* Adds n vectors. ids: NULL to assign; labels: NULL or n strings; ns: NULL = "default";
@@ -301,6 +305,11 @@ ECHOIC_API echoic_status echoic_index_search(const echoic_index* index, const fl
                                              int64_t* out_ids);
 /* Copies the label of `id` (NUL-terminated, truncated to capacity) into buf. */
 ECHOIC_API echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity);
+/* Lists the live entries of namespace ns (NULL = "default", "" = every namespace) in id
+ * order: up to `capacity` ids into out_ids (NULL when capacity is 0); *out_count gets the
+ * total, so a first call with capacity 0 sizes the buffer. */
+ECHOIC_API echoic_status echoic_index_entries(const echoic_index* index, const char* ns, int64_t* out_ids,
+                                              size_t capacity, size_t* out_count);
 ECHOIC_API echoic_status echoic_index_size(const echoic_index* index, size_t* out);
 ECHOIC_API echoic_status echoic_index_bytes_per_vector(const echoic_index* index, size_t* out);
 ECHOIC_API echoic_status echoic_index_save(echoic_index* index);

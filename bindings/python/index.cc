@@ -53,12 +53,13 @@ void BindIndex(py::module_& m) {
           py::arg("max_train_points") = 32768)
       .def_static(
           "open",
-          [](const std::string& path, bool recover) {
+          [](const std::string& path, bool recover, bool read_only) {
             index::OpenOptions o;
             o.recover = recover;
+            o.read_only = read_only;
             return Index::Open(path, o);
           },
-          py::arg("path"), py::arg("recover") = false)
+          py::arg("path"), py::arg("recover") = false, py::arg("read_only") = false)
       .def(
           "train",
           [](Index& self, const FloatArray& x) {
@@ -141,6 +142,21 @@ void BindIndex(py::module_& m) {
       .def("contains", &Index::Contains)
       .def("label", &Index::Label)
       .def("namespaces", &Index::namespaces)
+      .def(
+          "entries",
+          [](const Index& self, const std::string& ns) {
+            std::vector<index::Entry> entries = self.Entries(ns);
+            py::array_t<int64_t> ids(static_cast<py::ssize_t>(entries.size()));
+            py::list labels;
+            auto w = ids.mutable_unchecked<1>();
+            for (size_t i = 0; i < entries.size(); ++i) {
+              w(static_cast<py::ssize_t>(i)) = entries[i].id;
+              labels.append(py::str(entries[i].label));
+            }
+            return py::make_tuple(ids, labels);
+          },
+          py::arg("namespace") = "default")
+      .def_property_readonly("read_only", &Index::read_only)
       .def_property_readonly("bytes_per_vector", &Index::bytes_per_vector)
       .def_property_readonly("stored_bytes_per_vector", &Index::stored_bytes_per_vector)
       .def_property_readonly("trained", &Index::trained)

@@ -67,7 +67,8 @@ def _cmd_speaker(args: argparse.Namespace) -> int:
     thr = DEFAULT_THRESHOLD if threshold is None else threshold
     with SpeakerRegistry(args.index, model=getattr(args, "model", None),
                          encoding=getattr(args, "encoding", "flat"), threshold=thr,
-                         create=args.action == "enroll") as reg:
+                         create=args.action == "enroll",
+                         read_only=args.action in ("identify", "verify", "list")) as reg:
         if args.action == "enroll":
             ids = reg.enroll(args.name, args.files)
             print(f"enrolled {args.name}: {len(ids)} utterance(s)")

@@ -89,10 +89,17 @@ class EmbeddingIndex:
         return f"{name or p.parent.name or p.stem}@{h.hexdigest()[:12]}"
 
     @classmethod
-    def open(cls, path: PathLike, recover: bool = False) -> "EmbeddingIndex":
+    def open(cls, path: PathLike, recover: bool = False, read_only: bool = False) -> "EmbeddingIndex":
         """Opens an index; ``recover=True`` keeps every intact record of a damaged file
-        (the damaged original is kept as ``<path>.damaged`` and a clean file written)."""
-        return cls(_n.Index.open(os.fspath(path), bool(recover)))
+        (the damaged original is kept as ``<path>.damaged`` and a clean file written).
+
+        ``read_only=True`` reads a snapshot and writes nothing (no lock, no log, no repair);
+        it may be open beside the one writer, and its writes raise ``StateError``."""
+        return cls(_n.Index.open(os.fspath(path), bool(recover), bool(read_only)))
+
+    def entries(self, namespace: str = "default") -> Tuple[np.ndarray, List[str]]:
+        """Every entry of ``namespace`` (``""``: all namespaces) as (ids, labels), in id order."""
+        return self._ix.entries(namespace)
 
     def train(self, x) -> None:
         self._ix.train(_matrix(x, self.dim))
@@ -196,6 +203,10 @@ class EmbeddingIndex:
     @property
     def path(self) -> str:
         return self._ix.path
+
+    @property
+    def read_only(self) -> bool:
+        return self._ix.read_only
 
     @property
     def open_issues(self) -> List[str]:

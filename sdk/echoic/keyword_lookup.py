@@ -155,12 +155,8 @@ class KeywordLookup:
         return self.index.add(np.stack(vecs), labels=labels, namespace=NAMESPACE, encoder_id=self.encoder_id)
 
     def _entries(self) -> List[Tuple[int, str]]:
-        n = len(self.index)
-        if n == 0:
-            return []
-        probe = np.full((self.index.dim,), 1.0 / np.sqrt(self.index.dim), np.float32)
-        _, ids, labels = self.index.search(probe, k=n, namespace=NAMESPACE)
-        return [(int(i), lab) for i, lab in zip(ids[0], labels[0]) if i >= 0]
+        ids, labels = self.index.entries(NAMESPACE)
+        return [(int(i), lab) for i, lab in zip(ids, labels)]
 
     def keywords(self) -> List[str]:
         return sorted({lab.rsplit("@", 1)[0] for _, lab in self._entries()})

@@ -117,10 +117,6 @@ class SpeakerModel:
         return f"SpeakerModel({self.path!r}, dim={self.dim}, encoder_id={self.encoder_id!r})"
 
 
-def _probe(dim: int) -> np.ndarray:
-    return np.full((dim,), 1.0 / np.sqrt(dim), dtype=np.float32)
-
-
 class SpeakerRegistry:
     """Open-set speaker identification/verification over an ``EmbeddingIndex``.
 
@@ -136,11 +132,12 @@ class SpeakerRegistry:
 
     def __init__(self, index_path: PathLike, model: Union[SpeakerModel, PathLike, None] = None,
                  encoding: str = "flat", threshold: float = DEFAULT_THRESHOLD, m: int = 32,
-                 rerank: bool = True, opq: bool = True, create: bool = True) -> None:
-        # ``create=False``: the index must exist (read-only uses never create files). A new
-        # index is written on the first enrollment, after its embeddings were computed, so a
-        # failed enrollment leaves no files behind. The model loads on first need (``list``
-        # and ``remove`` need none).
+                 rerank: bool = True, opq: bool = True, create: bool = True, read_only: bool = False) -> None:
+        # ``create=False``: the index must exist. ``read_only``: it must exist and is read as a
+        # snapshot; nothing is written, not even a lock file (identify, verify and list need no
+        # more, and may run beside an enrolling process). A new index is written on the first
+        # enrollment, after its embeddings were computed, so a failed enrollment leaves no
+        # files behind. The model loads on first need (``list`` and ``remove`` need none).
         if encoding not in ("flat", "sq8", "pq"):
             raise InvalidArgumentError(f"SpeakerRegistry: encoding must be flat, sq8 or pq, got {encoding!r}")
         self._model: Optional[SpeakerModel] = model if isinstance(model, SpeakerModel) else None
@@ -151,10 +148,10 @@ class SpeakerRegistry:
         self._new = dict(encoding=encoding, m=int(m), opq=bool(opq) and encoding == "pq")
         self.index: Optional[EmbeddingIndex] = None
         if os.path.exists(self.path):
-            self.index = EmbeddingIndex.open(self.path)
+            self.index = EmbeddingIndex.open(self.path, read_only=read_only)
             if self._model is not None:
                 self._check_model(self._model)
-        elif not create:
+        elif not create or read_only:
             raise NotFoundError(f"speaker index '{self.path}' does not exist (enroll a speaker to create it)")
         else:
             _ = self.model  # a new index needs the model: fail now, before anything is written
@@ -244,11 +241,8 @@ class SpeakerRegistry:
     def _entries(self) -> List[Tuple[int, str]]:
         if self.index is None:
             return []
-        n = len(self.index)
-        if n == 0:
-            return []
-        _, ids, labels = self.index.search(_probe(self.index.dim), k=n, namespace=NAMESPACE)
-        return [(int(i), lab) for i, lab in zip(ids[0], labels[0]) if i >= 0]
+        ids, labels = self.index.entries(NAMESPACE)
+        return [(int(i), lab) for i, lab in zip(ids, labels)]
 
     def list(self) -> List[str]:
         return sorted({lab for _, lab in self._entries()})

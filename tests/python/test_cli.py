@@ -69,6 +69,55 @@ def test_failed_enroll_leaves_no_trace(tmp_path, shared_dir, speech_dev, capsys)
     assert capsys.readouterr().out.split() == ["x"]
 
 
+def test_read_only_verbs_write_nothing_and_run_beside_a_writer(tmp_path, shared_dir, speech_dev, capsys):
+    """identify/verify/list used to take the index's lock (so they failed while another process
+    enrolled) and created .lock files (issue #20 item 7): they now read a snapshot."""
+    import numpy as np
+
+    from echoic.index import EmbeddingIndex
+
+    model = str(shared_dir / "models" / "speaker-dvector" / "embedder.int8.onnx")
+    idx = tmp_path / "s.idx"
+    clip = str(speech_dev / "ljspeech__LJ001-0002.wav")
+    assert cli.main(["speaker", "enroll", clip, "--index", str(idx), "--name", "lj", "--model", model]) == 0
+    os.remove(str(idx) + ".lock")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    capsys.readouterr()
+    assert cli.main(["speaker", "list", "--index", str(idx)]) == 0
+    assert capsys.readouterr().out.split() == ["lj"]
+    assert cli.main(["speaker", "identify", clip, "--index", str(idx), "--model", model]) == 0
+    assert "\tlj\t" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .lock, .wal rewritten or .tmp
+    with EmbeddingIndex.open(idx) as writer:  # a writer holds the lock
+        assert cli.main(["speaker", "verify", clip, "--index", str(idx), "--name", "lj", "--model", model]) == 0
+        assert "accept" in capsys.readouterr().out
+        with pytest.raises(echoic.StateError):
+            EmbeddingIndex.open(idx)  # a second writer is still refused
+        reader = EmbeddingIndex.open(idx, read_only=True)
+        assert reader.read_only and len(reader) == len(writer)
+        with pytest.raises(echoic.StateError, match="read-only"):
+            reader.add(np.ones((1, reader.dim), np.float32), labels=["x"], namespace="speaker")
+        reader.close()
+
+
+def test_entries_list_every_row_of_a_large_ivf_index(tmp_path):
+    """Listing by search(k=len) missed rows under IVF beyond 4,096 rows (issue #15 item 4)."""
+    import numpy as np
+
+    from echoic.index import EmbeddingIndex
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6000, 16)).astype(np.float32)
+    with EmbeddingIndex.create(tmp_path / "big.idx", 16, encoding="sq8", ivf_lists=64) as ix:
+        ix.train(x)
+        ix.add(x, labels=[f"w{i}" for i in range(len(x))], namespace="kw")
+        ids, labels = ix.entries("kw")
+        assert len(ids) == 6000 and labels[4321] == "w4321" and list(ids[:3]) == [0, 1, 2]
+        _, sids, _ = ix.search(x[0], k=6000, namespace="kw")
+        assert (sids[0] >= 0).sum() < 6000  # what the old listing saw
+        assert len(ix.entries("")[0]) == 6000 and len(ix.entries("other")[0]) == 0
+
+
 def test_channels_first_array_is_rejected_not_silently_empty(speech_dev):
     """np.stack([a, a]) is (channels, frames): it used to decode to '' (issue #20 item 4)."""
     import numpy as np

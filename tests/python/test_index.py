@@ -263,44 +263,13 @@ def test_ivf_opq_refine_and_retrain(tmp_path):
         assert len(ix) == 6000
 
 
-def _find_c_library():
-    here = Path(echoic.__file__).resolve().parent
-    repo = Path(__file__).resolve().parents[2]
-    candidates = list((here / "lib").glob("libechoic.so*")) + list((repo / "build").glob("*/bindings/c/libechoic.so"))
-    return candidates[0] if candidates else None
-
-
 def test_c_api_round_trip(tmp_path):
     cffi = pytest.importorskip("cffi")
-    lib_path = _find_c_library()
-    if lib_path is None:
-        pytest.skip("libechoic.so not found (install the package or build in build/<dir>)")
+    from test_c_api_recognizer import header_cdef  # the shipped echoic.h
+
     ffi = cffi.FFI()
-    ffi.cdef(
-        """
-        typedef struct echoic_index echoic_index;
-        typedef struct echoic_index_options {
-          size_t dim; const char* metric; const char* encoding; int32_t m; int32_t refine_m; int32_t opq;
-          int32_t ivf_lists; int32_t keep_fp16; const char* encoder_id;
-        } echoic_index_options;
-        const char* echoic_last_error(void);
-        void echoic_index_options_init(echoic_index_options* options, size_t dim);
-        int echoic_index_create(const char* path, const echoic_index_options* options, echoic_index** out);
-        int echoic_index_open(const char* path, int32_t recover, echoic_index** out);
-        int echoic_index_train(echoic_index* index, const float* vectors, size_t n);
-        int echoic_index_add(echoic_index* index, const float* vectors, size_t n, const int64_t* ids,
-                             const char* const* labels, const char* ns, int64_t* out_ids);
-        int echoic_index_remove(echoic_index* index, const int64_t* ids, size_t n);
-        int echoic_index_search(const echoic_index* index, const float* queries, size_t nq, size_t k,
-                                const char* ns, size_t nprobe, size_t rerank, float* out_scores, int64_t* out_ids);
-        int echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity);
-        int echoic_index_size(const echoic_index* index, size_t* out);
-        int echoic_index_bytes_per_vector(const echoic_index* index, size_t* out);
-        int echoic_index_save(echoic_index* index);
-        void echoic_index_free(echoic_index* index);
-        """
-    )
-    lib = ffi.dlopen(str(lib_path))
+    ffi.cdef(header_cdef())
+    lib = ffi.dlopen(echoic.c_library_path())
     x = clustered(400, 32, 8, 0.4, seed=9)
     opts = ffi.new("echoic_index_options*")
     lib.echoic_index_options_init(opts, 32)
@@ -340,5 +309,28 @@ def test_c_api_round_trip(tmp_path):
     assert lib.echoic_index_label(ix, 20, buf, 32) == 0 and ffi.string(buf) == b"spk20"
     assert lib.echoic_index_search(ix, ffi.NULL, 1, 3, ffi.NULL, 8, 0, ffi.from_buffer("float[]", scores),
                                    ffi.from_buffer("int64_t[]", ids)) == 1
+    # Entries: sized by a first call, in id order.
+    assert lib.echoic_index_entries(ix, ffi.NULL, ffi.NULL, 0, n) == 0 and n[0] == 399
+    listed = np.zeros(399, np.int64)
+    assert lib.echoic_index_entries(ix, ffi.NULL, ffi.from_buffer("int64_t[]", listed), 399, n) == 0
+    assert listed.tolist() == [i for i in range(400) if i != 3]
+    assert lib.echoic_index_entries(ix, b"nowhere", ffi.NULL, 0, n) == 0 and n[0] == 0
+    assert lib.echoic_index_entries(ix, ffi.NULL, ffi.NULL, 5, n) == 1  # NULL buffer with capacity
+    # Read-only beside the writer: works, refuses writes, creates nothing.
+    files = sorted(p.name for p in tmp_path.iterdir())
+    ro = ffi.new("echoic_index**")
+    assert lib.echoic_index_open(path, 2, ro) == 0, ffi.string(lib.echoic_last_error())
+    assert lib.echoic_index_size(ro[0], n) == 0 and n[0] == 399
+    assert lib.echoic_index_remove(ro[0], ffi.new("int64_t[]", [4]), 1) == lib.ECHOIC_ERR_STATE
+    assert b"read-only" in ffi.string(lib.echoic_last_error())
+    assert lib.echoic_index_save(ro[0]) == lib.ECHOIC_ERR_STATE
+    lib.echoic_index_free(ro[0])
+    assert lib.echoic_index_open(path, 4, ro) == lib.ECHOIC_ERR_INVALID_ARGUMENT  # unknown flag
+    assert lib.echoic_index_open(path, 0, ro) == lib.ECHOIC_ERR_STATE  # a second writer
     lib.echoic_index_free(ix)
     lib.echoic_index_free(ffi.NULL)
+    lock = tmp_path / "c.idx.lock"
+    lock.unlink()
+    assert lib.echoic_index_open(path, 2, ro) == 0
+    lib.echoic_index_free(ro[0])
+    assert not lock.exists() and sorted(p.name for p in tmp_path.iterdir()) == [f for f in files if f != "c.idx.lock"]

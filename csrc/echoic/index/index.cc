@@ -55,11 +55,16 @@ struct Index::State {
   File lock;
   std::vector<std::string> issues;
   bool closed = false;
+  bool read_only = false;
   mutable std::shared_mutex mu;
 
   size_t fp16_width() const { return opts.keep_fp16 ? opts.dim * 2 : 0; }
 
   void CheckOpen() const { ECHOIC_CHECK(!closed, ErrorCode::kState, "index '", path, "' is closed"); }
+  void CheckWritable(const char* what) const {
+    CheckOpen();
+    ECHOIC_CHECK(!read_only, ErrorCode::kState, "cannot ", what, ": index '", path, "' was opened read-only");
+  }
 
   void CheckEncoder(const std::string& declared, const char* what) const {
     if (declared.empty() || opts.encoder_id.empty() || declared == opts.encoder_id) return;
@@ -313,13 +318,39 @@ std::unique_ptr<Index> Index::Create(const std::string& path, const IndexOptions
   return idx;
 }
 
+namespace {
+// Log records newer than the main file's generation were written after a save this
+// reader did not see (a writer saved between our two reads): the caller reads again.
+struct StaleSnapshot {};
+
+bool BenignWalIssue(const std::string& issue) {
+  return issue.find("torn") != std::string::npos || issue.find("incomplete") != std::string::npos ||
+         issue.find("zero-filled") != std::string::npos;
+}
+}  // namespace
+
 std::unique_ptr<Index> Index::Open(const std::string& path, const OpenOptions& options) {
+  ECHOIC_CHECK(PathExists(path), ErrorCode::kNotFound, "index file '", path, "' does not exist");
+  if (!options.read_only) return OpenSnapshot(path, options);
+  // Without the lock a writer may save between reading the main file and the log;
+  // the log then names a newer generation. Read again (a save is rare and quick).
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return OpenSnapshot(path, options);
+    } catch (const StaleSnapshot&) {
+      ECHOIC_CHECK(attempt < 8, ErrorCode::kState, "index '", path,
+                   "' kept changing while being read (a writer is saving it repeatedly); try again");
+    }
+  }
+}
+
+std::unique_ptr<Index> Index::OpenSnapshot(const std::string& path, const OpenOptions& options) {
   std::unique_ptr<Index> idx(new Index());
   State* s = idx->s_.get();
   s->path = path;
   s->wal_path = path + ".wal";
-  ECHOIC_CHECK(PathExists(path), ErrorCode::kNotFound, "index file '", path, "' does not exist");
-  LockIndex(s);
+  s->read_only = options.read_only;
+  if (!s->read_only) LockIndex(s);
   LoadedFile f = ReadIndexFile(path, options.recover);
   bool damaged = !f.issues.empty();
   s->issues = f.issues;
@@ -329,10 +360,9 @@ std::unique_ptr<Index> Index::Open(const std::string& path, const OpenOptions& o
   bool wal_damaged = false;
   for (const std::string& issue : w.issues) {
     s->issues.push_back(issue);
-    if (issue.find("torn") == std::string::npos && issue.find("incomplete") == std::string::npos &&
-        issue.find("zero-filled") == std::string::npos)
-      wal_damaged = true;
+    if (!BenignWalIssue(issue)) wal_damaged = true;
   }
+  if (s->read_only && w.exists && w.generation > s->generation) throw StaleSnapshot{};
   // Every save writes the main file, then a fresh log of its generation; a crash in
   // between leaves the previous generation's log (already folded in). Anything else
   // means acknowledged adds/removes may be gone: say so unless recovering.
@@ -366,15 +396,15 @@ std::unique_ptr<Index> Index::Open(const std::string& path, const OpenOptions& o
         for (int64_t id : rec.ids) s->ApplyRemove(id);
       }
     }
-    s->wal.Open(s->wal_path, w.valid_end);
-  } else {
+    if (!s->read_only) s->wal.Open(s->wal_path, w.valid_end);
+  } else if (!s->read_only) {
     // No log, or one already folded into the main file by a save that crashed
     // before replacing it.
     WalWriter::CreateEmpty(s->wal_path, s->generation);
     WalContents fresh = ReadWal(s->wal_path, s->opts.dim, false);
     s->wal.Open(s->wal_path, fresh.valid_end);
   }
-  if (options.recover && (damaged || wal_damaged)) {
+  if (options.recover && (damaged || wal_damaged) && !s->read_only) {
     // Keep the damaged original for inspection, then write a clean file.
     std::string keep = path + ".damaged";
     RemoveIfExists(keep);
@@ -387,7 +417,7 @@ std::unique_ptr<Index> Index::Open(const std::string& path, const OpenOptions& o
 void Index::Train(const float* x, size_t n) {
   State& s = *s_;
   std::unique_lock<std::shared_mutex> lock(s.mu);
-  s.CheckOpen();
+  s.CheckWritable("train");
   if (!s.codec.needs_training()) return;  // flat without IVF: nothing to learn
   ECHOIC_CHECK(!s.codec.trained(), ErrorCode::kState, "index '", s.path, "' is already trained; use retrain");
   ECHOIC_CHECK(x != nullptr && n > 0, ErrorCode::kInvalidArgument, "train: no training vectors given");
@@ -402,7 +432,7 @@ void Index::Train(const float* x, size_t n) {
 void Index::Retrain(const float* x, size_t n) {
   State& s = *s_;
   std::unique_lock<std::shared_mutex> lock(s.mu);
-  s.CheckOpen();
+  s.CheckWritable("retrain");
   const size_t d = s.opts.dim;
   std::vector<uint32_t> rows;
   for (size_t i = 0; i < s.ids.size(); ++i)
@@ -469,7 +499,7 @@ std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
                                 const std::string& encoder_id) {
   State& s = *s_;
   std::unique_lock<std::shared_mutex> lock(s.mu);
-  s.CheckOpen();
+  s.CheckWritable("add");
   s.CheckEncoder(encoder_id, "cannot add");
   ECHOIC_CHECK(s.codec.trained(), ErrorCode::kState, "index '", s.path, "' (encoding ", EncodingName(s.opts.encoding),
                s.opts.ivf_lists ? ", ivf" : "", ") must be trained before vectors are added");
@@ -531,7 +561,7 @@ std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
 void Index::Remove(const int64_t* ids, size_t n) {
   State& s = *s_;
   std::unique_lock<std::shared_mutex> lock(s.mu);
-  s.CheckOpen();
+  s.CheckWritable("remove");
   if (n == 0) return;
   ECHOIC_CHECK(ids != nullptr, ErrorCode::kInvalidArgument, "remove: ids are NULL");
   for (size_t i = 0; i < n; ++i)
@@ -707,7 +737,7 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
 
 void Index::Save() {
   std::unique_lock<std::shared_mutex> lock(s_->mu);
-  s_->CheckOpen();
+  s_->CheckWritable("save");
   s_->SaveLocked();
 }
 
@@ -757,5 +787,19 @@ std::vector<std::string> Index::namespaces() const {
     if (used[i]) out.push_back(s_->ns_names[i]);
   return out;
 }
+
+std::vector<Entry> Index::Entries(const std::string& nsname) const {
+  std::shared_lock<std::shared_mutex> lock(s_->mu);
+  s_->CheckOpen();
+  std::vector<Entry> out;
+  auto it = s_->ns_ids.find(nsname);
+  if (!nsname.empty() && it == s_->ns_ids.end()) return out;
+  for (size_t i = 0; i < s_->ids.size(); ++i)
+    if (!s_->deleted[i] && (nsname.empty() || s_->ns[i] == it->second)) out.push_back({s_->ids[i], s_->labels[i]});
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  return out;
+}
+
+bool Index::read_only() const { return s_->read_only; }
 
 }  // namespace echoic::index

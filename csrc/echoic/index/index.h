@@ -9,7 +9,9 @@
 //
 // Scores: cosine similarity (computed as 1 - |q-x|^2/2 on unit vectors, which keeps
 // PQ tables accurate), inner product, or squared L2 distance.
-// One process at a time: <path>.lock is flock'ed while the index is open.
+// One writer at a time: <path>.lock is flock'ed while the index is open for writing.
+// A read-only open takes no lock and writes nothing: it reads a snapshot of the main
+// file and the log as they are at open (readers may run beside the one writer).
 // SIMD: kernels.h picks AVX2 at run time; ECHOIC_DISABLE_SIMD=1 forces scalar.
 //
 // Thread safety: any number of concurrent Search() calls; mutations are exclusive.
@@ -48,6 +50,15 @@ struct OpenOptions {
   // whose checksum fails; only a log tail cut short by a crash is dropped (noted in
   // open_issues()).
   bool recover = false;
+  // Read a snapshot; create, lock, truncate or repair nothing (no .lock, no new .wal,
+  // no .damaged copy). Train/Add/Remove/Save on it are kState. With `recover`, damage
+  // is skipped in memory only.
+  bool read_only = false;
+};
+
+struct Entry {
+  int64_t id = 0;
+  std::string label;
 };
 
 struct SearchParams {
@@ -107,11 +118,15 @@ class Index {
   // Problems found and skipped while opening (recover mode, log tail cut short).
   const std::vector<std::string>& open_issues() const;
   std::vector<std::string> namespaces() const;
+  // Every live entry of namespace `ns`, in id order ("" = every namespace).
+  std::vector<Entry> Entries(const std::string& ns) const;
+  bool read_only() const;
 
   struct State;
 
  private:
   Index();
+  static std::unique_ptr<Index> OpenSnapshot(const std::string& path, const OpenOptions& options);
   std::unique_ptr<State> s_;
 };
 
