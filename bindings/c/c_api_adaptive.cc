@@ -9,9 +9,11 @@
 #include "echoic/asr/adaptive_recognizer.h"
 
 struct echoic_adaptive {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kAdaptive;
   std::unique_ptr<echoic::asr::AdaptiveRecognizer> impl;
 };
 struct echoic_adaptive_stream {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kAdaptiveStream;
   std::unique_ptr<echoic::asr::AdaptiveStream> impl;
 };
 
@@ -77,29 +79,33 @@ echoic_status echoic_adaptive_create(const echoic_adaptive_config* c, echoic_ada
     }
     auto h = std::make_unique<echoic_adaptive>();
     h->impl = std::make_unique<echoic::asr::AdaptiveRecognizer>(cfg);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
-void echoic_adaptive_free(echoic_adaptive* r) { delete r; }
+echoic_status echoic_adaptive_free(echoic_adaptive* r) {
+  return echoic::c_api::DestroyHandle(r, "echoic_adaptive_free");
+}
 
 echoic_status echoic_adaptive_stream_create(echoic_adaptive* r, const char* hotwords, echoic_adaptive_stream** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
     auto h = std::make_unique<echoic_adaptive_stream>();
     h->impl = r->impl->CreateStream(echoic::c_api::ParseHotwordLines(hotwords));
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
-void echoic_adaptive_stream_free(echoic_adaptive_stream* s) { delete s; }
+echoic_status echoic_adaptive_stream_free(echoic_adaptive_stream* s) {
+  return echoic::c_api::DestroyHandle(s, "echoic_adaptive_stream_free");
+}
 
 echoic_status echoic_adaptive_stream_accept_waveform(echoic_adaptive_stream* s, int32_t sample_rate,
                                                      const float* samples, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     if (n > 0) ECHOIC_C_REQUIRE(samples);
     s->impl->AcceptWaveform(sample_rate, samples, n);
   });
@@ -107,15 +113,15 @@ echoic_status echoic_adaptive_stream_accept_waveform(echoic_adaptive_stream* s, 
 
 echoic_status echoic_adaptive_stream_input_finished(echoic_adaptive_stream* s) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     s->impl->InputFinished();
   });
 }
 
 echoic_status echoic_adaptive_is_ready(const echoic_adaptive* r, const echoic_adaptive_stream* s, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = r->impl->IsReady(*s->impl) ? 1 : 0;
   });
@@ -123,8 +129,8 @@ echoic_status echoic_adaptive_is_ready(const echoic_adaptive* r, const echoic_ad
 
 echoic_status echoic_adaptive_is_done(const echoic_adaptive* r, const echoic_adaptive_stream* s, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = r->impl->IsDone(*s->impl) ? 1 : 0;
   });
@@ -132,12 +138,15 @@ echoic_status echoic_adaptive_is_done(const echoic_adaptive* r, const echoic_ada
 
 echoic_status echoic_adaptive_decode(echoic_adaptive* r, echoic_adaptive_stream** streams, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     if (n > 0) ECHOIC_C_REQUIRE(streams);
     std::vector<echoic::asr::AdaptiveStream*> v;
     for (size_t i = 0; i < n; ++i) {
       ECHOIC_CHECK(streams[i] != nullptr, ErrorCode::kInvalidArgument, "echoic_adaptive_decode: streams[", i,
                    "] is NULL");
+      if (!echoic::c_api::IsLiveHandle(streams[i], echoic_adaptive_stream::kHandleType))
+        echoic::c_api::FailHandle(streams[i], echoic_adaptive_stream::kHandleType,
+                                  "streams[" + std::to_string(i) + "]");
       v.push_back(streams[i]->impl.get());
     }
     r->impl->Decode(v);
@@ -146,31 +155,31 @@ echoic_status echoic_adaptive_decode(echoic_adaptive* r, echoic_adaptive_stream*
 
 echoic_status echoic_adaptive_get_partial(echoic_adaptive* r, echoic_adaptive_stream* s, echoic_result** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
     auto h = std::make_unique<echoic_result>();
     h->impl = r->impl->GetPartial(*s->impl);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
 echoic_status echoic_adaptive_stream_pop_final(echoic_adaptive_stream* s, echoic_result** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
     if (!s->impl->HasFinalResults()) return;
     auto h = std::make_unique<echoic_result>();
     h->impl = s->impl->PopFinalResult();
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
 echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* r, int32_t level) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_CHECK(level >= 0 && level <= 3, ErrorCode::kInvalidArgument,
                  "echoic_adaptive_signal_pressure: level must be 0..3 (ECHOIC_PRESSURE_*), got ", level);
     r->impl->SignalPressure(static_cast<echoic::PressureLevel>(level));
@@ -179,7 +188,7 @@ echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* r, int32_t level)
 
 echoic_status echoic_adaptive_set_budget(echoic_adaptive* r, int64_t budget) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_CHECK(budget >= 0, ErrorCode::kInvalidArgument, "echoic_adaptive_set_budget: budget must be >= 0");
     r->impl->SetBudget(budget);
   });
@@ -187,7 +196,7 @@ echoic_status echoic_adaptive_set_budget(echoic_adaptive* r, int64_t budget) {
 
 echoic_status echoic_adaptive_current_tier(const echoic_adaptive* r, int32_t* index, const char** name) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     size_t t = r->impl->current_tier();
     if (index) *index = static_cast<int32_t>(t);
     if (name) *name = r->impl->pool().name(t).c_str();
@@ -196,7 +205,7 @@ echoic_status echoic_adaptive_current_tier(const echoic_adaptive* r, int32_t* in
 
 echoic_status echoic_adaptive_get_counters(const echoic_adaptive* r, echoic_adaptive_counters* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_C_REQUIRE(out);
     auto c = r->impl->counters();
     out->switches_down = c.switches_down;
@@ -207,6 +216,11 @@ echoic_status echoic_adaptive_get_counters(const echoic_adaptive* r, echoic_adap
   });
 }
 
-const char* echoic_result_model(const echoic_result* r) { return r ? r->impl.model.c_str() : ""; }
+const char* echoic_result_model(const echoic_result* r) {
+  return echoic::c_api::GuardValue<const char*>("", [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.model.c_str();
+  });
+}
 
 }  // extern "C"

@@ -11,14 +11,17 @@
 #include "echoic/asr/recognizer.h"
 
 struct echoic_recognizer {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kRecognizer;
   std::shared_ptr<echoic::asr::Recognizer> impl;
 };
 struct echoic_stream {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kStream;
   std::unique_ptr<echoic::asr::Stream> impl;
 };
 
 using echoic::ErrorCode;
 using echoic::c_api::Guard;
+using echoic::c_api::GuardValue;
 
 namespace echoic::c_api {
 
@@ -81,27 +84,31 @@ echoic_status echoic_recognizer_create(const echoic_recognizer_config* c, echoic
     if (c->vad_model) cfg.vad_model = c->vad_model;
     auto r = std::make_unique<echoic_recognizer>();
     r->impl = std::make_shared<echoic::asr::Recognizer>(cfg);
-    *out = r.release();
+    *out = echoic::c_api::Adopt(std::move(r));
   });
 }
 
-void echoic_recognizer_free(echoic_recognizer* r) { delete r; }
+echoic_status echoic_recognizer_free(echoic_recognizer* r) {
+  return echoic::c_api::DestroyHandle(r, "echoic_recognizer_free");
+}
 
 echoic_status echoic_stream_create(const echoic_recognizer* r, const char* hotwords, echoic_stream** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_C_REQUIRE(out);
     auto s = std::make_unique<echoic_stream>();
     s->impl = r->impl->CreateStream(echoic::c_api::ParseHotwordLines(hotwords));
-    *out = s.release();
+    *out = echoic::c_api::Adopt(std::move(s));
   });
 }
 
-void echoic_stream_free(echoic_stream* s) { delete s; }
+echoic_status echoic_stream_free(echoic_stream* s) {
+  return echoic::c_api::DestroyHandle(s, "echoic_stream_free");
+}
 
 echoic_status echoic_stream_accept_waveform(echoic_stream* s, int32_t sample_rate, const float* samples, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_CHECK(samples != nullptr || n == 0, ErrorCode::kInvalidArgument,
                  "echoic_stream_accept_waveform: 'samples' is NULL");
     s->impl->AcceptWaveform(sample_rate, samples, n);
@@ -110,15 +117,15 @@ echoic_status echoic_stream_accept_waveform(echoic_stream* s, int32_t sample_rat
 
 echoic_status echoic_stream_input_finished(echoic_stream* s) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     s->impl->InputFinished();
   });
 }
 
 echoic_status echoic_recognizer_is_ready(const echoic_recognizer* r, const echoic_stream* s, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = r->impl->IsReady(*s->impl) ? 1 : 0;
   });
@@ -126,8 +133,8 @@ echoic_status echoic_recognizer_is_ready(const echoic_recognizer* r, const echoi
 
 echoic_status echoic_recognizer_is_done(const echoic_recognizer* r, const echoic_stream* s, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = r->impl->IsDone(*s->impl) ? 1 : 0;
   });
@@ -135,13 +142,15 @@ echoic_status echoic_recognizer_is_done(const echoic_recognizer* r, const echoic
 
 echoic_status echoic_recognizer_decode(const echoic_recognizer* r, echoic_stream** streams, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_CHECK(streams != nullptr || n == 0, ErrorCode::kInvalidArgument,
                  "echoic_recognizer_decode: 'streams' is NULL");
     std::vector<echoic::asr::Stream*> list;
     for (size_t i = 0; i < n; ++i) {
       ECHOIC_CHECK(streams[i] != nullptr, ErrorCode::kInvalidArgument, "echoic_recognizer_decode: streams[", i,
                    "] is NULL");
+      if (!echoic::c_api::IsLiveHandle(streams[i], echoic_stream::kHandleType))
+        echoic::c_api::FailHandle(streams[i], echoic_stream::kHandleType, "streams[" + std::to_string(i) + "]");
       for (auto* seen : list)
         ECHOIC_CHECK(seen != streams[i]->impl.get(), ErrorCode::kInvalidArgument,
                      "echoic_recognizer_decode: stream ", streams[i]->impl->id(), " is listed twice");
@@ -153,39 +162,63 @@ echoic_status echoic_recognizer_decode(const echoic_recognizer* r, echoic_stream
 
 echoic_status echoic_recognizer_get_partial(const echoic_recognizer* r, const echoic_stream* s, echoic_result** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     auto res = std::make_unique<echoic_result>();
     res->impl = r->impl->GetPartial(*s->impl);
-    *out = res.release();
+    *out = echoic::c_api::Adopt(std::move(res));
   });
 }
 
 echoic_status echoic_stream_pop_final(echoic_stream* s, echoic_result** out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(s);
+    ECHOIC_C_HANDLE(s);
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
     if (!s->impl->HasFinalResults()) return;
     auto res = std::make_unique<echoic_result>();
     res->impl = s->impl->PopFinalResult();
-    *out = res.release();
+    *out = echoic::c_api::Adopt(std::move(res));
   });
 }
 
-const char* echoic_result_text(const echoic_result* r) { return r ? r->impl.text.c_str() : ""; }
-int32_t echoic_result_is_final(const echoic_result* r) { return r && r->impl.is_final ? 1 : 0; }
-int32_t echoic_result_segment(const echoic_result* r) { return r ? r->impl.segment : -1; }
-size_t echoic_result_num_words(const echoic_result* r) { return r ? r->impl.words.size() : 0; }
+// Value-returning accessors: a bad handle gives the NULL-handle value and sets the last error.
+const char* echoic_result_text(const echoic_result* r) {
+  return GuardValue<const char*>("", [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.text.c_str();
+  });
+}
+int32_t echoic_result_is_final(const echoic_result* r) {
+  return GuardValue<int32_t>(0, [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.is_final ? 1 : 0;
+  });
+}
+int32_t echoic_result_segment(const echoic_result* r) {
+  return GuardValue<int32_t>(-1, [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.segment;
+  });
+}
+size_t echoic_result_num_words(const echoic_result* r) {
+  return GuardValue<size_t>(0, [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.words.size();
+  });
+}
 size_t echoic_result_stable_words(const echoic_result* r) {
-  return r ? static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words)) : 0;
+  return GuardValue<size_t>(0, [&] {
+    ECHOIC_C_HANDLE(r);
+    return static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words));
+  });
 }
 
 echoic_status echoic_result_word(const echoic_result* r, size_t i, const char** word, float* start, float* end,
                                  float* confidence) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(r);
+    ECHOIC_C_HANDLE(r);
     ECHOIC_CHECK(i < r->impl.words.size(), ErrorCode::kInvalidArgument, "echoic_result_word: index ", i,
                  " out of range (", r->impl.words.size(), " words)");
     const auto& w = r->impl.words[i];
@@ -196,6 +229,8 @@ echoic_status echoic_result_word(const echoic_result* r, size_t i, const char** 
   });
 }
 
-void echoic_result_free(echoic_result* r) { delete r; }
+echoic_status echoic_result_free(echoic_result* r) {
+  return echoic::c_api::DestroyHandle(r, "echoic_result_free");
+}
 
 }  // extern "C"

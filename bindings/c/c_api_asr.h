@@ -4,12 +4,14 @@
 
 #include <vector>
 
+#include "c_api_util.h"
 #include "echoic.h"
 #include "echoic/asr/recognizer_config.h"
 #include "echoic/asr/result.h"
 
 // One result type for both sections (echoic_result_* accessors work on either's results).
 struct echoic_result {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kResult;
   echoic::asr::Result impl;
 };
 

@@ -9,10 +9,12 @@
 #include "echoic/features/resampler.h"
 
 struct echoic_fbank {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kFbank;
   std::unique_ptr<echoic::features::OnlineFbank> impl;
 };
 
 struct echoic_resampler {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kResampler;
   std::unique_ptr<echoic::features::Resampler> impl;
   std::vector<float> pending;  // produced, not yet read
   size_t read_pos = 0;
@@ -77,13 +79,13 @@ echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fb
     o.round_to_power_of_two = options->round_to_power_of_two != 0;
     auto f = std::make_unique<echoic_fbank>();
     f->impl = std::make_unique<echoic::features::OnlineFbank>(o);
-    *out = f.release();
+    *out = echoic::c_api::Adopt(std::move(f));
   });
 }
 
 echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* samples, size_t n) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_accept_waveform", fbank);
+    ECHOIC_C_HANDLE(fbank);
     if (n > 0) FEATURES_REQUIRE("echoic_fbank_accept_waveform", samples);
     fbank->impl->AcceptWaveform(samples, n);
   });
@@ -91,14 +93,14 @@ echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* sam
 
 echoic_status echoic_fbank_input_finished(echoic_fbank* fbank) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_input_finished", fbank);
+    ECHOIC_C_HANDLE(fbank);
     fbank->impl->InputFinished();
   });
 }
 
 echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* out) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_num_frames_ready", fbank);
+    ECHOIC_C_HANDLE(fbank);
     FEATURES_REQUIRE("echoic_fbank_num_frames_ready", out);
     *out = fbank->impl->NumFramesReady();
   });
@@ -106,7 +108,7 @@ echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* 
 
 echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_dim", fbank);
+    ECHOIC_C_HANDLE(fbank);
     FEATURES_REQUIRE("echoic_fbank_dim", out);
     *out = fbank->impl->Dim();
   });
@@ -115,7 +117,7 @@ echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out) {
 echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out,
                                       size_t out_len) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_get_frames", fbank);
+    ECHOIC_C_HANDLE(fbank);
     ECHOIC_CHECK(n >= 0, ErrorCode::kInvalidArgument, "echoic_fbank_get_frames: n=", n, " must be >= 0");
     size_t need = static_cast<size_t>(n) * static_cast<size_t>(fbank->impl->Dim());
     if (need > 0) FEATURES_REQUIRE("echoic_fbank_get_frames", out);
@@ -127,26 +129,28 @@ echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, 
 
 echoic_status echoic_fbank_discard_frames_before(echoic_fbank* fbank, int32_t frame) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_discard_frames_before", fbank);
+    ECHOIC_C_HANDLE(fbank);
     fbank->impl->DiscardFramesBefore(frame);
   });
 }
 
 echoic_status echoic_fbank_reset(echoic_fbank* fbank) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_reset", fbank);
+    ECHOIC_C_HANDLE(fbank);
     fbank->impl->Reset();
   });
 }
 
-void echoic_fbank_free(echoic_fbank* fbank) { delete fbank; }
+echoic_status echoic_fbank_free(echoic_fbank* fbank) {
+  return echoic::c_api::DestroyHandle(fbank, "echoic_fbank_free");
+}
 
 echoic_status echoic_resampler_create(int32_t in_rate, int32_t out_rate, echoic_resampler** out) {
   return Guard([&] {
     FEATURES_REQUIRE("echoic_resampler_create", out);
     auto r = std::make_unique<echoic_resampler>();
     r->impl = std::make_unique<echoic::features::Resampler>(in_rate, out_rate);
-    *out = r.release();
+    *out = echoic::c_api::Adopt(std::move(r));
   });
 }
 
@@ -162,7 +166,7 @@ void Append(echoic_resampler* r, const std::vector<float>& y) {
 
 echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples, size_t n) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_resampler_process", r);
+    ECHOIC_C_HANDLE(r);
     if (n > 0) FEATURES_REQUIRE("echoic_resampler_process", samples);
     Append(r, r->impl->Process(samples, n));
   });
@@ -170,14 +174,14 @@ echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples
 
 echoic_status echoic_resampler_flush(echoic_resampler* r) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_resampler_flush", r);
+    ECHOIC_C_HANDLE(r);
     Append(r, r->impl->Flush());
   });
 }
 
 echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_resampler_available", r);
+    ECHOIC_C_HANDLE(r);
     FEATURES_REQUIRE("echoic_resampler_available", out);
     *out = r->pending.size() - r->read_pos;
   });
@@ -185,7 +189,7 @@ echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out)
 
 echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_resampler_read", r);
+    ECHOIC_C_HANDLE(r);
     FEATURES_REQUIRE("echoic_resampler_read", num_written);
     size_t n = std::min(out_len, r->pending.size() - r->read_pos);
     if (n > 0) FEATURES_REQUIRE("echoic_resampler_read", out);
@@ -198,13 +202,15 @@ echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_
 
 echoic_status echoic_resampler_reset(echoic_resampler* r) {
   return Guard([&] {
-    FEATURES_REQUIRE("echoic_resampler_reset", r);
+    ECHOIC_C_HANDLE(r);
     r->impl->Reset();
     r->pending.clear();
     r->read_pos = 0;
   });
 }
 
-void echoic_resampler_free(echoic_resampler* r) { delete r; }
+echoic_status echoic_resampler_free(echoic_resampler* r) {
+  return echoic::c_api::DestroyHandle(r, "echoic_resampler_free");
+}
 
 }  // extern "C"

@@ -9,15 +9,16 @@
 #include "echoic/index/index.h"
 
 struct echoic_index {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kIndex;
   std::unique_ptr<echoic::index::Index> impl;
 };
 
 namespace {
 using echoic::ErrorCode;
 
-echoic::index::Index& Impl(const echoic_index* h) {
-  ECHOIC_CHECK(h != nullptr && h->impl, ErrorCode::kInvalidArgument, "echoic_index handle is NULL");
-  return *h->impl;
+echoic::index::Index& Impl(const echoic_index* index) {
+  ECHOIC_C_HANDLE(index);
+  return *index->impl;
 }
 }  // namespace
 
@@ -53,7 +54,7 @@ echoic_status echoic_index_create(const char* path, const echoic_index_options* 
     o.encoder_id = options->encoder_id ? options->encoder_id : "";
     auto h = std::make_unique<echoic_index>();
     h->impl = echoic::index::Index::Create(path, o);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
@@ -68,7 +69,7 @@ echoic_status echoic_index_open(const char* path, int32_t flags, echoic_index** 
     o.read_only = (flags & ECHOIC_INDEX_OPEN_READ_ONLY) != 0;
     auto h = std::make_unique<echoic_index>();
     h->impl = echoic::index::Index::Open(path, o);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
@@ -160,6 +161,8 @@ echoic_status echoic_index_save(echoic_index* index) {
   return echoic::c_api::Guard([&] { Impl(index).Save(); });
 }
 
-void echoic_index_free(echoic_index* index) { delete index; }
+echoic_status echoic_index_free(echoic_index* index) {
+  return echoic::c_api::DestroyHandle(index, "echoic_index_free");
+}
 
 }  // extern "C"

@@ -8,6 +8,7 @@
 #include "echoic/kws/keyword_spotter.h"
 
 struct echoic_kws {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kKws;
   std::shared_ptr<echoic::kws::KwsModel> model;
   std::unique_ptr<echoic::kws::KeywordSpotter> spotter;
   std::deque<echoic::kws::KeywordEvent> pending;
@@ -54,28 +55,32 @@ echoic_status echoic_kws_create(const echoic_kws_config* c, echoic_kws** out) {
     auto h = std::make_unique<echoic_kws>();
     h->model = echoic::kws::KwsModel::FromFile(c->model, so);
     h->spotter = std::make_unique<echoic::kws::KeywordSpotter>(h->model, cfg);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
-void echoic_kws_free(echoic_kws* kws) { delete kws; }
+echoic_status echoic_kws_free(echoic_kws* kws) { return echoic::c_api::DestroyHandle(kws, "echoic_kws_free"); }
 
 echoic_status echoic_kws_num_keywords(const echoic_kws* kws, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     ECHOIC_C_REQUIRE(out);
     *out = static_cast<int32_t>(kws->model->info().keywords.size());
   });
 }
 
 const char* echoic_kws_keyword(const echoic_kws* kws, int32_t index) {
-  if (!kws || index < 0 || index >= static_cast<int32_t>(kws->model->info().keywords.size())) return nullptr;
-  return kws->model->info().keywords[index].c_str();
+  return echoic::c_api::GuardValue<const char*>(nullptr, [&]() -> const char* {
+    ECHOIC_C_HANDLE(kws);
+    const auto& words = kws->model->info().keywords;
+    if (index < 0 || index >= static_cast<int32_t>(words.size())) return nullptr;
+    return words[static_cast<size_t>(index)].c_str();
+  });
 }
 
 echoic_status echoic_kws_sample_rate(const echoic_kws* kws, int32_t* out) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     ECHOIC_C_REQUIRE(out);
     *out = kws->model->info().fbank.sample_rate;
   });
@@ -83,7 +88,7 @@ echoic_status echoic_kws_sample_rate(const echoic_kws* kws, int32_t* out) {
 
 echoic_status echoic_kws_accept_waveform(echoic_kws* kws, const float* samples, size_t n) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     ECHOIC_CHECK(samples != nullptr || n == 0, ErrorCode::kInvalidArgument, "argument 'samples' is NULL");
     kws->spotter->AcceptWaveform(samples, n);
     kws->Drain();
@@ -92,7 +97,7 @@ echoic_status echoic_kws_accept_waveform(echoic_kws* kws, const float* samples, 
 
 echoic_status echoic_kws_input_finished(echoic_kws* kws) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     kws->spotter->InputFinished();
     kws->Drain();
   });
@@ -101,7 +106,7 @@ echoic_status echoic_kws_input_finished(echoic_kws* kws) {
 echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t* keyword_index, double* time,
                                    float* score) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     ECHOIC_C_REQUIRE(has_event);
     *has_event = 0;
     if (kws->pending.empty()) return;
@@ -116,7 +121,7 @@ echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t*
 
 echoic_status echoic_kws_reset(echoic_kws* kws) {
   return Guard([&] {
-    ECHOIC_C_REQUIRE(kws);
+    ECHOIC_C_HANDLE(kws);
     kws->spotter->Reset();
     kws->pending.clear();
   });

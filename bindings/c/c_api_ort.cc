@@ -9,6 +9,7 @@
 #include "echoic/ort/session.h"
 
 struct echoic_session {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kSession;
   std::shared_ptr<echoic::ort::Session> session;
   std::vector<echoic::ort::Tensor> outputs;  // buffers handed out by the last run
 };
@@ -84,15 +85,17 @@ echoic_status echoic_session_create(const char* model_path, const echoic_session
     }
     auto handle = std::make_unique<echoic_session>();
     handle->session = echoic::ort::Session::FromFile(model_path, o);
-    *out = handle.release();
+    *out = echoic::c_api::Adopt(std::move(handle));
   });
 }
 
-void echoic_session_free(echoic_session* session) { delete session; }
+echoic_status echoic_session_free(echoic_session* session) {
+  return echoic::c_api::DestroyHandle(session, "echoic_session_free");
+}
 
 echoic_status echoic_session_num_inputs(const echoic_session* session, size_t* out) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(session);
+    ECHOIC_C_HANDLE(session);
     ECHOIC_C_REQUIRE(out);
     *out = session->session->inputs().size();
   });
@@ -100,7 +103,7 @@ echoic_status echoic_session_num_inputs(const echoic_session* session, size_t* o
 
 echoic_status echoic_session_num_outputs(const echoic_session* session, size_t* out) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(session);
+    ECHOIC_C_HANDLE(session);
     ECHOIC_C_REQUIRE(out);
     *out = session->session->outputs().size();
   });
@@ -108,7 +111,7 @@ echoic_status echoic_session_num_outputs(const echoic_session* session, size_t* 
 
 echoic_status echoic_session_input_name(const echoic_session* session, size_t index, const char** out) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(session);
+    ECHOIC_C_HANDLE(session);
     ECHOIC_C_REQUIRE(out);
     *out = InfoAt(session->session->inputs(), index, __func__, session->session->name()).name.c_str();
   });
@@ -116,7 +119,7 @@ echoic_status echoic_session_input_name(const echoic_session* session, size_t in
 
 echoic_status echoic_session_output_name(const echoic_session* session, size_t index, const char** out) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(session);
+    ECHOIC_C_HANDLE(session);
     ECHOIC_C_REQUIRE(out);
     *out = InfoAt(session->session->outputs(), index, __func__, session->session->name()).name.c_str();
   });
@@ -128,7 +131,7 @@ echoic_status echoic_session_run_f32(echoic_session* session, const char* const*
                                      size_t num_outputs, const float** out_data, const int64_t** out_shapes,
                                      size_t* out_ranks) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(session);
+    ECHOIC_C_HANDLE(session);
     ECHOIC_C_REQUIRE(output_names);
     ECHOIC_C_REQUIRE(out_data);
     ECHOIC_C_REQUIRE(out_shapes);

@@ -7,15 +7,16 @@
 #include "echoic/speaker/speaker_embedder.h"
 
 struct echoic_speaker_model {
+  static constexpr auto kHandleType = echoic::c_api::HandleType::kSpeakerModel;
   std::shared_ptr<echoic::speaker::SpeakerEmbedder> impl;
 };
 
 namespace {
 using echoic::ErrorCode;
 
-const echoic::speaker::SpeakerEmbedder& Impl(const echoic_speaker_model* h) {
-  ECHOIC_CHECK(h != nullptr && h->impl, ErrorCode::kInvalidArgument, "echoic_speaker_model handle is NULL");
-  return *h->impl;
+const echoic::speaker::SpeakerEmbedder& Impl(const echoic_speaker_model* model) {
+  ECHOIC_C_HANDLE(model);
+  return *model->impl;
 }
 }  // namespace
 
@@ -33,7 +34,7 @@ echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_
     o.intra_op_threads = intra_op_threads;
     auto h = std::make_unique<echoic_speaker_model>();
     h->impl = echoic::speaker::SpeakerEmbedder::FromFile(model_path, o);
-    *out = h.release();
+    *out = echoic::c_api::Adopt(std::move(h));
   });
 }
 
@@ -64,6 +65,8 @@ echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const floa
   });
 }
 
-void echoic_speaker_model_free(echoic_speaker_model* model) { delete model; }
+echoic_status echoic_speaker_model_free(echoic_speaker_model* model) {
+  return echoic::c_api::DestroyHandle(model, "echoic_speaker_model_free");
+}
 
 }  // extern "C"

@@ -8,6 +8,27 @@
  *    failure echoic_last_error() describes what went wrong, for this thread.
  *  - Outputs are written through pointer arguments only on success.
  *  - The library never aborts or exits the process.
+ *
+ * Handles
+ *  Every function checks each handle argument against the set of live handles
+ *  before using it. A handle that was already freed, a handle of another type
+ *  (e.g. an echoic_stream* cast to echoic_recognizer*), or any other pointer that
+ *  echoic did not return is refused with ECHOIC_ERR_INVALID_ARGUMENT and a message
+ *  naming the argument and the handle type; nothing is read through it. This
+ *  holds for the free functions too: freeing a handle twice returns that error
+ *  and frees nothing (a successful free returns ECHOIC_OK and leaves
+ *  echoic_last_error() as it was). Accessors that return a value instead of a
+ *  status (echoic_result_text, echoic_kws_keyword, ...) return what they return
+ *  for NULL and set echoic_last_error(). A NULL handle is ECHOIC_ERR_INVALID_ARGUMENT
+ *  everywhere except in free. Not detected:
+ *   - a freed handle whose address was reused for a new handle of the same type
+ *     (echoic holds back the memory of the last 1024 freed handles, so this needs
+ *     many frees in between);
+ *   - freeing a handle while another thread is still inside a call on it;
+ *   - buffers and lengths that do not match (num_samples larger than the caller's
+ *     array, an output array shorter than documented), and pointers to strings or
+ *     arrays that are not readable: these are read or written as given.
+ *  The check costs one hash look-up under a lock per handle argument (tens of ns).
  */
 #ifndef ECHOIC_H_
 #define ECHOIC_H_
@@ -95,7 +116,7 @@ typedef struct echoic_session echoic_session;
 ECHOIC_API echoic_status echoic_session_create(const char* model_path, const echoic_session_options* opts_or_null,
                                                echoic_session** out);
 /* Releases the session and every output buffer it returned. NULL is a no-op. */
-ECHOIC_API void echoic_session_free(echoic_session* session);
+ECHOIC_API echoic_status echoic_session_free(echoic_session* session);
 
 ECHOIC_API echoic_status echoic_session_num_inputs(const echoic_session* session, size_t* out);
 ECHOIC_API echoic_status echoic_session_num_outputs(const echoic_session* session, size_t* out);
@@ -166,7 +187,7 @@ ECHOIC_API echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int3
 /* Frees frames before `frame`; frame indices stay absolute. */
 ECHOIC_API echoic_status echoic_fbank_discard_frames_before(echoic_fbank* fbank, int32_t frame);
 ECHOIC_API echoic_status echoic_fbank_reset(echoic_fbank* fbank);
-ECHOIC_API void echoic_fbank_free(echoic_fbank* fbank);
+ECHOIC_API echoic_status echoic_fbank_free(echoic_fbank* fbank);
 
 /* Streaming sample-rate converter (windowed sinc), rates 8000..192000 Hz. Output is
  * buffered inside: process/flush append to it, read drains it. */
@@ -181,7 +202,7 @@ ECHOIC_API echoic_status echoic_resampler_available(const echoic_resampler* r, s
 /* Moves up to out_len waiting samples into out; *num_written gets the count. */
 ECHOIC_API echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written);
 ECHOIC_API echoic_status echoic_resampler_reset(echoic_resampler* r);
-ECHOIC_API void echoic_resampler_free(echoic_resampler* r);
+ECHOIC_API echoic_status echoic_resampler_free(echoic_resampler* r);
 
 /* ---- streaming recognizer ---------------------------------------------- */
 
@@ -216,7 +237,7 @@ typedef struct echoic_recognizer_config {
 /* Fills *config with the defaults (model left NULL). */
 ECHOIC_API void echoic_recognizer_config_default(echoic_recognizer_config* config);
 ECHOIC_API echoic_status echoic_recognizer_create(const echoic_recognizer_config* config, echoic_recognizer** out);
-ECHOIC_API void echoic_recognizer_free(echoic_recognizer* recognizer);
+ECHOIC_API echoic_status echoic_recognizer_free(echoic_recognizer* recognizer);
 
 /* hotwords: NULL or text in echoic's hotword grammar: one phrase per line, optionally followed by a
  * TAB or " :" and a boost (e.g. "open sesame :2.5"); lines starting with '#' are comments; phrases are
@@ -224,7 +245,7 @@ ECHOIC_API void echoic_recognizer_free(echoic_recognizer* recognizer);
 ECHOIC_API echoic_status echoic_stream_create(const echoic_recognizer* recognizer, const char* hotwords,
                                               echoic_stream** out);
 /* A stream must be freed before the recognizer that made it. */
-ECHOIC_API void echoic_stream_free(echoic_stream* stream);
+ECHOIC_API echoic_status echoic_stream_free(echoic_stream* stream);
 /* samples in [-1, 1]; any chunk size; sample_rate in 8000..192000 and constant per stream. */
 ECHOIC_API echoic_status echoic_stream_accept_waveform(echoic_stream* stream, int32_t sample_rate,
                                                        const float* samples, size_t num_samples);
@@ -254,7 +275,7 @@ ECHOIC_API size_t echoic_result_num_words(const echoic_result* result);
 ECHOIC_API size_t echoic_result_stable_words(const echoic_result* result);
 ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
                                             float* start, float* end, float* confidence);
-ECHOIC_API void echoic_result_free(echoic_result* result);
+ECHOIC_API echoic_status echoic_result_free(echoic_result* result);
 
 /* ---- embedding index ---------------------------------------------------- */
 /* A persistent, compressed store of embeddings (float32, `dim` wide) with int64 ids,
@@ -313,7 +334,7 @@ ECHOIC_API echoic_status echoic_index_entries(const echoic_index* index, const c
 ECHOIC_API echoic_status echoic_index_size(const echoic_index* index, size_t* out);
 ECHOIC_API echoic_status echoic_index_bytes_per_vector(const echoic_index* index, size_t* out);
 ECHOIC_API echoic_status echoic_index_save(echoic_index* index);
-ECHOIC_API void echoic_index_free(echoic_index* index);
+ECHOIC_API echoic_status echoic_index_free(echoic_index* index);
 
 /* ---- adaptive recognizer (memory-pressure fallback) -------------------- */
 /* Model tiers, biggest first. Under memory pressure streams move to a smaller
@@ -366,11 +387,11 @@ typedef struct echoic_adaptive_counters {
 
 ECHOIC_API void echoic_adaptive_config_default(echoic_adaptive_config* config);
 ECHOIC_API echoic_status echoic_adaptive_create(const echoic_adaptive_config* config, echoic_adaptive** out);
-ECHOIC_API void echoic_adaptive_free(echoic_adaptive* recognizer);
+ECHOIC_API echoic_status echoic_adaptive_free(echoic_adaptive* recognizer);
 ECHOIC_API echoic_status echoic_adaptive_stream_create(echoic_adaptive* recognizer, const char* hotwords,
                                                        echoic_adaptive_stream** out);
 /* A stream must be freed before the recognizer that made it. */
-ECHOIC_API void echoic_adaptive_stream_free(echoic_adaptive_stream* stream);
+ECHOIC_API echoic_status echoic_adaptive_stream_free(echoic_adaptive_stream* stream);
 ECHOIC_API echoic_status echoic_adaptive_stream_accept_waveform(echoic_adaptive_stream* stream, int32_t sample_rate,
                                                                 const float* samples, size_t num_samples);
 ECHOIC_API echoic_status echoic_adaptive_stream_input_finished(echoic_adaptive_stream* stream);
@@ -407,7 +428,7 @@ ECHOIC_API echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_m
  * model's sample rate into out (capacity floats, at least the model's dim). */
 ECHOIC_API echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const float* samples, size_t n,
                                               float* out, size_t capacity);
-ECHOIC_API void echoic_speaker_model_free(echoic_speaker_model* model);
+ECHOIC_API echoic_status echoic_speaker_model_free(echoic_speaker_model* model);
 
 /* ---- keyword spotting ------------------------------------------------------ */
 
@@ -427,7 +448,7 @@ typedef struct echoic_kws_config {
 
 ECHOIC_API void echoic_kws_config_default(echoic_kws_config* config);
 ECHOIC_API echoic_status echoic_kws_create(const echoic_kws_config* config, echoic_kws** out);
-ECHOIC_API void echoic_kws_free(echoic_kws* kws);
+ECHOIC_API echoic_status echoic_kws_free(echoic_kws* kws);
 ECHOIC_API echoic_status echoic_kws_num_keywords(const echoic_kws* kws, int32_t* out);
 /* Keyword `index` (valid while kws lives), or NULL when out of range. */
 ECHOIC_API const char* echoic_kws_keyword(const echoic_kws* kws, int32_t index);

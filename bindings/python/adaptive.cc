@@ -51,6 +51,7 @@ py::dict TierStatsDict(const asr::ModelTier& t, const asr::TierStats& s) {
   d["failed_loads"] = s.failed_loads;
   d["failed_loads_oom"] = s.failed_loads_oom;
   d["resident_bytes"] = s.resident_bytes;
+  d["estimated_bytes"] = s.estimated_bytes;
   d["load_seconds"] = s.load_seconds;
   d["released_bytes"] = s.released_bytes;
   d["last_error"] = s.last_error;

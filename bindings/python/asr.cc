@@ -231,6 +231,15 @@ void BindRecognizer(py::module_& m) {
                ", end=" + std::to_string(w.end) + ")";
       });
 
+  py::class_<asr::Alternative>(m, "Alternative")
+      .def_readonly("text", &asr::Alternative::text)
+      .def_readonly("score", &asr::Alternative::score,
+                    "the decoder's ranking score: higher is better; comparable within one result only")
+      .def("__repr__", [](const asr::Alternative& a) {
+        return "Alternative(" + py::repr(py::str(a.text)).cast<std::string>() + ", score=" + std::to_string(a.score) +
+               ")";
+      });
+
   py::class_<asr::Result>(m, "Result")
       .def_readonly("text", &asr::Result::text)
       .def_readonly("token_ids", &asr::Result::token_ids)
@@ -244,6 +253,8 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("model", &asr::Result::model, "model (tier) that produced it")
       .def_readonly("stable_words", &asr::Result::stable_words,
                     "words[:stable_words] will not change in later partials or the final (all words of a final)")
+      .def_readonly("alternatives", &asr::Result::alternatives,
+                    "finals with nbest > 1: the distinct best texts, best first ([0] is text)")
       .def("__repr__", [](const asr::Result& r) {
         return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" +
                std::to_string(r.segment) + ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";
@@ -256,6 +267,7 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("decoding_method", &asr::RecognizerConfig::decoding_method)
       .def_readwrite("beam_size", &asr::RecognizerConfig::beam_size)
       .def_readwrite("hotword_score", &asr::RecognizerConfig::hotword_score)
+      .def_readwrite("nbest", &asr::RecognizerConfig::nbest)
       .def_readwrite("lm", &asr::RecognizerConfig::lm)
       .def_readwrite("lm_scale", &asr::RecognizerConfig::lm_scale)
       .def_readwrite("word_bonus", &asr::RecognizerConfig::word_bonus)
@@ -281,6 +293,15 @@ void BindRecognizer(py::module_& m) {
       .def_property(
           "cpu_mem_arena", [](const asr::RecognizerConfig& c) { return c.session.cpu_mem_arena; },
           [](asr::RecognizerConfig& c, bool v) { c.session.cpu_mem_arena = v; })
+      .def_property(
+          "mem_pattern", [](const asr::RecognizerConfig& c) { return c.session.mem_pattern; },
+          [](asr::RecognizerConfig& c, bool v) { c.session.mem_pattern = v; })
+      .def_property(
+          "shared_arena", [](const asr::RecognizerConfig& c) { return c.session.shared_arena; },
+          [](asr::RecognizerConfig& c, bool v) { c.session.shared_arena = v; })
+      .def_property(
+          "prepacking", [](const asr::RecognizerConfig& c) { return c.session.prepacking; },
+          [](asr::RecognizerConfig& c, bool v) { c.session.prepacking = v; })
       .def_property(
           "ort_library", [](const asr::RecognizerConfig& c) { return c.session.ort_library; },
           [](asr::RecognizerConfig& c, const std::string& v) { c.session.ort_library = v; });
@@ -324,6 +345,24 @@ void BindRecognizer(py::module_& m) {
            },
            py::arg("hotwords") = std::vector<std::pair<std::string, float>>{},
            py::keep_alive<0, 1>())
+      .def(
+          "memory_report",
+          [](const asr::Recognizer& r, int64_t streams) {
+            if (streams < 0) throw Error(ErrorCode::kInvalidArgument, "memory_report: streams must be >= 0");
+            const asr::MemoryReport m = r.memory_report();
+            py::dict d;
+            d["model_file_bytes"] = m.model_file_bytes;
+            d["load_bytes"] = m.load_bytes;
+            d["first_run_bytes"] = m.first_run_bytes;
+            d["stream_bytes"] = m.stream_bytes;
+            d["max_batch"] = m.max_batch;
+            d["streams"] = streams;
+            d["estimated_bytes"] = m.EstimatedBytes(streams);
+            return d;
+          },
+          py::arg("streams") = 1,
+          "Memory this recognizer costs (bytes): model files, RSS growth at load and over the first decode "
+          "(-1 before it), per stream, and the estimate for `streams` streams.")
       .def("is_ready", &asr::Recognizer::IsReady)
       .def("is_done", &asr::Recognizer::IsDone)
       .def("decode", &asr::Recognizer::Decode, py::call_guard<py::gil_scoped_release>())

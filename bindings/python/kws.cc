@@ -29,6 +29,8 @@ py::dict Info(const kws::KwsModel& m) {
   d["num_bins"] = i.fbank.num_bins;
   d["frame_shift_ms"] = i.fbank.frame_shift_ms;
   d["input_scale"] = i.input_scale;
+  d["fbank_low_freq"] = i.fbank.low_freq;
+  d["fbank_high_freq"] = i.fbank.high_freq;
   d["metadata"] = m.session().metadata();
   return d;
 }

@@ -20,10 +20,31 @@ from .ort import Session, load_ort_library, ort_library_info, ort_library_path, 
 from . import audio, features, vad
 from .asr import Recognizer, Result, Stream, Transcript, Word
 from .adaptive import AdaptiveRecognizer, AdaptiveStream
-from .index import EmbeddingIndex
-from . import speaker, keyword_lookup
-from .kws import KeywordEvent, KeywordSpotter, spot
-from . import kws
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .index import EmbeddingIndex
+    from . import speaker, keyword_lookup
+    from .kws import KeywordEvent, KeywordSpotter, spot
+    from . import kws
+
+# Imported on first use: the index (hashlib, hence libcrypto) and the keyword/speaker modules
+# cost a few MB of resident memory that a process only recognizing speech never needs.
+_LAZY = {"EmbeddingIndex": ("index", "EmbeddingIndex"), "speaker": ("speaker", None),
+         "keyword_lookup": ("keyword_lookup", None), "kws": ("kws", None),
+         "KeywordEvent": ("kws", "KeywordEvent"), "KeywordSpotter": ("kws", "KeywordSpotter"), "spot": ("kws", "spot")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'echoic' has no attribute '{name}'")
+    import importlib
+
+    module, attr = _LAZY[name]
+    mod = importlib.import_module(f".{module}", __name__)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
 
 __version__: str = _native.version()
 

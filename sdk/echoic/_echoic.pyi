@@ -17,7 +17,7 @@ class NotFoundError(EchoicError, KeyError): ...
 class OnnxRuntimeError(EchoicError): ...
 class StateError(EchoicError): ...
 class UnsupportedError(EchoicError, NotImplementedError): ...
-__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordSpotter', 'KwsModel', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
+__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'Alternative', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordSpotter', 'KwsModel', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
 class Session:
     def __init__(self, model: typing.Any, intra_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, inter_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, graph_optimization: str = 'all', cpu_mem_arena: bool = True, ort_library: str = '') -> None:
         ...
@@ -240,9 +240,25 @@ class Word:
     @property
     def word(self) -> str:
         ...
+class Alternative:
+    def __repr__(self) -> str:
+        ...
+    @property
+    def score(self) -> float:
+        """
+        the decoder's ranking score: higher is better; comparable within one result only
+        """
+    @property
+    def text(self) -> str:
+        ...
 class Result:
     def __repr__(self) -> str:
         ...
+    @property
+    def alternatives(self) -> list[Alternative]:
+        """
+        finals with nbest > 1: the distinct best texts, best first ([0] is text)
+        """
     @property
     def is_final(self) -> bool:
         ...
@@ -285,8 +301,11 @@ class RecognizerConfig:
     decoding_method: str
     enable_endpoint: bool
     lm: str
+    mem_pattern: bool
     model: str
     ort_library: str
+    prepacking: bool
+    shared_arena: bool
     tokens: str
     vad: str
     vad_model: str
@@ -327,6 +346,12 @@ class RecognizerConfig:
         ...
     @max_batch.setter
     def max_batch(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def nbest(self) -> int:
+        ...
+    @nbest.setter
+    def nbest(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def rule1_min_trailing_silence(self) -> float:
@@ -389,6 +414,10 @@ class Recognizer:
         ...
     def is_ready(self, arg0: Stream) -> bool:
         ...
+    def memory_report(self, streams: typing.SupportsInt | typing.SupportsIndex = 1) -> dict:
+        """
+        Memory this recognizer costs (bytes): model files, RSS growth at load and over the first decode (-1 before it), per stream, and the estimate for `streams` streams.
+        """
     def partial(self, arg0: Stream) -> Result:
         ...
     @property

@@ -105,6 +105,7 @@ class AdaptiveRecognizer:
         decoding: str = "auto",
         beam_size: int = 0,
         hotword_score: float = 1.5,
+        nbest: int = 1,
         lm: "str | os.PathLike[str] | None" = "auto",
         lm_scale: float = 0.8,
         word_bonus: float = 3.0,
@@ -115,7 +116,7 @@ class AdaptiveRecognizer:
         threads: int = 1,
         cpu_mem_arena: bool = True,
         ort_library: "str | None" = None,
-        max_batch: int = 32,
+        max_batch: int = 8,
     ) -> None:
         if tiers is None:
             tiers = DEFAULT_TIERS
@@ -130,8 +131,8 @@ class AdaptiveRecognizer:
                 name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
             specs.append((name, str(model_path), str(tokens_path)))
         cfg = _asr.decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, lm=lm, lm_scale=lm_scale,
-            word_bonus=word_bonus, endpoint=endpoint,
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, nbest=nbest, lm=lm,
+            lm_scale=lm_scale, word_bonus=word_bonus, endpoint=endpoint,
             rule1_min_trailing_silence=rule1_min_trailing_silence,
             rule2_min_trailing_silence=rule2_min_trailing_silence,
             rule3_max_utterance_length=rule3_max_utterance_length,

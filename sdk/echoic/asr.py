@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import AsyncIterable, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -106,6 +106,7 @@ def decoding_config(
     decoding: str,
     beam_size: int,
     hotword_score: float,
+    nbest: int = 1,
     lm: "str | os.PathLike[str] | None",
     lm_scale: float,
     word_bonus: float,
@@ -117,12 +118,16 @@ def decoding_config(
     cpu_mem_arena: bool,
     ort_library: "str | None",
     max_batch: int,
+    prepacking: bool = True,
+    mem_pattern: bool = True,
+    shared_arena: bool = False,
 ) -> "_n.RecognizerConfig":
     """The native config for everything but the model (shared with AdaptiveRecognizer)."""
     cfg = _n.RecognizerConfig()
     cfg.decoding_method = decoding
     cfg.beam_size = beam_size
     cfg.hotword_score = hotword_score
+    cfg.nbest = nbest
     cfg.lm = "" if lm is None else os.fspath(lm)
     cfg.lm_scale = lm_scale
     cfg.word_bonus = word_bonus
@@ -132,6 +137,9 @@ def decoding_config(
     cfg.rule3_max_utterance_length = rule3_max_utterance_length
     cfg.intra_op_threads = threads
     cfg.cpu_mem_arena = cpu_mem_arena
+    cfg.prepacking = prepacking
+    cfg.mem_pattern = mem_pattern
+    cfg.shared_arena = shared_arena
     cfg.ort_library = ort_library or ""
     cfg.max_batch = max_batch
     return cfg
@@ -181,13 +189,19 @@ class Recognizer:
     ``word_bonus``. ``lm="auto"`` uses the ``lm.arpa`` in the model folder when there
     is one (the bundled English models ship one); ``None`` turns it off. The default
     ``decoding="auto"`` is beam search when that LM is found, else greedy;
-    ``beam_size=0`` is 16 with a word LM, else 4.
+    ``beam_size=0`` is 16 with a word LM, else 4 (Whisper: 5). ``nbest > 1`` gives each
+    final result up to that many distinct texts in ``result.alternatives`` (best first,
+    with the decoder's score); it needs beam search, which ``decoding="auto"`` then picks.
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
     default the decoder's blank frames measure it; ``vad="energy"``,
     ``vad="silero"`` (``vad_model=`` a silero_vad.onnx, default the bundled Silero VAD) or ``vad="webrtc"``
     (the webrtcvad package, ``vad_aggressiveness`` 0-3) measure it with a voice
     activity detector instead. Rule defaults: 2.4 s of silence with nothing
     decoded, 1.2 s after speech, 20 s maximum utterance.
+    Memory options (benchmarks/memory/RESULTS.md measures each): ``cpu_mem_arena``
+    (ONNX Runtime's arena), ``mem_pattern``, ``shared_arena`` (one arena for every
+    session, growing by what is asked) and ``prepacking`` (weights copied into
+    kernel layouts at load: faster runs, more resident memory).
     """
 
     def __init__(
@@ -198,6 +212,7 @@ class Recognizer:
         decoding: str = "auto",
         beam_size: int = 0,
         hotword_score: float = 1.5,
+        nbest: int = 1,
         lm: "str | os.PathLike[str] | None" = "auto",
         lm_scale: float = 0.8,
         word_bonus: float = 3.0,
@@ -208,19 +223,23 @@ class Recognizer:
         threads: int = 1,
         cpu_mem_arena: bool = True,
         ort_library: "str | None" = None,
-        max_batch: int = 32,
+        max_batch: int = 8,
+        prepacking: bool = True,
+        mem_pattern: bool = True,
+        shared_arena: bool = False,
         vad: Optional[str] = None,
         vad_model: "str | os.PathLike[str] | None" = None,
         vad_aggressiveness: int = 2,
     ) -> None:
         model_path, tokens_path = resolve_model(model if model is not None else default_model())
         cfg = decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, lm=lm, lm_scale=lm_scale,
-            word_bonus=word_bonus, endpoint=endpoint,
+            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, nbest=nbest, lm=lm,
+            lm_scale=lm_scale, word_bonus=word_bonus, endpoint=endpoint,
             rule1_min_trailing_silence=rule1_min_trailing_silence,
             rule2_min_trailing_silence=rule2_min_trailing_silence,
             rule3_max_utterance_length=rule3_max_utterance_length,
             threads=threads, cpu_mem_arena=cpu_mem_arena, ort_library=ort_library, max_batch=max_batch,
+            prepacking=prepacking, mem_pattern=mem_pattern, shared_arena=shared_arena,
         )
         cfg.model = str(model_path)
         cfg.tokens = str(tokens if tokens is not None else tokens_path)
@@ -259,6 +278,15 @@ class Recognizer:
     def model_info(self) -> dict:
         """Metadata the runtime read from the model (chunk size, vocab, state layout...)."""
         return dict(self._r.model_info)
+
+    def memory_report(self, streams: int = 1) -> Dict[str, int]:
+        """What this recognizer costs in memory, in bytes, as the core measured it (the same
+        figures the memory-pressure fallback uses): ``model_file_bytes`` (on disk),
+        ``load_bytes`` (resident growth while loading: weights, pre-packed copies, word LM),
+        ``first_run_bytes`` (growth over the first decode: ONNX Runtime's arena and buffers;
+        -1 before any decode), ``stream_bytes`` (per stream), and ``estimated_bytes`` for
+        ``streams`` concurrent streams."""
+        return dict(self._r.memory_report(streams))
 
     @property
     def sample_rate(self) -> int:

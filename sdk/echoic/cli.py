@@ -26,7 +26,29 @@ def _cmd_info(args: argparse.Namespace) -> int:
         # else can run (the README uses `echoic info` as the "does it work" check).
         print(f"onnxruntime: not loaded: {exc}")
         return 1
+    if args.memory:
+        _print_memory(args.memory, args.streams, args.threads)
     return 0
+
+
+def _print_memory(model: str, streams: int, threads: int) -> None:
+    """Loads the model, decodes one second of silence (so ORT's arena has grown) and prints the
+    core's memory report: what a user needs to pick a tier for a device."""
+    import numpy as np
+
+    rec = echoic.Recognizer(model, threads=threads)
+    s = rec.create_stream()
+    s.accept_waveform(np.zeros(rec.sample_rate, dtype=np.float32), rec.sample_rate)
+    rec.decode_available(s)
+    m = rec.memory_report(streams)
+    mb = lambda b: "unknown" if b < 0 else f"{b / 2**20:.1f} MB"  # noqa: E731
+    print(f"memory of {rec.model_path} ({threads} thread(s), decoding {rec.decoding}):")
+    print(f"  model files on disk:            {mb(m['model_file_bytes'])}")
+    print(f"  resident after load (weights):  {mb(m['load_bytes'])}")
+    print(f"  first decode (arena, buffers):  {mb(m['first_run_bytes'])}")
+    print(f"  per stream:                     {m['stream_bytes'] / 1024:.0f} KB")
+    print(f"  estimated for {streams} stream(s):     {mb(m['estimated_bytes'])} "
+          "(plus the process: Python, ONNX Runtime's library)")
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
@@ -165,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, ONNX Runtime library, CPU features, threads")
+    p.add_argument("--memory", metavar="MODEL", default=None,
+                   help="also load MODEL (bundled name, folder or .onnx) and print what it costs in memory")
+    p.add_argument("--streams", type=int, default=1, help="concurrent streams for the --memory estimate (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads for --memory (default 1)")
     p.set_defaults(func=_cmd_info)
     p = sub.add_parser("features", help="log-mel filterbank of an audio file (Kaldi compatible)")
     p.add_argument("file", help="wav/flac/ogg file")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -60,11 +60,23 @@ class KwsNet:
     fc_w: np.ndarray       # [classes, C]
     fc_b: np.ndarray       # [classes]
     metadata: Dict[str, str] = field(default_factory=dict)
+    # The runtime's reading of the metadata (``_echoic.KwsModel.info``: window, front-end,
+    # threshold), set by ``from_onnx``; the one parser of these settings is the C++ core.
+    settings: Optional[Dict[str, Any]] = None
 
     # ---- facts ----------------------------------------------------------------------------
     @property
     def keywords(self) -> List[str]:
+        if self.settings is not None:
+            return list(self.settings["keywords"])
         return [k for k in self.metadata.get("keywords", "").split(",") if k]
+
+    @property
+    def window_frames(self) -> int:
+        """Frames per window: as the runtime reads it, or as a recipe declared it."""
+        if self.settings is not None:
+            return int(self.settings["window_frames"])
+        return int(self.metadata["window_frames"])
 
     @property
     def hidden_layer(self) -> int:
@@ -80,7 +92,7 @@ class KwsNet:
 
     def macs(self, frames: Optional[int] = None) -> int:
         """Multiply-accumulates of one window (convs + classifier)."""
-        t = int(frames or int(self.metadata.get("window_frames", "100")))
+        t = int(frames or self.window_frames)
         total = 0
         for c in self.convs:
             t = (t + 2 * c.pad - c.kernel) // c.stride + 1
@@ -265,7 +277,10 @@ class KwsNet:
             raise ModelError(f"keyword model '{path}': no Conv layers")
         for k in ("num_params", "macs_per_window", "channels", "pad_frame"):
             meta.pop(k, None)
-        return KwsNet(init["norm_mean"], init["norm_inv_std"], convs, init["fc_w"], init["fc_b"], meta)
+        from ._native import native
+
+        settings = dict(native.KwsModel(os.fspath(path)).info)  # the core validates and reads the metadata
+        return KwsNet(init["norm_mean"], init["norm_inv_std"], convs, init["fc_w"], init["fc_b"], meta, settings)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

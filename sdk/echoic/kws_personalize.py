@@ -38,17 +38,22 @@ SR = 16000
 
 
 # ---- windows from clips ------------------------------------------------------------------
+def _settings(net: KwsNet) -> dict:
+    if net.settings is None:
+        raise InvalidArgumentError("personalization needs a keyword model loaded with KwsNet.from_onnx")
+    return net.settings
+
+
 def _fbank(x: np.ndarray, net: KwsNet) -> np.ndarray:
-    scale = float(net.metadata.get("input_scale", "32768"))
-    return _features.compute_fbank(np.ascontiguousarray(x, np.float32) * scale, sample_rate=SR, dither=0.0,
-                                   low_freq=float(net.metadata.get("fbank_low_freq", "20")),
-                                   high_freq=float(net.metadata.get("fbank_high_freq", "0")),
-                                   num_bins=int(net.mean.shape[0]))
+    s = _settings(net)
+    return _features.compute_fbank(np.ascontiguousarray(x, np.float32) * s["input_scale"], sample_rate=SR,
+                                   dither=0.0, low_freq=s["fbank_low_freq"], high_freq=s["fbank_high_freq"],
+                                   num_bins=s["num_bins"])
 
 
 def keyword_windows(clip: np.ndarray, net: KwsNet, shifts: Sequence[float] = (0.5,), seed: int = 0) -> np.ndarray:
     """Windows [n, W, F] holding the whole clip at relative positions `shifts` (0 = left)."""
-    w = int(net.metadata.get("window_frames", "100"))
+    w = net.window_frames
     n_win = w * 160
     rng = np.random.default_rng(seed)
     out = []
@@ -66,7 +71,7 @@ def keyword_windows(clip: np.ndarray, net: KwsNet, shifts: Sequence[float] = (0.
 
 def partial_windows(clip: np.ndarray, net: KwsNet, visible: float = 0.35) -> np.ndarray:
     """A window where only the head of the word has arrived (must stay filler)."""
-    w = int(net.metadata.get("window_frames", "100"))
+    w = net.window_frames
     n_win = w * 160
     bg = (np.random.default_rng(1).standard_normal(n_win) * 3e-4).astype(np.float32)
     k = max(1, int(len(clip) * visible))
@@ -76,7 +81,7 @@ def partial_windows(clip: np.ndarray, net: KwsNet, visible: float = 0.35) -> np.
 
 def stream_windows(audio: np.ndarray, net: KwsNet, hop_frames: int = 50) -> np.ndarray:
     """Sliding windows [n, W, F] over a long negative recording."""
-    w = int(net.metadata.get("window_frames", "100"))
+    w = net.window_frames
     f = _fbank(audio, net)
     if len(f) < w:
         f = np.concatenate([f, np.repeat(f[-1:], w - len(f), 0)]) if len(f) else np.zeros((w, net.mean.shape[0]))
@@ -413,7 +418,7 @@ def personalize(model_path: "str | os.PathLike[str]", clips_by_keyword: Mapping[
     }
     if calibrate and len(u_te):
         # Above every keyword posterior on held-out ambient audio, never below the shipped one.
-        thr = min(0.95, max(float(base.metadata.get("threshold", "0.5")), amb_after["max_keyword_prob"] + 0.05))
+        thr = min(0.95, max(float(_settings(base)["threshold"]), amb_after["max_keyword_prob"] + 0.05))
         net.metadata["threshold"] = f"{thr:.3f}"
         report["threshold"] = thr
     if accepted:

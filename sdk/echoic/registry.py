@@ -17,7 +17,6 @@ overriding earlier ones by name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:
+    import hashlib
 
 from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFoundError
 
@@ -249,6 +251,8 @@ def available_models(manifest: ManifestArg = None) -> List[ModelEntry]:
 
 
 def _sha256_file(path: Path, h: "hashlib._Hash | None" = None) -> "hashlib._Hash":
+    import hashlib  # here: it loads libcrypto (~3.5 MB resident), which recognizing never needs
+
     h = h or hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

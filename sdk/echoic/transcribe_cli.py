@@ -65,6 +65,14 @@ def format_vtt(t: Transcript) -> str:
 JSON_SCHEMA = 2
 
 
+def _segment_json(s) -> dict:
+    out = {"text": s.text, "start": round(s.words[0].start if s.words else s.segment_start, 3),
+           "end": round(s.words[-1].end if s.words else s.segment_start, 3)}
+    if s.alternatives:  # --nbest N > 1
+        out["alternatives"] = [{"text": a.text, "score": round(a.score, 4)} for a in s.alternatives]
+    return out
+
+
 def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, model: str = "",
                     timing: bool = False) -> dict:
     """The `--json` object of one file. ``rtf`` (decoding time / audio time) only with
@@ -77,9 +85,7 @@ def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, mo
         "text": t.text,
         "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                    "confidence": round(w.confidence, 3)} for w in t.words],
-        "segments": [{"text": s.text, "start": round(s.words[0].start if s.words else s.segment_start, 3),
-                      "end": round(s.words[-1].end if s.words else s.segment_start, 3)}
-                     for s in t.segments if s.text],
+        "segments": [_segment_json(s) for s in t.segments if s.text],
         "duration": round(seconds, 3),
     }
     if timing:
@@ -145,7 +151,9 @@ def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
     """--decoding, --beam-size, --lm, --lm-scale, --word-bonus (transcribe, eval)."""
     p.add_argument("--decoding", choices=["auto", "greedy", "beam"], default="auto",
                    help="auto: beam search with the model's word LM (lm.arpa) when it has one, else greedy")
-    p.add_argument("--beam-size", type=int, default=0, help="0: 16 with a word LM, else 4")
+    p.add_argument("--beam-size", type=int, default=0, help="0: 16 with a word LM, else 4 (Whisper: 5)")
+    p.add_argument("--nbest", type=int, default=1, metavar="N",
+                   help="keep up to N distinct texts per segment (JSON: segments[].alternatives); uses beam search")
     p.add_argument("--lm", default="auto", metavar="ARPA",
                    help="word LM for CTC beam search: auto (the model's lm.arpa), none, or an ARPA file")
     p.add_argument("--lm-scale", type=float, default=0.8, help="weight of the word LM's log-probabilities")
@@ -155,8 +163,8 @@ def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
 def decoding_args(args: argparse.Namespace) -> dict:
     """Recognizer keyword arguments from add_decoding_arguments' options."""
     lm = None if args.lm == "none" else args.lm
-    return dict(decoding=args.decoding, beam_size=args.beam_size, lm=lm, lm_scale=args.lm_scale,
-                word_bonus=args.word_bonus)
+    return dict(decoding=args.decoding, beam_size=args.beam_size, nbest=getattr(args, "nbest", 1), lm=lm,
+                lm_scale=args.lm_scale, word_bonus=args.word_bonus)
 
 
 def _make_recognizer(args: argparse.Namespace):

@@ -33,7 +33,7 @@ void echoic_session_options_init(echoic_session_options* opts);
 typedef struct echoic_session echoic_session;
 echoic_status echoic_session_create(const char* model_path, const echoic_session_options* opts_or_null,
                                     echoic_session** out);
-void echoic_session_free(echoic_session* session);
+echoic_status echoic_session_free(echoic_session* session);
 echoic_status echoic_session_num_inputs(const echoic_session* session, size_t* out);
 echoic_status echoic_session_num_outputs(const echoic_session* session, size_t* out);
 echoic_status echoic_session_input_name(const echoic_session* session, size_t index, const char** out);

@@ -46,14 +46,14 @@ echoic_status echoic_fbank_input_finished(echoic_fbank* fbank);
 echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* out);
 echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out);
 echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out, size_t out_len);
-void echoic_fbank_free(echoic_fbank* fbank);
+echoic_status echoic_fbank_free(echoic_fbank* fbank);
 typedef struct echoic_resampler echoic_resampler;
 echoic_status echoic_resampler_create(int32_t in_rate, int32_t out_rate, echoic_resampler** out);
 echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples, size_t n);
 echoic_status echoic_resampler_flush(echoic_resampler* r);
 echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out);
 echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written);
-void echoic_resampler_free(echoic_resampler* r);
+echoic_status echoic_resampler_free(echoic_resampler* r);
 """
 
 

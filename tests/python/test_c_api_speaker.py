@@ -23,7 +23,7 @@ echoic_status echoic_speaker_model_dim(const echoic_speaker_model* model, size_t
 echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_model* model, int32_t* out);
 echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const float* samples, size_t n,
                                    float* out, size_t capacity);
-void echoic_speaker_model_free(echoic_speaker_model* model);
+echoic_status echoic_speaker_model_free(echoic_speaker_model* model);
 """
 
 

@@ -228,3 +228,39 @@ def test_a_stream_from_another_recognizer_is_refused(speech_dev):
         with pytest.raises(echoic.InvalidArgumentError, match="another recognizer"):
             call()
     a.decode_available(s)  # its own recognizer still takes it
+
+
+def test_nbest_alternatives_ctc(speech_dev):
+    """n-best on request (issue #20): distinct texts, best first, the result's own text first;
+    the best text is the one decoding gives without n-best."""
+    clip = speech_dev / CLIPS[0]
+    plain = echoic.Recognizer("echoic-small-en", decoding="beam").transcribe(clip)
+    nb = echoic.Recognizer("echoic-small-en", nbest=4).transcribe(clip)
+    assert nb.text == plain.text
+    assert all(not s.alternatives for s in plain.segments)
+    for s in nb.segments:
+        texts = [a.text for a in s.alternatives]
+        scores = [a.score for a in s.alternatives]
+        assert 2 <= len(texts) <= 4 and texts[0] == s.text and len(set(texts)) == len(texts)
+        assert scores == sorted(scores, reverse=True)
+    with pytest.raises(echoic.InvalidArgumentError, match="nbest 3 needs beam search"):
+        echoic.Recognizer("echoic-small-en", nbest=3, decoding="greedy")
+    with pytest.raises(echoic.InvalidArgumentError, match="nbest must be in 1..16"):
+        echoic.Recognizer("echoic-small-en", nbest=0)
+
+
+def test_nbest_alternatives_whisper(whisper_dir, speech_dev, capsys):
+    from echoic import cli
+
+    clip = speech_dev / CLIPS[0]
+    beam = echoic.Recognizer(str(whisper_dir), decoding="beam").transcribe(clip, chunk_ms=None)
+    nb = echoic.Recognizer(str(whisper_dir), nbest=4).transcribe(clip, chunk_ms=None)
+    assert nb.text == beam.text
+    for s in nb.segments:
+        assert 1 <= len(s.alternatives) <= 4 and s.alternatives[0].text == s.text
+        assert len({a.text for a in s.alternatives}) == len(s.alternatives)
+    assert cli.main(["transcribe", str(clip), "--json", "--model", str(whisper_dir), "--nbest", "3"]) == 0
+    import json
+
+    seg = json.loads(capsys.readouterr().out)["segments"][0]
+    assert seg["alternatives"][0]["text"] == seg["text"]

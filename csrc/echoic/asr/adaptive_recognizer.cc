@@ -162,7 +162,7 @@ AdaptiveRecognizer::AdaptiveRecognizer(const AdaptiveRecognizerConfig& config) :
   monitor_->SetListener([this](const MemoryState& s) {
     std::lock_guard<std::mutex> lock(switch_mu_);
     size_t cur = current_tier();
-    int64_t upper = cur > 0 ? pool_->stats(cur - 1).resident_bytes : -1;
+    int64_t upper = cur > 0 ? pool_->stats(cur - 1).estimated_bytes : -1;
     FallbackDecision d = policy_->Evaluate(s, cur, Now(), upper);
     if (d.tier != cur) Switch(d.tier, d.reason, d.tier > cur);
     else ReleaseUnused();
@@ -382,7 +382,10 @@ void AdaptiveRecognizer::Decode(const std::vector<AdaptiveStream*>& streams) {
       g.second.push_back(s->stream_.get());
     }
     bool ok = true;
-    for (auto& [rec, group] : groups) {
+    for (auto& entry : groups) {
+      // Not a structured binding: C++17 lambdas cannot capture those (clang refuses).
+      Recognizer* rec = entry.first;
+      auto& group = entry.second;
       if (!RunOrFallBack(group.first, streams, [&] { rec->Decode(group.second); })) {
         ok = false;
         break;

@@ -52,6 +52,7 @@ Hypothesis CtcGreedyDecoder::Best() const {
   for (size_t i = 0; i < tokens_.size(); ++i)
     h.confidences.push_back(static_cast<float>(prob_sum_[i] / run_len_[i]));
   h.log_prob = log_prob_;  // of the best path, a lower bound on the labelling
+  h.rank_score = log_prob_;
   return h;
 }
 

@@ -297,6 +297,7 @@ Hypothesis CtcPrefixBeamSearch::ToHypothesis(const Prefix& p, bool finalize) con
     h.confidences.push_back(static_cast<float>(ti.prob_sum / ti.run_len));
   }
   h.log_prob = p.Total();
+  h.rank_score = p.Total() + Bias(p, finalize);
   h.context_score = p.ctx + ((finalize && context_) ? context_->Finalize(p.ctx_state) : 0.0);
   h.context_kept = context_ ? p.ctx + context_->Finalize(p.ctx_state) : 0.0;
   return h;

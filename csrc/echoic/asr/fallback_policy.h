@@ -36,8 +36,8 @@ class FallbackPolicy {
  public:
   FallbackPolicy(const FallbackPolicyConfig& config, size_t num_tiers);
 
-  // `current`: the tier in use (0 = biggest). `upper_tier_bytes`: measured
-  // resident size of tier current-1, or -1 if unknown. `now_s`: monotonic seconds.
+  // `current`: the tier in use (0 = biggest). `upper_tier_bytes`: tier current-1's
+  // MemoryReport estimate (TierStats::estimated_bytes), or -1 if unknown. `now_s`: monotonic seconds.
   FallbackDecision Evaluate(const MemoryState& state, size_t current, double now_s, int64_t upper_tier_bytes);
   // A move up failed to load: wait a full upgrade_after again before retrying.
   void UpgradeFailed(double now_s);

@@ -117,6 +117,7 @@ std::shared_ptr<Recognizer> ModelPool::Get(size_t i) {
   st.loaded = true;
   st.loads += 1;
   st.resident_bytes = before >= 0 && after >= 0 ? after - before : -1;
+  st.estimated_bytes = rec->memory_report().EstimatedBytes(1);
   st.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   loaded_[i] = rec;
   return rec;
@@ -141,6 +142,7 @@ int64_t ModelPool::Unload(size_t i) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!loaded_[i]) return 0;
     victim.swap(loaded_[i]);
+    stats_[i].estimated_bytes = victim->memory_report().EstimatedBytes(1);
     stats_[i].loaded = false;
     stats_[i].unloads += 1;
   }

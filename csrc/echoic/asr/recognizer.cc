@@ -7,8 +7,12 @@
 #include <fstream>
 
 #include "echoic/asr/hotwords.h"
+#include "echoic/asr/model_pool.h"
 #include "echoic/asr/segment_decoder.h"
+#include "echoic/ort/environment.h"
+#include "echoic/ort/library.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/memory_monitor.h"
 #include "echoic/vad/energy_vad.h"
 #include "echoic/vad/external_vad.h"
 #include "echoic/vad/silero_vad.h"
@@ -23,6 +27,10 @@ void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(beam_size >= 0 && beam_size <= 64, ErrorCode::kInvalidArgument,
                "recognizer config: beam_size must be in 0..64 (0: automatic), got ", beam_size);
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
+  ECHOIC_CHECK(nbest >= 1 && nbest <= 16, ErrorCode::kInvalidArgument, "recognizer config: nbest must be in 1..16, got ",
+               nbest);
+  ECHOIC_CHECK(nbest == 1 || decoding_method != "greedy", ErrorCode::kInvalidArgument, "recognizer config: nbest ",
+               nbest, " needs beam search; greedy decoding keeps one path (use decoding_method 'beam' or 'auto')");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
   WordLmConfig{lm_scale, word_bonus}.Validate();
   endpoint.Validate();
@@ -40,8 +48,74 @@ std::string TokensBeside(const std::string& model) {
 }
 }  // namespace
 
+namespace {
+int64_t FileBytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<int64_t>(st.st_size) : 0;
+}
+}  // namespace
+
+int64_t MemoryReport::EstimatedBytes(int64_t streams) const {
+  const int64_t batch = std::min<int64_t>(streams, max_batch);
+  return std::max<int64_t>(load_bytes, 0) + std::max<int64_t>(first_run_bytes, 0) + streams * stream_bytes +
+         2 * batch * stream_bytes;
+}
+
 Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   config_.Validate();
+  // The ORT library and environment come once per process: keep them out of the model's figures.
+  try {
+    ort::Library::Get(config_.session.ort_library);
+    ort::Environment::Get();
+  } catch (const Error&) {
+    // Loading the model reports it, naming the model.
+  }
+  TrimHeap();
+  const int64_t before = ProcessRssBytes();
+  Load();
+  TrimHeap();  // ORT frees the parsed model and graph copies after loading: hand those pages back
+  const int64_t after = ProcessRssBytes();
+  MemoryReport& m = memory_;
+  m.load_bytes = before >= 0 && after >= 0 ? std::max<int64_t>(0, after - before) : -1;
+  m.max_batch = config_.max_batch;
+  if (whisper_) {
+    const auto& wi = whisper_->model().info();
+    m.model_file_bytes = FileBytes(config_.model + "/encoder.onnx") + FileBytes(config_.model + "/decoder.onnx");
+    m.stream_bytes = static_cast<int64_t>(wi.window_seconds() * wi.sample_rate) * static_cast<int64_t>(sizeof(float));
+    m.max_batch = 1;  // windows are decoded one at a time
+  } else {
+    const auto& info = model_->info();
+    m.model_file_bytes = transducer_ ? FileBytes(config_.model + "/encoder.onnx") +
+                                           FileBytes(config_.model + "/decoder.onnx") +
+                                           FileBytes(config_.model + "/joiner.onnx")
+                                     : FileBytes(config_.model);
+    if (word_lm_) m.model_file_bytes += FileBytes(word_lm_->source());
+    // The fbank keeps about one chunk plus one shift of frames.
+    const int64_t feature_bytes = int64_t{info.chunk_frames() + info.chunk_shift_frames()} * info.feature_dim *
+                                  static_cast<int64_t>(sizeof(float));
+    m.stream_bytes = static_cast<int64_t>(model_->NewState()->Bytes()) + feature_bytes;
+  }
+}
+
+MemoryReport Recognizer::memory_report() const {
+  MemoryReport m = memory_;
+  m.first_run_bytes = first_run_bytes_.load();
+  return m;
+}
+
+template <typename Fn>
+void Recognizer::MeasuredRun(Fn&& run) const {
+  if (first_run_claimed_.load(std::memory_order_relaxed) || first_run_claimed_.exchange(true)) {
+    run();
+    return;
+  }
+  const int64_t before = ProcessRssBytes();
+  run();
+  const int64_t after = ProcessRssBytes();
+  first_run_bytes_ = before >= 0 && after >= 0 ? std::max<int64_t>(0, after - before) : -1;
+}
+
+void Recognizer::Load() {
   if (whisper::WhisperModel::LooksLikeWhisperDir(config_.model)) {
     LoadWhisper();
     return;
@@ -93,9 +167,11 @@ void Recognizer::LoadWhisper() {
   config_.lm.clear();
   auto model = whisper::WhisperModel::Load(config_.model, config_.session);
   whisper::StreamingOptions so;
-  if (config_.decoding_method == "auto") config_.decoding_method = "greedy";
+  if (config_.decoding_method == "auto") config_.decoding_method = config_.nbest > 1 ? "beam" : "greedy";
   if (config_.beam_size == 0) config_.beam_size = 5;  // OpenAI's and faster-whisper's default
+  config_.beam_size = std::max(config_.beam_size, config_.nbest);
   so.decoding.beam_size = config_.decoding_method == "beam" ? std::min(config_.beam_size, 16) : 1;
+  so.decoding.nbest = config_.nbest;
   const auto& ep = config_.endpoint;
   if (ep.rule2.enabled && ep.rule2.min_trailing_silence_s > 0) so.endpoint_silence_s = ep.rule2.min_trailing_silence_s;
   const float longest = model->info().window_seconds() - 1.f;
@@ -126,8 +202,8 @@ void Recognizer::LoadWordLm() {
     struct stat st {};
     if (transducer_ || config_.decoding_method == "greedy" || ::stat(path.c_str(), &st) != 0) path.clear();
   }
-  // "auto" decoding: beam search when there is an LM to use, else greedy.
-  if (config_.decoding_method == "auto") config_.decoding_method = path.empty() ? "greedy" : "beam";
+  // "auto" decoding: beam search when there is an LM to use or n-best is asked for, else greedy.
+  if (config_.decoding_method == "auto") config_.decoding_method = path.empty() && config_.nbest == 1 ? "greedy" : "beam";
   if (path.empty()) return;
   ECHOIC_CHECK(!transducer_, ErrorCode::kInvalidArgument, "recognizer: a word LM ('", path,
                "') works with CTC models only; '", config_.model, "' is a transducer");
@@ -140,6 +216,7 @@ void Recognizer::ResolveDecoding() {
   LoadWordLm();
   // A lexicon-constrained search needs a wider beam than plain prefix search.
   if (config_.beam_size == 0) config_.beam_size = word_lm_ ? 16 : 4;
+  config_.beam_size = std::max(config_.beam_size, config_.nbest);
 }
 
 Recognizer::~Recognizer() = default;
@@ -203,7 +280,9 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
     }
     for (size_t begin = 0; begin < states.size(); begin += config_.max_batch) {
       const size_t end = std::min(states.size(), begin + static_cast<size_t>(config_.max_batch));
-      whisper_->Decode(std::vector<whisper::StreamingState*>(states.begin() + begin, states.begin() + end));
+      MeasuredRun([&] {
+        whisper_->Decode(std::vector<whisper::StreamingState*>(states.begin() + begin, states.begin() + end));
+      });
     }
     for (Stream* s : ready)
       for (auto& r : whisper_->TakeFinals(s->whisper_state_.get())) s->finals_.push_back(std::move(r));
@@ -230,7 +309,7 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
       decoders.push_back(s->decoder_.get());
     }
     std::vector<std::vector<float>> outputs;  // log-probs (CTC) or encoder frames (transducer)
-    model_->Run(feats, states, &outputs);
+    MeasuredRun([&] { model_->Run(feats, states, &outputs); });
     AcceptChunks(decoders, outputs, info.output_dim);
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
@@ -286,6 +365,16 @@ void Recognizer::CloseSegment(Stream* s, bool last) const {
   if (!best.tokens.empty() || (last && s->segment_ == 0)) {
     s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(), s->segment_start_frame_ * info.encoder_frame_seconds(),
                                     s->segment_, /*is_final=*/true));
+    if (config_.nbest > 1) {
+      std::vector<Alternative>& alts = s->finals_.back().alternatives;
+      alts.push_back({s->finals_.back().text, best.rank_score});
+      for (const Hypothesis& h : s->decoder_->NBest(/*finalize=*/true, config_.nbest)) {
+        Alternative a{MakeResult(h, *symbols_, info.encoder_frame_seconds()).text, h.rank_score};
+        // Different token sequences may spell one text (BPE splits): list each text once.
+        if (std::none_of(alts.begin(), alts.end(), [&](const Alternative& o) { return o.text == a.text; }))
+          alts.push_back(std::move(a));
+      }
+    }
     s->segment_ += 1;
   }
   s->decoder_->Reset();

@@ -19,6 +19,20 @@
 
 namespace echoic::asr {
 
+// What a loaded recognizer costs in memory: the one source of these figures for
+// Recognizer.memory_report(), `echoic info --memory` and the fallback policy's
+// estimate of the room a tier needs. Resident figures are process RSS deltas
+// (other threads allocating at the same time blur them); -1 = not measured yet.
+struct MemoryReport {
+  int64_t model_file_bytes = 0;  // the model's .onnx files (and word LM file) on disk
+  int64_t load_bytes = -1;       // RSS growth while loading: weights as ORT holds them, pre-packed copies, LM
+  int64_t first_run_bytes = -1;  // RSS growth over the first decode: ORT's arena and working buffers
+  int64_t stream_bytes = 0;      // one stream: encoder state (or Whisper's audio window) + feature buffer
+  int32_t max_batch = 1;         // streams per encoder run: the batch tensors hold this many states twice
+  // load + first run + `streams` streams + the batch buffers of min(streams, max_batch) streams.
+  int64_t EstimatedBytes(int64_t streams) const;
+};
+
 class Recognizer {
  public:
   explicit Recognizer(const RecognizerConfig& config);
@@ -33,6 +47,8 @@ class Recognizer {
   bool is_whisper() const { return whisper_ != nullptr; }
   // The word LM beam search uses (null when none; see RecognizerConfig::lm).
   const WordLm* word_lm() const { return word_lm_.get(); }
+  // See MemoryReport; first_run_bytes is filled in by the first Decode.
+  MemoryReport memory_report() const;
 
   std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;
 
@@ -50,7 +66,11 @@ class Recognizer {
   bool IsDone(const Stream& stream) const { return stream.input_finished() && !IsReady(stream); }
 
  private:
+  void Load();
   void LoadWhisper();
+  // Decodes, measuring the RSS growth of the first call in the recognizer's life.
+  template <typename Fn>
+  void MeasuredRun(Fn&& run) const;
   void CheckOwner(const Stream& s) const;  // kInvalidArgument for a stream another recognizer made
   void LoadWordLm();
   void ResolveDecoding();  // "auto" decoding and beam size, after the model and tokens are loaded
@@ -66,6 +86,9 @@ class Recognizer {
   features::FbankOptions fbank_options_;
   std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream
   mutable std::atomic<int64_t> next_stream_id_{1};
+  MemoryReport memory_;
+  mutable std::atomic<int64_t> first_run_bytes_{-1};
+  mutable std::atomic<bool> first_run_claimed_{false};
 };
 
 }  // namespace echoic::asr

@@ -19,6 +19,10 @@ struct RecognizerConfig {
   std::string decoding_method = "auto";
   int32_t beam_size = 0;  // 0 = 16 with a word LM, else 4
   float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
+  // Final results carry up to this many distinct texts (Result::alternatives) when > 1.
+  // Needs beam search ("auto" picks it; "greedy" is an error); beam_size is raised to
+  // at least nbest. 1..16.
+  int32_t nbest = 1;
   // Word LM for CTC beam search (ARPA, orders 1-3; see word_lm.h): "auto" =
   // lm.arpa beside the model when there is one, "" = none, else its path.
   // Greedy decoding and transducer models do not use it.
@@ -33,7 +37,9 @@ struct RecognizerConfig {
   // webrtcvad gate uses this).
   std::string vad;
   std::string vad_model;
-  int32_t max_batch = 32;  // streams per encoder run
+  // Streams per encoder run. 8: the batch tensors (two copies of each state) and ORT's working set
+  // grow with it, and on 2 cores 8 streams per run are as fast as 32 (benchmarks/memory/RESULTS.md).
+  int32_t max_batch = 8;
 
   // Throws kInvalidArgument naming the field.
   void Validate() const;

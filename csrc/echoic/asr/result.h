@@ -21,6 +21,7 @@ struct Hypothesis {
   double log_prob = 0.0;             // log P(labelling) as the decoder scored it
   double context_score = 0.0;        // hotword boost included in the ranking
   double context_kept = 0.0;         // boost of completed hotwords only (> 0: a hotword was matched)
+  double rank_score = 0.0;           // what the decoder ranks by (log P with LM and hotword terms)
 };
 
 struct WordInfo {
@@ -28,6 +29,14 @@ struct WordInfo {
   float start = 0.f;  // seconds since stream start
   float end = 0.f;
   float confidence = 0.f;  // mean of the word's token confidences
+};
+
+// One of the n best texts of a final result (RecognizerConfig::nbest > 1).
+struct Alternative {
+  std::string text;
+  // The decoder's ranking score: higher is better; comparable only within one result
+  // (CTC/transducer: log P plus LM and hotword terms; Whisper: mean token log-prob).
+  double score = 0.0;
 };
 
 struct Result {
@@ -44,6 +53,8 @@ struct Result {
   // words[0, stable_words) will not change in later partials or the final
   // (Whisper streaming confirms words); finals: all words.
   int32_t stable_words = 0;
+  // Finals with nbest > 1: the distinct best texts, best first ([0] is `text`).
+  std::vector<Alternative> alternatives;
 };
 
 // Builds a Result. Times are segment_start_s + frame * frame_shift_s. A word

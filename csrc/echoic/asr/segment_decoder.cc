@@ -29,6 +29,11 @@ class BeamSegmentDecoder final : public SegmentDecoder {
       : d_(vocab, blank, cfg, std::move(graph), std::move(lm)) {}
   void Accept(const float* lp, int32_t n, int32_t v) override { d_.Accept(lp, n, v); }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
+  std::vector<Hypothesis> NBest(bool finalize, int32_t n) const override {
+    std::vector<Hypothesis> all = d_.NBest(finalize);
+    if (all.size() > static_cast<size_t>(n)) all.resize(static_cast<size_t>(n));
+    return all;
+  }
   int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
   bool DecodedSomething() const override { return d_.decoded_something(); }
   void Reset() override { d_.Reset(); }
@@ -49,10 +54,11 @@ class HotwordGatedDecoder final : public SegmentDecoder {
   }
   Hypothesis Best(bool finalize) const override {
     Hypothesis b = biased_->Best(finalize);
-    // Boosts are > 0 per token; a residue below this is float rounding of a taken-back match.
-    constexpr double kMatched = 1e-3;
-    if (b.context_kept > kMatched) return b;
-    return plain_->Best(finalize);
+    return Matched(b) ? b : plain_->Best(finalize);
+  }
+  // The n best of whichever search gives the best result.
+  std::vector<Hypothesis> NBest(bool finalize, int32_t n) const override {
+    return Matched(biased_->Best(finalize)) ? biased_->NBest(finalize, n) : plain_->NBest(finalize, n);
   }
   int64_t TrailingBlankFrames() const override { return plain_->TrailingBlankFrames(); }
   bool DecodedSomething() const override { return plain_->DecodedSomething(); }
@@ -67,6 +73,8 @@ class HotwordGatedDecoder final : public SegmentDecoder {
   }
 
  private:
+  // Boosts are > 0 per token; a residue below this is float rounding of a taken-back match.
+  static bool Matched(const Hypothesis& h) { return h.context_kept > 1e-3; }
   std::unique_ptr<SegmentDecoder> plain_, biased_;
 };
 

@@ -22,6 +22,8 @@ class SegmentDecoder {
   virtual void Accept(const float* log_probs, int32_t num_frames, int32_t vocab_size) = 0;
   // finalize: take back the boost of an unfinished hotword (for final results).
   virtual Hypothesis Best(bool finalize) const = 0;
+  // Up to n hypotheses, best first; a decoder that keeps one path gives Best() alone.
+  virtual std::vector<Hypothesis> NBest(bool finalize, int32_t n) const { return {Best(finalize)}; }
   virtual int64_t TrailingBlankFrames() const = 0;
   virtual bool DecodedSomething() const = 0;
   virtual void Reset() = 0;

@@ -84,6 +84,7 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   ExpectDim(s, in[4], 2, m.output_size, "metadata output_size");
   ExpectDim(s, in[4], 3, m.cnn_kernel - 1, "cnn_module_kernel - 1");
   ExpectDim(s, in[5], 2, m.cache_size() + m.chunk_size, "chunk_size * (num_left_chunks + 1)");
+  ExpectDim(s, out[0], 1, m.chunk_size, "metadata chunk_size (log-prob frames per chunk)");
   ExpectDim(s, out[0], 2, m.vocab_size, "metadata vocab_size");
   for (const auto& t : in) input_names_.push_back(t.name);
   for (size_t i = 0; i < 3; ++i) output_names_.push_back(out[i].name);
@@ -98,8 +99,8 @@ EncoderState StreamingCtcModel::InitState() const {
   const auto& m = info_;
   EncoderState st;
   int32_t d_k = m.output_size / m.head;
-  st.att_cache.assign(static_cast<size_t>(m.num_blocks) * m.head * m.cache_size() * 2 * d_k, 0.f);
-  st.cnn_cache.assign(static_cast<size_t>(m.num_blocks) * m.output_size * (m.cnn_kernel - 1), 0.f);
+  st.att_floats = static_cast<size_t>(m.num_blocks) * m.head * m.cache_size() * 2 * d_k;
+  st.cnn_floats = static_cast<size_t>(m.num_blocks) * m.output_size * (m.cnn_kernel - 1);
   st.offset = m.cache_size();
   st.chunks_done = 0;
   return st;
@@ -156,10 +157,18 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
     const EncoderState& st = *states[begin + b];
     std::memcpy(xp + b * T * F, features[begin + b], sizeof(float) * T * F);
     if (!offset_is_scalar_ || b == 0) op[offset_is_scalar_ ? 0 : b] = st.offset;
+    const bool fresh = st.att_cache.empty();  // no chunk yet: the caches are zeros
     for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
-      std::memcpy(ap + (blk * B + b) * att_slab, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
+      float* a = ap + (blk * B + b) * att_slab;
+      float* c = cp + (blk * B + b) * cnn_slab;
+      if (fresh) {
+        std::fill(a, a + att_slab, 0.f);
+        std::fill(c, c + cnn_slab, 0.f);
+        continue;
+      }
+      std::memcpy(a, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
       if (cnn_slab)  // 0 for cnn_module_kernel 1: the cache vector is empty (NULL data)
-        std::memcpy(cp + (blk * B + b) * cnn_slab, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
+        std::memcpy(c, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
     }
     // Cache slots not yet filled by earlier chunks are masked out.
     int64_t valid = std::min<int64_t>(cache, st.chunks_done * m.chunk_size);
@@ -168,22 +177,20 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
     std::fill(row + (cache - valid), row + cache + m.chunk_size, true);
   }
 
-  std::vector<ort::Tensor> out =
-      session_->Run(input_names_, {&x, &offset, &cache_size, &att, &cnn, &mask}, output_names_);
-
-  const auto& lp_shape = out[0].shape();
-  ECHOIC_CHECK(lp_shape.size() == 3 && lp_shape[0] == B && lp_shape[2] == m.vocab_size, ErrorCode::kModel,
-               "model '", m.name, "': output '", output_names_[0], "' has shape ", out[0].ShapeString(),
-               ", expected [", B, ", T, ", m.vocab_size, "]");
-  ECHOIC_CHECK(out[1].numel() == att.numel() && out[2].numel() == cnn.numel(), ErrorCode::kModel, "model '", m.name,
-               "': returned caches ", out[1].ShapeString(), " / ", out[2].ShapeString(), " do not match the inputs ",
-               att.ShapeString(), " / ", cnn.ShapeString());
-  const int64_t Tout = lp_shape[1];
-  const float* lp = out[0].data<float>();
-  const float* na = out[1].data<float>();
-  const float* nc = out[2].data<float>();
+  // ORT writes the outputs straight into these (no second, ORT-owned copy of the batch's caches);
+  // the contract returns caches shaped like the ones given and chunk_size frames of log-probs.
+  const int64_t Tout = m.chunk_size;
+  ort::Tensor lp_out(ort::ElementType::kFloat32, {B, Tout, m.vocab_size});
+  ort::Tensor att_out(ort::ElementType::kFloat32, att.shape());
+  ort::Tensor cnn_out(ort::ElementType::kFloat32, cnn.shape());
+  session_->RunInto(input_names_, {&x, &offset, &cache_size, &att, &cnn, &mask}, output_names_,
+                    {&lp_out, &att_out, &cnn_out});
+  const float* lp = lp_out.data<float>();
+  const float* na = att_out.data<float>();
+  const float* nc = cnn_out.data<float>();
   for (int64_t b = 0; b < B; ++b) {
     EncoderState& st = *states[begin + b];
+    if (st.att_cache.empty()) st.att_cache.resize(st.att_floats), st.cnn_cache.resize(st.cnn_floats);
     (*log_probs)[begin + b].assign(lp + b * Tout * m.vocab_size, lp + (b + 1) * Tout * m.vocab_size);
     for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
       std::memcpy(st.att_cache.data() + blk * att_slab, na + (blk * B + b) * att_slab, sizeof(float) * att_slab);

@@ -30,13 +30,15 @@ struct StreamingCtcModelInfo : AcousticModelInfo {
   int32_t cache_size() const { return chunk_size * num_left_chunks; }
 };
 
-// One stream's encoder state: fixed size, independent of utterance length.
+// One stream's encoder state: fixed size, independent of utterance length. The caches are
+// allocated by the first chunk (all zeros before it), so idle streams cost next to nothing.
 struct EncoderState : ModelState {
-  std::vector<float> att_cache;  // [num_blocks, head, cache, 2*d_k]
-  std::vector<float> cnn_cache;  // [num_blocks, output_size, kernel-1]
+  std::vector<float> att_cache;  // [num_blocks, head, cache, 2*d_k]; empty until the first chunk
+  std::vector<float> cnn_cache;  // [num_blocks, output_size, kernel-1]; empty until the first chunk
+  size_t att_floats = 0, cnn_floats = 0;  // their sizes once allocated
   int64_t offset = 0;            // contract: starts at cache size, + chunk_size per chunk
   int64_t chunks_done = 0;
-  size_t Bytes() const override { return (att_cache.size() + cnn_cache.size()) * sizeof(float); }
+  size_t Bytes() const override { return (att_floats + cnn_floats) * sizeof(float); }
 };
 
 class StreamingCtcModel final : public AcousticModel {

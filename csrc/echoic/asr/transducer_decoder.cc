@@ -176,12 +176,15 @@ void TransducerDecoder::StepBeam(const float* logits) {
   hyps_ = std::move(next);
 }
 
+double TransducerDecoder::RankScore(const Hyp& h, bool finalize) const {
+  return h.Score() + (finalize && context_ ? context_->Finalize(h.ctx_state) : 0.0);
+}
+
 const TransducerDecoder::Hyp& TransducerDecoder::BestHyp(bool finalize) const {
   size_t best = 0;
   double best_score = -std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < hyps_.size(); ++i) {
-    double s = hyps_[i].Score();
-    if (finalize && context_) s += context_->Finalize(hyps_[i].ctx_state);
+    const double s = RankScore(hyps_[i], finalize);
     if (s > best_score) {
       best_score = s;
       best = i;
@@ -190,15 +193,28 @@ const TransducerDecoder::Hyp& TransducerDecoder::BestHyp(bool finalize) const {
   return hyps_[best];
 }
 
-Hypothesis TransducerDecoder::Best(bool finalize) const {
-  const Hyp& h = BestHyp(finalize);
+Hypothesis TransducerDecoder::ToHypothesis(const Hyp& h, bool finalize) const {
   Hypothesis out;
   out.tokens.assign(h.ys.begin() + config_.context_size, h.ys.end());
   out.frames = h.frames;
   out.confidences = h.confidences;
   out.log_prob = h.log_prob;
+  out.rank_score = RankScore(h, finalize);
   out.context_score = h.ctx + (finalize && context_ ? context_->Finalize(h.ctx_state) : 0.0);
   out.context_kept = context_ ? h.ctx + context_->Finalize(h.ctx_state) : 0.0;
+  return out;
+}
+
+Hypothesis TransducerDecoder::Best(bool finalize) const { return ToHypothesis(BestHyp(finalize), finalize); }
+
+std::vector<Hypothesis> TransducerDecoder::NBest(bool finalize) const {
+  std::vector<size_t> order(hyps_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return RankScore(hyps_[a], finalize) > RankScore(hyps_[b], finalize);
+  });
+  std::vector<Hypothesis> out;
+  for (size_t i : order) out.push_back(ToHypothesis(hyps_[i], finalize));
   return out;
 }
 

@@ -54,6 +54,8 @@ class TransducerDecoder {
   // boost is taken back). Frames count since Reset(); confidences are the
   // posterior of each token at the frame that emitted it.
   Hypothesis Best(bool finalize = false) const;
+  // Every hypothesis in the beam, best first (as Best ranks them).
+  std::vector<Hypothesis> NBest(bool finalize = false) const;
   int64_t num_frames() const { return num_frames_; }
   int64_t trailing_blank_frames() const;  // frames since the best hypothesis' last token
   bool decoded_something() const;
@@ -77,6 +79,8 @@ class TransducerDecoder {
   void StepGreedy(const float* logits);
   void StepBeam(const float* logits);
   const Hyp& BestHyp(bool finalize) const;
+  double RankScore(const Hyp& h, bool finalize) const;
+  Hypothesis ToHypothesis(const Hyp& h, bool finalize) const;
   void Init(std::vector<int64_t> context);
 
   TransducerSearchConfig config_;

@@ -23,6 +23,11 @@ class TransducerSegmentDecoder final : public SegmentDecoder {
     DecodeTransducerChunk(*model_, {&d_}, {enc}, n);
   }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
+  std::vector<Hypothesis> NBest(bool finalize, int32_t n) const override {
+    std::vector<Hypothesis> all = d_.NBest(finalize);
+    if (all.size() > static_cast<size_t>(n)) all.resize(static_cast<size_t>(n));
+    return all;
+  }
   int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
   bool DecodedSomething() const override { return d_.decoded_something(); }
   void Reset() override { d_.Reset(); }

@@ -8,6 +8,7 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define ECHOIC_INDEX_HAVE_AVX2 1
 #include <immintrin.h>
+#include <cpuid.h>
 #endif
 
 namespace echoic::index {
@@ -420,8 +421,11 @@ const Kernels& ScalarKernels() { return kScalar; }
 const Kernels* Avx2Kernels() {
 #ifdef ECHOIC_INDEX_HAVE_AVX2
   const CpuFeatures& f = GetCpuFeatures();
-  // F16C is not in CpuFeatures; every AVX2 CPU has it, but check rather than assume.
-  if (f.avx2 && f.fma && __builtin_cpu_supports("f16c")) return &kAvx2;
+  // F16C is not in CpuFeatures; every AVX2 CPU has it, but check rather than assume (CPUID
+  // leaf 1, ECX bit 29; clang 14's __builtin_cpu_supports does not know "f16c").
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+  if (f.avx2 && f.fma && f16c) return &kAvx2;
 #endif
   return nullptr;
 }

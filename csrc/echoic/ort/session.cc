@@ -164,6 +164,8 @@ std::shared_ptr<Session> Session::Create(const std::string& name, const SessionO
   if (opts.cpu_mem_arena && opts.shared_arena && SharedCpuArena())
     Check(api.AddSessionConfigEntry(so.get(), "session.use_env_allocators", "1"), name,
           "selecting the shared CPU arena");
+  if (!opts.prepacking && OrtMinorVersion() >= 11)
+    Check(api.AddSessionConfigEntry(so.get(), "session.disable_prepacking", "1"), name, "disabling pre-packing");
 
   std::shared_ptr<Session> s(new Session());
   s->name_ = name;
@@ -187,6 +189,17 @@ std::shared_ptr<Session> Session::Create(const std::string& name, const SessionO
 
   s->ReadSignature();
   s->ReadMetadata();
+  return s;
+}
+
+std::shared_ptr<Session> Session::ContractOnly(const std::string& name, std::vector<TensorInfo> inputs,
+                                               std::vector<TensorInfo> outputs,
+                                               std::map<std::string, std::string> metadata) {
+  std::shared_ptr<Session> s(new Session());
+  s->name_ = name;
+  s->inputs_ = std::move(inputs);
+  s->outputs_ = std::move(outputs);
+  s->metadata_ = std::move(metadata);
   return s;
 }
 
@@ -322,6 +335,7 @@ void Session::Prepare(const std::vector<std::string>& input_names, const std::ve
                       std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
                       const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
                       const std::vector<std::string>** outs, std::vector<const char*>* out_names) const {
+  ECHOIC_CHECK(session_ != nullptr, ErrorCode::kState, name_, ": a contract-only session cannot run");
   ECHOIC_CHECK(input_names.size() == inputs.size(), ErrorCode::kInvalidArgument, name_, ": ", input_names.size(),
                " input names but ", inputs.size(), " input tensors");
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -378,12 +392,12 @@ void Session::RunInto(const std::vector<std::string>& input_names, const std::ve
 
 std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
                                  const std::vector<std::string>& output_names) const {
-  const c::OrtApi& api = Api();
   std::vector<OrtPtr<c::OrtValue>> in_values;
   std::vector<const char*> in_names, out_names;
   std::vector<std::string> all_outputs;
   const std::vector<std::string>* outs = nullptr;
   Prepare(input_names, inputs, &in_values, &in_names, output_names, &all_outputs, &outs, &out_names);
+  const c::OrtApi& api = Api();
   std::vector<const c::OrtValue*> in_raw;
   for (const auto& v : in_values) in_raw.push_back(v.get());
 

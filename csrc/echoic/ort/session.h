@@ -37,6 +37,11 @@ struct SessionOptions {
   // arena that grows in powers of two and keeps each session's own peak. Needs ONNX Runtime
   // >= 1.11; an older library keeps the per-session arena.
   bool shared_arena = false;
+  // ORT copies weights into kernel-specific layouts at load (MatMul, MatMulNBits, Conv). Off, the
+  // copies are not made (less resident memory) but packing happens on every run: worth it only
+  // where the rows per run are many (Whisper's encoder), not for one-token decoder steps.
+  // Needs ONNX Runtime >= 1.11 (ignored before).
+  bool prepacking = true;
   std::string ort_library;    // explicit libonnxruntime path ("" = Library's resolution order)
 };
 
@@ -51,6 +56,13 @@ class Session {
   static std::shared_ptr<Session> FromFile(const std::string& path, const SessionOptions& opts = {});
   static std::shared_ptr<Session> FromBuffer(const void* data, size_t size, const SessionOptions& opts = {},
                                              const std::string& name = "<memory>");
+
+  // A session with a signature and metadata but no ONNX Runtime behind it, so model contracts
+  // (the metadata and tensor checks of each model's constructor) can be exercised without ORT
+  // (fuzz/). Run and RunInto on it are kState.
+  static std::shared_ptr<Session> ContractOnly(const std::string& name, std::vector<TensorInfo> inputs,
+                                               std::vector<TensorInfo> outputs,
+                                               std::map<std::string, std::string> metadata);
 
   const std::string& name() const { return name_; }
   const std::vector<TensorInfo>& inputs() const { return inputs_; }

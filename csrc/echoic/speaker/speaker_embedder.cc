@@ -137,9 +137,13 @@ SpeakerEmbedder::SpeakerEmbedder(std::shared_ptr<const ort::Session> session, co
                "': input '", in->name, "' takes ", frames, " frames, config says ", config_.frames_per_window);
   ECHOIC_CHECK(bins < 0 || bins == config_.FeatureDim(), ErrorCode::kModel, "speaker model '", model, "': input '",
                in->name, "' takes ", bins, " bins, features give ", config_.FeatureDim());
-  ECHOIC_CHECK(out->type == ort::ElementType::kFloat32 && out->shape.size() == 2 && out->shape[1] > 0,
+  // The dim sizes every embedding buffer: a crafted graph must not declare 2^31 (int32 wrap).
+  constexpr int64_t kMaxEmbeddingDim = 1 << 16;
+  ECHOIC_CHECK(out->type == ort::ElementType::kFloat32 && out->shape.size() == 2 && out->shape[1] > 0 &&
+                   out->shape[1] <= kMaxEmbeddingDim,
                ErrorCode::kModel, "speaker model '", model, "': output '", out->name,
-               "' must be float32 [batch, dim] with a fixed dim, got ", ort::ShapeString(out->shape));
+               "' must be float32 [batch, dim] with a fixed dim of at most ", kMaxEmbeddingDim, ", got ",
+               ort::ShapeString(out->shape));
   dim_ = static_cast<int32_t>(out->shape[1]);
   if (config_.features == "mel") mel_ = std::make_unique<features::MelSpectrogram>(config_.mel);
 }

@@ -125,6 +125,21 @@ TEST(WrongConfigIsAModelError) {
                     ErrorCode::kModel);
 }
 
+// Issue 21 (found by review while writing fuzz/fuzz_speaker_model.cc): a declared output dim
+// of 2^31 wrapped to a negative int32 and later sized buffers with it.
+TEST(HugeDeclaredEmbeddingDimIsAModelError) {
+  using echoic::ort::ElementType;
+  auto session_with_dim = [](int64_t dim) {
+    return echoic::ort::Session::ContractOnly("crafted.onnx", {{"mel_window", ElementType::kFloat32, {-1, 80, 40}}},
+                                              {{"embedding", ElementType::kFloat32, {-1, dim}}}, {});
+  };
+  SpeakerModelConfig c;
+  c.mel.n_mels = 40;
+  CHECK_EQ(SpeakerEmbedder(session_with_dim(256), c).dim(), 256);
+  CHECK_THROWS_CODE(SpeakerEmbedder(session_with_dim(int64_t{1} << 31), c), ErrorCode::kModel);
+  CHECK_THROWS_CODE(SpeakerEmbedder(session_with_dim(int64_t{1} << 40), c), ErrorCode::kModel);
+}
+
 TEST(SameSpeakerScoresHigherThanOther) {
   auto e = SpeakerEmbedder::FromFile(ModelPath());
   auto a = Embed(*e, "eval/speaker/speaker_1_utt_1.wav");

@@ -200,8 +200,15 @@ Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start,
 // OpenAI-style beam search: each beam proposes its beam+1 best tokens, the best
 // `beam` unfinished ones go on; a finished one (eot) is kept until beam*patience
 // are collected; the winner has the best sum_logprob / length.
-Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start start, const Grammar& grammar,
-                    int32_t max_new, int32_t beam, float patience) {
+// Finished hypotheses are ranked by mean log-prob (OpenAI's default length penalty).
+double BeamScore(const Sequence& s) { return s.sum_logprob / static_cast<double>(std::max<size_t>(1, s.tokens.size())); }
+
+// Returns the finished hypotheses, best first. `late` (optional) gets the ends that came
+// after the finished set was full: more candidate texts for n-best lists, since the
+// finished beams often differ in timestamp tokens only.
+std::vector<Sequence> BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start start,
+                                 const Grammar& grammar, int32_t max_new, int32_t beam, float patience,
+                                 std::vector<Sequence>* late = nullptr) {
   const auto& info = model.info();
   const size_t max_finished = static_cast<size_t>(std::max(1.f, std::round(beam * patience)));
   std::vector<Sequence> beams(1);
@@ -232,6 +239,7 @@ Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start s
       s.sum_logprob = c.score;
       if (c.token == info.eot) {  // only ends ranked above the beam's last live hypothesis count
         if (finished.size() < max_finished) finished.push_back(std::move(s));
+        else if (late) late->push_back(std::move(s));
         continue;
       }
       s.tokens.push_back(c.token);
@@ -253,9 +261,10 @@ Sequence BeamSearch(const WhisperModel& model, const CrossCache& cross1, Start s
   for (auto& b : beams)
     if (finished.size() < max_finished) finished.push_back(std::move(b));
   ECHOIC_CHECK(!finished.empty(), ErrorCode::kInternal, "whisper beam search ended with no hypothesis");
-  auto score = [](const Sequence& s) { return s.sum_logprob / std::max<size_t>(1, s.tokens.size()); };
-  return *std::max_element(finished.begin(), finished.end(),
-                           [&](const Sequence& a, const Sequence& b) { return score(a) < score(b); });
+  auto better = [](const Sequence& a, const Sequence& b) { return BeamScore(a) > BeamScore(b); };
+  std::stable_sort(finished.begin(), finished.end(), better);
+  if (late) std::stable_sort(late->begin(), late->end(), better);
+  return finished;
 }
 
 }  // namespace
@@ -297,6 +306,8 @@ namespace {
 void CheckRequest(const WhisperModelInfo& info, const std::vector<int32_t>& prefix, const DecodingOptions& options) {
   ECHOIC_CHECK(options.beam_size >= 1 && options.beam_size <= 16, ErrorCode::kInvalidArgument,
                "whisper decode: beam_size must be 1..16, got ", options.beam_size);
+  ECHOIC_CHECK(options.nbest >= 1 && options.nbest <= options.beam_size, ErrorCode::kInvalidArgument,
+               "whisper decode: nbest must be 1..beam_size (", options.beam_size, "), got ", options.nbest);
   ECHOIC_CHECK(!options.temperatures.empty(), ErrorCode::kInvalidArgument, "whisper decode: no temperatures");
   for (int32_t t : prefix)
     ECHOIC_CHECK(t >= 0 && t < info.eot, ErrorCode::kInvalidArgument, "whisper decode: prefix token ", t,
@@ -313,6 +324,19 @@ struct Attempt {
   bool fallback = false;  // failed the guards: try the next temperature
 };
 
+// The forced prefix, then the decoded text tokens (times come from DTW, not timestamp tokens).
+std::vector<int32_t> TextTokens(const WhisperModelInfo& info, const std::vector<int32_t>& prefix, const Sequence& seq,
+                                bool timestamps, std::vector<float>* probs) {
+  std::vector<int32_t> out = prefix;
+  if (probs) probs->assign(prefix.size(), 1.f);
+  for (size_t k = 0; k < seq.tokens.size(); ++k)
+    if (!timestamps || seq.tokens[k] < info.eot) {
+      out.push_back(seq.tokens[k]);
+      if (probs) probs->push_back(seq.probs[k]);
+    }
+  return out;
+}
+
 // The result of one decode at one temperature, and whether it passes the guards.
 Attempt Judge(const WhisperModel& model, Sequence seq, const std::vector<int32_t>& prefix, float no_speech,
               float temperature, bool timestamps, const DecodingOptions& options) {
@@ -320,10 +344,7 @@ Attempt Judge(const WhisperModel& model, Sequence seq, const std::vector<int32_t
   const size_t decoded = seq.tokens.size();  // timestamps included, as OpenAI counts them
   Attempt a;
   DecodingResult& r = a.result;
-  r.tokens = prefix;
-  r.probs.assign(prefix.size(), 1.f);
-  for (size_t k = 0; k < seq.tokens.size(); ++k)  // text tokens only; times come from DTW
-    if (!timestamps || seq.tokens[k] < info.eot) r.tokens.push_back(seq.tokens[k]), r.probs.push_back(seq.probs[k]);
+  r.tokens = TextTokens(info, prefix, seq, timestamps, &r.probs);
   r.sum_logprob = seq.sum_logprob;
   r.avg_logprob = seq.sum_logprob / static_cast<double>(decoded + 1);
   r.no_speech_prob = no_speech;
@@ -354,11 +375,23 @@ DecodingResult WithFallback(const WhisperModel& model, const CrossCache& cross, 
     Start start = RunPrompt(model, cross, prompt, prefix, grammar.timestamps());
     const float no_speech = start.no_speech_prob;
     const int32_t max_new = MaxNew(info, options, start.cache.positions());
-    Sequence seq = (temperature <= 0.f && options.beam_size > 1)
-                       ? BeamSearch(model, cross, std::move(start), grammar, max_new, options.beam_size,
-                                    options.patience)
-                       : Sample(model, cross, std::move(start), grammar, max_new, temperature, &rng);
-    Attempt a = Judge(model, std::move(seq), prefix, no_speech, temperature, grammar.timestamps(), options);
+    std::vector<Sequence> beams, late;
+    if (temperature <= 0.f && options.beam_size > 1)
+      beams = BeamSearch(model, cross, std::move(start), grammar, max_new, options.beam_size, options.patience,
+                         options.nbest > 1 ? &late : nullptr);
+    else
+      beams.push_back(Sample(model, cross, std::move(start), grammar, max_new, temperature, &rng));
+    Attempt a = Judge(model, beams[0], prefix, no_speech, temperature, grammar.timestamps(), options);
+    if (options.nbest > 1) {
+      // Distinct texts, the finished beams first; the result's own text stays first.
+      beams.insert(beams.end(), std::make_move_iterator(late.begin()), std::make_move_iterator(late.end()));
+      auto& alts = a.result.alternatives;
+      for (size_t k = 0; k < beams.size() && alts.size() < static_cast<size_t>(options.nbest); ++k) {
+        std::vector<int32_t> text = TextTokens(info, prefix, beams[k], grammar.timestamps(), nullptr);
+        if (std::none_of(alts.begin(), alts.end(), [&](const DecodingResult::Alternative& o) { return o.tokens == text; }))
+          alts.push_back({std::move(text), BeamScore(beams[k])});
+      }
+    }
     if (!a.fallback) return std::move(a.result);
     if (!best) best = std::move(a.result);  // keep the first unless a later one passes
   }

@@ -16,6 +16,7 @@ namespace echoic::whisper {
 
 struct DecodingOptions {
   int32_t beam_size = 1;  // 1 = greedy
+  int32_t nbest = 1;      // > 1: keep up to this many finished beams (DecodingResult::alternatives)
   // Decode with timestamp tokens (Whisper's usual mode; more accurate) when there
   // is no forced prefix; with a prefix, and when false, no-timestamps mode.
   bool timestamps = true;
@@ -49,6 +50,13 @@ struct DecodingResult {
   // no_speech_prob > threshold and avg_logprob < logprob_threshold, or every
   // temperature failed the guards with a low log-prob (noise decoded as words).
   bool no_speech = false;
+  // Beam search with nbest > 1: the finished hypotheses best first, as text tokens
+  // (prefix included) with their ranking score (mean log-prob); [0] is `tokens`.
+  struct Alternative {
+    std::vector<int32_t> tokens;
+    double score = 0.0;
+  };
+  std::vector<Alternative> alternatives;
 };
 
 // prompt: text tokens of earlier windows (conditioning, after sot_prev); prefix:

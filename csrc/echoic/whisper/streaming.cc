@@ -185,12 +185,14 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     const int32_t audio_frames = static_cast<int32_t>((closing[i].end - s->window_start_) / 320);
     std::vector<TokenSpan> spans = TimeTokens(*model_, cross, tokens, audio_frames);
     int64_t next_start = closing[i].end;
+    bool trimmed = false;
     if (closing[i].forced) {
       // Keep the last word for the next window (it may be cut off), unless it is confirmed.
       std::vector<size_t> words = WordStarts(tok, tokens);
       if (words.size() >= 2 && words.back() >= s->confirmed_.size()) {
         const size_t keep = words.back();
         tokens.resize(keep), probs.resize(keep), spans.resize(keep);
+        trimmed = true;
         next_start = s->window_start_ + Samples(spans.back().end);
         next_start = std::clamp(next_start, s->window_start_ + 1, closing[i].end);
       }
@@ -198,6 +200,18 @@ void StreamingDecoder::CloseWindows(const std::vector<Closing>& closing) const {
     // A stream that heard nothing still ends with one (empty) final.
     if (!tokens.empty() || (s->drained_ && s->segment_ == 0)) {
       s->finals_.push_back(MakeResult(*s, tokens, probs, spans, true));
+      if (options_.decoding.nbest > 1 && !tokens.empty()) {
+        // The other beams' texts; a window cut at its longest (its last word moved on to the
+        // next window) has only the text it kept.
+        asr::Result& f = s->finals_.back();
+        f.alternatives.push_back({f.text, r.alternatives.empty() ? r.avg_logprob : r.alternatives[0].score});
+        for (size_t k = 1; k < r.alternatives.size() && !trimmed; ++k) {
+          asr::Alternative a{Trim(tok.Decode(r.alternatives[k].tokens)), r.alternatives[k].score};
+          if (!a.text.empty() && std::none_of(f.alternatives.begin(), f.alternatives.end(),
+                                              [&](const asr::Alternative& o) { return o.text == a.text; }))
+            f.alternatives.push_back(std::move(a));
+        }
+      }
       s->segment_ += 1;
       s->context_.insert(s->context_.end(), tokens.begin(), tokens.end());
       const size_t max_context = static_cast<size_t>(info.n_text_ctx / 2 - 1);

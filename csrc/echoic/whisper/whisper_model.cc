@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 
@@ -25,15 +26,21 @@ std::vector<int32_t> IntList(const ort::Session& s, const std::string& key, bool
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     char* end = nullptr;
-    long v = std::strtol(item.c_str(), &end, 10);
-    ECHOIC_CHECK(end && *end == '\0', ErrorCode::kModel, "model '", s.name(), "': metadata '", key,
-                 "' must be comma-separated integers, got '", text, "'");
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    ECHOIC_CHECK(end && *end == '\0' && v >= INT32_MIN && v <= INT32_MAX, ErrorCode::kModel, "model '", s.name(),
+                 "': metadata '", key, "' must be comma-separated 32-bit integers, got '", text, "'");
     out.push_back(static_cast<int32_t>(v));
   }
   return out;
 }
 
-int32_t Int(const ort::Session& s, const std::string& key) { return static_cast<int32_t>(s.RequireMetadataInt(key)); }
+int32_t Int(const ort::Session& s, const std::string& key) {
+  const int64_t v = s.RequireMetadataInt(key);
+  // Not truncated: 2^32 + 80 must not read as 80 and pass the range checks.
+  ECHOIC_CHECK(v >= INT32_MIN && v <= INT32_MAX, ErrorCode::kModel, "model '", s.name(), "': metadata '", key,
+               "' = ", v, " is not a 32-bit integer");
+  return static_cast<int32_t>(v);
+}
 
 // Rows of a [layers, batch, ...] tensor.
 ort::Tensor GatherBatch(const ort::Tensor& t, const std::vector<int32_t>& rows) {
@@ -72,15 +79,29 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   ort::SessionOptions so = opts;
   so.mem_pattern = false;
   so.shared_arena = true;
-  m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", so);
+  // The encoder runs once per 30 s window over 1500 frames, so packing its weights on each run
+  // costs little, while the packed copies would stay resident; decoder steps are one token each
+  // and run 2.6x slower unpacked, so the decoder keeps pre-packing.
+  ort::SessionOptions enc = so;
+  enc.prepacking = false;
+  m->encoder_ = ort::Session::FromFile(dir + "/encoder.onnx", enc);
   m->decoder_ = ort::Session::FromFile(dir + "/decoder.onnx", so);
-  const ort::Session& d = *m->decoder_;
+  m->info_ = ReadInfo(*m->encoder_, *m->decoder_, dir);
+  const WhisperModelInfo& i = m->info_;
+  const std::string merges = IsFile(dir + "/merges.txt") ? dir + "/merges.txt" : std::string();
+  m->tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::FromFiles(dir + "/vocabulary.txt", merges));
+  ECHOIC_CHECK(m->tokenizer_->size() == i.n_vocab, ErrorCode::kModel, "'", dir, "/vocabulary.txt' lists ",
+               m->tokenizer_->size(), " tokens but the model has n_vocab ", i.n_vocab);
+  return m;
+}
+
+WhisperModelInfo WhisperModel::ReadInfo(const ort::Session& encoder, const ort::Session& d, const std::string& dir) {
   ECHOIC_CHECK(d.GetMetadata("model_type", "") == "whisper", ErrorCode::kModel, "model '", d.name(),
                "': metadata model_type must be 'whisper' (import the checkpoint with `echoic models import`)");
   ECHOIC_CHECK(d.GetMetadata("contract_version", "") == "3", ErrorCode::kModel, "model '", d.name(),
                "': unsupported contract_version '", d.GetMetadata("contract_version", ""),
                "' (this build reads 3; import the checkpoint again with `echoic models import`)");
-  WhisperModelInfo& i = m->info_;
+  WhisperModelInfo i;
   i.family = "whisper";
   i.name = d.GetMetadata("model_name", dir);
   i.n_mels = Int(d, "n_mels");
@@ -138,8 +159,8 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
       {dims(d, "cross_v"), {i.n_text_layer, -1, i.n_text_head, -1, dh}},
       {dims(d, "self_k_in"), {i.n_text_layer, -1, -1, i.n_text_state}},
       {dims(d, "logits"), {-1, i.n_vocab}},
-      {dims(*m->encoder_, "mel"), {-1, i.n_mels, 2 * int64_t{i.n_audio_ctx}}},
-      {dims(*m->encoder_, "cross_k"), {i.n_text_layer, -1, i.n_text_head, dh, -1}}};
+      {dims(encoder, "mel"), {-1, i.n_mels, 2 * int64_t{i.n_audio_ctx}}},
+      {dims(encoder, "cross_k"), {i.n_text_layer, -1, i.n_text_head, dh, -1}}};
   for (const auto& [got, want] : expect) {
     bool ok = got.size() == want.size();
     for (size_t k = 0; ok && k < got.size(); ++k) ok = want[k] < 0 || got[k] < 0 || got[k] == want[k];
@@ -149,16 +170,16 @@ std::shared_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, const o
   for (int32_t id : {i.sot, i.eot, i.sot_prev, i.no_timestamps, i.no_speech, i.timestamp_begin})
     ECHOIC_CHECK(id >= 0 && id < i.n_vocab, ErrorCode::kModel, "model '", d.name(), "': special token id ", id,
                  " outside the vocabulary of ", i.n_vocab);
+  // The prompt is fed to the decoder as token ids.
+  for (int32_t id : i.sot_sequence)
+    ECHOIC_CHECK(id >= 0 && id < i.n_vocab, ErrorCode::kModel, "model '", d.name(), "': sot_sequence token id ", id,
+                 " outside the vocabulary of ", i.n_vocab);
   i.vocab_size = i.n_vocab;
   i.feature_dim = i.n_mels;
   i.sample_rate = 16000;
   i.subsampling = 2;  // 20 ms per encoder frame
   i.output_dim = i.n_text_state;
-  const std::string merges = IsFile(dir + "/merges.txt") ? dir + "/merges.txt" : std::string();
-  m->tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::FromFiles(dir + "/vocabulary.txt", merges));
-  ECHOIC_CHECK(m->tokenizer_->size() == i.n_vocab, ErrorCode::kModel, "'", dir, "/vocabulary.txt' lists ",
-               m->tokenizer_->size(), " tokens but the model has n_vocab ", i.n_vocab);
-  return m;
+  return i;
 }
 
 CrossCache WhisperModel::Encode(const std::vector<float>& mels, int64_t batch) const {

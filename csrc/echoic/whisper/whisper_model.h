@@ -59,6 +59,9 @@ class WhisperModel {
   // A folder with encoder.onnx, decoder.onnx, vocabulary.txt (+ merges.txt).
   static bool LooksLikeWhisperDir(const std::string& path);
   static std::shared_ptr<WhisperModel> Load(const std::string& dir, const ort::SessionOptions& opts);
+  // The metadata of the decoder, checked against both graphs' tensor shapes (kModel); what Load
+  // reads before the tokenizer. `dir` only names the model in messages and is the default name.
+  static WhisperModelInfo ReadInfo(const ort::Session& encoder, const ort::Session& decoder, const std::string& dir);
 
   const WhisperModelInfo& info() const { return info_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
