@@ -43,6 +43,7 @@ void CopyDecodingConfig(const echoic_recognizer_config& c, asr::RecognizerConfig
   cfg->session.intra_op_threads = c.num_threads;
   cfg->session.cpu_mem_arena = c.cpu_mem_arena != 0;
   cfg->max_batch = c.max_batch;
+  cfg->nbest = c.nbest;
 }
 
 }  // namespace echoic::c_api
@@ -67,6 +68,7 @@ void echoic_recognizer_config_default(echoic_recognizer_config* c) {
   c->num_threads = d.session.intra_op_threads;
   c->cpu_mem_arena = d.session.cpu_mem_arena ? 1 : 0;
   c->max_batch = d.max_batch;
+  c->nbest = d.nbest;
   c->vad = nullptr;
   c->vad_model = nullptr;
 }
@@ -212,6 +214,25 @@ size_t echoic_result_stable_words(const echoic_result* r) {
   return GuardValue<size_t>(0, [&] {
     ECHOIC_C_HANDLE(r);
     return static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words));
+  });
+}
+
+size_t echoic_result_num_alternatives(const echoic_result* r) {
+  return GuardValue<size_t>(0, [&] {
+    ECHOIC_C_HANDLE(r);
+    return r->impl.alternatives.size();
+  });
+}
+
+echoic_status echoic_result_alternative(const echoic_result* r, size_t i, const char** text, double* score) {
+  return Guard([&] {
+    ECHOIC_C_HANDLE(r);
+    ECHOIC_C_REQUIRE(text);
+    const auto& alts = r->impl.alternatives;
+    ECHOIC_CHECK(i < alts.size(), ErrorCode::kInvalidArgument, "echoic_result_alternative: index ", i,
+                 " out of range (", alts.size(), " alternatives)");
+    *text = alts[i].text.c_str();
+    if (score) *score = alts[i].score;
   });
 }
 

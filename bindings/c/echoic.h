@@ -223,7 +223,7 @@ typedef struct echoic_recognizer_config {
   float rule3_max_utterance_length; /* 20 s */
   int32_t num_threads;         /* ONNX Runtime intra-op threads, default 1 */
   int32_t cpu_mem_arena;       /* default 1 */
-  int32_t max_batch;           /* streams per encoder run, default 32 */
+  int32_t max_batch;           /* streams per encoder run, default 8 */
   const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy" or "silero" */
   const char* vad_model;       /* silero_vad.onnx when vad is "silero" */
   /* Word LM for CTC beam search (ARPA, orders 1-3): "auto" (default) = lm.arpa beside the
@@ -232,6 +232,9 @@ typedef struct echoic_recognizer_config {
   const char* lm;
   float lm_scale;              /* weight of ln P(word | history), default 0.8 */
   float word_bonus;            /* added per word, default 3.0 */
+  /* Final results carry up to nbest distinct texts (echoic_result_alternative) when > 1;
+     needs beam search ("auto" picks it). 1..16, default 1. Added in 0.1.1. */
+  int32_t nbest;
 } echoic_recognizer_config;
 
 /* Fills *config with the defaults (model left NULL). */
@@ -273,6 +276,13 @@ ECHOIC_API int32_t echoic_result_segment(const echoic_result* result);
 ECHOIC_API size_t echoic_result_num_words(const echoic_result* result);
 /* Words [0, n) will not change in later partials or the final (Whisper streaming); a final: all words. */
 ECHOIC_API size_t echoic_result_stable_words(const echoic_result* result);
+/* Final results of a recognizer made with nbest > 1: the distinct best texts, best first
+ * (alternative 0 is the result's text), each with the decoder's ranking score (higher is
+ * better; comparable within one result only). 0 alternatives otherwise. The text stays
+ * valid until the result is freed. */
+ECHOIC_API size_t echoic_result_num_alternatives(const echoic_result* result);
+ECHOIC_API echoic_status echoic_result_alternative(const echoic_result* result, size_t i, const char** text,
+                                                   double* score);
 ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
                                             float* start, float* end, float* confidence);
 ECHOIC_API echoic_status echoic_result_free(echoic_result* result);

@@ -217,3 +217,46 @@ def test_c_api_refuses_a_stream_of_another_recognizer(c):
     lib.echoic_stream_free(s[0])
     lib.echoic_recognizer_free(a)
     lib.echoic_recognizer_free(b)
+
+
+def test_c_api_nbest_alternatives_match_python(c, speech_dev):
+    ffi, lib = c
+    clip = speech_dev / "ljspeech__LJ001-0001.wav"
+    cfg = ffi.new("echoic_recognizer_config*")
+    lib.echoic_recognizer_config_default(cfg)
+    assert cfg.nbest == 1
+    model = echoic.registry.resolve_model("echoic-small-en")[0]
+    path = ffi.new("char[]", str(model).encode())
+    cfg.model = path
+    cfg.nbest = 3
+    rec = ffi.new("echoic_recognizer**")
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+    x, sr = sf.read(clip, dtype="float32")
+    s = ffi.new("echoic_stream**")
+    assert lib.echoic_stream_create(rec[0], ffi.NULL, s) == lib.ECHOIC_OK
+    assert lib.echoic_stream_accept_waveform(s[0], sr, ffi.cast("const float*", x.ctypes.data), len(x)) == 0
+    assert lib.echoic_stream_input_finished(s[0]) == 0
+    done = ffi.new("int32_t*")
+    streams = ffi.new("echoic_stream*[1]", [s[0]])
+    while lib.echoic_recognizer_is_done(rec[0], s[0], done) == 0 and not done[0]:
+        assert lib.echoic_recognizer_decode(rec[0], streams, 1) == 0
+    res = ffi.new("echoic_result**")
+    got = []
+    text, score = ffi.new("const char**"), ffi.new("double*")
+    while lib.echoic_stream_pop_final(s[0], res) == 0 and res[0] != ffi.NULL:
+        n = lib.echoic_result_num_alternatives(res[0])
+        alts = []
+        for k in range(n):
+            assert lib.echoic_result_alternative(res[0], k, text, score) == 0
+            alts.append((ffi.string(text[0]).decode(), score[0]))
+        assert lib.echoic_result_alternative(res[0], n, text, score) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+        got.append(alts)
+        lib.echoic_result_free(res[0])
+    lib.echoic_stream_free(s[0])
+    lib.echoic_recognizer_free(rec[0])
+    want = [[(a.text, a.score) for a in seg.alternatives]
+            for seg in echoic.Recognizer("echoic-small-en", nbest=3).transcribe(clip, chunk_ms=None).segments]
+    assert [[t for t, _ in g] for g in got] == [[t for t, _ in w] for w in want]
+    assert all(len(g) >= 2 for g in got)
+    cfg.nbest = 17
+    assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_INVALID_ARGUMENT
