@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The test command: C++ unit tests (ctest) then the Python suite (pytest) against
-# the installed echoic. Run from anywhere after `pip install .`.
+# The test command: Python lint (ruff), C++ unit tests (ctest), then the Python suite
+# (pytest) against the installed echoic. Run from anywhere after `pip install .`.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
 
 "$PY" -m pip install -q -r tests/requirements.txt || { echo "tests/run.sh: installing test requirements failed"; exit 1; }
+
+echo "== Python lint (ruff, settings in pyproject.toml)"
+"$PY" -m ruff check sdk tests recipes benchmarks examples
+ruff_rc=$?
 
 BUILD="${ECHOIC_TEST_BUILD_DIR:-$ROOT/build/tests}"
 JOBS="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
@@ -45,8 +49,8 @@ if [ "$pytest_rc" -eq 5 ]; then
   pytest_rc=1
 fi
 
-if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ] || [ "$mypy_rc" -ne 0 ]; then
-  echo "tests/run.sh: FAILED (ctest rc=$ctest_rc, mypy rc=$mypy_rc, pytest rc=$pytest_rc)"
+if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ] || [ "$mypy_rc" -ne 0 ] || [ "$ruff_rc" -ne 0 ]; then
+  echo "tests/run.sh: FAILED (ruff rc=$ruff_rc, ctest rc=$ctest_rc, mypy rc=$mypy_rc, pytest rc=$pytest_rc)"
   exit 1
 fi
 echo "tests/run.sh: all tests passed"

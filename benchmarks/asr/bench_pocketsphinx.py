@@ -162,7 +162,8 @@ def main() -> int:
                                     capture_output=True, text=True).stdout.strip()
         except OSError:
             commit = "?"
-        pf = "| file | N | pocketsphinx S/D/I | pocketsphinx WER | echoic S/D/I | echoic WER |\n|---|---:|---:|---:|---:|---:|\n"
+        pf = ("| file | N | pocketsphinx S/D/I | pocketsphinx WER | echoic S/D/I | echoic WER |\n"
+              "|---|---:|---:|---:|---:|---:|\n")
         for a, b in zip(per_file["pocketsphinx"], per_file["echoic"]):
             pf += (f"| {a.file} | {a.ref_words} | {a.substitutions}/{a.deletions}/{a.insertions} | "
                    f"{100 * a.wer:.1f} % | {b.substitutions}/{b.deletions}/{b.insertions} | {100 * b.wer:.1f} % |\n")

@@ -79,7 +79,7 @@ def _drive(rec, clips, mode, n_streams, create, accept, finish, ready, decode, p
     out = {}
     if mode == "single":
         texts, lat, first_partial, audio_s, wall = [], [], [], 0.0, 0.0
-        for name, x, sr in clips:
+        for _name, x, sr in clips:
             s = create()
             step = sr * CHUNK_MS // 1000
             t0 = time.perf_counter()
@@ -200,7 +200,8 @@ def main():
     say(f"# Streaming ASR benchmark ({_dt.date.today()})")
     say(f"machine: {cpu}, {os.cpu_count()} cores; model: {Path(args.model).name}; "
         f"{args.clips} speech-dev clips fed in {CHUNK_MS} ms chunks; medians of {args.repeats} runs; "
-        f"ONNX Runtime: {'the build bundled with sherpa-onnx, for both engines' if ORT_LIBRARY else 'echoic: onnxruntime package'}")
+        "ONNX Runtime: "
+        f"{'the build bundled with sherpa-onnx, for both engines' if ORT_LIBRARY else 'echoic: onnxruntime package'}")
     say()
     say("| metric | threads | echoic | sherpa-onnx | ratio echoic/sherpa |")
     say("| --- | --- | --- | --- | --- |")
@@ -221,9 +222,11 @@ def main():
     say("| concurrent streams | echoic batched (x real time) | echoic unbatched | sherpa-onnx |")
     say("| --- | --- | --- | --- |")
     for n in (1, 8, 32, 100):
-        eb = median_of([spawn(args.model, "echoic", 1, "multi", n, True) for _ in range(args.repeats)], "streams_per_rt")
-        eu = median_of([spawn(args.model, "echoic", 1, "multi", n, False) for _ in range(args.repeats)], "streams_per_rt")
-        sh = median_of([spawn(args.model, "sherpa", 1, "multi", n, True) for _ in range(args.repeats)], "streams_per_rt")
+        def streams_per_rt(engine, batched, n=n):
+            runs = [spawn(args.model, engine, 1, "multi", n, batched) for _ in range(args.repeats)]
+            return median_of(runs, "streams_per_rt")
+
+        eb, eu, sh = streams_per_rt("echoic", True), streams_per_rt("echoic", False), streams_per_rt("sherpa", True)
         say(f"| {n} | {eb:.1f} | {eu:.1f} | {sh:.1f} |")
     if args.out:
         Path(args.out).write_text("\n".join(lines) + "\n")

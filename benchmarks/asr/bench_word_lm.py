@@ -54,7 +54,8 @@ def main() -> int:
     a = ap.parse_args()
     models = a.model or list(registry.DEFAULT_TIERS)
     lines = [f"# Word LM: greedy vs beam search + LM ({datetime.date.today()})", "",
-             f"- machine: {platform.machine()}, {platform.platform()}; echoic {echoic.__version__}; 1 thread; whole files",
+             f"- machine: {platform.machine()}, {platform.platform()}; echoic {echoic.__version__}; 1 thread; whole "
+             "files",
              f"- command: `python3 benchmarks/asr/bench_word_lm.py {' '.join('--set ' + s for s in a.set)}`", "",
              "| model | set | words | out of lexicon | WER greedy | WER beam + LM | CER greedy | CER beam + LM "
              "| RTF greedy | RTF beam + LM |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

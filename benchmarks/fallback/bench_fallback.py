@@ -10,7 +10,8 @@ stream moves to the fallback tier, and what the fallback costs in accuracy.
     by the signal, the stream's open segment re-decoded at the partial);
   * WER of each tier alone and of a run that switches mid-file.
 
-    python3 benchmarks/fallback/bench_fallback.py [--tiers BIG SMALL] [--trials 20] [--out benchmarks/fallback/RESULTS.md]
+    python3 benchmarks/fallback/bench_fallback.py [--tiers BIG SMALL] [--trials 20] \
+        [--out benchmarks/fallback/RESULTS.md]
 
 Tiers default to the bundled models in sdk/echoic/models/ when there are two
 or more, else the random-weight test tiers in tests/data (whose WER is
@@ -85,8 +86,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "sdk"))
-    import numpy as np
     import soundfile as sf
+
     import echoic
     from echoic.text import normalize, wer
 
@@ -155,17 +156,21 @@ def main() -> None:
     lines = []
     lines.append(f"tiers: {', '.join(t.name for t in tiers)} ({which}); {len(files)} dev files; chunks {CHUNK_MS} ms")
     lines.append("")
-    lines.append("| tier | model MB | peak RSS MB (dev set) | load MB arena on / off | after 1st decode MB on / off | RTF | WER |")
+    lines.append("| tier | model MB | peak RSS MB (dev set) | load MB arena on / off | after 1st decode MB on / off | "
+                 "RTF | WER |")
     lines.append("| --- | --- | --- | --- | --- | --- | --- |")
     for t in tiers:
         d = per[t.name]
         pr = d["profile"]
         lines.append(f"| {t.name} | {mb((t / 'model.onnx').stat().st_size)} | {mb(d['peak_rss'])} | "
                      f"{mb(pr['load_bytes_arena'])} / {mb(pr['load_bytes_no_arena'])} | "
-                     f"{mb(pr['run_bytes_arena'])} / {mb(pr['run_bytes_no_arena'])} | {d['rtf']:.3f} | {d['wer']:.3f} |")
+                     f"{mb(pr['run_bytes_arena'])} / {mb(pr['run_bytes_no_arena'])} | {d['rtf']:.3f} | "
+                     f"{d['wer']:.3f} |")
     lines.append(f"| switched mid-file | | | | | | {switched_wer:.3f} |")
     lines.append("")
-    q = lambda v, p: sorted(v)[min(len(v) - 1, int(p * len(v)))]
+    def q(v, p):
+        return sorted(v)[min(len(v) - 1, int(p * len(v)))]
+
     lines.append(f"Switch latency, signal_memory_pressure('low') -> next partial from '{tiers[1].name}' "
                  f"({a.trials} trials each, switch points spread over a {len(x) / sr:.1f} s file):")
     lines.append("")
@@ -181,7 +186,8 @@ def main() -> None:
     print(table)
     if a.out:
         head = (f"# Memory-pressure fallback benchmark\n\n"
-                f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or platform.platform()}), "
+                f"Machine: {platform.machine()}, {os.cpu_count()} cores "
+                f"({platform.processor() or platform.platform()}), "
                 f"Python {platform.python_version()}, onnxruntime {echoic.ort_version()}; "
                 f"date {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.\n\n"
                 f"Command: `python3 benchmarks/fallback/bench_fallback.py --trials {a.trials} --out {a.out}`\n\n")

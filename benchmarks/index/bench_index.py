@@ -160,7 +160,7 @@ def main():
         t = time.perf_counter()
         obj = build()
         build_s = time.perf_counter() - t
-        qps, ids = timed_queries(lambda q: search(obj, q), queries, args.repeats)
+        qps, ids = timed_queries(lambda q, o=obj: search(o, q), queries, args.repeats)
         r1, r10 = recalls(ids, truth)
         rows.append((name, r1, r10, qps, bytes_per_vector, build_s, note))
         print(f"{name:36s} R@1 {r1:.3f}  R@10 {r10:.3f}  {qps:9.0f} q/s  {bytes_per_vector:6.1f} B/vec  "

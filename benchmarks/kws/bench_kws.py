@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 import echoic
-from echoic import kws_personalize
-from echoic.kws_model import KwsNet
+from echoic.kws import personalize as kws_personalize
+from echoic.kws.model import KwsNet
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHARED = os.path.abspath(os.path.join(REPO, "..", "shared"))
@@ -193,7 +193,8 @@ def main():
     a = ap.parse_args()
     work = os.path.join(a.data, "bench")
     os.makedirs(work, exist_ok=True)
-    res = {"args": vars(a), "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.platform(),
+    res = {"args": vars(a), "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": platform.platform(),
            "cpu": platform.processor() or platform.machine(), "python": sys.version.split()[0],
            "echoic": echoic.__version__, "threads": 1}
     base = KwsNet.from_onnx(a.model)
@@ -283,10 +284,10 @@ def main():
 
     # ---- open vocabulary (recognizer + hotwords) on the same real clip ----
     try:
-        from echoic import kws_open
+        from echoic.kws import open_vocabulary
 
         t0 = time.time()
-        ov = kws_open.spot_open_vocabulary(os.path.join(kd, "multiple_keywords.wav"), sorted(set(keywords)))
+        ov = open_vocabulary.spot_open_vocabulary(os.path.join(kd, "multiple_keywords.wav"), sorted(set(keywords)))
         results["open_vocabulary"] = {"events": [e.keyword for e in ov], "seconds": time.time() - t0}
     except echoic.EchoicError as exc:
         results["open_vocabulary"] = {"error": str(exc)}
@@ -303,7 +304,7 @@ def write_md(res, out):
     c = r["cost"]
     users = r["users"]
     mean = lambda tag, key: float(np.mean([u[tag][key] for u in users.values()]))  # noqa: E731
-    b, w, h = c["base"], c["user0_weights"], c["user0_hybrid"]
+    w, h = c["user0_weights"], c["user0_hybrid"]
     lines = [
         "# Keyword spotting benchmark", "",
         f"Machine: {res['machine']} ({res['cpu']}), Python {res['python']}, echoic {res['echoic']}, "
@@ -322,9 +323,11 @@ def write_md(res, out):
         "| model | FRR | FA/h | threshold |", "|---|---|---|---|",
     ]
     for tag in ("base", "weights", "hybrid"):
-        lines.append(f"| {tag} | {mean(tag, 'frr'):.3f} | {mean(tag, 'fa_per_hour'):.2f} | {mean(tag, 'threshold'):.3f} |")
+        lines.append(f"| {tag} | {mean(tag, 'frr'):.3f} | {mean(tag, 'fa_per_hour'):.2f} | "
+                     f"{mean(tag, 'threshold'):.3f} |")
     lines += ["", "Per user (threshold chosen per model on the evaluation negatives, the same rule for all):", "",
-              "| user | base FRR (thr) | weights-only FRR (thr) | hybrid FRR (thr) | hybrid channels | adapt s (w / h) |",
+              "| user | base FRR (thr) | weights-only FRR (thr) | hybrid FRR (thr) | hybrid channels | adapt s (w / "
+              "h) |",
               "|---|---|---|---|---|---|"]
     for v, u in users.items():
         cells = " | ".join(f"{u[t]['frr']:.3f} ({u[t]['threshold']:.2f})" for t in ("base", "weights", "hybrid"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Open-vocabulary keyword spotting against the trained spotter, on the same audio.
 
-The open-vocabulary path (echoic.kws_open: the streaming recognizer, CTC prefix beam search
+The open-vocabulary path (echoic.kws.open_vocabulary: the streaming recognizer, CTC prefix beam search
 biased towards the keyword texts as hotwords, then an exact match on the recognized words)
 needs no keyword model. Here it meets the always-on spotter (echoic-kws-en) on the audio of
 bench_kws.py: the >= 1 h negative stream (false alarms per hour), the held-out synthetic
@@ -27,8 +27,8 @@ sys.path.insert(0, HERE)
 import bench_kws as B  # noqa: E402
 
 import echoic  # noqa: E402
-from echoic import kws_open  # noqa: E402
-from echoic.kws_model import KwsNet  # noqa: E402
+from echoic.kws import open_vocabulary  # noqa: E402
+from echoic.kws.model import KwsNet  # noqa: E402
 
 SR = B.SR
 
@@ -68,14 +68,14 @@ def main():
     for boost in [float(b) for b in a.boosts.split(",")]:
         rec = echoic.Recognizer(a.asr_model, decoding="beam", beam_size=a.beam, hotword_score=boost, threads=1)
         t0 = time.perf_counter()
-        fa = kws_open.spot_open_vocabulary(stream, keywords, sample_rate=SR, recognizer=rec)
+        fa = open_vocabulary.spot_open_vocabulary(stream, keywords, sample_rate=SR, recognizer=rec)
         rtf = (time.perf_counter() - t0) / (len(stream) / SR)
         hits = 0
         for i in test:
-            ev = kws_open.spot_open_vocabulary(np.concatenate([pad_a, clips[i], pad_b]), keywords,
+            ev = open_vocabulary.spot_open_vocabulary(np.concatenate([pad_a, clips[i], pad_b]), keywords,
                                                sample_rate=SR, recognizer=rec)
             hits += any(e.keyword == labels[i] for e in ev)
-        mk = [e.keyword for e in kws_open.spot_open_vocabulary(os.path.join(shared, "multiple_keywords.wav"),
+        mk = [e.keyword for e in open_vocabulary.spot_open_vocabulary(os.path.join(shared, "multiple_keywords.wav"),
                                                                  keywords, recognizer=rec)]
         row = {"boost": boost, "fa_per_hour": len(fa) / hours, "frr": 1 - hits / len(test),
                "false_alarms": len(fa), "by_keyword": {k: sum(e.keyword == k for e in fa) for k in keywords},

@@ -9,12 +9,11 @@ bench_kws.py is the full benchmark.
 import argparse
 import os
 
+import bench_kws as bench
 import numpy as np
 
 import echoic
-from echoic.kws_model import KwsNet
-
-import bench_kws as bench
+from echoic.kws.model import KwsNet
 
 
 def main():

@@ -173,10 +173,9 @@ def child_streams(engine: str, n: int, opts: dict) -> dict:
 
 def child_whisper(engine: str, opts: dict) -> dict:
     """Whole-file transcription of the 12 clips (bench_whisper.py's way), after a warm-up."""
+    import bench_whisper as bw
     import numpy as np  # noqa: F401
     import soundfile  # noqa: F401
-
-    import bench_whisper as bw
 
     items = bw.clips()[:CLIPS]
     mark("python + numpy + soundfile + audio")
@@ -244,7 +243,7 @@ def medians(runs: list) -> dict:
     out = {"stages": []}
     for i, st in enumerate(runs[0]["stages"]):
         row = {"stage": st["stage"]}
-        for k, v in st.items():
+        for k in st:
             if k != "stage":
                 row[k] = statistics.median(r["stages"][i][k] for r in runs)
         out["stages"].append(row)
@@ -265,7 +264,8 @@ def stage_table(title: str, result: dict) -> list:
     prev = None
     for st in result["stages"]:
         added = st["VmRSS"] - prev if prev is not None else 0.0
-        lines.append(f"| {st['stage']} | {st['VmRSS']:.1f} | {added:+.1f} | {st['RssAnon']:.1f} | {st['RssFile']:.1f} | "
+        lines.append(f"| {st['stage']} | {st['VmRSS']:.1f} | {added:+.1f} | {st['RssAnon']:.1f} | {st['RssFile']:.1f} "
+                     "| "
                      f"{st['ort_lib']:.1f} | {st['engine_lib']:.1f} | {st['model_files']:.1f} | {st['VmHWM']:.1f} |")
         prev = st["VmRSS"]
     return lines + [""]

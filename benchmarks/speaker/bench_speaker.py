@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO / "tests" / "python"))
 import conftest  # noqa: E402,F401  (points a source-tree run at ORT)
 
 import echoic  # noqa: E402
-from echoic.keyword_lookup import KeywordLookup  # noqa: E402
+sys.path.insert(0, str(REPO / "benchmarks" / "lookup"))
+from baselines import KeywordLookup  # noqa: E402  (the old template / d-vector lookup)
 from echoic.speaker import DEFAULT_THRESHOLD, SpeakerModel, SpeakerRegistry  # noqa: E402
 
 MODEL = SHARED / "models" / "speaker-dvector" / "embedder.int8.onnx"
@@ -70,7 +71,8 @@ def speaker_bench(model, lines):
     E = np.stack([model.embed(f) for f in files])
     secs = sum(echoic.audio.read(f).duration for f in files)
     rtf = (time.perf_counter() - t0) / secs
-    lines.append(f"Embedding speed: {secs:.1f} s of audio in {rtf * secs:.2f} s (real-time factor {rtf:.4f}, 1 thread).\n")
+    lines.append(f"Embedding speed: {secs:.1f} s of audio in {rtf * secs:.2f} s (real-time factor {rtf:.4f}, 1 "
+                 "thread).\n")
 
     by = defaultdict(list)
     for i, s in enumerate(spk):

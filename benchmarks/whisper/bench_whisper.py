@@ -146,10 +146,8 @@ def main() -> None:
     if args.child:
         return child_main(args)
 
-    from echoic.registry import resolve_model
+    from echoic.registry import cache_dir, resolve_model
     from echoic.text import normalize, wer
-
-    from echoic.registry import cache_dir
     from echoic.whisper_import import import_whisper
 
     resolve_model("whisper-tiny.en")  # import into the cache now, not inside a measured process
@@ -191,7 +189,8 @@ def main() -> None:
         e, f = r["echoic"], r["faster-whisper"]
         lines.append(f"| {r['threads']} | {'greedy' if r['beam'] == 1 else 'beam ' + str(r['beam'])} | "
                      f"{100 * e['wer']:.1f} % | {100 * f['wer']:.1f} % | {e['rtf']:.3f} | {f['rtf']:.3f} | "
-                     f"{e['seconds'] / f['seconds']:.2f}x | {e['rss']:.0f} | {f['rss']:.0f} | {e['rss'] / f['rss']:.2f}x |")
+                     f"{e['seconds'] / f['seconds']:.2f}x | {e['rss']:.0f} | {f['rss']:.0f} | "
+                     f"{e['rss'] / f['rss']:.2f}x |")
     whole = rows[0]["echoic"]["wer"]
     lines += ["", "## Precision (echoic, 1 thread, greedy)", "",
               "| precision | ONNX files (MB) | WER | RTF | peak RSS (MB) |", "| --- | --- | --- | --- | --- |",
@@ -205,7 +204,8 @@ def main() -> None:
               f"- Confirmation delay (audio time when a word became stable minus the word's end): median "
               f"{statistics.median(d) if d else float('nan'):.2f} s, p90 {p90:.2f} s, over {len(d)} words confirmed "
               "before their segment closed (words confirmed only by the final are not counted).",
-              f"- Streaming RTF: {stream['seconds'] / stream['audio_s']:.3f} (re-decoding the open window at most once per "
+              f"- Streaming RTF: {stream['seconds'] / stream['audio_s']:.3f} (re-decoding the open window at most "
+              "once per "
               "0.5 s of new audio).",
               f"- Words output on 30 s of silence, white noise and rumble: {noise}.", ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))

@@ -6,7 +6,7 @@
 
 #include "c_api_asr.h"
 #include "c_api_util.h"
-#include "echoic/asr/adaptive_recognizer.h"
+#include "echoic/adaptive/adaptive_recognizer.h"
 
 struct echoic_adaptive {
   static constexpr auto kHandleType = echoic::c_api::HandleType::kAdaptive;
@@ -177,7 +177,7 @@ echoic_status echoic_adaptive_stream_pop_final(echoic_adaptive_stream* s, echoic
   });
 }
 
-echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* r, int32_t level) {
+echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* r, echoic_pressure_level level) {
   return Guard([&] {
     ECHOIC_C_HANDLE(r);
     ECHOIC_CHECK(level >= 0 && level <= 3, ErrorCode::kInvalidArgument,
@@ -216,10 +216,11 @@ echoic_status echoic_adaptive_get_counters(const echoic_adaptive* r, echoic_adap
   });
 }
 
-const char* echoic_result_model(const echoic_result* r) {
-  return echoic::c_api::GuardValue<const char*>("", [&] {
+echoic_status echoic_result_model(const echoic_result* r, const char** out) {
+  return echoic::c_api::Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.model.c_str();
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.model.c_str();
   });
 }
 

@@ -7,7 +7,7 @@
 
 #include "c_api_asr.h"
 #include "c_api_util.h"
-#include "echoic/asr/hotwords.h"
+#include "echoic/decoding/hotwords.h"
 #include "echoic/asr/recognizer.h"
 
 struct echoic_recognizer {
@@ -21,7 +21,6 @@ struct echoic_stream {
 
 using echoic::ErrorCode;
 using echoic::c_api::Guard;
-using echoic::c_api::GuardValue;
 
 namespace echoic::c_api {
 
@@ -124,6 +123,13 @@ echoic_status echoic_stream_input_finished(echoic_stream* s) {
   });
 }
 
+echoic_status echoic_stream_report_voice_activity(echoic_stream* s, int32_t is_speech, double seconds) {
+  return Guard([&] {
+    ECHOIC_C_HANDLE(s);
+    s->impl->ReportVoiceActivity(is_speech != 0, seconds);
+  });
+}
+
 echoic_status echoic_recognizer_is_ready(const echoic_recognizer* r, const echoic_stream* s, int32_t* out) {
   return Guard([&] {
     ECHOIC_C_HANDLE(r);
@@ -186,41 +192,47 @@ echoic_status echoic_stream_pop_final(echoic_stream* s, echoic_result** out) {
 }
 
 // Value-returning accessors: a bad handle gives the NULL-handle value and sets the last error.
-const char* echoic_result_text(const echoic_result* r) {
-  return GuardValue<const char*>("", [&] {
+echoic_status echoic_result_text(const echoic_result* r, const char** out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.text.c_str();
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.text.c_str();
   });
 }
-int32_t echoic_result_is_final(const echoic_result* r) {
-  return GuardValue<int32_t>(0, [&] {
+echoic_status echoic_result_is_final(const echoic_result* r, int32_t* out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.is_final ? 1 : 0;
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.is_final ? 1 : 0;
   });
 }
-int32_t echoic_result_segment(const echoic_result* r) {
-  return GuardValue<int32_t>(-1, [&] {
+echoic_status echoic_result_segment(const echoic_result* r, int32_t* out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.segment;
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.segment;
   });
 }
-size_t echoic_result_num_words(const echoic_result* r) {
-  return GuardValue<size_t>(0, [&] {
+echoic_status echoic_result_num_words(const echoic_result* r, size_t* out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.words.size();
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.words.size();
   });
 }
-size_t echoic_result_stable_words(const echoic_result* r) {
-  return GuardValue<size_t>(0, [&] {
+echoic_status echoic_result_stable_words(const echoic_result* r, size_t* out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words));
+    ECHOIC_C_REQUIRE(out);
+    *out = static_cast<size_t>(std::max<int32_t>(0, r->impl.stable_words));
   });
 }
 
-size_t echoic_result_num_alternatives(const echoic_result* r) {
-  return GuardValue<size_t>(0, [&] {
+echoic_status echoic_result_num_alternatives(const echoic_result* r, size_t* out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    return r->impl.alternatives.size();
+    ECHOIC_C_REQUIRE(out);
+    *out = r->impl.alternatives.size();
   });
 }
 

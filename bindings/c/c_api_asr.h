@@ -8,6 +8,7 @@
 #include "echoic.h"
 #include "echoic/asr/recognizer_config.h"
 #include "echoic/asr/result.h"
+#include "echoic/decoding/hotwords.h"
 
 // One result type for both sections (echoic_result_* accessors work on either's results).
 struct echoic_result {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "c_api_util.h"
+#include "echoic/audio/samples.h"
 #include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
 
@@ -29,32 +30,30 @@ using echoic::c_api::Guard;
 
 extern "C" {
 
-echoic_status echoic_fbank_options_default(echoic_fbank_options* options) {
-  return Guard([&] {
-    FEATURES_REQUIRE("echoic_fbank_options_default", options);
-    echoic::features::FbankOptions d;
-    options->sample_rate = d.sample_rate;
-    options->num_bins = d.num_bins;
-    options->frame_length_ms = d.frame_length_ms;
-    options->frame_shift_ms = d.frame_shift_ms;
-    options->preemph_coeff = d.preemph_coeff;
-    options->remove_dc_offset = d.remove_dc_offset;
-    options->window_type = "povey";  // static storage
-    options->snip_edges = d.snip_edges;
-    options->dither = d.dither;
-    options->dither_seed = d.dither_seed;
-    options->low_freq = d.low_freq;
-    options->high_freq = d.high_freq;
-    options->use_energy = d.use_energy;
-    options->energy_floor = d.energy_floor;
-    options->raw_energy = d.raw_energy;
-    options->use_log_fbank = d.use_log_fbank;
-    options->use_power = d.use_power;
-    options->round_to_power_of_two = d.round_to_power_of_two;
-  });
+void echoic_fbank_config_default(echoic_fbank_config* config) {
+  if (!config) return;
+  echoic::features::FbankOptions d;
+  config->sample_rate = d.sample_rate;
+  config->num_bins = d.num_bins;
+  config->frame_length_ms = d.frame_length_ms;
+  config->frame_shift_ms = d.frame_shift_ms;
+  config->preemph_coeff = d.preemph_coeff;
+  config->remove_dc_offset = d.remove_dc_offset;
+  config->window_type = "povey";  // static storage
+  config->snip_edges = d.snip_edges;
+  config->dither = d.dither;
+  config->dither_seed = d.dither_seed;
+  config->low_freq = d.low_freq;
+  config->high_freq = d.high_freq;
+  config->use_energy = d.use_energy;
+  config->energy_floor = d.energy_floor;
+  config->raw_energy = d.raw_energy;
+  config->use_log_fbank = d.use_log_fbank;
+  config->use_power = d.use_power;
+  config->round_to_power_of_two = d.round_to_power_of_two;
 }
 
-echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fbank** out) {
+echoic_status echoic_fbank_create(const echoic_fbank_config* options, echoic_fbank** out) {
   return Guard([&] {
     FEATURES_REQUIRE("echoic_fbank_create", options);
     FEATURES_REQUIRE("echoic_fbank_create", out);
@@ -87,6 +86,7 @@ echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* sam
   return Guard([&] {
     ECHOIC_C_HANDLE(fbank);
     if (n > 0) FEATURES_REQUIRE("echoic_fbank_accept_waveform", samples);
+    echoic::audio::ValidateSamples(samples, n, "echoic_fbank_accept_waveform");
     fbank->impl->AcceptWaveform(samples, n);
   });
 }
@@ -168,6 +168,7 @@ echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples
   return Guard([&] {
     ECHOIC_C_HANDLE(r);
     if (n > 0) FEATURES_REQUIRE("echoic_resampler_process", samples);
+    echoic::audio::ValidateSamples(samples, n, "echoic_resampler_process");
     Append(r, r->impl->Process(samples, n));
   });
 }

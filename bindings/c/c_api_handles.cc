@@ -87,6 +87,7 @@ const char* HandleTypeName(HandleType type) {
     case HandleType::kAdaptiveStream: return "echoic_adaptive_stream";
     case HandleType::kSpeakerModel: return "echoic_speaker_model";
     case HandleType::kKws: return "echoic_kws";
+    case HandleType::kLookup: return "echoic_lookup";
   }
   return "echoic handle";
 }

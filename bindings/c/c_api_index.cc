@@ -24,7 +24,7 @@ echoic::index::Index& Impl(const echoic_index* index) {
 
 extern "C" {
 
-void echoic_index_options_init(echoic_index_options* o, size_t dim) {
+void echoic_index_config_default(echoic_index_config* o, size_t dim) {
   if (!o) return;
   std::memset(o, 0, sizeof(*o));
   o->dim = dim;
@@ -35,7 +35,7 @@ void echoic_index_options_init(echoic_index_options* o, size_t dim) {
   o->encoder_id = "";
 }
 
-echoic_status echoic_index_create(const char* path, const echoic_index_options* options, echoic_index** out) {
+echoic_status echoic_index_create(const char* path, const echoic_index_config* options, echoic_index** out) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(path);
     ECHOIC_C_REQUIRE(options);
@@ -120,12 +120,16 @@ echoic_status echoic_index_search(const echoic_index* index, const float* querie
   });
 }
 
-echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity) {
+echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity,
+                                 size_t* out_length) {
   return echoic::c_api::Guard([&] {
-    ECHOIC_C_REQUIRE(buf);
-    ECHOIC_CHECK(capacity > 0, ErrorCode::kInvalidArgument, "echoic_index_label: capacity is 0");
-    std::string label = Impl(index).Label(id);
-    size_t n = std::min(label.size(), capacity - 1);
+    ECHOIC_C_REQUIRE(out_length);
+    ECHOIC_CHECK(capacity == 0 || buf != nullptr, ErrorCode::kInvalidArgument,
+                 "echoic_index_label: buf is NULL but capacity is ", capacity);
+    const std::string label = Impl(index).Label(id);
+    *out_length = label.size();
+    if (capacity == 0) return;
+    const size_t n = std::min(label.size(), capacity - 1);
     if (n) std::memcpy(buf, label.data(), n);
     buf[n] = '\0';
   });

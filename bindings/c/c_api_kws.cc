@@ -69,12 +69,15 @@ echoic_status echoic_kws_num_keywords(const echoic_kws* kws, int32_t* out) {
   });
 }
 
-const char* echoic_kws_keyword(const echoic_kws* kws, int32_t index) {
-  return echoic::c_api::GuardValue<const char*>(nullptr, [&]() -> const char* {
+echoic_status echoic_kws_keyword(const echoic_kws* kws, int32_t index, const char** out) {
+  return Guard([&] {
     ECHOIC_C_HANDLE(kws);
+    ECHOIC_C_REQUIRE(out);
     const auto& words = kws->model->info().keywords;
-    if (index < 0 || index >= static_cast<int32_t>(words.size())) return nullptr;
-    return words[static_cast<size_t>(index)].c_str();
+    ECHOIC_CHECK(index >= 0 && index < static_cast<int32_t>(words.size()), ErrorCode::kNotFound,
+                 "echoic_kws_keyword: index ", index, " is outside 0..", words.size() - 1, " ('",
+                 kws->model->info().name, "' has ", words.size(), " keywords)");
+    *out = words[static_cast<size_t>(index)].c_str();
   });
 }
 

@@ -61,27 +61,27 @@ echoic_status echoic_ort_library_path(const char** out) {
   });
 }
 
-void echoic_session_options_init(echoic_session_options* opts) {
-  if (!opts) return;
-  opts->intra_op_threads = 1;
-  opts->inter_op_threads = 1;
-  opts->graph_optimization = ECHOIC_GRAPH_OPT_ALL;
-  opts->cpu_mem_arena = 1;
-  opts->ort_library = nullptr;
+void echoic_session_config_default(echoic_session_config* config) {
+  if (!config) return;
+  config->num_threads = 1;
+  config->inter_op_threads = 1;
+  config->graph_optimization = ECHOIC_GRAPH_OPT_ALL;
+  config->cpu_mem_arena = 1;
+  config->ort_library = nullptr;
 }
 
-echoic_status echoic_session_create(const char* model_path, const echoic_session_options* opts_or_null,
+echoic_status echoic_session_create(const char* model_path, const echoic_session_config* config_or_null,
                                     echoic_session** out) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(model_path);
     ECHOIC_C_REQUIRE(out);
     echoic::ort::SessionOptions o;
-    if (opts_or_null) {
-      o.intra_op_threads = opts_or_null->intra_op_threads;
-      o.inter_op_threads = opts_or_null->inter_op_threads;
-      o.graph_optimization = ToGraphOptimization(opts_or_null->graph_optimization);
-      o.cpu_mem_arena = opts_or_null->cpu_mem_arena != 0;
-      o.ort_library = opts_or_null->ort_library ? opts_or_null->ort_library : "";
+    if (config_or_null) {
+      o.intra_op_threads = config_or_null->num_threads;
+      o.inter_op_threads = config_or_null->inter_op_threads;
+      o.graph_optimization = ToGraphOptimization(config_or_null->graph_optimization);
+      o.cpu_mem_arena = config_or_null->cpu_mem_arena != 0;
+      o.ort_library = config_or_null->ort_library ? config_or_null->ort_library : "";
     }
     auto handle = std::make_unique<echoic_session>();
     handle->session = echoic::ort::Session::FromFile(model_path, o);

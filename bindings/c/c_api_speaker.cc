@@ -22,16 +22,16 @@ const echoic::speaker::SpeakerEmbedder& Impl(const echoic_speaker_model* model) 
 
 extern "C" {
 
-echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_op_threads,
+echoic_status echoic_speaker_model_create(const char* model_path, int32_t num_threads,
                                           echoic_speaker_model** out) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(model_path);
     ECHOIC_C_REQUIRE(out);
     *out = nullptr;
-    ECHOIC_CHECK(intra_op_threads >= 0, ErrorCode::kInvalidArgument, "echoic_speaker_model_create: intra_op_threads ",
-                 intra_op_threads, " is negative");
+    ECHOIC_CHECK(num_threads >= 0, ErrorCode::kInvalidArgument, "echoic_speaker_model_create: num_threads ",
+                 num_threads, " is negative");
     echoic::ort::SessionOptions o;
-    o.intra_op_threads = intra_op_threads;
+    o.intra_op_threads = num_threads;
     auto h = std::make_unique<echoic_speaker_model>();
     h->impl = echoic::speaker::SpeakerEmbedder::FromFile(model_path, o);
     *out = echoic::c_api::Adopt(std::move(h));

@@ -64,7 +64,7 @@ R GuardValue(R fallback, Fn&& fn) {
 // One per opaque type of echoic.h; each handle struct names its own as kHandleType.
 enum class HandleType : uint8_t {
   kSession, kFbank, kResampler, kRecognizer, kStream, kResult, kIndex,
-  kAdaptive, kAdaptiveStream, kSpeakerModel, kKws,
+  kAdaptive, kAdaptiveStream, kSpeakerModel, kKws, kLookup,
 };
 const char* HandleTypeName(HandleType type);  // "echoic_stream", ...
 

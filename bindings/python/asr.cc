@@ -1,167 +1,19 @@
-// Python access to the CTC decoding layer: the symbol table and a one-shot
-// ctc_decode() helper over a [T, V] log-prob matrix (tests, offline use).
+// Python access to streaming recognition: Recognizer, Stream, Result and the
+// endpoint detector (decoding.cc holds the decoders and the symbol table).
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <cmath>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "bind.h"
-#include "echoic/asr/context_graph.h"
-#include "echoic/asr/hotwords.h"
-#include "echoic/asr/ctc_greedy_decoder.h"
-#include "echoic/asr/ctc_prefix_beam_search.h"
-#include "echoic/asr/recognizer.h"
 #include "echoic/asr/endpoint.h"
+#include "echoic/asr/recognizer.h"
 #include "echoic/asr/result.h"
-#include "echoic/asr/symbol_table.h"
+#include "echoic/decoding/hotwords.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::python {
-
-namespace {
-
-using asr::SymbolTable;
-
-std::shared_ptr<const SymbolTable> ToSymbols(const py::object& tokens) {
-  if (py::isinstance<SymbolTable>(tokens)) return tokens.cast<std::shared_ptr<SymbolTable>>();
-  py::object fspath = py::module_::import("os").attr("fspath");
-  std::string path;
-  try {
-    path = fspath(tokens).cast<std::string>();
-  } catch (const py::error_already_set&) {
-    Fail(ErrorCode::kInvalidArgument, "ctc_decode: tokens must be a path to tokens.txt or a SymbolTable");
-  }
-  return std::make_shared<SymbolTable>(SymbolTable::FromFile(path));
-}
-
-py::dict ResultToDict(const asr::Result& r) {
-  py::dict d;
-  d["text"] = r.text;
-  d["token_ids"] = r.token_ids;
-  d["tokens"] = r.tokens;
-  d["token_times"] = r.token_times;
-  d["token_confidences"] = r.token_confidences;
-  py::list words;
-  for (const auto& w : r.words) {
-    py::dict wd;
-    wd["word"] = w.word;
-    wd["start"] = w.start;
-    wd["end"] = w.end;
-    wd["confidence"] = w.confidence;
-    words.append(wd);
-  }
-  d["words"] = words;
-  d["is_final"] = r.is_final;
-  d["segment"] = r.segment;
-  d["segment_start"] = r.segment_start;
-  return d;
-}
-
-std::shared_ptr<const asr::ContextGraph> MakeGraph(const py::object& hotwords, float hotword_score,
-                                                   const SymbolTable& symbols) {
-  if (hotwords.is_none()) return nullptr;
-  std::vector<asr::ContextPhrase> phrases;
-  for (py::handle h : hotwords) {
-    asr::ContextPhrase p;
-    if (py::isinstance<py::str>(h)) {
-      p.label = h.cast<std::string>();
-    } else {
-      auto pair = h.cast<std::pair<std::string, float>>();
-      p.label = pair.first;
-      p.boost = pair.second;
-    }
-    p.tokens = asr::EncodeWithTokens(p.label, symbols);
-    phrases.push_back(std::move(p));
-  }
-  if (phrases.empty()) return nullptr;
-  return std::make_shared<asr::ContextGraph>(phrases, hotword_score, symbols.size());
-}
-
-using LogProbs = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-void CheckMatrix(const LogProbs& a, const SymbolTable& symbols, const char* who) {
-  ECHOIC_CHECK(a.ndim() == 2, ErrorCode::kInvalidArgument, who, ": log_probs must be a 2-D [frames, vocab] array, got ",
-               a.ndim(), " dims");
-  ECHOIC_CHECK(a.shape(0) < (int64_t{1} << 31), ErrorCode::kInvalidArgument, who, ": log_probs too large");
-  ECHOIC_CHECK(a.shape(1) == symbols.size(), ErrorCode::kModel, who, ": log_probs have ", a.shape(1),
-               " classes per frame but '", symbols.source(), "' has ", symbols.size(), " tokens");
-}
-
-// One stream's decoder for Python: greedy or beam, fed chunk by chunk.
-class StreamDecoder {
- public:
-  StreamDecoder(const py::object& tokens, const std::string& method, int beam, const py::object& hotwords,
-                float hotword_score, float frame_shift)
-      : symbols_(ToSymbols(tokens)), frame_shift_(frame_shift) {
-    ECHOIC_CHECK(method == "greedy" || method == "beam", ErrorCode::kInvalidArgument,
-                 "CtcDecoder: method must be 'greedy' or 'beam', got '", method, "'");
-    ECHOIC_CHECK(std::isfinite(frame_shift) && frame_shift > 0.f, ErrorCode::kInvalidArgument,
-                 "CtcDecoder: frame_shift must be > 0 seconds, got ", frame_shift);
-    auto graph = MakeGraph(hotwords, hotword_score, *symbols_);
-    if (method == "greedy") {
-      ECHOIC_CHECK(!graph, ErrorCode::kInvalidArgument, "CtcDecoder: hotwords need method='beam'");
-      greedy_ = std::make_unique<asr::CtcGreedyDecoder>(symbols_->size(), symbols_->blank_id());
-    } else {
-      asr::CtcBeamSearchConfig cfg;
-      cfg.beam = beam;
-      beam_ = std::make_unique<asr::CtcPrefixBeamSearch>(symbols_->size(), symbols_->blank_id(), cfg, graph);
-    }
-  }
-
-  void Accept(const LogProbs& a) {
-    CheckMatrix(a, *symbols_, "CtcDecoder.accept");
-    const int32_t T = static_cast<int32_t>(a.shape(0)), V = static_cast<int32_t>(a.shape(1));
-    const float* data = a.data();
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(mu_);  // decoding runs without the GIL
-    if (greedy_) greedy_->Accept(data, T, V);
-    else beam_->Accept(data, T, V);
-  }
-
-  asr::Result Result(bool final) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    asr::Hypothesis h = greedy_ ? greedy_->Best() : beam_->Best(final);
-    return asr::MakeResult(h, *symbols_, frame_shift_, segment_start_, segment_, final);
-  }
-  int64_t NumFrames() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return Frames();
-  }
-  float TrailingSilence() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    int64_t n = greedy_ ? greedy_->trailing_blank_frames() : beam_->trailing_blank_frames();
-    return static_cast<float>(n) * frame_shift_;
-  }
-  bool DecodedSomething() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return greedy_ ? greedy_->decoded_something() : beam_->decoded_something();
-  }
-  // Starts the next segment; its frames count from 0 again.
-  void Reset() {
-    std::lock_guard<std::mutex> lock(mu_);
-    segment_start_ += static_cast<float>(Frames()) * frame_shift_;
-    ++segment_;
-    if (greedy_) greedy_->Reset();
-    else beam_->Reset();
-  }
-
- private:
-  int64_t Frames() const { return greedy_ ? greedy_->num_frames() : beam_->num_frames(); }
-  mutable std::mutex mu_;
-  std::shared_ptr<const SymbolTable> symbols_;
-  float frame_shift_;
-  float segment_start_ = 0.f;
-  int32_t segment_ = 0;
-  std::unique_ptr<asr::CtcGreedyDecoder> greedy_;
-  std::unique_ptr<asr::CtcPrefixBeamSearch> beam_;
-};
-
-}  // namespace
-
-// ---- streaming recognizer ------------------------------------------------
 
 namespace {
 
@@ -211,16 +63,6 @@ py::dict ModelInfoDict(const asr::AcousticModelInfo& m) {
 }
 
 void BindRecognizer(py::module_& m) {
-  m.def(
-      "parse_hotwords",
-      [](const std::string& text) {
-        std::vector<std::pair<std::string, float>> out;
-        for (const auto& h : asr::ParseHotwords(text)) out.emplace_back(h.phrase, h.score);
-        return out;
-      },
-      py::arg("text"),
-      "(phrase, boost) pairs from text in the hotword grammar: one phrase per line, an optional boost "
-      "after a TAB or ' :', '#' comment lines; phrases normalised like transcripts (boost 0: the default).");
   py::class_<asr::WordInfo>(m, "Word")
       .def_readonly("word", &asr::WordInfo::word)
       .def_readonly("start", &asr::WordInfo::start)
@@ -313,11 +155,23 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("seconds_received", &asr::Stream::seconds_received)
       .def_property_readonly("input_is_finished", &asr::Stream::input_finished)
       .def("accept_waveform",
-           [](asr::Stream& s, int32_t sample_rate, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+           [](asr::Stream& s, int32_t sample_rate, py::array_t<float, py::array::c_style | py::array::forcecast> x,
+              bool return_model_rate_audio) -> py::object {
              if (x.ndim() != 1) throw Error(ErrorCode::kInvalidArgument, "stream " + std::to_string(s.id()) +
                                                                              ": accept_waveform takes a 1-D array");
-             s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
-           })
+             if (!return_model_rate_audio) {
+               s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
+               return py::none();
+             }
+             std::vector<float> y;
+             s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()), &y);
+             py::array_t<float> out(static_cast<py::ssize_t>(y.size()));
+             std::copy(y.begin(), y.end(), out.mutable_data());
+             return std::move(out);
+           },
+           py::arg("sample_rate"), py::arg("samples"), py::arg("return_model_rate_audio") = false,
+           "Adds audio. return_model_rate_audio: also return the chunk as the stream resampled it (float32 at the "
+           "model's rate), for a host-side VAD reporting with report_voice_activity.")
       .def("input_finished", &asr::Stream::InputFinished)
       .def("report_voice_activity", &asr::Stream::ReportVoiceActivity, py::arg("is_speech"), py::arg("seconds"))
       .def("pop_final_results", &asr::Stream::PopFinalResults);
@@ -374,44 +228,6 @@ void BindRecognizer(py::module_& m) {
 
 void BindAsr(py::module_& m) {
   BindRecognizer(m);
-  py::class_<SymbolTable, std::shared_ptr<SymbolTable>>(m, "SymbolTable",
-                                                        "Token vocabulary of a CTC model (tokens.txt).")
-      .def_static("from_file", [](const py::object& path) {
-            std::string p = py::module_::import("os").attr("fspath")(path).cast<std::string>();
-            return std::make_shared<SymbolTable>(SymbolTable::FromFile(p));
-          }, py::arg("path"), "Loads 'symbol id' lines from a file.")
-      .def_static("from_string", [](const std::string& text, const std::string& name) {
-            return std::make_shared<SymbolTable>(SymbolTable::FromString(text, name));
-          }, py::arg("text"), py::arg("name") = "<string>")
-      .def("__len__", &SymbolTable::size)
-      .def_property_readonly("blank_id", &SymbolTable::blank_id)
-      .def_property_readonly("source", &SymbolTable::source)
-      .def("token", &SymbolTable::Token, py::arg("id"))
-      .def("id", &SymbolTable::Id, py::arg("symbol"))
-      .def("__contains__", [](const SymbolTable& t, const std::string& s) { return t.Contains(s); })
-      .def("detokenize", &SymbolTable::Detokenize, py::arg("ids"), "Token ids -> text.")
-      .def("group_words", &SymbolTable::GroupWords, py::arg("ids"),
-           "Positions in `ids` grouped into words.")
-      .def("encode", [](const SymbolTable& t, const std::string& text) { return asr::EncodeWithTokens(text, t); },
-           py::arg("text"), "Greedy longest-match encoding (for hotwords).")
-      .def("__repr__", [](const SymbolTable& t) {
-        return "<echoic.SymbolTable " + std::to_string(t.size()) + " tokens from '" + t.source() + "'>";
-      });
-
-  py::class_<StreamDecoder>(m, "CtcDecoder",
-                            "Streaming CTC decoder for one stream: feed [frames, vocab] log-prob chunks.")
-      .def(py::init<const py::object&, const std::string&, int, const py::object&, float, float>(), py::arg("tokens"),
-           py::arg("method") = "greedy", py::arg("beam") = 4, py::arg("hotwords") = py::none(),
-           py::arg("hotword_score") = 1.5f, py::arg("frame_shift") = 0.04f)
-      .def("accept", &StreamDecoder::Accept, py::arg("log_probs"))
-      .def("result", [](const StreamDecoder& d, bool final) { return ResultToDict(d.Result(final)); },
-           py::arg("final") = false, "Current best result; final=True drops unfinished hotword boosts.")
-      .def_property_readonly("num_frames", &StreamDecoder::NumFrames)
-      .def_property_readonly("trailing_silence", &StreamDecoder::TrailingSilence,
-                             "Seconds of trailing blank frames (for endpointing).")
-      .def_property_readonly("decoded_something", &StreamDecoder::DecodedSomething)
-      .def("reset", &StreamDecoder::Reset, "Starts the next segment (times keep counting from the stream start).");
-
   py::class_<asr::EndpointDetector>(m, "EndpointDetector", "Three-rule endpointing (rule 1/2/3 as in sherpa-onnx).")
       .def(py::init([](float rule1_silence, float rule2_silence, float rule3_length) {
              asr::EndpointConfig c;
@@ -425,51 +241,6 @@ void BindAsr(py::module_& m) {
            py::arg("utterance_length"), "True at an endpoint.")
       .def_property_readonly("last_rule", &asr::EndpointDetector::last_rule);
 
-  m.def(
-      "ctc_decode",
-      [](const LogProbs& log_probs, const py::object& tokens,
-         const std::string& method, int beam, const py::object& hotwords, float hotword_score, float frame_shift,
-         int chunk_frames) {
-        ECHOIC_CHECK(method == "greedy" || method == "beam", ErrorCode::kInvalidArgument,
-                     "ctc_decode: method must be 'greedy' or 'beam', got '", method, "'");
-        ECHOIC_CHECK(chunk_frames >= 0, ErrorCode::kInvalidArgument, "ctc_decode: chunk_frames must be >= 0");
-        auto symbols = ToSymbols(tokens);
-        CheckMatrix(log_probs, *symbols, "ctc_decode");
-        const int64_t frames = log_probs.shape(0), vocab = log_probs.shape(1);
-        if (!hotwords.is_none())
-          ECHOIC_CHECK(method == "beam", ErrorCode::kInvalidArgument, "ctc_decode: hotwords need method='beam'");
-        auto graph = MakeGraph(hotwords, hotword_score, *symbols);
-
-        const float* data = log_probs.data();
-        const int32_t T = static_cast<int32_t>(frames), V = static_cast<int32_t>(vocab);
-        const int32_t step = chunk_frames > 0 ? chunk_frames : std::max<int32_t>(T, 1);
-        asr::Hypothesis hyp;
-        {
-          py::gil_scoped_release release;
-          auto feed = [&](auto& dec) {
-            for (int32_t t = 0; t < T; t += step)
-              dec.Accept(data + static_cast<int64_t>(t) * V, std::min(step, T - t), V);
-          };
-          if (method == "greedy") {
-            asr::CtcGreedyDecoder dec(V, symbols->blank_id());
-            feed(dec);
-            hyp = dec.Best();
-          } else {
-            asr::CtcBeamSearchConfig cfg;
-            cfg.beam = beam;
-            asr::CtcPrefixBeamSearch dec(V, symbols->blank_id(), cfg, graph);
-            feed(dec);
-            hyp = dec.Best(/*finalize=*/true);
-          }
-        }
-        return ResultToDict(asr::MakeResult(hyp, *symbols, frame_shift, 0.f, 0, true));
-      },
-      py::arg("log_probs"), py::arg("tokens"), py::arg("method") = "greedy", py::arg("beam") = 4,
-      py::arg("hotwords") = py::none(), py::arg("hotword_score") = 1.5f, py::arg("frame_shift") = 0.04f,
-      py::arg("chunk_frames") = 0,
-      "Decodes a [frames, vocab] CTC log-prob matrix. tokens: tokens.txt path or SymbolTable. hotwords: list of "
-      "str or (str, per-token boost); beam only. chunk_frames > 0 feeds the decoder in chunks (results are the "
-      "same). Returns a dict: text, token_ids, tokens, token_times, token_confidences, words, ...");
 }
 
 }  // namespace echoic::python

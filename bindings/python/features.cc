@@ -32,6 +32,7 @@ std::vector<float> Samples(const py::array& a, const char* what) {
                ": expected float32 samples, got dtype ", std::string(py::str(a.dtype())),
                " (convert integer PCM with echoic.audio.from_array)");
   auto arr = py::array_t<float, py::array::c_style>::ensure(a);
+  audio::ValidateSamples(arr.data(), static_cast<size_t>(arr.size()), what);  // the components take checked audio
   return std::vector<float>(arr.data(), arr.data() + arr.size());
 }
 

@@ -7,9 +7,11 @@ PYBIND11_MODULE(_echoic, m) {
   echoic::python::BindAudio(m);
   echoic::python::BindFeatures(m);
   echoic::python::BindVad(m);
+  echoic::python::BindDecoding(m);
   echoic::python::BindAsr(m);
   echoic::python::BindAdaptive(m);
   echoic::python::BindIndex(m);
   echoic::python::BindSpeaker(m);
   echoic::python::BindKws(m);
+  echoic::python::BindLookup(m);
 }

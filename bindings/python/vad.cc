@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bind.h"
+#include "echoic/audio/samples.h"
 #include "echoic/runtime/error.h"
 #include "echoic/vad/energy_vad.h"
 #include "echoic/vad/external_vad.h"
@@ -36,6 +37,7 @@ void Accept(VoiceActivityDetector& v, const Samples& samples, int64_t rate) {
   const float* data = samples.data();
   size_t n = static_cast<size_t>(samples.size());
   py::gil_scoped_release release;
+  audio::ValidateSamples(data, n, "VAD accept", audio::kMaxAbsSample);  // the detectors take checked audio
   v.Accept(data, n);
 }
 

@@ -74,8 +74,17 @@ static int fail(const char* what) {
 static void print_finals(echoic_stream* stream) {
   echoic_result* r = NULL;
   while (echoic_stream_pop_final(stream, &r) == ECHOIC_OK && r) {
-    printf("[segment %d] %s\n", echoic_result_segment(r), echoic_result_text(r));
-    for (size_t i = 0; i < echoic_result_num_words(r); ++i) {
+    int32_t segment = 0;
+    const char* text = "";
+    size_t num_words = 0;
+    if (echoic_result_segment(r, &segment) != ECHOIC_OK || echoic_result_text(r, &text) != ECHOIC_OK ||
+        echoic_result_num_words(r, &num_words) != ECHOIC_OK) {
+      fprintf(stderr, "transcribe: result: %s\n", echoic_last_error());
+      echoic_result_free(r);
+      return;
+    }
+    printf("[segment %d] %s\n", segment, text);
+    for (size_t i = 0; i < num_words; ++i) {
       const char* w;
       float start, end, conf;
       if (echoic_result_word(r, i, &w, &start, &end, &conf) == ECHOIC_OK)

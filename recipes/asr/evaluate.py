@@ -92,7 +92,8 @@ def main(argv=None):
     test = a.data / "test"
     if (test / "manifest.jsonl").exists():
         items = [json.loads(l) for l in open(test / "manifest.jsonl", encoding="utf-8")]
-        res["synthetic_held_out_voices"] = run_set(dec, [(test / "wav" / f"{it['id']}.wav", it["text"]) for it in items])
+        pairs = [(test / "wav" / f"{it['id']}.wav", it["text"]) for it in items]
+        res["synthetic_held_out_voices"] = run_set(dec, pairs)
     if a.speech_dev:
         with open(a.speech_dev / "transcripts.tsv", encoding="utf-8") as f:
             rows = list(csv.DictReader(f, delimiter="\t"))

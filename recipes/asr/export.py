@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import RIGHT_CONTEXT, SUBSAMPLING, ModelConfig, StreamingConformerCTC  # noqa: E402
 import text  # noqa: E402
+from model import RIGHT_CONTEXT, SUBSAMPLING, ModelConfig, StreamingConformerCTC  # noqa: E402
 
 INPUT_NAMES = ["x", "offset", "required_cache_size", "att_cache", "cnn_cache", "att_mask"]
 OUTPUT_NAMES = ["log_probs", "new_att_cache", "new_cnn_cache"]
@@ -125,7 +125,6 @@ def quantize_int8(src: Path, dst: Path, meta: dict) -> None:
     import logging
 
     import onnx
-
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     level = logging.getLogger().level

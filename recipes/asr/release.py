@@ -55,7 +55,8 @@ def score(model_file: Path, sets: dict[str, Path]) -> dict:
     for name, d in sets.items():
         r = evaluate(str(model_file), d, recognizer=rec)
         out[name] = {"files": len(r.files), "ref_words": r.ref_words, "wer": round(r.wer, 4),
-                     "cer": round(r.cer, 4), "substitutions": r.substitutions, "deletions": r.deletions, "insertions": r.insertions,
+                     "cer": round(r.cer, 4), "substitutions": r.substitutions, "deletions": r.deletions,
+                     "insertions": r.insertions,
                      "rtf": round(r.rtf, 4), "examples": [[f.ref, f.hyp] for f in r.files[:3]]}
         print(f"release.py: {model_file.name} on {name}: WER {r.wer:.4f} CER {r.cer:.4f} RTF {r.rtf:.4f}", flush=True)
     return out
@@ -74,8 +75,10 @@ def card_tables(rel: dict) -> str:
     lines += [f"| parameters | {rel['params']:,} |",
               f"| encoder | d={c['d_model']}, {c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, "
               f"conv kernel {c['kernel']}, subsampling channels {c['subsample_channels'] or c['d_model']} |",
-              f"| training | {rel['train']['steps']:,} steps, {rel['train']['minutes']:.0f} min on {rel['train']['device']} |",
-              f"| shipped file | model.onnx = int8 weights (per-block scales, int8 compute), {rel['bytes']['int8'] / 1e6:.2f} MB "
+              f"| training | {rel['train']['steps']:,} steps, {rel['train']['minutes']:.0f} min on "
+              f"{rel['train']['device']} |",
+              "| shipped file | model.onnx = int8 weights (per-block scales, int8 compute), "
+              f"{rel['bytes']['int8'] / 1e6:.2f} MB "
               f"(float32: {rel['bytes']['float32'] / 1e6:.2f} MB) |",
               f"| per-stream state | {rel['state_bytes']:,} bytes |",
               f"| peak RSS, load + one clip (fresh process) | float32 {rel['rss']['float32']['peak_rss_mb']} MB, "

@@ -1,26 +1,21 @@
 """Training-side text: the package's normalizer plus the character vocabulary.
 
-The normalizer lives in sdk/echoic/text.py (evaluation reuses it). It is loaded
-by file path so the recipe works without the compiled `_echoic` module.
+The normalizer is ``echoic.text`` (evaluation reuses it), which imports without the
+compiled core: ``pip install ".[train]"`` or ``PYTHONPATH=sdk`` is all it needs.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-_SDK_TEXT = Path(__file__).resolve().parents[2] / "sdk" / "echoic" / "text.py"
-_spec = importlib.util.spec_from_file_location("echoic_text", _SDK_TEXT)
-_mod = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_mod)
+from echoic.text import ALPHABET, edit_distance, normalize, wer
 
-normalize = _mod.normalize
-wer = _mod.wer
-edit_distance = _mod.edit_distance
+__all__ = ["normalize", "wer", "edit_distance", "encode", "decode", "write_tokens", "TOKENS", "TOKEN_ID", "BLANK",
+           "WORD_START"]
 
 BLANK = "<blk>"
 WORD_START = "\u2581"  # SentencePiece-style word boundary, printed as a space by sherpa-onnx
 # id 0 blank, id 1 word boundary, then apostrophe and a-z.
-TOKENS = [BLANK, WORD_START] + list(_mod.ALPHABET[-1] + _mod.ALPHABET[:-1])
+TOKENS = [BLANK, WORD_START] + list(ALPHABET[-1] + ALPHABET[:-1])
 TOKEN_ID = {t: i for i, t in enumerate(TOKENS)}
 
 

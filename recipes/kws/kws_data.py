@@ -3,9 +3,8 @@ reverb, telephone band) and Kaldi log-mel features, cached next to the audio."""
 import os
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, lfilter, resample_poly
-
 from make_data import KEYWORDS, SR
+from scipy.signal import butter, fftconvolve, lfilter, resample_poly
 
 WINDOW_FRAMES = 120                 # 1.2 s: the slowest synthetic keywords fit
 WINDOW_SAMPLES = WINDOW_FRAMES * 160

@@ -10,22 +10,12 @@ makes whole channels cheap to remove later during on-device pruning.
 """
 import argparse
 import os
-import sys
 import time
 
+import kws_data  # noqa: E402
 import numpy as np
 
-import importlib.util  # noqa: E402
-
-# The network description is shared with the SDK; load the file alone (no native module).
-_spec = importlib.util.spec_from_file_location(
-    "kws_model", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sdk", "echoic", "kws_model.py"))
-_km = importlib.util.module_from_spec(_spec)
-sys.modules["kws_model"] = _km  # dataclasses look their module up
-_spec.loader.exec_module(_km)
-ConvLayer, KwsNet = _km.ConvLayer, _km.KwsNet
-
-import kws_data  # noqa: E402
+from echoic.kws.model import ConvLayer, KwsNet  # the network description shared with the SDK (no native core needed)
 
 # (out_channels, kernel, stride); the input has `num_bins` channels.
 ARCH = [(64, 3, 1), (64, 9, 2), (64, 9, 2), (96, 9, 2), (96, 5, 1)]

@@ -1,32 +1,43 @@
 """echoic: on-device streaming speech recognition.
 
 The work happens in the C++ core (``_echoic``); this package adds Python ergonomics.
+Without the compiled core, the pure-Python modules still import (``echoic.text``,
+``echoic.kws.model``: the training recipes use them); anything else raises the
+ImportError that says how to build it.
 """
-from ._native import native as _native
-from .errors import (
-    CorruptDataError,
-    EchoicError,
-    EchoicIOError,
-    EchoicMemoryError,
-    InvalidArgumentError,
-    ModelError,
-    NotFoundError,
-    OnnxRuntimeError,
-    StateError,
-    UnsupportedError,
-)
-from .clib import c_header_path, c_library_path
-from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
-from . import audio, features, vad
-from .asr import Recognizer, Result, Stream, Transcript, Word
-from .adaptive import AdaptiveRecognizer, AdaptiveStream
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
+
+try:
+    from ._native import native as _native
+except ImportError as _exc:
+    _NATIVE_ERROR: Optional[ImportError] = _exc
+else:
+    _NATIVE_ERROR = None
+    from . import audio, features, vad
+    from .adaptive import AdaptiveRecognizer, AdaptiveStream
+    from .asr import Recognizer, Result, Stream, Transcript, Word
+    from .clib import c_header_path, c_library_path
+    from .decoding import DecodingOptions
+    from .errors import (
+        CorruptDataError,
+        EchoicError,
+        EchoicIOError,
+        EchoicMemoryError,
+        InvalidArgumentError,
+        ModelError,
+        NotFoundError,
+        OnnxRuntimeError,
+        StateError,
+        UnsupportedError,
+    )
+    from .ort import Session, load_ort_library, ort_library_info, ort_library_path, ort_version
+
+    __version__: str = _native.version()
 
 if TYPE_CHECKING:
+    from . import keyword_lookup, kws, speaker
     from .index import EmbeddingIndex
-    from . import speaker, keyword_lookup
     from .kws import KeywordEvent, KeywordSpotter, spot
-    from . import kws
 
 # Imported on first use: the index (hashlib, hence libcrypto) and the keyword/speaker modules
 # cost a few MB of resident memory that a process only recognizing speech never needs.
@@ -37,6 +48,8 @@ _LAZY = {"EmbeddingIndex": ("index", "EmbeddingIndex"), "speaker": ("speaker", N
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
+        if _NATIVE_ERROR is not None and not name.startswith("__"):
+            raise _NATIVE_ERROR
         raise AttributeError(f"module 'echoic' has no attribute '{name}'")
     import importlib
 
@@ -46,7 +59,6 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-__version__: str = _native.version()
 
 __all__ = [
     "__version__",
@@ -55,6 +67,7 @@ __all__ = [
     "vad",
     "AdaptiveRecognizer",
     "AdaptiveStream",
+    "DecodingOptions",
     "speaker",
     "keyword_lookup",
     "Recognizer",

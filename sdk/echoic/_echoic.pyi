@@ -17,7 +17,7 @@ class NotFoundError(EchoicError, KeyError): ...
 class OnnxRuntimeError(EchoicError): ...
 class StateError(EchoicError): ...
 class UnsupportedError(EchoicError, NotImplementedError): ...
-__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'Alternative', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordSpotter', 'KwsModel', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
+__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'Alternative', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FrameEncoder', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordLookup', 'KeywordSpotter', 'KwsModel', 'LookupDetection', 'LookupScanner', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
 class Session:
     def __init__(self, model: typing.Any, intra_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, inter_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, graph_optimization: str = 'all', cpu_mem_arena: bool = True, ort_library: str = '') -> None:
         ...
@@ -225,6 +225,73 @@ class ExternalVad(VoiceActivityDetector):
         ...
     def report(self, is_speech: bool, seconds: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class SymbolTable:
+    """
+    Token vocabulary of a CTC model (tokens.txt).
+    """
+    @staticmethod
+    def from_file(path: typing.Any) -> SymbolTable:
+        """
+        Loads 'symbol id' lines from a file.
+        """
+    @staticmethod
+    def from_string(text: str, name: str = '<string>') -> SymbolTable:
+        ...
+    def __contains__(self, arg0: str) -> bool:
+        ...
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def detokenize(self, ids: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> str:
+        """
+        Token ids -> text.
+        """
+    def encode(self, text: str) -> list[int]:
+        """
+        Greedy longest-match encoding (for hotwords).
+        """
+    def group_words(self, ids: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> list[list[int]]:
+        """
+        Positions in `ids` grouped into words.
+        """
+    def id(self, symbol: str) -> int:
+        ...
+    def token(self, id: typing.SupportsInt | typing.SupportsIndex) -> str:
+        ...
+    @property
+    def blank_id(self) -> int:
+        ...
+    @property
+    def source(self) -> str:
+        ...
+class CtcDecoder:
+    """
+    Streaming CTC decoder for one stream, as the recognizer builds it: feed [frames, vocab] log-prob chunks. Hotwords (with either method) gate a biased beam search.
+    """
+    def __init__(self, tokens: typing.Any, method: str = 'greedy', beam: typing.SupportsInt | typing.SupportsIndex = 4, hotwords: typing.Any = None, hotword_score: typing.SupportsFloat | typing.SupportsIndex = 1.5, frame_shift: typing.SupportsFloat | typing.SupportsIndex = 0.03999999910593033) -> None:
+        ...
+    def accept(self, log_probs: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        ...
+    def reset(self) -> None:
+        """
+        Starts the next segment (times keep counting from the stream start).
+        """
+    def result(self, final: bool = False) -> dict:
+        """
+        Current best result; final=True drops unfinished hotword boosts.
+        """
+    @property
+    def decoded_something(self) -> bool:
+        ...
+    @property
+    def num_frames(self) -> int:
+        ...
+    @property
+    def trailing_silence(self) -> float:
+        """
+        Seconds of trailing blank frames (for endpointing).
+        """
 class Word:
     def __repr__(self) -> str:
         ...
@@ -378,8 +445,10 @@ class RecognizerConfig:
     def word_bonus(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class Stream:
-    def accept_waveform(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
-        ...
+    def accept_waveform(self, sample_rate: typing.SupportsInt | typing.SupportsIndex, samples: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], return_model_rate_audio: bool = False) -> typing.Any:
+        """
+        Adds audio. return_model_rate_audio: also return the chunk as the stream resampled it (float32 at the model's rate), for a host-side VAD reporting with report_voice_activity.
+        """
     def input_finished(self) -> None:
         ...
     def pop_final_results(self) -> list[Result]:
@@ -430,73 +499,6 @@ class Recognizer:
     def word_lm(self) -> typing.Any:
         """
         The word LM beam search uses (path, words, order, scale, word_bonus), or None.
-        """
-class SymbolTable:
-    """
-    Token vocabulary of a CTC model (tokens.txt).
-    """
-    @staticmethod
-    def from_file(path: typing.Any) -> SymbolTable:
-        """
-        Loads 'symbol id' lines from a file.
-        """
-    @staticmethod
-    def from_string(text: str, name: str = '<string>') -> SymbolTable:
-        ...
-    def __contains__(self, arg0: str) -> bool:
-        ...
-    def __len__(self) -> int:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def detokenize(self, ids: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> str:
-        """
-        Token ids -> text.
-        """
-    def encode(self, text: str) -> list[int]:
-        """
-        Greedy longest-match encoding (for hotwords).
-        """
-    def group_words(self, ids: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> list[list[int]]:
-        """
-        Positions in `ids` grouped into words.
-        """
-    def id(self, symbol: str) -> int:
-        ...
-    def token(self, id: typing.SupportsInt | typing.SupportsIndex) -> str:
-        ...
-    @property
-    def blank_id(self) -> int:
-        ...
-    @property
-    def source(self) -> str:
-        ...
-class CtcDecoder:
-    """
-    Streaming CTC decoder for one stream: feed [frames, vocab] log-prob chunks.
-    """
-    def __init__(self, tokens: typing.Any, method: str = 'greedy', beam: typing.SupportsInt | typing.SupportsIndex = 4, hotwords: typing.Any = None, hotword_score: typing.SupportsFloat | typing.SupportsIndex = 1.5, frame_shift: typing.SupportsFloat | typing.SupportsIndex = 0.03999999910593033) -> None:
-        ...
-    def accept(self, log_probs: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
-        ...
-    def reset(self) -> None:
-        """
-        Starts the next segment (times keep counting from the stream start).
-        """
-    def result(self, final: bool = False) -> dict:
-        """
-        Current best result; final=True drops unfinished hotword boosts.
-        """
-    @property
-    def decoded_something(self) -> bool:
-        ...
-    @property
-    def num_frames(self) -> int:
-        ...
-    @property
-    def trailing_silence(self) -> float:
-        """
-        Seconds of trailing blank frames (for endpointing).
         """
 class EndpointDetector:
     """
@@ -750,6 +752,94 @@ class KeywordSpotter:
     @property
     def thresholds(self) -> list[float]:
         ...
+class FrameEncoder:
+    def __init__(self, path: str, num_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+        ...
+    def encode(self, samples: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Last hidden states [window_frames, dim] of up to 30 s of 16 kHz audio (zero-padded).
+        """
+    @property
+    def dim(self) -> int:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def window_frames(self) -> int:
+        ...
+class LookupDetection:
+    def __repr__(self) -> str:
+        ...
+    @property
+    def end(self) -> float:
+        ...
+    @property
+    def keyword(self) -> str:
+        ...
+    @property
+    def score(self) -> float:
+        ...
+    @property
+    def start(self) -> float:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+class LookupScanner:
+    def accept(self, samples: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        """
+        16 kHz mono samples in [-1, 1], any chunk size.
+        """
+    def input_finished(self) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def take_detections(self) -> list[LookupDetection]:
+        ...
+    @property
+    def audio_seconds(self) -> float:
+        ...
+    @property
+    def encoder_seconds(self) -> float:
+        ...
+    @property
+    def scan_seconds(self) -> float:
+        ...
+class KeywordLookup:
+    def __init__(self, encoder: FrameEncoder, index_path: str, options: dict = {}, vad: VoiceActivityDetector = None, read_only: bool = False) -> None:
+        ...
+    def close(self) -> None:
+        ...
+    def enroll(self, keyword: str, clips: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float32]]) -> list[int]:
+        ...
+    def examples(self) -> list:
+        """
+        [(id, keyword, frames, threshold)] of every enrolled example
+        """
+    def keywords(self) -> list[str]:
+        ...
+    def new_scanner(self) -> LookupScanner:
+        ...
+    def remove(self, keyword: str) -> int:
+        ...
+    def speech_segments(self, samples: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> list[tuple[float, float]]:
+        ...
+    @property
+    def bytes_per_example(self) -> int:
+        ...
+    @property
+    def embedding_id(self) -> str:
+        ...
+    @property
+    def index_path(self) -> str:
+        ...
+    @property
+    def options(self) -> dict:
+        ...
+    @property
+    def stored_bytes_per_example(self) -> int:
+        ...
 def _raise_for_test(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> None:
     """
     Raises the exception that the given error code maps to (tests only).
@@ -764,7 +854,7 @@ def cpu_features() -> list[str]:
     """
 def ctc_decode(log_probs: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], tokens: typing.Any, method: str = 'greedy', beam: typing.SupportsInt | typing.SupportsIndex = 4, hotwords: typing.Any = None, hotword_score: typing.SupportsFloat | typing.SupportsIndex = 1.5, frame_shift: typing.SupportsFloat | typing.SupportsIndex = 0.03999999910593033, chunk_frames: typing.SupportsInt | typing.SupportsIndex = 0) -> dict:
     """
-    Decodes a [frames, vocab] CTC log-prob matrix. tokens: tokens.txt path or SymbolTable. hotwords: list of str or (str, per-token boost); beam only. chunk_frames > 0 feeds the decoder in chunks (results are the same). Returns a dict: text, token_ids, tokens, token_times, token_confidences, words, ...
+    Decodes a [frames, vocab] CTC log-prob matrix with the recognizer's decoder. tokens: tokens.txt path or SymbolTable. hotwords: list of str or (str, per-token boost), gated as in the recognizer (the biased beam search wins only where it completes a hotword). chunk_frames > 0 feeds the decoder in chunks (results are the same). Returns a dict: text, token_ids, tokens, token_times, token_confidences, words, ...
     """
 def downmix(arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
     """

@@ -14,14 +14,14 @@ delivers switch events to ``on_model_switch`` on the caller's thread.
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
 
 from . import asr as _asr
-from . import audio as _audio
 from ._native import native as _n
 from .asr import Hotwords, Result, _hotword_list
+from .decoding import DecodingOptions
 from .registry import DEFAULT_TIERS, resolve_model
 
 ByteSize = Union[int, str]
@@ -79,6 +79,8 @@ class AdaptiveRecognizer:
     the bigger tier comes back. ``preload_fallback`` keeps the next smaller tier
     loaded as well, so a switch down does not wait for a load. ``on_model_switch(from, to, reason)`` is called
     on the thread that uses the recognizer, right after the call that saw it.
+    Decoding: ``options=`` (:class:`echoic.DecodingOptions`) and/or its fields as keywords,
+    as for :class:`echoic.Recognizer`; they apply to every tier.
     """
 
     # The generator / asyncio / transcribe helpers only use create_stream and
@@ -102,21 +104,8 @@ class AdaptiveRecognizer:
         max_buffer_seconds: float = 30.0,
         preload_fallback: bool = False,
         on_model_switch: Optional[Callable[[str, str, str], None]] = None,
-        decoding: str = "auto",
-        beam_size: int = 0,
-        hotword_score: float = 1.5,
-        nbest: int = 1,
-        lm: "str | os.PathLike[str] | None" = "auto",
-        lm_scale: float = 0.8,
-        word_bonus: float = 3.0,
-        endpoint: bool = True,
-        rule1_min_trailing_silence: float = 2.4,
-        rule2_min_trailing_silence: float = 1.2,
-        rule3_max_utterance_length: float = 20.0,
-        threads: int = 1,
-        cpu_mem_arena: bool = True,
-        ort_library: "str | None" = None,
-        max_batch: int = 8,
+        options: Optional[DecodingOptions] = None,
+        **decoding: Any,
     ) -> None:
         if tiers is None:
             tiers = DEFAULT_TIERS
@@ -130,14 +119,8 @@ class AdaptiveRecognizer:
             else:
                 name = model_path.parent.name if model_path.name == "model.onnx" else model_path.stem
             specs.append((name, str(model_path), str(tokens_path)))
-        cfg = _asr.decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, nbest=nbest, lm=lm,
-            lm_scale=lm_scale, word_bonus=word_bonus, endpoint=endpoint,
-            rule1_min_trailing_silence=rule1_min_trailing_silence,
-            rule2_min_trailing_silence=rule2_min_trailing_silence,
-            rule3_max_utterance_length=rule3_max_utterance_length,
-            threads=threads, cpu_mem_arena=cpu_mem_arena, ort_library=ort_library, max_batch=max_batch,
-        )
+        self.options = DecodingOptions.merged(options, decoding, "AdaptiveRecognizer")
+        cfg = self.options.native_config()
         self.on_model_switch = on_model_switch
         self.events: List[tuple] = []  # every (from, to, reason) seen, in order
         self._r = _n.AdaptiveRecognizer(

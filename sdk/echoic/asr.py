@@ -11,14 +11,28 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import AsyncIterable, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 
 from . import audio as _audio
 from ._native import native as _n
+from .decoding import DecodingOptions
 from .errors import InvalidArgumentError
-from .registry import DEFAULT_MODEL, default_model, resolve_model
+from .registry import default_model, resolve_model
 
 Result = _n.Result
 Word = _n.Word
@@ -52,7 +66,7 @@ class Stream:
     def __init__(self, recognizer: "Recognizer", native_stream: "_n.Stream") -> None:
         self._rec = recognizer
         self._s = native_stream
-        self._webrtc = None  # (WebRtcFrames, Resampler or None) once audio arrives, for vad="webrtc"
+        self._webrtc = None  # WebRtcFrames once audio arrives, for vad="webrtc"
 
     @property
     def id(self) -> int:
@@ -66,22 +80,20 @@ class Stream:
     def accept_waveform(self, samples: "np.ndarray", sample_rate: int) -> None:
         """Adds audio: float in [-1, 1] or int16, mono (or 2-channel, downmixed)."""
         a = _audio.from_array(samples, sample_rate, downmix=True)
-        self._s.accept_waveform(a.sample_rate, a.samples)
-        if getattr(self._rec, "_webrtc_aggressiveness", None) is not None:
-            self._report_webrtc(a.samples, a.sample_rate)
+        if getattr(self._rec, "_webrtc_aggressiveness", None) is None:
+            self._s.accept_waveform(a.sample_rate, a.samples)
+        else:
+            self._report_webrtc(self._s.accept_waveform(a.sample_rate, a.samples, return_model_rate_audio=True))
 
-    def _report_webrtc(self, x: np.ndarray, rate: int) -> None:
-        # webrtcvad judges 30 ms frames; the core applies each decision when decoding reaches it.
+    def _report_webrtc(self, x: "np.ndarray") -> None:
+        # webrtcvad (a C extension; WebRTC's VAD is not in the core) judges 30 ms frames of the
+        # audio the core already resampled; the core applies each decision when decoding reaches it.
         if self._webrtc is None:
-            from . import features
             from .vad import WebRtcFrames
 
-            vad_rate = rate if rate in (8000, 16000, 32000, 48000) else 16000
-            resampler = features.Resampler(rate, vad_rate) if vad_rate != rate else None
-            self._webrtc = (WebRtcFrames(self._rec._webrtc_aggressiveness, vad_rate), resampler)
-        frames, resampler = self._webrtc
-        for speech in frames.feed(resampler.process(x) if resampler else x):
-            self._s.report_voice_activity(speech, frames.seconds)
+            self._webrtc = WebRtcFrames(self._rec._webrtc_aggressiveness, self._rec._r.model_info["sample_rate"])
+        for speech in self._webrtc.feed(x):
+            self._s.report_voice_activity(speech, self._webrtc.seconds)
 
     def input_finished(self) -> None:
         self._s.input_finished()
@@ -99,50 +111,6 @@ class Stream:
 
     def pop_final_results(self) -> List[Result]:
         return self._s.pop_final_results()
-
-
-def decoding_config(
-    *,
-    decoding: str,
-    beam_size: int,
-    hotword_score: float,
-    nbest: int = 1,
-    lm: "str | os.PathLike[str] | None",
-    lm_scale: float,
-    word_bonus: float,
-    endpoint: bool,
-    rule1_min_trailing_silence: float,
-    rule2_min_trailing_silence: float,
-    rule3_max_utterance_length: float,
-    threads: int,
-    cpu_mem_arena: bool,
-    ort_library: "str | None",
-    max_batch: int,
-    prepacking: bool = True,
-    mem_pattern: bool = True,
-    shared_arena: bool = False,
-) -> "_n.RecognizerConfig":
-    """The native config for everything but the model (shared with AdaptiveRecognizer)."""
-    cfg = _n.RecognizerConfig()
-    cfg.decoding_method = decoding
-    cfg.beam_size = beam_size
-    cfg.hotword_score = hotword_score
-    cfg.nbest = nbest
-    cfg.lm = "" if lm is None else os.fspath(lm)
-    cfg.lm_scale = lm_scale
-    cfg.word_bonus = word_bonus
-    cfg.enable_endpoint = endpoint
-    cfg.rule1_min_trailing_silence = rule1_min_trailing_silence
-    cfg.rule2_min_trailing_silence = rule2_min_trailing_silence
-    cfg.rule3_max_utterance_length = rule3_max_utterance_length
-    cfg.intra_op_threads = threads
-    cfg.cpu_mem_arena = cpu_mem_arena
-    cfg.prepacking = prepacking
-    cfg.mem_pattern = mem_pattern
-    cfg.shared_arena = shared_arena
-    cfg.ort_library = ort_library or ""
-    cfg.max_batch = max_batch
-    return cfg
 
 
 class _NewResults:
@@ -184,24 +152,19 @@ class Recognizer:
     streaming CTC model (``model.onnx``) or a streaming transducer (a folder with
     ``encoder.onnx``, ``decoder.onnx`` and ``joiner.onnx``); ``decoding="beam"``
     is CTC prefix beam search or transducer modified beam search.
-    ``lm`` is a word LM for CTC beam search (an ARPA file, orders 1-3): hypotheses
-    must spell its words, and each word adds ``lm_scale`` x ln P(word | history) +
-    ``word_bonus``. ``lm="auto"`` uses the ``lm.arpa`` in the model folder when there
-    is one (the bundled English models ship one); ``None`` turns it off. The default
-    ``decoding="auto"`` is beam search when that LM is found, else greedy;
-    ``beam_size=0`` is 16 with a word LM, else 4 (Whisper: 5). ``nbest > 1`` gives each
-    final result up to that many distinct texts in ``result.alternatives`` (best first,
-    with the decoder's score); it needs beam search, which ``decoding="auto"`` then picks.
+    Decoding is set by ``options=`` (an :class:`echoic.DecodingOptions`) and/or its fields as
+    keyword arguments (``decoding=``, ``beam_size=``, ``nbest=``, ``lm=``, ``lm_scale=``,
+    ``word_bonus=``, ``hotword_score=``, ``endpoint=``, the endpoint rules, ``threads=``, the
+    ONNX Runtime memory options...; keywords win over ``options``). ``lm="auto"`` uses the
+    ``lm.arpa`` in the model folder when there is one (the bundled English models ship one);
+    ``None`` turns it off; ``decoding="auto"`` is beam search when that LM is found, else
+    greedy. ``nbest > 1`` gives each final result up to that many distinct texts in
+    ``result.alternatives`` (best first, with the decoder's score).
     Endpointing (``endpoint=True``) ends an utterance after trailing silence: by
     default the decoder's blank frames measure it; ``vad="energy"``,
     ``vad="silero"`` (``vad_model=`` a silero_vad.onnx, default the bundled Silero VAD) or ``vad="webrtc"``
     (the webrtcvad package, ``vad_aggressiveness`` 0-3) measure it with a voice
-    activity detector instead. Rule defaults: 2.4 s of silence with nothing
-    decoded, 1.2 s after speech, 20 s maximum utterance.
-    Memory options (benchmarks/memory/RESULTS.md measures each): ``cpu_mem_arena``
-    (ONNX Runtime's arena), ``mem_pattern``, ``shared_arena`` (one arena for every
-    session, growing by what is asked) and ``prepacking`` (weights copied into
-    kernel layouts at load: faster runs, more resident memory).
+    activity detector instead.
     """
 
     def __init__(
@@ -209,38 +172,15 @@ class Recognizer:
         model: "str | os.PathLike[str] | None" = None,
         *,
         tokens: "str | os.PathLike[str] | None" = None,
-        decoding: str = "auto",
-        beam_size: int = 0,
-        hotword_score: float = 1.5,
-        nbest: int = 1,
-        lm: "str | os.PathLike[str] | None" = "auto",
-        lm_scale: float = 0.8,
-        word_bonus: float = 3.0,
-        endpoint: bool = True,
-        rule1_min_trailing_silence: float = 2.4,
-        rule2_min_trailing_silence: float = 1.2,
-        rule3_max_utterance_length: float = 20.0,
-        threads: int = 1,
-        cpu_mem_arena: bool = True,
-        ort_library: "str | None" = None,
-        max_batch: int = 8,
-        prepacking: bool = True,
-        mem_pattern: bool = True,
-        shared_arena: bool = False,
+        options: Optional[DecodingOptions] = None,
         vad: Optional[str] = None,
         vad_model: "str | os.PathLike[str] | None" = None,
         vad_aggressiveness: int = 2,
+        **decoding: Any,
     ) -> None:
         model_path, tokens_path = resolve_model(model if model is not None else default_model())
-        cfg = decoding_config(
-            decoding=decoding, beam_size=beam_size, hotword_score=hotword_score, nbest=nbest, lm=lm,
-            lm_scale=lm_scale, word_bonus=word_bonus, endpoint=endpoint,
-            rule1_min_trailing_silence=rule1_min_trailing_silence,
-            rule2_min_trailing_silence=rule2_min_trailing_silence,
-            rule3_max_utterance_length=rule3_max_utterance_length,
-            threads=threads, cpu_mem_arena=cpu_mem_arena, ort_library=ort_library, max_batch=max_batch,
-            prepacking=prepacking, mem_pattern=mem_pattern, shared_arena=shared_arena,
-        )
+        self.options = DecodingOptions.merged(options, decoding, "Recognizer")
+        cfg = self.options.native_config()
         cfg.model = str(model_path)
         cfg.tokens = str(tokens if tokens is not None else tokens_path)
         if vad_model is not None and vad is None:
@@ -357,14 +297,7 @@ class Recognizer:
         """Final results of a whole file or array, yielded while it is decoded (lazily: a long
         file's first segments arrive before its end is read). ``progress(done_s, total_s)`` is
         called after each ``chunk_ms`` of audio. Same results as :meth:`transcribe`."""
-        if isinstance(source, _audio.Audio):
-            a = source
-        elif isinstance(source, np.ndarray):
-            if sample_rate is None:
-                raise TypeError("transcribe(array) needs sample_rate")
-            a = _audio.from_array(source, sample_rate, downmix=True)
-        else:
-            a = _audio.read(source, downmix=True)
+        a = _audio.load(source, sample_rate, what="transcribe")
         samples = a.samples
         step = len(samples) if not chunk_ms else max(1, int(a.sample_rate * chunk_ms / 1000))
         total = len(samples) / a.sample_rate

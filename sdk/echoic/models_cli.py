@@ -85,7 +85,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
-    from .transcribe_cli import decoding_args
+    from .transcribe_cli import decoding_options
 
     def on_file(f) -> None:
         if not args.json:
@@ -95,8 +95,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.model is None:
         args.model = registry.default_model()
-    rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, threads=args.threads, on_file=on_file,
-                   **decoding_args(args))
+    rep = evaluate(args.model, args.set, chunk_ms=args.chunk_ms, on_file=on_file, options=decoding_options(args))
     if args.json:
         print(json.dumps(rep.to_dict(), indent=1))
     else:
@@ -157,7 +156,6 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     e.add_argument("--set", required=True, help="folder holding transcripts.tsv and the audio files")
     e.add_argument("--chunk-ms", type=float, default=None,
                    help="feed audio in chunks of this many ms (default: whole file at once)")
-    e.add_argument("--threads", type=int, default=1)
     add_decoding_arguments(e)
     e.add_argument("--json", action="store_true", help="print one JSON report (per-file and totals)")
     e.set_defaults(func=cmd_eval)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     import hashlib
@@ -151,6 +151,43 @@ def resolve_model(model: "str | os.PathLike[str]") -> Tuple[Path, Path]:
     )
 
 
+@dataclass(frozen=True)
+class _FileModelKind:
+    """A kind of single-file model (not a speech recognizer): where the bundled one is and
+    which environment variable overrides it."""
+
+    what: str
+    default: str  # bundled folder name
+    file: str  # the model file inside such a folder
+    env: Optional[str] = None
+    hint: str = ""
+
+
+_FILE_MODELS = {
+    "kws": _FileModelKind("keyword model", "echoic-kws-en", "model.onnx"),
+    "speaker": _FileModelKind("speaker model", "speaker-dvector", "embedder.int8.onnx", "ECHOIC_SPEAKER_MODEL"),
+    "vad": _FileModelKind("Silero VAD model", "silero-vad", "silero_vad.onnx", "ECHOIC_VAD_MODEL",
+                          "; or use the webrtc or energy method, which need no model"),
+}
+
+
+def resolve_model_file(kind: str, model: "str | os.PathLike[str] | None" = None) -> Path:
+    """The model file of a keyword spotter (``kind="kws"``), speaker embedder (``"speaker"``)
+    or Silero VAD (``"vad"``): ``model`` is a file, a folder holding the kind's file, or a
+    bundled name; None means ``$ECHOIC_SPEAKER_MODEL`` / ``$ECHOIC_VAD_MODEL`` when set, else
+    the bundled model. Raises :class:`echoic.NotFoundError` naming what was looked for."""
+    k = _FILE_MODELS[kind]
+    given = model if model is not None else (os.environ.get(k.env) if k.env else None) or k.default
+    p = Path(given).expanduser()
+    for candidate in (p, p / k.file, BUNDLED_DIR / str(given) / k.file):
+        if candidate.is_file():
+            return candidate
+    how = "give a file, a folder holding " + k.file + ", or a bundled name (model=, --model)"
+    if k.env:
+        how += f", or set ${k.env}"
+    raise NotFoundError(f"{k.what} '{given}' not found: {how}{k.hint}")
+
+
 def installed_names() -> List[str]:
     return list(list_models())
 
@@ -181,7 +218,8 @@ class ModelEntry:
             return "tar"
         if u.endswith(".zip"):
             return "zip"
-        raise InvalidArgumentError(f"model '{self.name}' ({self.source}): url '{self.url}' is not a .tar.gz, .tgz, .tar or .zip")
+        raise InvalidArgumentError(f"model '{self.name}' ({self.source}): url '{self.url}' is not a .tar.gz, .tgz, "
+                                   ".tar or .zip")
 
 
 def _entry(raw: object, source: str) -> ModelEntry:
@@ -199,7 +237,8 @@ def _entry(raw: object, source: str) -> ModelEntry:
     try:
         size = int(raw["size"])
     except (TypeError, ValueError):
-        raise InvalidArgumentError(f"manifest {source}: model '{name}' size {raw['size']!r} is not an integer") from None
+        raise InvalidArgumentError(
+            f"manifest {source}: model '{name}' size {raw['size']!r} is not an integer") from None
     if size <= 0:
         raise InvalidArgumentError(f"manifest {source}: model '{name}' size must be positive, got {size}")
     files = raw.get("files", [])
@@ -385,7 +424,8 @@ def _extract(archive: Path, fmt: str, dest: Path) -> None:
                 for m in members:
                     _safe_member_path(m.name, archive)
                     if not (m.isfile() or m.isdir()):
-                        raise CorruptDataError(f"archive '{archive}' member '{m.name}' is a link or special file; refused")
+                        raise CorruptDataError(f"archive '{archive}' member '{m.name}' is a link or special file; "
+                                               "refused")
                 for m in members:
                     target = dest / _safe_member_path(m.name, archive)
                     if m.isdir():

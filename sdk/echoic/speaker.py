@@ -17,6 +17,7 @@ from . import audio as _audio
 from ._native import native as _n
 from .errors import InvalidArgumentError, ModelError, NotFoundError
 from .index import EmbeddingIndex
+from .registry import resolve_model_file
 
 PathLike = Union[str, "os.PathLike[str]"]
 AudioLike = Union[PathLike, np.ndarray, _audio.Audio]
@@ -29,18 +30,10 @@ NAMESPACE = "speakers"
 DEFAULT_THRESHOLD = 0.60
 
 
-#: The d-vector embedder shipped in the package (Apache-2.0; source and licence in its folder).
-BUNDLED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "speaker-dvector",
-                             "embedder.int8.onnx")
-
-
 def default_model_path() -> str:
-    """``$ECHOIC_SPEAKER_MODEL`` when set, else the bundled d-vector model."""
-    p = os.environ.get(MODEL_ENV) or BUNDLED_MODEL
-    if not os.path.isfile(p):
-        raise NotFoundError(f"speaker model '{p}' not found: give its path (model=, --model) "
-                            f"or set ${MODEL_ENV}")
-    return p
+    """``$ECHOIC_SPEAKER_MODEL`` when set, else the bundled d-vector model (Apache-2.0; source
+    and licence in its folder)."""
+    return str(resolve_model_file("speaker"))
 
 
 class SpeakerModel:
@@ -52,10 +45,7 @@ class SpeakerModel:
                  intra_op_threads: int = 1, vad_model: Optional[PathLike] = None) -> None:
         # vad_model: a Silero VAD; when given, embeddings use only the detected speech.
         self.vad_model = os.fspath(vad_model) if vad_model is not None else None
-        self.path = os.fspath(path) if path is not None else default_model_path()
-        if not os.path.isfile(self.path):
-            from .errors import EchoicIOError
-            raise EchoicIOError(f"speaker model '{self.path}': no such file")
+        self.path = str(resolve_model_file("speaker", path))
         self._e = _n.SpeakerEmbedder(self.path, config, int(intra_op_threads))
         self.encoder_id = EmbeddingIndex.encoder_id_for(self.path)
 
@@ -75,15 +65,9 @@ class SpeakerModel:
         """Mono float32 samples at the model's rate from a path, an ``Audio`` or an array
         (arrays are taken at ``sample_rate``, default the model's rate)."""
         sr = self.sample_rate
-        if isinstance(audio, (str, os.PathLike)):
-            a = _audio.read(audio, target_rate=sr, downmix=True)
-        elif isinstance(audio, _audio.Audio):
-            a = _audio.from_array(audio.samples, audio.sample_rate, target_rate=sr, downmix=True)
-        elif isinstance(audio, np.ndarray):
-            a = _audio.from_array(audio, sample_rate or sr, target_rate=sr, downmix=True)
-        else:
-            raise InvalidArgumentError(f"speaker: expected a path, Audio or numpy array, got {type(audio).__name__}")
-        x = a.samples
+        if sample_rate is None and isinstance(audio, np.ndarray):
+            sample_rate = sr
+        x = _audio.load(audio, sample_rate, target_rate=sr, what="speaker").samples
         if x.size == 0:
             raise InvalidArgumentError("speaker: audio is empty")
         if self.vad_model is not None:

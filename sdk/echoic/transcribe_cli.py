@@ -7,10 +7,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from . import audio as _audio
 from .asr import Recognizer, Result, Transcript, _hotword_list
+from .decoding import DecodingOptions
 from .errors import EchoicIOError, InvalidArgumentError
 
 
@@ -125,8 +126,8 @@ def _read_input(path: str) -> "_audio.Audio":
     if path == "-":  # audio on stdin (wav/flac/ogg bytes)
         import io
 
-        return _audio.read(io.BytesIO(sys.stdin.buffer.read()), downmix=True)
-    return _audio.read(path, downmix=True)
+        return _audio.load(io.BytesIO(sys.stdin.buffer.read()))
+    return _audio.load(path)
 
 
 class _Progress:
@@ -148,28 +149,31 @@ class _Progress:
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
-    """--decoding, --beam-size, --lm, --lm-scale, --word-bonus (transcribe, eval)."""
-    p.add_argument("--decoding", choices=["auto", "greedy", "beam"], default="auto",
+    """--decoding, --beam-size, --nbest, --lm, --lm-scale, --word-bonus, --threads (transcribe, eval);
+    defaults are DecodingOptions' (the core's)."""
+    d = DecodingOptions()
+    p.add_argument("--decoding", choices=["auto", "greedy", "beam"], default=d.decoding,
                    help="auto: beam search with the model's word LM (lm.arpa) when it has one, else greedy")
-    p.add_argument("--beam-size", type=int, default=0, help="0: 16 with a word LM, else 4 (Whisper: 5)")
-    p.add_argument("--nbest", type=int, default=1, metavar="N",
+    p.add_argument("--beam-size", type=int, default=d.beam_size, help="0: 16 with a word LM, else 4 (Whisper: 5)")
+    p.add_argument("--nbest", type=int, default=d.nbest, metavar="N",
                    help="keep up to N distinct texts per segment (JSON: segments[].alternatives); uses beam search")
-    p.add_argument("--lm", default="auto", metavar="ARPA",
+    p.add_argument("--lm", default=d.lm, metavar="ARPA",
                    help="word LM for CTC beam search: auto (the model's lm.arpa), none, or an ARPA file")
-    p.add_argument("--lm-scale", type=float, default=0.8, help="weight of the word LM's log-probabilities")
-    p.add_argument("--word-bonus", type=float, default=3.0, help="score added per word with a word LM")
+    p.add_argument("--lm-scale", type=float, default=d.lm_scale, help="weight of the word LM's log-probabilities")
+    p.add_argument("--word-bonus", type=float, default=d.word_bonus, help="score added per word with a word LM")
+    p.add_argument("--threads", type=int, default=d.threads, help="ONNX Runtime threads")
 
 
-def decoding_args(args: argparse.Namespace) -> dict:
-    """Recognizer keyword arguments from add_decoding_arguments' options."""
-    lm = None if args.lm == "none" else args.lm
-    return dict(decoding=args.decoding, beam_size=args.beam_size, nbest=getattr(args, "nbest", 1), lm=lm,
-                lm_scale=args.lm_scale, word_bonus=args.word_bonus)
+def decoding_options(args: argparse.Namespace) -> DecodingOptions:
+    """The DecodingOptions of add_decoding_arguments' options."""
+    return DecodingOptions(decoding=args.decoding, beam_size=args.beam_size, nbest=args.nbest,
+                           lm=None if args.lm == "none" else args.lm, lm_scale=args.lm_scale,
+                           word_bonus=args.word_bonus, threads=args.threads)
 
 
 def _make_recognizer(args: argparse.Namespace):
     if not args.memory_budget and not args.fallback_model:
-        return Recognizer(args.model, threads=args.threads, **decoding_args(args))
+        return Recognizer(args.model, options=decoding_options(args))
     # Memory-pressure fallback: the model, then each --fallback-model, biggest first;
     # the bundled default falls back to the bundled tiny tier unless told otherwise.
     from .adaptive import AdaptiveRecognizer
@@ -181,8 +185,7 @@ def _make_recognizer(args: argparse.Namespace):
         print(f"echoic: model switch {frm} -> {to}: {reason}", file=sys.stderr, flush=True)
 
     rec = AdaptiveRecognizer([args.model, *fallbacks], memory_budget=args.memory_budget or 0,
-                             on_model_switch=on_switch, poll_interval=0.1, threads=args.threads,
-                             **decoding_args(args))
+                             on_model_switch=on_switch, poll_interval=0.1, options=decoding_options(args))
     print(f"echoic: memory fallback over {', '.join(rec.tier_names)}; using {rec.current_tier}"
           + (f" (budget {args.memory_budget})" if args.memory_budget else ""), file=sys.stderr, flush=True)
     return rec
@@ -253,72 +256,30 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             sys.stdout.write(doc)
             sys.stdout.flush()
         if args.timing and args.format != "json":
-            print(f"echoic: {path}: {a.duration:.2f} s of audio in {elapsed:.2f} s (RTF {elapsed / max(a.duration, 1e-9):.3f})",
+            print(f"echoic: {path}: {a.duration:.2f} s of audio in {elapsed:.2f} s (RTF "
+                  f"{elapsed / max(a.duration, 1e-9):.3f})",
                   file=sys.stderr)
     progress.update(len(args.files), "")
     return status
 
 
 def cmd_mic(args: argparse.Namespace) -> int:
-    try:
-        import sounddevice as sd  # optional extra: pip install "echoic[mic]"
-    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
-        print(f"echoic: error: mic needs sounddevice and PortAudio: pip install 'echoic[mic]' "
-              f"(and e.g. apt install libportaudio2) ({exc})", file=sys.stderr)
-        return 1
-    import queue
-
+    from .microphone import Microphone
     from .registry import default_model
 
+    mic = Microphone(args.device, args.sample_rate, args.chunk_ms)
     rec = Recognizer(args.model or default_model(), threads=args.threads, vad=args.vad)
-    # Capture at the device's own rate: many sound cards refuse 16 kHz; the
-    # recognizer resamples whatever rate it is given.
-    try:
-        dev = sd.query_devices(args.device, kind="input")
-    except (ValueError, sd.PortAudioError) as e:
-        print(f"echoic mic: no usable input device ({e})", file=sys.stderr)
-        return 1
-    rate = int(args.sample_rate or dev["default_samplerate"])
-    limit = int(args.duration * rate) if args.duration else None
-    q: "queue.Queue" = queue.Queue()
-    overflows = 0
-
-    def callback(indata, frames, time_info, status):  # runs on the audio thread
-        nonlocal overflows
-        if status and status.input_overflow:
-            overflows += 1
-        q.put(indata[:, 0].copy())
-
-    def chunks():
-        # Ends on --duration or Ctrl-C, so the recognizer finishes the open
-        # utterance and its last words are printed, not dropped.
-        got = 0
-        try:
-            while limit is None or got < limit:
-                try:
-                    x = q.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if limit is not None:
-                    x = x[: limit - got]
-                got += len(x)
-                yield x
-        except KeyboardInterrupt:
-            return
-
-    print(f"listening on '{dev['name']}' at {rate} Hz (Ctrl-C to stop)", file=sys.stderr)
-    with sd.InputStream(device=args.device, samplerate=rate, channels=1, dtype="float32",
-                        blocksize=int(rate * args.chunk_ms / 1000), callback=callback):
-        for r in rec.stream(chunks(), rate, partials=True):
-            if r.is_final:
-                sys.stderr.write("\r\033[K")
-                if r.text:
-                    print(r.text, flush=True)
-            else:
-                sys.stderr.write(f"\r\033[K{r.text[-100:]}")
-                sys.stderr.flush()
-    if overflows:
-        print(f"echoic mic: {overflows} input overflows (audio dropped by the sound card driver; "
+    print(f"listening on '{mic.name}' at {mic.sample_rate} Hz (Ctrl-C to stop)", file=sys.stderr)
+    for r in rec.stream(mic.chunks(args.duration), mic.sample_rate, partials=True):
+        if r.is_final:
+            sys.stderr.write("\r\033[K")
+            if r.text:
+                print(r.text, flush=True)
+        else:
+            sys.stderr.write(f"\r\033[K{r.text[-100:]}")
+            sys.stderr.flush()
+    if mic.overflows:
+        print(f"echoic mic: {mic.overflows} input overflows (audio dropped by the sound card driver; "
               "try a larger --chunk-ms)", file=sys.stderr)
     return 0
 
@@ -346,7 +307,6 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
                    help="phrases to boost: a file (one per line, optional TAB or ' :' boost, '#' comments) "
                         "or the phrases themselves, comma-separated")
     add_decoding_arguments(p)
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="memory the process may use (e.g. 300MB); past it, fall back to a smaller model")
     p.add_argument("--fallback-model", action="append", metavar="MODEL",
@@ -362,5 +322,5 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
     m.add_argument("--vad", choices=["energy", "webrtc"], default=None,
                    help="gate endpointing with a voice-activity detector")
     m.add_argument("--chunk-ms", type=float, default=100.0)
-    m.add_argument("--threads", type=int, default=1)
+    m.add_argument("--threads", type=int, default=DecodingOptions().threads)
     m.set_defaults(func=cmd_mic)

@@ -24,24 +24,16 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._native import native as _n
-from .errors import InvalidArgumentError, NotFoundError
+from .errors import InvalidArgumentError
+from .registry import resolve_model_file
 
 Segment = Tuple[float, float]
 """(start, end) of a speech segment, in seconds since the detector was created."""
 
-#: The Silero VAD shipped in the package (MIT; source and licence in its folder).
-BUNDLED_SILERO_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "silero-vad",
-                                    "silero_vad.onnx")
-
-
 def default_silero_model() -> str:
-    """``$ECHOIC_VAD_MODEL`` when set, else the bundled Silero VAD."""
-    model = os.environ.get("ECHOIC_VAD_MODEL") or BUNDLED_SILERO_MODEL
-    if not os.path.isfile(model):
-        raise NotFoundError(
-            f"Silero VAD model '{model}' not found: give its path (model=, or --model in the CLI) or set "
-            "$ECHOIC_VAD_MODEL; or use the webrtc or energy method, which need no model")
-    return model
+    """``$ECHOIC_VAD_MODEL`` when set, else the bundled Silero VAD (MIT; source and licence in
+    its folder)."""
+    return str(resolve_model_file("vad"))
 
 
 _SMOOTHING_KEYS = ("threshold", "neg_threshold", "min_speech_ms", "min_silence_ms", "speech_pad_ms")
@@ -120,7 +112,7 @@ class SileroVad(_Detector):
     :func:`default_silero_model` (the bundled model unless ``$ECHOIC_VAD_MODEL`` is set).
 
     Raises :class:`echoic.ModelError` if the file is not a Silero v5/v6 model,
-    :class:`echoic.EchoicIOError` if it is missing."""
+    :class:`echoic.NotFoundError` if it is missing."""
 
     def __init__(
         self,
@@ -135,7 +127,7 @@ class SileroVad(_Detector):
     ) -> None:
         super().__init__(
             _n.SileroVad(
-                os.fspath(model_path) if model_path is not None else default_silero_model(),
+                str(resolve_model_file("vad", model_path)),
                 sample_rate=int(sample_rate),
                 threshold=float(threshold),
                 neg_threshold=float(neg_threshold),
@@ -224,7 +216,7 @@ class WebRtcVad(_Detector):
         speech_pad_ms: int = 30,
     ) -> None:
         try:
-            import webrtcvad
+            import webrtcvad  # noqa: F401  (here, so that a missing package is named)
         except ImportError as exc:  # pragma: no cover - optional dependency
             raise ImportError("WebRtcVad needs the webrtcvad package: pip install webrtcvad-wheels") from exc
         if int(aggressiveness) not in (0, 1, 2, 3):
@@ -277,16 +269,9 @@ def speech_segments(
     """
     from . import audio as _audio
 
-    # One loader for every command (errors, channels, resampling): see echoic.audio.
-    if isinstance(audio_or_path, (str, os.PathLike)):
-        clip = _audio.read(audio_or_path, downmix=True)
-        if sample_rate is not None and int(sample_rate) != clip.sample_rate:
-            raise InvalidArgumentError(
-                f"'{os.fspath(audio_or_path)}' is at {clip.sample_rate} Hz, not the sample_rate={sample_rate} given"
-            )
-    else:
-        clip = _audio.from_array(np.asarray(audio_or_path, dtype=np.float32), int(sample_rate or 16000),
-                                 downmix=True)
+    if sample_rate is None and not isinstance(audio_or_path, (str, os.PathLike)):
+        sample_rate = 16000  # samples with no rate given
+    clip = _audio.load(audio_or_path, sample_rate, what="speech_segments")
     rate = clip.sample_rate
     supported = {"silero": (16000, 8000), "webrtc": (16000, 8000, 32000, 48000)}.get(method)
     if supported and rate not in supported:  # resample to a rate the detector takes

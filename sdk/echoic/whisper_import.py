@@ -16,13 +16,15 @@ The folder written (contract version 3, what the C++ core runs):
 * ``encoder.onnx``: ``mel`` [B, n_mels, 2*n_audio_ctx] -> ``cross_k`` [n_text_layer, B, n_text_head,
   head_dim, n_audio_ctx] and ``cross_v`` [n_text_layer, B, n_text_head, n_audio_ctx, head_dim] (the
   encoder output projected by every decoder layer's cross-attention key / value projections, split
-  into heads, K transposed: the layouts a decoder step multiplies with);
+  into heads, K transposed: the layouts a decoder step multiplies with), and ``hidden`` [B, n_audio_ctx,
+  n_audio_state] (the last hidden states, for acoustic word embeddings; optional in the contract);
 * ``decoder.onnx``: ``tokens`` [B, T], ``offset`` [B] (position of each row's first new token),
   ``self_k_in`` / ``self_v_in`` [n_text_layer, B, P, n_text_state], ``self_mask`` [B, P] (0 for a
-  cached slot, -1e9 for padding when rows of a batch hold prompts of different lengths), ``cross_k`` / ``cross_v`` (batch B, or 1 shared by all B
-  rows, e.g. the beams of one window) -> ``logits`` [B, n_vocab] (last
-  position), ``self_k_out`` / ``self_v_out`` [n_text_layer, B, P+T, n_text_state], ``alignment``
-  [B, n_alignment_heads, T, n_audio_ctx]; metadata_props describe the model and its tokens;
+  cached slot, -1e9 for padding when rows of a batch hold prompts of different lengths),
+  ``cross_k`` / ``cross_v`` (batch B, or 1 shared by all B rows, e.g. the beams of one window)
+  -> ``logits`` [B, n_vocab] (last position), ``self_k_out`` / ``self_v_out``
+  [n_text_layer, B, P+T, n_text_state], ``alignment`` [B, n_alignment_heads, T, n_audio_ctx];
+  metadata_props describe the model and its tokens;
 * ``vocabulary.txt`` (line i = token i, GPT-2 byte-to-unicode form), ``merges.txt`` (BPE merges
   in rank order), ``MODEL_CARD.md`` and the registry's install marker.
 
@@ -188,7 +190,8 @@ def read_ct2_model_bin(path: Path) -> Dict[str, np.ndarray]:
     if not 4 <= version <= 6:
         if version > 1000:
             raise CorruptDataError(f"'{path}' is not a CTranslate2 model.bin (header {version:#x})")
-        raise UnsupportedError(f"CTranslate2 model '{path}' has binary version {version}; versions 4 to 6 are supported")
+        raise UnsupportedError(
+            f"CTranslate2 model '{path}' has binary version {version}; versions 4 to 6 are supported")
     spec = s()
     u("I")  # spec revision
     if spec and spec != "WhisperSpec":
@@ -205,7 +208,8 @@ def read_ct2_model_bin(path: Path) -> Dict[str, np.ndarray]:
             raise CorruptDataError(f"CTranslate2 model '{path}': variable '{name}' has unknown type id {dt}")
         np_dt = np.uint16 if dt == 5 else np.dtype(_CT2_DTYPES[dt])
         if int(np.prod(shape, dtype=np.int64)) * np.dtype(np_dt).itemsize != nbytes:
-            raise CorruptDataError(f"CTranslate2 model '{path}': variable '{name}' size {nbytes} does not match shape {shape}")
+            raise CorruptDataError(f"CTranslate2 model '{path}': variable '{name}' size {nbytes} does not match shape "
+                                   f"{shape}")
         arr = np.frombuffer(take(nbytes), dtype=np_dt).reshape(shape)
         out[name] = _bf16(arr) if dt == 5 else arr
     for _ in range(u("I")):
@@ -243,7 +247,8 @@ def _load_ct2(src: Path) -> WhisperWeights:
     n_text_layer = _count_layers(v, "decoder/layer_")
     if not n_audio_layer or not n_text_layer:
         raise CorruptDataError(f"CTranslate2 model '{path}' has no encoder or decoder layers")
-    precision = "float16" if v["decoder/embeddings/weight"].dtype == np.float16 else str(v["decoder/embeddings/weight"].dtype)
+    emb_dtype = v["decoder/embeddings/weight"].dtype
+    precision = "float16" if emb_dtype == np.float16 else str(emb_dtype)
     for part in ("conv1", "conv2"):
         t[f"encoder.{part}.weight"] = f(f"encoder/{part}/weight")
         t[f"encoder.{part}.bias"] = f(f"encoder/{part}/bias")
@@ -341,7 +346,8 @@ def read_safetensors(path: Path) -> Dict[str, np.ndarray]:
                                    f"file has {len(buf)})")
         if int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize != b - a:
             raise CorruptDataError(f"safetensors file '{path}': tensor '{name}' size does not match shape {shape}")
-        arr = np.frombuffer(buf, dtype=dt, count=b - a and (b - a) // np.dtype(dt).itemsize, offset=base + a).reshape(shape)
+        count = b - a and (b - a) // np.dtype(dt).itemsize
+        arr = np.frombuffer(buf, dtype=dt, count=count, offset=base + a).reshape(shape)
         out[name] = _bf16(arr) if info["dtype"] == "BF16" else arr
     return out
 
@@ -481,7 +487,8 @@ def _read_torch_zip(path: Path) -> dict:
                     raw = zf.read(f"{prefix}data/{key}")
                 except KeyError:
                     raise CorruptDataError(f"checkpoint '{path}' lacks the storage data/{key}") from None
-                storages[key] = _bf16(np.frombuffer(raw, np.uint16)) if dtype == "bfloat16" else np.frombuffer(raw, dtype)
+                bf16 = dtype == "bfloat16"
+                storages[key] = _bf16(np.frombuffer(raw, np.uint16)) if bf16 else np.frombuffer(raw, dtype)
             return storages[key]
 
         def rebuild_tensor(st, offset, size, stride, *rest):
@@ -531,7 +538,8 @@ def _decode_alignment_heads(blob: bytes, n_layer: int, n_head: int) -> List[Tupl
 def _load_pt(src: Path, tokenizer: Optional[Path]) -> WhisperWeights:
     ck = _read_torch_zip(src)
     if not isinstance(ck, dict) or "dims" not in ck or "model_state_dict" not in ck:
-        raise InvalidArgumentError(f"'{src}' is not an OpenAI Whisper checkpoint (expected 'dims' and 'model_state_dict')")
+        raise InvalidArgumentError(f"'{src}' is not an OpenAI Whisper checkpoint (expected 'dims' and "
+                                   "'model_state_dict')")
     dims = {k: int(v) for k, v in dict(ck["dims"]).items()}
     sd = ck["model_state_dict"]
     prec = "float16" if sd["decoder.token_embedding.weight"].dtype == np.float16 else "float32"
@@ -879,11 +887,11 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
     D, H, A = d["n_audio_state"], d["n_audio_head"], d["n_audio_ctx"]
     L, Dt, Ht = d["n_text_layer"], d["n_text_state"], d["n_text_head"]
     scale = (D // H) ** -0.5
-    x = g.op("Conv", ["mel", g.init("conv1.weight", t["encoder.conv1.weight"]), g.init("conv1.bias", t["encoder.conv1.bias"])],
-             kernel_shape=[3], pads=[1, 1])
+    x = g.op("Conv", ["mel", g.init("conv1.weight", t["encoder.conv1.weight"]),
+                      g.init("conv1.bias", t["encoder.conv1.bias"])], kernel_shape=[3], pads=[1, 1])
     x = g.gelu(x)
-    x = g.op("Conv", [x, g.init("conv2.weight", t["encoder.conv2.weight"]), g.init("conv2.bias", t["encoder.conv2.bias"])],
-             kernel_shape=[3], pads=[1, 1], strides=[2])
+    x = g.op("Conv", [x, g.init("conv2.weight", t["encoder.conv2.weight"]),
+                      g.init("conv2.bias", t["encoder.conv2.bias"])], kernel_shape=[3], pads=[1, 1], strides=[2])
     x = g.gelu(x)
     x = g.op("Transpose", [x], perm=[0, 2, 1])
     x = g.op("Add", [x, g.init("positional_embedding", t["encoder.positional_embedding"][:A])])
@@ -896,6 +904,8 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
         o = g.linear(o, t[p + ".attn.out.weight"], t.get(p + ".attn.out.bias"), p + ".attn.out")
         x = g.mlp(g.op("Add", [x, o]), t, p)
     x = g.layer_norm(x, t, "encoder.ln_post")
+    # Optional in the contract: the last hidden states, for acoustic word embeddings (kws/).
+    g.op("Identity", [x], out=["hidden"])
     for kind in ("key", "value"):
         ws = np.concatenate([t[f"decoder.blocks.{l}.cross_attn.{kind}.weight"] for l in range(L)], 0)
         bs = np.concatenate([t.get(f"decoder.blocks.{l}.cross_attn.{kind}.bias", np.zeros(Dt, np.float32))
@@ -912,7 +922,8 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
         g.nodes, "whisper_encoder",
         [h.make_tensor_value_info("mel", F, ["batch", d["n_mels"], 2 * A])],
         [h.make_tensor_value_info("cross_k", F, [L, "batch", Ht, Dt // Ht, A]),
-         h.make_tensor_value_info("cross_v", F, [L, "batch", Ht, A, Dt // Ht])],
+         h.make_tensor_value_info("cross_v", F, [L, "batch", Ht, A, Dt // Ht]),
+         h.make_tensor_value_info("hidden", F, ["batch", A, D])],
         g.inits)
     return graph
 
@@ -1153,7 +1164,8 @@ def _check(w: WhisperWeights) -> None:
     for side, n, state in (("encoder", d["n_audio_layer"], d["n_audio_state"]),
                            ("decoder", d["n_text_layer"], d["n_text_state"])):
         if state % (d["n_audio_head"] if side == "encoder" else d["n_text_head"]):
-            raise CorruptDataError(f"Whisper model '{w.source_path}': {side} width {state} is not a multiple of its heads")
+            raise CorruptDataError(f"Whisper model '{w.source_path}': {side} width {state} is not a multiple of its "
+                                   "heads")
         for i in range(n):
             if f"{side}.blocks.{i}.attn.query.weight" not in t:
                 raise CorruptDataError(f"Whisper model '{w.source_path}' lacks {side} layer {i}")
@@ -1328,7 +1340,8 @@ def download_whisper(size: str, *, precision: str = "int8", cache: "str | os.Pat
         got = registry._sha256_file(part).hexdigest()
         if got != sha:
             part.unlink()
-            raise CorruptDataError(f"Whisper {size} from {url}: expected sha256 {sha}, got {got}; the download was deleted")
+            raise CorruptDataError(f"Whisper {size} from {url}: expected sha256 {sha}, got {got}; the download was "
+                                   "deleted")
         pt = work / f"{size}.pt"
         os.replace(part, pt)
         try:

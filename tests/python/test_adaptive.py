@@ -250,7 +250,7 @@ def test_bad_arguments_are_typed_errors(tmp_path):
 
 def test_c_api_adaptive(speech_dev):
     cffi = pytest.importorskip("cffi")
-    from test_c_api_recognizer import header_cdef
+    from c_api_helpers import get_str, header_cdef
 
     ffi = cffi.FFI()
     ffi.cdef(header_cdef())
@@ -298,8 +298,7 @@ def test_c_api_adaptive(speech_dev):
     res = ffi.new("echoic_result**")
     got = []
     while lib.echoic_adaptive_stream_pop_final(stream, res) == 0 and res[0] != ffi.NULL:
-        got.append((ffi.string(lib.echoic_result_text(res[0])).decode(),
-                    ffi.string(lib.echoic_result_model(res[0])).decode()))
+        got.append((get_str(ffi, lib.echoic_result_text, res[0]), get_str(ffi, lib.echoic_result_model, res[0])))
         lib.echoic_result_free(res[0])
     assert got and all(m == SMALL.name for _, m in got)
     counters = ffi.new("echoic_adaptive_counters*")
@@ -319,8 +318,11 @@ def test_c_api_adaptive(speech_dev):
 def test_cli_memory_budget_and_fallback_model(speech_dev):
     wav = speech_file(speech_dev, "ljspeech__LJ001-0002.wav")
     env = dict(os.environ)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "echoic", "transcribe", str(wav), *a],
-                                    capture_output=True, text=True, env=env, timeout=120)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "echoic", "transcribe", str(wav), *a],
+                              capture_output=True, text=True, env=env, timeout=120)
+
     plain_small = run("--model", str(SMALL))
     assert plain_small.returncode == 0, plain_small.stderr
     assert "memory" not in plain_small.stderr  # unchanged without the new flags

@@ -140,3 +140,30 @@ def _wav_bytes(x: np.ndarray, rate: int) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, x, rate, format="WAV", subtype="FLOAT")
     return buf.getvalue()
+
+
+def test_load_takes_paths_file_objects_audio_and_arrays_alike(speech_dev, tmp_path):
+    """audio.load: the one "path, Audio or array" rule every API uses (recognizer, spotter,
+    speaker, VAD)."""
+    clip = _clips(speech_dev)[0]
+    ref = audio.read(clip)
+    with open(clip, "rb") as fh:
+        from_file = audio.load(fh)
+    for a in (audio.load(clip), audio.load(str(clip)), from_file, audio.load(ref.samples, ref.sample_rate),
+              audio.load(ref.samples.tolist(), ref.sample_rate)):
+        assert a.sample_rate == ref.sample_rate and np.array_equal(a.samples, ref.samples)
+    assert audio.load(ref) is ref  # already mono at its rate: nothing to redo
+    stereo = audio.from_array(np.stack([ref.samples, 0.5 * ref.samples], axis=1), ref.sample_rate)
+    assert np.allclose(audio.load(stereo).samples, 0.75 * ref.samples, atol=1e-6)
+    assert audio.load(stereo, downmix=False) is stereo
+    at8k = audio.load(clip, target_rate=8000)
+    assert at8k.sample_rate == 8000 and np.array_equal(at8k.samples, audio.read(clip, target_rate=8000).samples)
+    assert audio.load(ref, target_rate=8000).sample_rate == 8000
+    with pytest.raises(echoic.InvalidArgumentError, match="need their sample_rate"):
+        audio.load(ref.samples)
+    with pytest.raises(echoic.InvalidArgumentError, match=f"at {ref.sample_rate} Hz, not the sample_rate=8000"):
+        audio.load(clip, 8000)
+    with pytest.raises(echoic.InvalidArgumentError, match="speaker: expected a path.*got int"):
+        audio.load(3, what="speaker")
+    with pytest.raises(echoic.EchoicIOError):
+        audio.load(tmp_path / "missing.wav")

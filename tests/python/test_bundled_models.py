@@ -2,7 +2,6 @@
 about a third of the small one, and both recognizing real human speech (speech-dev)."""
 import io
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import pytest
 

@@ -7,50 +7,18 @@ import pytest
 import echoic
 
 cffi = pytest.importorskip("cffi")
+from c_api_helpers import open_c_api  # noqa: E402  (after the cffi skip)
 
 REPO = Path(__file__).resolve().parents[2]
 LINEAR = REPO / "tests" / "data" / "linear.onnx"  # W=[[1,2],[3,4],[5,6]], b=[0.5,-1]
 W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
 B = np.array([0.5, -1.0], dtype=np.float32)
 
-CDEF = """
-typedef enum echoic_status {
-  ECHOIC_OK = 0, ECHOIC_ERR_INVALID_ARGUMENT = 1, ECHOIC_ERR_IO = 2, ECHOIC_ERR_CORRUPT_DATA = 3,
-  ECHOIC_ERR_MODEL = 4, ECHOIC_ERR_ONNXRUNTIME = 5, ECHOIC_ERR_UNSUPPORTED = 6, ECHOIC_ERR_OUT_OF_MEMORY = 7,
-  ECHOIC_ERR_STATE = 8, ECHOIC_ERR_NOT_FOUND = 9, ECHOIC_ERR_INTERNAL = 10
-} echoic_status;
-const char* echoic_last_error(void);
-const char* echoic_status_name(echoic_status status);
-const char* echoic_version(void);
-echoic_status echoic_ort_load(const char* path_or_null);
-echoic_status echoic_ort_version(const char** out);
-echoic_status echoic_ort_library_path(const char** out);
-typedef struct echoic_session_options {
-  int32_t intra_op_threads; int32_t inter_op_threads; int32_t graph_optimization; int32_t cpu_mem_arena;
-  const char* ort_library;
-} echoic_session_options;
-void echoic_session_options_init(echoic_session_options* opts);
-typedef struct echoic_session echoic_session;
-echoic_status echoic_session_create(const char* model_path, const echoic_session_options* opts_or_null,
-                                    echoic_session** out);
-echoic_status echoic_session_free(echoic_session* session);
-echoic_status echoic_session_num_inputs(const echoic_session* session, size_t* out);
-echoic_status echoic_session_num_outputs(const echoic_session* session, size_t* out);
-echoic_status echoic_session_input_name(const echoic_session* session, size_t index, const char** out);
-echoic_status echoic_session_output_name(const echoic_session* session, size_t index, const char** out);
-echoic_status echoic_session_run_f32(echoic_session* session, const char* const* input_names,
-                                     const float* const* input_data, const int64_t* const* input_shapes,
-                                     const size_t* input_ranks, size_t num_inputs,
-                                     const char* const* output_names, size_t num_outputs,
-                                     const float** out_data, const int64_t** out_shapes, size_t* out_ranks);
-"""
 
 
 @pytest.fixture(scope="module")
 def c():
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    lib = ffi.dlopen(echoic.c_library_path())
+    ffi, lib = open_c_api()
     return ffi, lib
 
 
@@ -60,7 +28,7 @@ def _err(ffi, lib) -> str:
 
 def test_header_is_found_and_declares_the_api():
     text = Path(echoic.c_header_path()).read_text()
-    for name in ("echoic_session_run_f32", "echoic_ort_load", "echoic_session_options_init"):
+    for name in ("echoic_session_run_f32", "echoic_ort_load", "echoic_session_config_default"):
         assert name in text
 
 
@@ -98,9 +66,9 @@ def test_ort_version_and_path(c):
 
 def test_session_create_run_and_free(c):
     ffi, lib = c
-    opts = ffi.new("echoic_session_options*")
-    lib.echoic_session_options_init(opts)
-    assert opts.intra_op_threads == 1 and opts.cpu_mem_arena == 1 and opts.ort_library == ffi.NULL
+    opts = ffi.new("echoic_session_config*")
+    lib.echoic_session_config_default(opts)
+    assert opts.num_threads == 1 and opts.cpu_mem_arena == 1 and opts.ort_library == ffi.NULL
     opts.cpu_mem_arena = 0
     sp = ffi.new("echoic_session**")
     assert lib.echoic_session_create(str(LINEAR).encode(), opts, sp) == lib.ECHOIC_OK, _err(ffi, lib)

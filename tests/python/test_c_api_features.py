@@ -1,5 +1,4 @@
 """The C API of the features capability through cffi (ABI mode, no compiler)."""
-import os
 from pathlib import Path
 
 import numpy as np
@@ -9,59 +8,14 @@ import echoic
 from echoic import features
 
 cffi = pytest.importorskip("cffi")
+from c_api_helpers import open_c_api  # noqa: E402  (after the cffi skip)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _library_path() -> Path:
-    env = os.environ.get("ECHOIC_C_LIBRARY")
-    if env:
-        return Path(env)
-    finder = getattr(echoic, "c_library_path", None)
-    if finder is not None:
-        return Path(finder())
-    candidates = [Path(echoic.__file__).parent / "lib" / "libechoic.so",
-                  REPO / "build" / "dev" / "bindings" / "c" / "libechoic.so"]
-    for c in candidates:
-        if c.exists():
-            return c
-    pytest.fail(f"libechoic.so not found (set ECHOIC_C_LIBRARY); looked in {candidates}")
-
-
-CDEF = """
-typedef int echoic_status;
-const char* echoic_last_error(void);
-typedef struct echoic_fbank echoic_fbank;
-typedef struct echoic_fbank_options {
-  int32_t sample_rate; int32_t num_bins; float frame_length_ms; float frame_shift_ms;
-  float preemph_coeff; int32_t remove_dc_offset; const char* window_type; int32_t snip_edges;
-  float dither; uint32_t dither_seed; float low_freq; float high_freq; int32_t use_energy;
-  float energy_floor; int32_t raw_energy; int32_t use_log_fbank; int32_t use_power;
-  int32_t round_to_power_of_two;
-} echoic_fbank_options;
-echoic_status echoic_fbank_options_default(echoic_fbank_options* options);
-echoic_status echoic_fbank_create(const echoic_fbank_options* options, echoic_fbank** out);
-echoic_status echoic_fbank_accept_waveform(echoic_fbank* fbank, const float* samples, size_t n);
-echoic_status echoic_fbank_input_finished(echoic_fbank* fbank);
-echoic_status echoic_fbank_num_frames_ready(const echoic_fbank* fbank, int32_t* out);
-echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out);
-echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out, size_t out_len);
-echoic_status echoic_fbank_free(echoic_fbank* fbank);
-typedef struct echoic_resampler echoic_resampler;
-echoic_status echoic_resampler_create(int32_t in_rate, int32_t out_rate, echoic_resampler** out);
-echoic_status echoic_resampler_process(echoic_resampler* r, const float* samples, size_t n);
-echoic_status echoic_resampler_flush(echoic_resampler* r);
-echoic_status echoic_resampler_available(const echoic_resampler* r, size_t* out);
-echoic_status echoic_resampler_read(echoic_resampler* r, float* out, size_t out_len, size_t* num_written);
-echoic_status echoic_resampler_free(echoic_resampler* r);
-"""
-
-
 @pytest.fixture(scope="module")
 def lib():
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    return ffi, ffi.dlopen(str(_library_path()))
+    return open_c_api()
 
 
 def _floats(ffi, x):
@@ -70,8 +24,8 @@ def _floats(ffi, x):
 
 def test_fbank_matches_python(lib):
     ffi, L = lib
-    opts = ffi.new("echoic_fbank_options*")
-    assert L.echoic_fbank_options_default(opts) == 0
+    opts = ffi.new("echoic_fbank_config*")
+    L.echoic_fbank_config_default(opts)
     assert opts.num_bins == 80 and ffi.string(opts.window_type) == b"povey"
     f = ffi.new("echoic_fbank**")
     assert L.echoic_fbank_create(opts, f) == 0
@@ -106,8 +60,8 @@ def test_fbank_matches_python(lib):
 
 def test_nan_rejected_by_fresh_stream(lib):
     ffi, L = lib
-    opts = ffi.new("echoic_fbank_options*")
-    L.echoic_fbank_options_default(opts)
+    opts = ffi.new("echoic_fbank_config*")
+    L.echoic_fbank_config_default(opts)
     f = ffi.new("echoic_fbank**")
     assert L.echoic_fbank_create(opts, f) == 0
     bad = np.zeros(800, np.float32)

@@ -1,5 +1,4 @@
 """The recognizer through the C API, declared from the shipped echoic.h and called via cffi (ABI mode)."""
-import re
 from pathlib import Path
 
 import numpy as np
@@ -9,25 +8,13 @@ import soundfile as sf
 import echoic
 
 cffi = pytest.importorskip("cffi")
+from c_api_helpers import get, get_str, open_c_api  # noqa: E402  (after the cffi skip)
 TEST_MODEL = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
-
-
-def header_cdef() -> str:
-    """echoic.h as cffi's cdef accepts it: no preprocessor lines, no export macro, no extern "C"."""
-    text = Path(echoic.c_header_path()).read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
-    text = "\n".join(lines).replace("ECHOIC_API ", "")
-    text = text.replace('extern "C" {', "")
-    text = re.sub(r"^\}\s*$", "", text, flags=re.M)  # the closing brace of extern "C"
-    return text
 
 
 @pytest.fixture(scope="module")
 def c():
-    ffi = cffi.FFI()
-    ffi.cdef(header_cdef())
-    return ffi, ffi.dlopen(echoic.c_library_path())
+    return open_c_api()
 
 
 def decode_file(ffi, lib, rec, path, chunk):
@@ -53,10 +40,10 @@ def decode_file(ffi, lib, rec, path, chunk):
         assert lib.echoic_stream_pop_final(stream, res) == 0
         if res[0] == ffi.NULL:
             break
-        assert lib.echoic_result_is_final(res[0]) == 1
-        texts.append(ffi.string(lib.echoic_result_text(res[0])).decode())
+        assert get(ffi, lib.echoic_result_is_final, res[0], ctype="int32_t") == 1
+        texts.append(get_str(ffi, lib.echoic_result_text, res[0]))
         w, a, b, conf = ffi.new("const char**"), ffi.new("float*"), ffi.new("float*"), ffi.new("float*")
-        for k in range(lib.echoic_result_num_words(res[0])):
+        for k in range(get(ffi, lib.echoic_result_num_words, res[0], ctype="size_t")):
             assert lib.echoic_result_word(res[0], k, w, a, b, conf) == 0
             words.append((ffi.string(w[0]).decode(), round(a[0], 3), round(b[0], 3)))
         lib.echoic_result_free(res[0])
@@ -244,7 +231,7 @@ def test_c_api_nbest_alternatives_match_python(c, speech_dev):
     got = []
     text, score = ffi.new("const char**"), ffi.new("double*")
     while lib.echoic_stream_pop_final(s[0], res) == 0 and res[0] != ffi.NULL:
-        n = lib.echoic_result_num_alternatives(res[0])
+        n = get(ffi, lib.echoic_result_num_alternatives, res[0], ctype="size_t")
         alts = []
         for k in range(n):
             assert lib.echoic_result_alternative(res[0], k, text, score) == 0
@@ -260,3 +247,45 @@ def test_c_api_nbest_alternatives_match_python(c, speech_dev):
     assert all(len(g) >= 2 for g in got)
     cfg.nbest = 17
     assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+
+
+def test_c_api_external_vad_decisions_drive_endpoints(c, speech_dev):
+    """vad "external": the caller's decisions (echoic_stream_report_voice_activity) end utterances."""
+    ffi, lib = c
+    x, sr = sf.read(speech_dev / "pocketsphinx-goforward__goforward.wav", dtype="float32")
+    audio = np.ascontiguousarray(np.concatenate([x, np.zeros(3 * sr, np.float32)]))
+    keep = []
+
+    def finals_before_end(vad, report):
+        cfg = ffi.new("echoic_recognizer_config*")
+        lib.echoic_recognizer_config_default(cfg)
+        keep.extend([ffi.new("char[]", str(TEST_MODEL / "model.onnx").encode()), ffi.new("char[]", vad)])
+        cfg.model, cfg.vad = keep[-2], keep[-1]
+        rec = ffi.new("echoic_recognizer**")
+        assert lib.echoic_recognizer_create(cfg, rec) == lib.ECHOIC_OK, ffi.string(lib.echoic_last_error())
+        s = ffi.new("echoic_stream**")
+        assert lib.echoic_stream_create(rec[0], ffi.NULL, s) == 0
+        if report is None:
+            assert lib.echoic_stream_report_voice_activity(s[0], 1, 0.03) == lib.ECHOIC_ERR_STATE
+            assert "external" in ffi.string(lib.echoic_last_error()).decode()
+        else:
+            assert lib.echoic_stream_report_voice_activity(s[0], 1, 0.0) == lib.ECHOIC_ERR_INVALID_ARGUMENT
+            for i in range(len(audio) * 100 // sr // 3):  # 30 ms decisions
+                assert lib.echoic_stream_report_voice_activity(s[0], int(report(i * 0.03)), 0.03) == 0
+        streams, ready = ffi.new("echoic_stream*[1]", [s[0]]), ffi.new("int32_t*")
+        assert lib.echoic_stream_accept_waveform(s[0], sr, ffi.cast("const float*", audio.ctypes.data),
+                                                 len(audio)) == 0
+        while lib.echoic_recognizer_is_ready(rec[0], s[0], ready) == 0 and ready[0]:
+            assert lib.echoic_recognizer_decode(rec[0], streams, 1) == 0
+        res, n = ffi.new("echoic_result**"), 0
+        while lib.echoic_stream_pop_final(s[0], res) == 0 and res[0] != ffi.NULL:
+            n += 1
+            lib.echoic_result_free(res[0])
+        lib.echoic_stream_free(s[0])
+        lib.echoic_recognizer_free(rec[0])
+        return n
+
+    speech_end = len(x) / sr
+    assert finals_before_end(b"external", lambda t: t < speech_end) >= 1  # 3 s reported silence: an endpoint
+    assert finals_before_end(b"external", lambda t: True) == 0  # all speech: the utterance stays open
+    finals_before_end(b"energy", None)  # decisions are refused without vad "external"

@@ -1,5 +1,4 @@
 """The C API of the speaker capability through cffi (ABI mode): same embedding as Python."""
-import os
 
 import numpy as np
 import pytest
@@ -8,29 +7,11 @@ import echoic
 from echoic.speaker import SpeakerModel
 
 cffi = pytest.importorskip("cffi")
-
-
-
-def _library_path() -> str:
-    return os.environ.get("ECHOIC_C_LIBRARY") or str(echoic.c_library_path())
-
-CDEF = """
-typedef int echoic_status;
-const char* echoic_last_error(void);
-typedef struct echoic_speaker_model echoic_speaker_model;
-echoic_status echoic_speaker_model_create(const char* model_path, int32_t intra_op_threads, echoic_speaker_model** out);
-echoic_status echoic_speaker_model_dim(const echoic_speaker_model* model, size_t* out);
-echoic_status echoic_speaker_model_sample_rate(const echoic_speaker_model* model, int32_t* out);
-echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const float* samples, size_t n,
-                                   float* out, size_t capacity);
-echoic_status echoic_speaker_model_free(echoic_speaker_model* model);
-"""
+from c_api_helpers import open_c_api  # noqa: E402  (after the cffi skip)
 
 
 def test_c_speaker_embed_matches_python(shared_dir):
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    lib = ffi.dlopen(str(_library_path()))
+    ffi, lib = open_c_api()
     path = shared_dir / "models" / "speaker-dvector" / "embedder.int8.onnx"
     h = ffi.new("echoic_speaker_model**")
     assert lib.echoic_speaker_model_create(str(path).encode(), 1, h) == 0, ffi.string(lib.echoic_last_error())

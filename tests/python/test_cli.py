@@ -156,7 +156,6 @@ def test_kws_open_vocabulary_defaults_to_the_default_recognizer(shared_dir, whis
 
 def test_vad_reads_audio_like_every_command(tmp_path, speech_dev, capsys, monkeypatch):
     """Truncated, missing and 44.1 kHz files behave as for transcribe (issue #20 item 6)."""
-    import numpy as np
     import soundfile as sf
 
     monkeypatch.delenv("ECHOIC_VAD_MODEL", raising=False)
@@ -251,7 +250,7 @@ def test_mic_without_portaudio_is_one_line(monkeypatch, capsys):
 def test_personalize_without_onnx_is_a_typed_error(monkeypatch):
     import sys
 
-    from echoic import kws_model
+    from echoic.kws import model as kws_model
 
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
     with pytest.raises(echoic.UnsupportedError, match=r"echoic\[personalize\]"):
@@ -275,7 +274,8 @@ def test_keyword_events_report_the_peak_not_the_threshold_crossing(shared_dir):
     clip = shared_dir / "eval" / "keywords" / "multiple_keywords.wav"
     runs = {}
     for thr in (0.5, 0.7, 0.9):
-        runs[thr] = {(e.keyword, round(e.time, 3)): e.score for e in kws.KeywordSpotter(None, thresholds=thr).spot(clip)}
+        events = kws.KeywordSpotter(None, thresholds=thr).spot(clip)
+        runs[thr] = {(e.keyword, round(e.time, 3)): e.score for e in events}
     for thr in (0.5, 0.7):  # every detection at the highest threshold is the same event at lower ones
         for key, score in runs[0.9].items():
             assert runs[thr].get(key) == score, (thr, key)

@@ -126,10 +126,35 @@ def test_hotword_boost(char_tokens):
     assert _native.ctc_decode(m, char_tokens, method="beam", hotwords=[("cat", 0.01)])["text"] == "kat"
     # A hotword that is only started ("cats") gains nothing in the final result.
     assert _native.ctc_decode(m, char_tokens, method="beam", hotwords=["cats"])["text"] == "kat"
-    with pytest.raises(echoic.InvalidArgumentError, match="beam"):
-        _native.ctc_decode(m, char_tokens, method="greedy", hotwords=["cat"])
+    # Greedy decoding with hotwords takes the recognizer's path: the greedy result,
+    # unless a hotword-biased beam search completes a hotword.
+    assert _native.ctc_decode(m, char_tokens, method="greedy")["text"] == "kat"
+    assert _native.ctc_decode(m, char_tokens, method="greedy", hotwords=["cat"])["text"] == "cat"
+    assert _native.ctc_decode(m, char_tokens, method="greedy", hotwords=["cats"])["text"] == "kat"
+    # Phrases go through the core's hotword rules (normalised like transcripts, boost >= 0).
+    assert _native.ctc_decode(m, char_tokens, method="beam", hotwords=["Cat!"])["text"] == "cat"
+    with pytest.raises(echoic.InvalidArgumentError, match="boost"):
+        _native.ctc_decode(m, char_tokens, method="beam", hotwords=[("cat", -1.0)])
+    with pytest.raises(echoic.InvalidArgumentError, match="not one str"):
+        _native.ctc_decode(m, char_tokens, method="beam", hotwords="cat")
     with pytest.raises(echoic.InvalidArgumentError, match="encode"):
         _native.ctc_decode(m, char_tokens, method="beam", hotwords=["c\u00e4t"])
+
+
+def test_hotword_gate_keeps_other_words(char_tokens):
+    """A hotword that is not spoken leaves the text alone even where its partial
+    matches would reshape an ungated biased beam (the recognizer's gating rule)."""
+    # "kat" then a word whose first letters start the hotword "kattegat" but end elsewhere.
+    m = np.stack([
+        frame({" ": 0.9}), frame({"k": 0.5, "c": 0.4}), frame({"_": 0.9}),
+        frame({"a": 0.9}), frame({"t": 0.9}), frame({"_": 0.9}),
+        frame({" ": 0.9}), frame({"k": 0.45, "g": 0.5}), frame({"a": 0.9}), frame({"s": 0.9}),
+    ])
+    plain = _native.ctc_decode(m, char_tokens, method="beam")["text"]
+    assert plain == "kat gas"
+    for method in ("greedy", "beam"):
+        assert _native.ctc_decode(m, char_tokens, method=method, hotwords=["kattegat", "kas"])["text"] == "kat kas"
+        assert _native.ctc_decode(m, char_tokens, method=method, hotwords=["kattegat"])["text"] == plain
 
 
 def test_bad_input(char_tokens):

@@ -265,14 +265,14 @@ def test_ivf_opq_refine_and_retrain(tmp_path):
 
 def test_c_api_round_trip(tmp_path):
     cffi = pytest.importorskip("cffi")
-    from test_c_api_recognizer import header_cdef  # the shipped echoic.h
+    from c_api_helpers import header_cdef  # the shipped echoic.h
 
     ffi = cffi.FFI()
     ffi.cdef(header_cdef())
     lib = ffi.dlopen(echoic.c_library_path())
     x = clustered(400, 32, 8, 0.4, seed=9)
-    opts = ffi.new("echoic_index_options*")
-    lib.echoic_index_options_init(opts, 32)
+    opts = ffi.new("echoic_index_config*")
+    lib.echoic_index_config_default(opts, 32)
     opts.m = 8
     enc = ffi.new("char[]", b"sq8")
     opts.encoding = enc
@@ -305,8 +305,12 @@ def test_c_api_round_trip(tmp_path):
                                    ffi.from_buffer("float[]", scores), ffi.from_buffer("int64_t[]", ids)) == 0
     assert ids[:, 0].tolist() == [10, 20]
     assert scores[0, 0] > 0.99
-    buf = ffi.new("char[32]")
-    assert lib.echoic_index_label(ix, 20, buf, 32) == 0 and ffi.string(buf) == b"spk20"
+    buf, length = ffi.new("char[32]"), ffi.new("size_t*")
+    assert lib.echoic_index_label(ix, 20, buf, 32, length) == 0 and ffi.string(buf) == b"spk20" and length[0] == 5
+    # Too small a buffer: the label is cut, and the length says so (no silent truncation).
+    assert lib.echoic_index_label(ix, 20, buf, 4, length) == 0 and ffi.string(buf) == b"spk" and length[0] == 5
+    assert lib.echoic_index_label(ix, 20, ffi.NULL, 0, length) == 0 and length[0] == 5  # sizing call
+    assert lib.echoic_index_label(ix, 20, ffi.NULL, 8, length) == lib.ECHOIC_ERR_INVALID_ARGUMENT
     assert lib.echoic_index_search(ix, ffi.NULL, 1, 3, ffi.NULL, 8, 0, ffi.from_buffer("float[]", scores),
                                    ffi.from_buffer("int64_t[]", ids)) == 1
     # Entries: sized by a first call, in id order.

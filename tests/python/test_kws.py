@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 import echoic
-from echoic import kws, kws_model
+from echoic.kws import model as kws_model
 
 MODEL = Path(echoic.__file__).resolve().parent / "models" / "echoic-kws-en" / "model.onnx"
 EXPECTED = ["porcupine", "americano", "blueberry", "bumblebee", "grapefruit", "grasshopper", "picovoice",
@@ -176,13 +176,9 @@ def test_cli_kws(multi, keywords_dir, capsys):
 
 def test_c_api_kws(multi):
     cffi = pytest.importorskip("cffi")
-    text = Path(echoic.c_header_path()).read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")).replace("ECHOIC_API ", "")
-    text = re.sub(r"^\}\s*$", "", text.replace('extern "C" {', ""), flags=re.M)
-    ffi = cffi.FFI()
-    ffi.cdef(text)
-    lib = ffi.dlopen(echoic.c_library_path())
+    from c_api_helpers import get_str, open_c_api
+
+    ffi, lib = open_c_api()
     cfg = ffi.new("echoic_kws_config*")
     lib.echoic_kws_config_default(cfg)
     path = ffi.new("char[]", str(MODEL).encode())
@@ -192,8 +188,8 @@ def test_c_api_kws(multi):
     k = h[0]
     n = ffi.new("int32_t*")
     assert lib.echoic_kws_num_keywords(k, n) == 0 and n[0] == 10
-    assert ffi.string(lib.echoic_kws_keyword(k, 0)).decode() == "porcupine"
-    assert lib.echoic_kws_keyword(k, 99) == ffi.NULL
+    assert get_str(ffi, lib.echoic_kws_keyword, k, 0) == "porcupine"
+    assert lib.echoic_kws_keyword(k, 99, ffi.new("const char**")) == lib.ECHOIC_ERR_NOT_FOUND
     x, _ = multi
     x = np.ascontiguousarray(x, np.float32)
     for i in range(0, len(x), 4000):
@@ -203,7 +199,7 @@ def test_c_api_kws(multi):
     has, idx, t, sc = ffi.new("int32_t*"), ffi.new("int32_t*"), ffi.new("double*"), ffi.new("float*")
     got = []
     while lib.echoic_kws_pop_event(k, has, idx, t, sc) == 0 and has[0]:
-        got.append(ffi.string(lib.echoic_kws_keyword(k, idx[0])).decode())
+        got.append(get_str(ffi, lib.echoic_kws_keyword, k, idx[0]))
     assert got == words(echoic.spot(x, 16000))
     lib.echoic_kws_free(k)
     missing = ffi.new("char[]", b"/nonexistent.onnx")  # kept alive across the call (a temporary would be freed)
@@ -257,7 +253,7 @@ def test_personalize_weights_does_not_hurt(tmp_path, user_data):
 
 def test_held_out_check_refuses_a_harmful_update(tmp_path, user_data):
     pytest.importorskip("onnx")
-    from echoic import kws_personalize
+    from echoic.kws import personalize as kws_personalize
 
     clips, negs = user_data
     rep = kws_personalize.personalize(MODEL, clips, negs, out=tmp_path / "bad.onnx", lr=500.0, epochs=3)
@@ -267,7 +263,7 @@ def test_held_out_check_refuses_a_harmful_update(tmp_path, user_data):
 
 def test_pruning_shrinks_file_and_macs(tmp_path, user_data):
     pytest.importorskip("onnx")
-    from echoic import kws_personalize
+    from echoic.kws import personalize as kws_personalize
 
     clips, negs = user_data
     out = tmp_path / "pruned.onnx"
@@ -296,7 +292,7 @@ def test_hybrid_with_ambient_audio_keeps_false_alarms_down(tmp_path, user_data, 
     """Pruning distilled on ambient audio (the failure mode: a pruned student that never saw
     enough negatives fires on them) against the same pruning without it."""
     pytest.importorskip("onnx")
-    from echoic import kws_personalize
+    from echoic.kws import personalize as kws_personalize
 
     clips, negs = user_data
     opts = dict(prune=0.7, epochs=3, prune_epochs=24, prune_steps=2, speeds=(1.0,), force=True)
@@ -319,7 +315,7 @@ def test_hybrid_with_ambient_audio_keeps_false_alarms_down(tmp_path, user_data, 
 
 
 def test_speed_perturbation_changes_duration():
-    from echoic import kws_personalize
+    from echoic.kws import personalize as kws_personalize
 
     x = np.sin(np.arange(16000) / 10).astype(np.float32)
     assert len(kws_personalize.speed(x, 1.25)) == 12800
@@ -358,7 +354,7 @@ def test_numpy_backward_matches_finite_differences():
 
 def test_pseudo_labels_are_capped():
     net = kws_model.KwsNet.from_onnx(MODEL)
-    from echoic import kws_personalize
+    from echoic.kws import personalize as kws_personalize
 
     rng = np.random.default_rng(1)
     w = (rng.standard_normal((200, int(net.metadata["window_frames"]), 80)) + net.mean).astype(np.float32)
@@ -367,7 +363,7 @@ def test_pseudo_labels_are_capped():
 
 
 def test_open_vocabulary_path(keywords_dir):
-    from echoic import kws_open
+    from echoic.kws import open_vocabulary as kws_open
 
     asr = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
     with pytest.raises(echoic.InvalidArgumentError):
@@ -375,3 +371,16 @@ def test_open_vocabulary_path(keywords_dir):
     # The test recognizer has random weights: only the mechanics can be checked here.
     ev = kws_open.spot_open_vocabulary(str(keywords_dir / "porcupine.wav"), ["porcupine"], model=asr)
     assert all(e.keyword == "porcupine" and e.time >= 0 for e in ev)
+
+
+def test_old_module_paths_warn_and_are_the_new_modules():
+    """echoic.kws_model / kws_open / kws_personalize keep working for one release."""
+    import importlib
+    import sys
+
+    for old, new in (("echoic.kws_model", "echoic.kws.model"), ("echoic.kws_open", "echoic.kws.open_vocabulary"),
+                     ("echoic.kws_personalize", "echoic.kws.personalize")):
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+            mod = importlib.import_module(old)
+        assert mod is importlib.import_module(new)

@@ -84,3 +84,19 @@ def test_mic_reports_missing_device(monkeypatch, capsys, clip_48k):
     rc = cli.main(["mic", "--model", str(TEST_MODEL), "--device", "no-such-device", "--duration", "1"])
     assert rc == 1
     assert "no usable input device" in capsys.readouterr().err
+
+
+def test_kws_mic_captures_at_device_rate_like_the_file(monkeypatch, capsys, shared_dir):
+    """`kws --mic` shares `echoic mic`'s capture: the device's rate (48 kHz here), not a fixed 16 kHz."""
+    path = shared_dir / "eval" / "keywords" / "multiple_keywords.wav"
+    x, sr = sf.read(path, dtype="float32")
+    x48 = echoic.features.resample(x, sr, 48000)
+    opened = []
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(x48, 48000, opened))
+    rc = cli.main(["kws", "--mic", "--duration", f"{len(x48) / 48000:.3f}"])
+    out = capsys.readouterr()
+    assert rc == 0
+    assert [o["samplerate"] for o in opened] == [48000]
+    heard = [line.split("\t")[1] for line in out.out.splitlines()]
+    want = [e.keyword for e in echoic.KeywordSpotter().spot(x48, 48000)]
+    assert len(want) >= 2 and heard == want

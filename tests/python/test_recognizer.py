@@ -264,3 +264,29 @@ def test_nbest_alternatives_whisper(whisper_dir, speech_dev, capsys):
 
     seg = json.loads(capsys.readouterr().out)["segments"][0]
     assert seg["alternatives"][0]["text"] == seg["text"]
+
+
+def test_decoding_options_and_keywords_are_one_set(rec, speech_dev):
+    """DecodingOptions holds the core's defaults; options= and keyword arguments build the
+    same recognizer (keywords win); an unknown keyword is a TypeError naming it."""
+    from echoic import _native
+    from echoic.decoding import _NATIVE_NAME
+
+    core, mine = _native.RecognizerConfig(), echoic.DecodingOptions().native_config()
+    for name, native_name in _NATIVE_NAME.items():
+        assert getattr(mine, native_name) == getattr(core, native_name), name
+    assert rec.options == echoic.DecodingOptions(endpoint=False)
+    x, sr = load(speech_dev, CLIPS[1])
+    by_options = echoic.Recognizer(TEST_MODEL, options=echoic.DecodingOptions(endpoint=False, decoding="beam"))
+    by_keywords = echoic.Recognizer(TEST_MODEL, endpoint=False, decoding="beam")
+    assert by_options.decoding == by_keywords.decoding == "beam" and rec.decoding == "greedy"
+    assert stamps(by_options.transcribe(x, sr)) == stamps(by_keywords.transcribe(x, sr))
+    mixed = echoic.Recognizer(TEST_MODEL, options=echoic.DecodingOptions(decoding="beam"), decoding="greedy")
+    assert mixed.decoding == "greedy" and mixed.options.decoding == "greedy"
+    with pytest.raises(TypeError, match="'beam_width'"):
+        echoic.Recognizer(TEST_MODEL, beam_width=4)
+    with pytest.raises(TypeError, match="DecodingOptions"):
+        echoic.Recognizer(TEST_MODEL, options={"decoding": "beam"})
+    adaptive = echoic.AdaptiveRecognizer([TEST_MODEL], options=echoic.DecodingOptions(endpoint=False), nbest=2,
+                                         poll_interval=0, system_probes=False)
+    assert adaptive.options == echoic.DecodingOptions(endpoint=False, nbest=2)

@@ -316,3 +316,32 @@ def test_new_version_replaces_the_installed_one(server, tmp_path, wenet_tarball)
     assert (d / "MODEL_CARD.md").read_text() == "v2\n"
     assert json.loads((d / registry.INSTALL_MARKER).read_text())["sha256"] == hashlib.sha256(v2).hexdigest()
     _no_leftovers(cache)
+
+
+def test_single_file_models_resolve_one_way(tmp_path, monkeypatch):
+    """Keyword, speaker and VAD models: a file, a folder holding it, a bundled name, or the
+    default ($ECHOIC_SPEAKER_MODEL / $ECHOIC_VAD_MODEL, else bundled)."""
+    monkeypatch.delenv("ECHOIC_SPEAKER_MODEL", raising=False)
+    monkeypatch.delenv("ECHOIC_VAD_MODEL", raising=False)
+    bundled = {"kws": registry.BUNDLED_DIR / "echoic-kws-en" / "model.onnx",
+               "speaker": registry.BUNDLED_DIR / "speaker-dvector" / "embedder.int8.onnx",
+               "vad": registry.BUNDLED_DIR / "silero-vad" / "silero_vad.onnx"}
+    for kind, path in bundled.items():
+        assert registry.resolve_model_file(kind) == path
+        assert registry.resolve_model_file(kind, path) == path
+        assert registry.resolve_model_file(kind, path.parent) == path
+        assert registry.resolve_model_file(kind, path.parent.name) == path
+        with pytest.raises(echoic.NotFoundError, match="missing.onnx"):
+            registry.resolve_model_file(kind, tmp_path / "missing.onnx")
+    monkeypatch.setenv("ECHOIC_VAD_MODEL", str(bundled["speaker"]))  # any existing file is taken as given
+    assert registry.resolve_model_file("vad") == bundled["speaker"]
+    monkeypatch.setenv("ECHOIC_SPEAKER_MODEL", str(tmp_path / "nope.onnx"))
+    with pytest.raises(echoic.NotFoundError, match=r"nope\.onnx.*\$ECHOIC_SPEAKER_MODEL"):
+        registry.resolve_model_file("speaker")
+    from echoic import kws, speaker, vad
+
+    assert kws.resolve_kws_model(None) == bundled["kws"]
+    with pytest.raises(echoic.NotFoundError):
+        speaker.SpeakerModel()
+    monkeypatch.delenv("ECHOIC_VAD_MODEL")
+    assert vad.default_silero_model() == str(bundled["vad"])

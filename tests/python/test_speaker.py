@@ -1,10 +1,10 @@
-"""Speaker embedder, registry (identify/verify/persistence) and keyword lookup on real clips."""
+"""Speaker embedder and registry (identify/verify/persistence) on real clips; keyword lookup is in
+test_keyword_lookup.py."""
 
 import numpy as np
 import pytest
 
 import echoic
-from echoic.keyword_lookup import KeywordLookup, template_vectors
 from echoic.speaker import SpeakerModel, SpeakerRegistry
 
 
@@ -149,70 +149,6 @@ def test_corrupt_audio_is_typed(tmp_path, model, spk):
         model.embed(np.array([0.0, np.nan, 0.1], dtype=np.float32))
     with pytest.raises(echoic.InvalidArgumentError):
         model.embed(np.zeros((0,), np.float32))
-
-
-def test_template_windows_match_direct_pooling():
-    rng = np.random.default_rng(0)
-    f = rng.normal(size=(50, 40)).astype(np.float32)
-    v, starts = template_vectors(f, 20, 4, 5)
-    w = f[10:30] - f[10:30].mean(0)
-    direct = np.concatenate([w[i * 5:(i + 1) * 5].mean(0) for i in range(4)])
-    direct /= np.linalg.norm(direct)
-    assert list(starts[:3]) == [0, 5, 10]
-    np.testing.assert_allclose(v[2], direct, atol=1e-5)
-
-
-def _stream(shared_dir, speech_dev):
-    """LJ speech + yes + a noisy, quieter copy of porcupine.wav at a known offset + no + LJ."""
-    kw = shared_dir / "eval" / "keywords"
-    rd = lambda p: echoic.audio.read(p, target_rate=16000, downmix=True).samples  # noqa: E731
-    lj = _lj(speech_dev)
-    porc = rd(kw / "porcupine.wav")
-    noise = np.resize(rd(kw / "noise_1000ms.wav"), porc.shape)
-    snr_gain = np.sqrt(np.mean(porc ** 2) / (np.mean(noise ** 2) * 10 ** (10 / 10)))  # 10 dB SNR
-    noisy = 0.7 * (porc + snr_gain * noise)
-    parts = [rd(lj[0]), rd(kw / "yes_1000ms.wav"), noisy, rd(kw / "no_1000ms.wav"), rd(lj[1])]
-    offset = (len(parts[0]) + len(parts[1])) / 16000.0
-    return np.concatenate(parts).astype(np.float32), offset, len(porc) / 16000.0
-
-
-@pytest.mark.parametrize("method", ["template", "dvector"])
-def test_keyword_lookup_finds_enrolled_word(tmp_path, shared_dir, speech_dev, model, method):
-    stream, offset, dur = _stream(shared_dir, speech_dev)
-    path = tmp_path / f"kw_{method}.idx"
-    with KeywordLookup(path, method=method, model=model) as kl:
-        kl.enroll("porcupine", shared_dir / "eval" / "keywords" / "porcupine.wav")
-        assert kl.keywords() == ["porcupine"]
-        dets = kl.detect(stream)
-        hits = [d for d in dets if offset - 0.5 <= d.start <= offset + dur]
-        false = [d for d in dets if d not in hits]
-        assert len(hits) == 1 and not false, f"{method}: want one hit near {offset:.2f}s, got {dets}"
-        if method == "template":
-            # The real clips of other words stay far below the threshold.
-            kw = shared_dir / "eval" / "keywords"
-            for f in ("yes_1000ms.wav", "no_1000ms.wav", "noise_1000ms.wav", "silence_1000ms.wav"):
-                assert kl.scores(kw / f)["porcupine"][1].max() < kl.threshold
-    with KeywordLookup(path, method=method, model=model) as kl:  # persisted
-        assert kl.keywords() == ["porcupine"]
-        assert kl.remove("porcupine") == 1
-        with pytest.raises(echoic.NotFoundError):
-            kl.detect(stream)
-    with pytest.raises(echoic.ModelError):
-        KeywordLookup(path, method="template" if method == "dvector" else "dvector", model=model)
-
-
-def test_keyword_lookup_finds_the_users_other_utterance(tmp_path, shared_dir):
-    """Own-voice use: enroll one porcupine of multiple_keywords.wav, find the other and nothing else."""
-    mk = shared_dir / "eval" / "keywords" / "multiple_keywords.wav"
-    x = echoic.audio.read(mk, target_rate=16000, downmix=True).samples
-    times = [e.time for e in echoic.KeywordSpotter().spot(mk) if e.keyword == "porcupine"]  # no timestamps given
-    assert len(times) == 2
-    for src, dst in ((0, 1), (1, 0)):
-        clip = x[int((times[src] - 1.0) * 16000): int((times[src] + 0.3) * 16000)]
-        with KeywordLookup(tmp_path / f"own{src}.idx") as kl:
-            kl.enroll("porcupine", clip)
-            dets = [d for d in kl.detect(x) if not times[src] - 1.5 <= d.start <= times[src]]
-            assert len(dets) == 1 and times[dst] - 1.5 <= dets[0].start <= times[dst], (times, dets)
 
 
 def test_cli_speaker(tmp_path, model_path, spk, capsys):

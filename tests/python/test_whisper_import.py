@@ -3,7 +3,6 @@ package) converted to the two-graph ONNX contract, checked against CTranslate2 i
 itself (KV cache vs none, int8 vs float32, transformers / .pt layouts vs CTranslate2) and for
 atomicity and typed errors."""
 import json
-import os
 import pickle
 import shutil
 import sys
@@ -22,8 +21,13 @@ ort = pytest.importorskip("onnxruntime")
 from echoic import registry  # noqa: E402
 from echoic.errors import CorruptDataError, InvalidArgumentError, NotFoundError  # noqa: E402
 from echoic.whisper_import import (  # noqa: E402
-    _decode_alignment_heads, _ALIGNMENT_HEADS_B85, import_whisper, load_whisper, read_ct2_model_bin,
-    write_safetensors)
+    _ALIGNMENT_HEADS_B85,
+    _decode_alignment_heads,
+    import_whisper,
+    load_whisper,
+    read_ct2_model_bin,
+    write_safetensors,
+)
 
 CLIP = "ljspeech__LJ001-0001.wav"  # "Printing, in the only sense with which we are at present concerned, ..."
 
@@ -89,8 +93,8 @@ def test_folder_follows_the_contract(f32_dir, whisper_dir):
         enc, dec = _sessions(d)
         assert [i.name for i in enc.get_inputs()] == ["mel"]
         assert [o.name for o in enc.get_outputs()] == ["cross_k", "cross_v"]
-        assert [i.name for i in dec.get_inputs()] == ["tokens", "offset", "self_k_in", "self_v_in", "self_mask", "cross_k",
-                                                      "cross_v"]
+        assert [i.name for i in dec.get_inputs()] == ["tokens", "offset", "self_k_in", "self_v_in", "self_mask",
+                                                      "cross_k", "cross_v"]
         assert [o.name for o in dec.get_outputs()] == ["logits", "self_k_out", "self_v_out", "alignment"]
         m = _meta(d)
         assert m["precision"] == prec and m["model_type"] == "whisper" and m["contract_version"] == "3"
@@ -183,7 +187,8 @@ def _ct2_to_hf(ct2_dir: Path, out: Path) -> None:
                 t[f"{q}.self_attn.{n}.weight"] = w[j * D:(j + 1) * D]
                 if n != "k_proj":  # transformers' k_proj has no bias (CTranslate2 stores zeros)
                     t[f"{q}.self_attn.{n}.bias"] = b[j * D:(j + 1) * D]
-            pairs = [("self_attn.out_proj", "self_attention/linear_1"), ("fc1", "ffn/linear_0"), ("fc2", "ffn/linear_1")]
+            pairs = [("self_attn.out_proj", "self_attention/linear_1"), ("fc1", "ffn/linear_0"),
+                     ("fc2", "ffn/linear_1")]
             norms = [("self_attn_layer_norm", "self_attention/layer_norm"), ("final_layer_norm", "ffn/layer_norm")]
             if side == "decoder":
                 pairs.append(("encoder_attn.q_proj", "attention/linear_0"))

@@ -1,4 +1,4 @@
-"""The word LM in CTC beam search (csrc/echoic/asr/word_lm.cc): the bundled models use
+"""The word LM in CTC beam search (csrc/echoic/decoding/word_lm.cc): the bundled models use
 their lm.arpa by default and it lowers WER on real speech; any ARPA file can be plugged
 in; bad files and misuse are typed errors."""
 from pathlib import Path

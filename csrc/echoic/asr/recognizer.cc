@@ -6,9 +6,9 @@
 #include <cmath>
 #include <fstream>
 
-#include "echoic/asr/hotwords.h"
-#include "echoic/asr/model_pool.h"
-#include "echoic/asr/segment_decoder.h"
+#include "echoic/decoding/hotwords.h"
+#include "echoic/adaptive/model_pool.h"
+#include "echoic/decoding/segment_decoder.h"
 #include "echoic/ort/environment.h"
 #include "echoic/ort/library.h"
 #include "echoic/runtime/error.h"
@@ -231,25 +231,18 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
     stream->owner_ = this;
     return stream;
   }
-  // The decoder as configured, without hotwords.
   std::unique_ptr<SegmentDecoder> decoder;
   if (transducer_) {
     decoder = MakeTransducerDecoder(transducer_, *symbols_, config_.decoding_method == "beam" ? config_.beam_size : 1,
                                     {}, config_.hotword_score);
-  } else if (config_.decoding_method == "beam") {
-    decoder = MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, {}, config_.hotword_score,
-                              word_lm_);
+    // As MakeCtcDecoder does: the biased search wins only where it completes a hotword.
+    if (!hotwords.empty())
+      decoder = MakeHotwordGatedDecoder(
+          std::move(decoder),
+          MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score));
   } else {
-    decoder = MakeGreedyDecoder(model_->info().vocab_size, model_->info().blank_id);
-  }
-  if (!hotwords.empty()) {
-    // Hotwords need beam search (a greedy path cannot be re-ranked); the biased
-    // search only wins where it completes a hotword, so other text is unchanged.
-    std::unique_ptr<SegmentDecoder> biased =
-        transducer_ ? MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score)
-                    : MakeBeamDecoder(*symbols_, model_->info().blank_id, config_.beam_size, hotwords,
-                                      config_.hotword_score, word_lm_);
-    decoder = MakeHotwordGatedDecoder(std::move(decoder), std::move(biased));
+    decoder = MakeCtcDecoder(*symbols_, model_->info().blank_id, config_.decoding_method, config_.beam_size, hotwords, config_.hotword_score,
+                             word_lm_);
   }
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));

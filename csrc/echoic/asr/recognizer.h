@@ -12,8 +12,9 @@
 #include "echoic/asr/stream.h"
 #include "echoic/asr/streaming_ctc_model.h"
 #include "echoic/asr/streaming_transducer_model.h"
-#include "echoic/asr/symbol_table.h"
-#include "echoic/asr/word_lm.h"
+#include "echoic/decoding/hotwords.h"
+#include "echoic/decoding/symbol_table.h"
+#include "echoic/decoding/word_lm.h"
 #include "echoic/vad/vad.h"
 #include "echoic/whisper/streaming.h"
 

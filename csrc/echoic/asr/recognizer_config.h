@@ -45,12 +45,6 @@ struct RecognizerConfig {
   void Validate() const;
 };
 
-// A phrase to bias recognition towards, with its own boost (<= 0: the default).
-struct Hotword {
-  std::string phrase;
-  float score = 0.f;
-};
-
 }  // namespace echoic::asr
 
 #endif  // ECHOIC_ASR_RECOGNIZER_CONFIG_H_

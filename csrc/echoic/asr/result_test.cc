@@ -1,6 +1,6 @@
 #include "echoic/asr/result.h"
 
-#include "echoic/asr/asr_test_util.h"
+#include "echoic/decoding/decoding_test_util.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "echoic/asr/segment_decoder.h"
+#include "echoic/decoding/segment_decoder.h"
 #include "echoic/audio/samples.h"
 #include "echoic/vad/external_vad.h"
 #include "echoic/runtime/error.h"
@@ -32,7 +32,8 @@ Stream::~Stream() = default;
 
 size_t Stream::StateBytes() const { return whisper_state_ ? whisper_state_->Bytes() : encoder_->Bytes(); }
 
-void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n) {
+void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n, std::vector<float>* model_rate_audio) {
+  if (model_rate_audio) model_rate_audio->clear();
   ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "stream ", id_,
                ": accept_waveform after input_finished (create a new stream)");
   ECHOIC_CHECK(sample_rate >= 8000 && sample_rate <= 192000, ErrorCode::kInvalidArgument, "stream ", id_,
@@ -40,9 +41,10 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
   ECHOIC_CHECK(input_rate_ == 0 || input_rate_ == sample_rate, ErrorCode::kInvalidArgument, "stream ", id_,
                ": started at ", input_rate_, " Hz but was now given ", sample_rate,
                " Hz; use one rate per stream (or resample before)");
-  // Reject bad samples before touching any state, so nothing is half-processed.
-  audio::ValidateSamples(samples, n, "stream " + std::to_string(id_) + " (chunk not accepted)");
-  if (vad_ || whisper_state_) vad::ValidateSamples(samples, n, "stream audio (the VAD needs samples in [-1, 1])");
+  // The one check of this chunk, before any state changes (nothing is half-processed);
+  // a VAD (Whisper streams always have one) needs samples near [-1, 1].
+  audio::ValidateSamples(samples, n, "stream " + std::to_string(id_) + " (chunk not accepted)",
+                         vad_ || whisper_state_ ? audio::kMaxAbsSample : audio::kAnyAmplitude);
   if (n == 0) return;
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;
@@ -58,6 +60,7 @@ void Stream::AcceptWaveform(int32_t sample_rate, const float* samples, size_t n)
     in = resampled.data();
     count = resampled.size();
   }
+  if (model_rate_audio) model_rate_audio->assign(in, in + count);
   if (whisper_state_) return whisper_->Accept(whisper_state_.get(), in, count);
   if (vad_) vad_pending_.insert(vad_pending_.end(), in, in + count);
   scratch_.resize(count);

@@ -34,7 +34,11 @@ class Stream {
 
   // Samples in [-1, 1] at any rate in 8-192 kHz; resampled to the model's rate.
   // NaN/Inf or a change of rate mid-stream is rejected before any state changes.
-  void AcceptWaveform(int32_t sample_rate, const float* samples, size_t n);
+  // `model_rate_audio` (may be null) receives this chunk as the stream resampled it:
+  // what a host-side detector (vad "external", Python's webrtcvad) judges, so the
+  // host need not resample the audio a second time.
+  void AcceptWaveform(int32_t sample_rate, const float* samples, size_t n,
+                      std::vector<float>* model_rate_audio = nullptr);
   // No more audio: the tail is padded with silence so every sample is decoded.
   void InputFinished();
   bool input_finished() const { return input_finished_; }

@@ -6,13 +6,18 @@
 
 namespace echoic::audio {
 
-void ValidateSamples(const float* samples, size_t n, const std::string& context) {
+void ValidateSamples(const float* samples, size_t n, const std::string& context, float max_abs) {
   if (n == 0) return;
   ECHOIC_CHECK(samples != nullptr, ErrorCode::kInvalidArgument, context, ": samples pointer is null (n=", n, ")");
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(samples[i])) {
-      Fail(ErrorCode::kInvalidArgument, context, ": sample ", i, " of ", n, " is ",
-           std::isnan(samples[i]) ? "NaN" : "Inf", "; audio must be finite");
+    const float x = samples[i];
+    if (!std::isfinite(x)) {
+      Fail(ErrorCode::kInvalidArgument, context, ": sample ", i, " of ", n, " is ", std::isnan(x) ? "NaN" : "Inf",
+           "; audio must be finite");
+    }
+    if (std::fabs(x) > max_abs) {
+      Fail(ErrorCode::kInvalidArgument, context, ": sample ", i, " of ", n, " is ", x,
+           "; samples must be in [-1, 1] (divide int16 audio by 32768)");
     }
   }
 }

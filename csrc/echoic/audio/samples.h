@@ -1,5 +1,8 @@
-// Sample validation and conversion shared by every streaming API: input is
-// checked before any stream state changes, so a bad chunk is never half-processed.
+// Sample validation and conversion shared by every streaming API. Audio is
+// validated once, where it enters the core (Stream, AdaptiveStream, the keyword
+// spotter) or a binding's direct use of a component (fbank, resampler, VAD), and
+// before any state changes, so a bad chunk is never half-processed. Components
+// inside (OnlineFbank, Resampler, the VADs) take validated samples.
 #ifndef ECHOIC_AUDIO_SAMPLES_H_
 #define ECHOIC_AUDIO_SAMPLES_H_
 
@@ -10,9 +13,14 @@
 
 namespace echoic::audio {
 
-// Throws kInvalidArgument naming `context` and the first NaN/Inf index.
-// `samples` may be null only when n == 0.
-void ValidateSamples(const float* samples, size_t n, const std::string& context);
+// Voice activity detectors need samples near [-1, 1]; int16-scaled audio passed as
+// float is the usual mistake this catches.
+constexpr float kMaxAbsSample = 1.5f;
+constexpr float kAnyAmplitude = 3.0e38f;
+
+// Throws kInvalidArgument naming `context` and the first bad index: NaN/Inf, or
+// |x| > max_abs. `samples` may be null only when n == 0.
+void ValidateSamples(const float* samples, size_t n, const std::string& context, float max_abs = kAnyAmplitude);
 
 // Integer PCM to float in [-1, 1): int16 / 32768, int32 / 2^31, uint8 (WAV
 // 8-bit, offset binary) (x - 128) / 128.

@@ -26,6 +26,20 @@ TEST(validate_names_first_bad_index) {
   CHECK_THROWS_CODE(audio::Float64ToFloat(d, 3, "x"), ErrorCode::kInvalidArgument);
 }
 
+TEST(validate_amplitude_bound_for_detectors) {
+  float x[3] = {0.5f, -1.5f, 3000.f};  // the last: int16-scaled audio passed as float
+  audio::ValidateSamples(x, 3, "no bound");
+  audio::ValidateSamples(x, 2, "vad", audio::kMaxAbsSample);
+  try {
+    audio::ValidateSamples(x, 3, "vad", audio::kMaxAbsSample);
+    CHECK(false);
+  } catch (const echoic::Error& e) {
+    CHECK(e.code() == ErrorCode::kInvalidArgument);
+    std::string m = e.what();
+    CHECK(m.find("sample 2 of 3") != std::string::npos && m.find("[-1, 1]") != std::string::npos);
+  }
+}
+
 TEST(conversions_and_downmix) {
   int16_t s[3] = {-32768, 0, 16384};
   auto f = audio::Int16ToFloat(s, 3);

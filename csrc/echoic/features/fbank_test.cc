@@ -183,16 +183,8 @@ TEST(long_stream_memory_stays_bounded) {
 TEST(bad_input_and_options_are_typed_errors) {
   FbankOptions o;
   OnlineFbank f(o);
-  std::vector<float> x(500, 1.0f);
-  x[321] = std::nanf("");
-  try {
-    f.AcceptWaveform(x.data(), x.size());
-    CHECK(false);
-  } catch (const echoic::Error& e) {
-    CHECK(e.code() == ErrorCode::kInvalidArgument);
-    CHECK(std::string(e.what()).find("sample 321") != std::string::npos);
-  }
-  CHECK_EQ(f.NumFramesReady(), 0);  // nothing half-processed
+  // NaN/Inf is rejected where audio enters (stream_test, test_features.py), not here.
+  CHECK_EQ(f.NumFramesReady(), 0);
   auto bad = [](auto mutate) {
     FbankOptions b;
     mutate(b);

@@ -21,7 +21,8 @@ class OnlineFbank {
   explicit OnlineFbank(const FbankOptions& options);  // validates; kInvalidArgument
 
   // Samples are used at the scale given (int16 range for Kaldi/WeNet models).
-  // NaN/Inf is rejected before any state changes. kState after InputFinished().
+  // Samples must be finite (validated where audio enters: audio/samples.h).
+  // kState after InputFinished().
   void AcceptWaveform(const float* samples, size_t n);
   // No more audio: the edge frames (reflected past the end) become ready.
   void InputFinished();

@@ -17,8 +17,8 @@ class Resampler {
   // Rates in 8000..192000 Hz (kInvalidArgument otherwise).
   Resampler(int32_t in_rate, int32_t out_rate);
 
-  // Returns every output sample whose inputs have all arrived. NaN/Inf rejected
-  // before any state changes; kState after Flush() until Reset().
+  // Returns every output sample whose inputs have all arrived. Samples must be
+  // finite (validated where audio enters: audio/samples.h); kState after Flush() until Reset().
   std::vector<float> Process(const float* in, size_t n);
   // End of input: emits the remaining ceil(total_in * out/in) - emitted samples.
   std::vector<float> Flush();

@@ -126,15 +126,12 @@ TEST(errors_and_reset) {
   CHECK_THROWS_CODE(Resampler(16000, 200000), ErrorCode::kInvalidArgument);
   Resampler r(48000, 16000);
   std::vector<float> x(1000, 0.25f);
-  x[700] = INFINITY;
-  CHECK_THROWS_CODE(r.Process(x.data(), x.size()), ErrorCode::kInvalidArgument);
-  x[700] = 0.25f;
   auto a = r.Process(x.data(), x.size());
   r.Flush();
   CHECK_THROWS_CODE(r.Process(x.data(), 1), ErrorCode::kState);
   r.Reset();
   auto b = r.Process(x.data(), x.size());
-  CHECK(a == b);  // NaN attempt left no trace; reset starts clean
+  CHECK(a == b);  // reset starts clean
   CHECK_NEAR(b[b.size() / 2], 0.25, 1e-4);  // DC passes with unity gain
 }
 

@@ -3,13 +3,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
+#include "testing/wav.h"
 
 using echoic::ErrorCode;
 using namespace echoic::kws;
@@ -26,28 +25,6 @@ echoic::ort::SessionOptions Opts() {
   const char* lib = std::getenv("ECHOIC_ORT_LIBRARY");
   if (lib) o.ort_library = lib;
   return o;
-}
-
-// 16-bit PCM mono WAV -> floats in [-1, 1) (enough for the test clips).
-std::vector<float> ReadWav(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t p = 12;
-  while (p + 8 <= b.size()) {
-    uint32_t len;
-    std::memcpy(&len, &b[p + 4], 4);
-    if (std::memcmp(&b[p], "data", 4) == 0) {
-      std::vector<float> out(std::min<size_t>(len, b.size() - p - 8) / 2);
-      for (size_t i = 0; i < out.size(); ++i) {
-        int16_t s;
-        std::memcpy(&s, &b[p + 8 + 2 * i], 2);
-        out[i] = s / 32768.f;
-      }
-      return out;
-    }
-    p += 8 + len + (len & 1);
-  }
-  return {};
 }
 
 std::vector<KeywordEvent> Spot(const std::shared_ptr<KwsModel>& m, const std::vector<float>& x, size_t chunk,
@@ -70,7 +47,7 @@ std::vector<KeywordEvent> Spot(const std::shared_ptr<KwsModel>& m, const std::ve
 
 TEST(ChunkingDoesNotChangeEvents) {
   auto m = KwsModel::FromFile(ModelPath(), Opts());
-  auto x = ReadWav(echoic::testing::SharedPath("eval/keywords/multiple_keywords.wav"));
+  auto x = echoic::testing::ReadWav(echoic::testing::SharedPath("eval/keywords/multiple_keywords.wav")).samples;
   CHECK(x.size() > 16000 * 40);
   int64_t runs_whole = 0, runs_small = 0;
   auto ref = Spot(m, x, x.size(), 16, &runs_whole);

@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +9,7 @@
 #include "echoic/runtime/error.h"
 #include "echoic/speaker/flat_json.h"
 #include "testing/check.h"
+#include "testing/wav.h"
 
 using echoic::ErrorCode;
 using namespace echoic::speaker;
@@ -19,29 +18,8 @@ namespace {
 
 std::string ModelPath() { return echoic::testing::SharedPath("models/speaker-dvector/embedder.int8.onnx"); }
 
-// Minimal RIFF reader for the 16-bit mono test clips (the audio module owns real decoding).
-std::vector<float> ReadWav16(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) echoic::Fail(ErrorCode::kIo, "cannot open '", path, "'");
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto u32 = [&](size_t o) { uint32_t v; std::memcpy(&v, &b[o], 4); return v; };
-  auto u16 = [&](size_t o) { uint16_t v; std::memcpy(&v, &b[o], 2); return v; };
-  std::vector<float> out;
-  size_t pos = 12;
-  while (pos + 8 <= b.size()) {
-    std::string id(&b[pos], 4);
-    uint32_t size = u32(pos + 4);
-    if (id == "data") {
-      size_t n = std::min<size_t>(size, b.size() - pos - 8) / 2;
-      for (size_t i = 0; i < n; ++i) out.push_back(static_cast<int16_t>(u16(pos + 8 + 2 * i)) / 32768.0f);
-    }
-    pos += 8 + size + (size & 1);
-  }
-  return out;
-}
-
 std::vector<float> Embed(const SpeakerEmbedder& e, const char* rel) {
-  auto x = ReadWav16(echoic::testing::SharedPath(rel));
+  auto x = echoic::testing::ReadWav(echoic::testing::SharedPath(rel)).samples;
   return e.Embed(x.data(), x.size());
 }
 

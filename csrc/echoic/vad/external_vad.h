@@ -1,7 +1,7 @@
 // Decisions supplied by the host application, smoothed like every other VAD.
 // The Python layer plugs the `webrtcvad` package in this way: it runs webrtcvad
 // on 10/20/30 ms frames and Reports each decision. Time advances only through
-// Report(); Accept() only validates the audio the host passes along.
+// Report(); Accept() ignores the audio (it was validated where it entered the core).
 #ifndef ECHOIC_VAD_EXTERNAL_VAD_H_
 #define ECHOIC_VAD_EXTERNAL_VAD_H_
 

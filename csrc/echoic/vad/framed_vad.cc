@@ -14,7 +14,6 @@ FramedVad::FramedVad(std::string name, int32_t sample_rate, size_t frame_samples
 }
 
 void FramedVad::Accept(const float* samples, size_t n) {
-  ValidateSamples(samples, n, name_.c_str());  // before touching state: a bad chunk changes nothing
   const double frame_seconds = static_cast<double>(frame_) / sample_rate_;
   size_t i = 0;
   while (i < n) {

@@ -17,7 +17,7 @@ class VoiceActivityDetector {
   // Sample rate the detector expects (Hz).
   virtual int32_t sample_rate() const = 0;
   // Samples in [-1, 1] at sample_rate(); any chunking gives the same decisions.
-  // NaN/Inf or wildly out-of-range samples -> kInvalidArgument.
+  // The caller validates them (audio::ValidateSamples with audio::kMaxAbsSample).
   virtual void Accept(const float* samples, size_t n) = 0;
   // Non-speech time at the end of what was accepted (seconds). During a not yet
   // confirmed speech onset (shorter than min_speech_ms) this keeps growing.
@@ -37,10 +37,6 @@ class VoiceActivityDetector {
 
 // kInvalidArgument unless `rate` equals the detector's rate; `what` names the input.
 void CheckSampleRate(const VoiceActivityDetector& vad, int64_t rate, const char* what);
-
-// kInvalidArgument on NaN/Inf or |x| > kMaxAbsSample (int16-scaled audio passed as float).
-constexpr float kMaxAbsSample = 1.5f;
-void ValidateSamples(const float* samples, size_t n, const char* who);
 
 }  // namespace echoic::vad
 
