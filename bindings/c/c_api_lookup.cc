@@ -29,8 +29,8 @@ using echoic::c_api::Guard;
 
 extern "C" {
 
-echoic_status echoic_lookup_create(const char* whisper_model, const char* index_path, const char* vad_model,
-                                   int32_t num_threads, echoic_lookup** out) {
+echoic_status echoic_lookup_create(const char* whisper_model, const char* projection, const char* index_path,
+                                   const char* vad_model, int32_t num_threads, echoic_lookup** out) {
   return Guard([&] {
     ECHOIC_C_REQUIRE(whisper_model);
     ECHOIC_C_REQUIRE(index_path);
@@ -44,7 +44,9 @@ echoic_status echoic_lookup_create(const char* whisper_model, const char* index_
     std::shared_ptr<const echoic::vad::VoiceActivityDetector> vad;
     if (vad_model) vad = echoic::vad::SileroVad::FromFile(vad_model);
     auto h = std::make_unique<echoic_lookup>();
-    h->lookup = std::make_unique<echoic::kws::KeywordLookup>(encoder, index_path, echoic::kws::LookupOptions{}, vad);
+    echoic::kws::LookupOptions lo;
+    if (projection) lo.embedding.projection = projection;
+    h->lookup = std::make_unique<echoic::kws::KeywordLookup>(encoder, index_path, lo, vad);
     *out = echoic::c_api::Adopt(std::move(h));
   });
 }

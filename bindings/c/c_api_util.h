@@ -40,14 +40,6 @@ echoic_status Guard(Fn&& fn) {
   }
 }
 
-// Guard for functions that return a value instead of a status: `fallback` on failure.
-template <typename R, typename Fn>
-R GuardValue(R fallback, Fn&& fn) {
-  R out = fallback;
-  Guard([&] { out = fn(); });
-  return out;
-}
-
 // Rejects NULL pointer arguments with a message naming the argument. (Inside
 // Guard's lambda __func__ would say "operator()", so the C function is not named.)
 #define ECHOIC_C_REQUIRE(ptr) \

@@ -491,10 +491,14 @@ ECHOIC_API echoic_status echoic_kws_reset(echoic_kws* kws);
 typedef struct echoic_lookup echoic_lookup;
 
 /* whisper_model: a folder written by `echoic models import` (encoder.onnx with the `hidden`
- * output). index_path: created when missing. vad_model: silero_vad.onnx for trimming enrollment
- * clips, or NULL for the energy VAD. */
-ECHOIC_API echoic_status echoic_lookup_create(const char* whisper_model, const char* index_path,
-                                              const char* vad_model, int32_t num_threads, echoic_lookup** out);
+ * output). projection: the learned projection of the word embeddings (the Python package ships
+ * it as echoic/models/lookup-projection/projection.bin), or NULL for the seeded random one
+ * (much weaker across speakers); ECHOIC_ERR_IO / ECHOIC_ERR_CORRUPT_DATA name a missing or
+ * damaged file. index_path: created when missing; an index made with another projection is
+ * refused. vad_model: silero_vad.onnx for trimming enrollment clips, or NULL for the energy VAD. */
+ECHOIC_API echoic_status echoic_lookup_create(const char* whisper_model, const char* projection,
+                                              const char* index_path, const char* vad_model, int32_t num_threads,
+                                              echoic_lookup** out);
 ECHOIC_API echoic_status echoic_lookup_free(echoic_lookup* lookup);
 /* One recording (16 kHz mono in [-1, 1], at most 30 s) of `keyword`; call again for more. Later
  * scans see it after echoic_lookup_reset. */

@@ -26,7 +26,8 @@ kws::LookupOptions Options(const py::dict& d) {
   for (const auto& kv : d) {
     const std::string k = py::str(kv.first);
     const py::handle v = kv.second;
-    if (k == "slices") o.embedding.slices = v.cast<int32_t>();
+    if (k == "projection") o.embedding.projection = v.is_none() ? std::string() : py::str(v).cast<std::string>();
+    else if (k == "slices") o.embedding.slices = v.cast<int32_t>();
     else if (k == "dim") o.embedding.dim = v.cast<int32_t>();
     else if (k == "seed") o.embedding.seed = v.cast<uint64_t>();
     else if (k == "scales") o.scales = v.cast<std::vector<float>>();
@@ -42,6 +43,7 @@ kws::LookupOptions Options(const py::dict& d) {
 
 py::dict OptionsDict(const kws::LookupOptions& o) {
   py::dict d;
+  d["projection"] = o.embedding.projection;
   d["slices"] = o.embedding.slices;
   d["dim"] = o.embedding.dim;
   d["seed"] = o.embedding.seed;

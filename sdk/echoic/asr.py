@@ -66,7 +66,7 @@ class Stream:
     def __init__(self, recognizer: "Recognizer", native_stream: "_n.Stream") -> None:
         self._rec = recognizer
         self._s = native_stream
-        self._webrtc = None  # WebRtcFrames once audio arrives, for vad="webrtc"
+        self._webrtc: Optional[Any] = None  # WebRtcFrames once audio arrives, for vad="webrtc"
 
     @property
     def id(self) -> int:
@@ -91,9 +91,11 @@ class Stream:
         if self._webrtc is None:
             from .vad import WebRtcFrames
 
-            self._webrtc = WebRtcFrames(self._rec._webrtc_aggressiveness, self._rec._r.model_info["sample_rate"])
-        for speech in self._webrtc.feed(x):
-            self._s.report_voice_activity(speech, self._webrtc.seconds)
+            aggressiveness = int(self._rec._webrtc_aggressiveness or 0)
+            self._webrtc = WebRtcFrames(aggressiveness, self._rec._r.model_info["sample_rate"])
+        frames = self._webrtc
+        for speech in frames.feed(x):
+            self._s.report_voice_activity(speech, frames.seconds)
 
     def input_finished(self) -> None:
         self._s.input_finished()

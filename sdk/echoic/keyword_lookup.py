@@ -2,7 +2,8 @@
 
 A thin facade over the core (``csrc/echoic/kws/keyword_lookup.h``): each recording is trimmed
 to speech by the VAD and becomes a 64-byte acoustic word embedding made from Whisper tiny.en's
-encoder frames, stored in an :class:`echoic.EmbeddingIndex` file (namespace ``"keywords"``) with
+encoder frames by a learned projection (the bundled ``models/lookup-projection``, fitted by
+``recipes/lookup/fit_projection.py``), stored in an :class:`echoic.EmbeddingIndex` file (namespace ``"keywords"``) with
 a detection threshold calibrated from the recording itself. Scanning scores sliding windows of
 the audio at the enrolled lengths (+-25 %) and reports peaks above the threshold.
 
@@ -26,6 +27,7 @@ from .errors import InvalidArgumentError, ModelError
 NAMESPACE = "keywords"
 SAMPLE_RATE = 16000
 DEFAULT_MODEL = "whisper-tiny.en"
+DEFAULT_PROJECTION = "lookup-projection"  # the bundled one, or $ECHOIC_LOOKUP_PROJECTION
 
 AudioLike = Union[str, "os.PathLike[str]", np.ndarray, _audio.Audio]
 
@@ -74,13 +76,25 @@ class KeywordLookup:
 
     ``index_path``: the index file (created when missing; may be a speaker index, whose other
     namespaces are left alone). ``vad``: ``"silero"`` (the bundled model), ``"energy"``, or a
-    detector from :mod:`echoic.vad` for trimming enrollment clips. ``options`` go to the core
-    (``dim``, ``slices``, ``scales``, ``min_threshold``, ``calibration_margin``,
+    detector from :mod:`echoic.vad` for trimming enrollment clips. ``projection``: a projection
+    file; by default ``$ECHOIC_LOOKUP_PROJECTION``, else the bundled one; ``None``: the seeded
+    random projection (sized by ``dim`` and ``slices``; weaker across speakers). Other
+    ``options`` go to the core (``scales``, ``min_threshold``, ``calibration_margin``,
     ``threshold_offset``, ``refractory_s``, ``hop_frames``)."""
 
     def __init__(self, index_path: Union[str, "os.PathLike[str]"], model: Union[str, "os.PathLike[str]"] = DEFAULT_MODEL,
-                 *, vad: Any = "silero", threads: int = 1, read_only: bool = False, **options: Any) -> None:
+                 *, vad: Any = "silero", threads: int = 1, read_only: bool = False,
+                 projection: Union[str, "os.PathLike[str]", None] = DEFAULT_PROJECTION, **options: Any) -> None:
+        from . import registry
         from . import vad as _vad
+
+        # An explicit path goes to the core as given (its errors name the file).
+        if projection is None:
+            options["projection"] = ""
+        elif os.fspath(projection) == DEFAULT_PROJECTION:
+            options["projection"] = os.fspath(registry.resolve_model_file("lookup"))
+        else:
+            options["projection"] = os.fspath(projection)
 
         if isinstance(vad, str):
             if vad not in ("silero", "energy"):
@@ -101,6 +115,11 @@ class KeywordLookup:
     def bytes_per_example(self) -> int:
         """Index bytes each enrolled example costs (codes searched; with no float16 copies)."""
         return int(self._core.stored_bytes_per_example)
+
+    @property
+    def embedding_id(self) -> str:
+        """Names the embedding (projection, slices, dim) and the encoder; an index holds one."""
+        return str(self._core.embedding_id)
 
     @property
     def options(self) -> Dict[str, Any]:

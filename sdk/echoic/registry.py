@@ -166,16 +166,18 @@ class _FileModelKind:
 _FILE_MODELS = {
     "kws": _FileModelKind("keyword model", "echoic-kws-en", "model.onnx"),
     "speaker": _FileModelKind("speaker model", "speaker-dvector", "embedder.int8.onnx", "ECHOIC_SPEAKER_MODEL"),
+    "lookup": _FileModelKind("keyword lookup projection", "lookup-projection", "projection.bin",
+                             "ECHOIC_LOOKUP_PROJECTION"),
     "vad": _FileModelKind("Silero VAD model", "silero-vad", "silero_vad.onnx", "ECHOIC_VAD_MODEL",
                           "; or use the webrtc or energy method, which need no model"),
 }
 
 
 def resolve_model_file(kind: str, model: "str | os.PathLike[str] | None" = None) -> Path:
-    """The model file of a keyword spotter (``kind="kws"``), speaker embedder (``"speaker"``)
-    or Silero VAD (``"vad"``): ``model`` is a file, a folder holding the kind's file, or a
-    bundled name; None means ``$ECHOIC_SPEAKER_MODEL`` / ``$ECHOIC_VAD_MODEL`` when set, else
-    the bundled model. Raises :class:`echoic.NotFoundError` naming what was looked for."""
+    """The model file of a keyword spotter (``kind="kws"``), speaker embedder (``"speaker"``),
+    keyword lookup projection (``"lookup"``) or Silero VAD (``"vad"``): ``model`` is a file, a
+    folder holding the kind's file, or a bundled name; None means ``$ECHOIC_SPEAKER_MODEL`` /
+    ``$ECHOIC_LOOKUP_PROJECTION`` / ``$ECHOIC_VAD_MODEL`` when set, else the bundled model. Raises :class:`echoic.NotFoundError` naming what was looked for."""
     k = _FILE_MODELS[kind]
     given = model if model is not None else (os.environ.get(k.env) if k.env else None) or k.default
     p = Path(given).expanduser()

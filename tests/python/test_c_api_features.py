@@ -4,7 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import echoic
 from echoic import features
 
 cffi = pytest.importorskip("cffi")

@@ -9,6 +9,7 @@ import echoic
 
 cffi = pytest.importorskip("cffi")
 from c_api_helpers import get, get_str, open_c_api  # noqa: E402  (after the cffi skip)
+
 TEST_MODEL = Path(__file__).resolve().parents[1] / "data" / "asr-random-wenet"
 
 

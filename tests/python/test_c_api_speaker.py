@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import echoic
 from echoic.speaker import SpeakerModel
 
 cffi = pytest.importorskip("cffi")

@@ -77,6 +77,42 @@ def test_finds_the_users_other_utterance(tmp_path, whisper_dir, kw):
         assert len(dets) == 1 and abs(dets[0].start - PORCUPINES[dst]) < 0.6, dets
 
 
+def test_the_learned_projection_is_loaded(tmp_path, whisper_dir, kw):
+    """The bundled projection file is what embeds by default; the seeded random one is another
+    embedding, and an index of one is refused by the other."""
+    bundled = echoic.registry.resolve_model_file("lookup")
+    assert bundled.parent.name == "lookup-projection" and 100_000 < bundled.stat().st_size < 1_100_000
+    with KeywordLookup(tmp_path / "l.idx", model=whisper_dir) as kl:
+        assert kl.options["projection"] == str(bundled) and kl.options["dim"] == 64
+        assert kl.embedding_id.startswith("awe-lda-")
+        kl.enroll("porcupine", kw / "porcupine.wav")
+    with KeywordLookup(tmp_path / "r.idx", model=whisper_dir, projection=None) as kl:
+        assert kl.options["projection"] == "" and kl.embedding_id.startswith("awe-slices6-d64-")
+        kl.enroll("porcupine", kw / "porcupine.wav")
+    with pytest.raises(echoic.InvalidArgumentError, match="another model or embedding settings"):
+        KeywordLookup(tmp_path / "r.idx", model=whisper_dir)
+
+
+def test_damaged_projection_files_give_typed_errors(tmp_path, whisper_dir):
+    good = echoic.registry.resolve_model_file("lookup").read_bytes()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x40
+    cases = {
+        "missing.bin": (None, echoic.EchoicIOError),
+        "truncated.bin": (good[:-100], echoic.CorruptDataError),
+        "flipped.bin": (bytes(flipped), echoic.CorruptDataError),
+        "not-one.bin": (b"RIFF" + bytes(200), echoic.CorruptDataError),
+        "empty.bin": (b"", echoic.CorruptDataError),
+    }
+    for name, (data, err) in cases.items():
+        path = tmp_path / name
+        if data is not None:
+            path.write_bytes(data)
+        with pytest.raises(err, match=name):
+            KeywordLookup(tmp_path / "x.idx", model=whisper_dir, projection=path)
+    assert not (tmp_path / "x.idx").exists()  # nothing is created before the projection loads
+
+
 def test_persistence_remove_and_errors(tmp_path, whisper_dir, kw):
     path = tmp_path / "p.idx"
     with KeywordLookup(path, model=whisper_dir) as kl:
@@ -149,7 +185,8 @@ def test_c_api_round_trip(tmp_path, whisper_dir, kw, clib):
     P = ctypes.c_void_p
     h = P()
     idx = str(tmp_path / "c.idx").encode()
-    assert clib.echoic_lookup_create(str(whisper_dir).encode(), idx, None, 1, ctypes.byref(h)) == 0, \
+    proj = str(echoic.registry.resolve_model_file("lookup")).encode()
+    assert clib.echoic_lookup_create(str(whisper_dir).encode(), proj, idx, None, 1, ctypes.byref(h)) == 0, \
         clib.echoic_last_error()
     clip = np.ascontiguousarray(_read(kw / "porcupine.wav"), dtype=np.float32)
     fp = ctypes.POINTER(ctypes.c_float)
@@ -175,3 +212,10 @@ def test_c_api_round_trip(tmp_path, whisper_dir, kw, clib):
     assert clib.echoic_lookup_free(h) == 0
     # A freed handle is refused, not dereferenced.
     assert clib.echoic_lookup_input_finished(h) != 0
+    # A damaged projection file is a typed error naming it.
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"ECHAWEP1" + bytes(40))
+    h2 = P()
+    assert clib.echoic_lookup_create(str(whisper_dir).encode(), str(bad).encode(), str(tmp_path / "c2.idx").encode(),
+                                     None, 1, ctypes.byref(h2)) == 3  # ECHOIC_ERR_CORRUPT_DATA
+    assert b"bad.bin" in clib.echoic_last_error() and not h2.value

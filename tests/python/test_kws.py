@@ -1,7 +1,6 @@
 """Keyword spotting: streaming events, thresholds/refractory, model contract errors,
 the C API, and numpy-only personalization (weights and structured pruning)."""
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -175,7 +174,7 @@ def test_cli_kws(multi, keywords_dir, capsys):
 
 
 def test_c_api_kws(multi):
-    cffi = pytest.importorskip("cffi")
+    pytest.importorskip("cffi")
     from c_api_helpers import get_str, open_c_api
 
     ffi, lib = open_c_api()

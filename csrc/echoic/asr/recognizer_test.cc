@@ -4,60 +4,17 @@
 #include "echoic/asr/recognizer.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "echoic/asr/recognizer_test_util.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
-#include "testing/wav.h"
 
 using echoic::ErrorCode;
 using namespace echoic::asr;
-
-namespace {
-
-std::string SourcePath(const std::string& rel) {
-  const char* src = std::getenv("ECHOIC_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/" + rel;
-}
-
-RecognizerConfig SmallModel() {
-  RecognizerConfig c;
-  c.model = SourcePath("sdk/echoic/models/echoic-small-en");
-  c.enable_endpoint = false;
-  if (const char* lib = std::getenv("ECHOIC_ORT_LIBRARY")) c.session.ort_library = lib;
-  return c;
-}
-
-const std::vector<float>& Clip() {
-  static const std::vector<float> clip = [] {
-    auto wav = echoic::testing::ReadWav(echoic::testing::SharedPath("eval/speech-dev/pocketsphinx-goforward__goforward.wav"));
-    CHECK_EQ(wav.sample_rate, 16000);
-    return wav.samples;
-  }();
-  return clip;
-}
-
-// Feeds `audio` in `chunk`-sample pieces, decoding as it goes; returns every final result.
-std::vector<Result> Run(const Recognizer& rec, Stream* s, const std::vector<float>& audio, size_t chunk) {
-  for (size_t i = 0; i < audio.size(); i += chunk) {
-    s->AcceptWaveform(16000, audio.data() + i, std::min(chunk, audio.size() - i));
-    rec.DecodeAvailable(s);
-  }
-  s->InputFinished();
-  while (!rec.IsDone(*s)) rec.DecodeAvailable(s);
-  return s->PopFinalResults();
-}
-
-std::string Text(const std::vector<Result>& finals) {
-  std::string out;
-  for (const Result& r : finals) out += (out.empty() || r.text.empty() ? "" : " ") + r.text;
-  return out;
-}
-
-}  // namespace
+using namespace echoic::asr::testutil;
 
 TEST(transcript_does_not_depend_on_chunking) {
   Recognizer rec(SmallModel());

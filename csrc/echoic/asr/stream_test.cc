@@ -5,49 +5,23 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "echoic/asr/recognizer.h"
+#include "echoic/asr/recognizer_test_util.h"
 #include "echoic/features/resampler.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
-#include "testing/wav.h"
 
 using echoic::ErrorCode;
 using namespace echoic::asr;
+using namespace echoic::asr::testutil;
 
 namespace {
 
-RecognizerConfig SmallModel() {
-  RecognizerConfig c;
-  const char* src = std::getenv("ECHOIC_SOURCE_DIR");
-  c.model = std::string(src ? src : ".") + "/sdk/echoic/models/echoic-small-en";
-  c.enable_endpoint = false;
-  if (const char* lib = std::getenv("ECHOIC_ORT_LIBRARY")) c.session.ort_library = lib;
-  return c;
-}
-
-const std::vector<float>& Clip() {
-  static const std::vector<float> clip =
-      echoic::testing::ReadWav(echoic::testing::SharedPath("eval/speech-dev/pocketsphinx-goforward__goforward.wav"))
-          .samples;
-  return clip;
-}
-
-std::vector<Result> Finish(const Recognizer& rec, Stream* s) {
-  rec.DecodeAvailable(s);
-  s->InputFinished();
-  while (!rec.IsDone(*s)) rec.DecodeAvailable(s);
-  return s->PopFinalResults();
-}
-
-std::string Text(const std::vector<Result>& finals) {
-  std::string out;
-  for (const Result& r : finals) out += (out.empty() || r.text.empty() ? "" : " ") + r.text;
-  return out;
-}
+// Decodes what `s` holds, ends its input and returns its finals.
+std::vector<Result> Finish(const Recognizer& rec, Stream* s) { return Run(rec, s, {}, 1); }
 
 }  // namespace
 

@@ -81,13 +81,19 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
     index::OpenOptions oo;
     oo.read_only = read_only;
     index_ = std::shared_ptr<index::Index>(index::Index::Open(index_path, oo));
-    opts_.embedding.dim = static_cast<int32_t>(index_->options().dim);
+    // The random projection takes its size from the index; a projection file has its own.
+    if (opts_.embedding.projection.empty()) opts_.embedding.dim = static_cast<int32_t>(index_->options().dim);
     ECHOIC_CHECK(index_->options().metric == index::Metric::kCosine, ErrorCode::kInvalidArgument, "index '",
                  index_path, "' does not use the cosine metric; keyword lookup needs it");
   } else {
     ECHOIC_CHECK(!read_only, ErrorCode::kNotFound, "keyword index '", index_path, "' does not exist");
   }
   embedder_ = std::make_shared<WordEmbedder>(encoder_->dim(), opts_.embedding);
+  opts_.embedding = embedder_->options();
+  if (index_)
+    ECHOIC_CHECK(index_->options().dim == static_cast<size_t>(opts_.embedding.dim), ErrorCode::kInvalidArgument,
+                 "keyword index '", index_path, "' holds ", index_->options().dim, "-dim vectors; the projection '",
+                 opts_.embedding.projection, "' makes ", opts_.embedding.dim);
   embedding_id_ = embedder_->Id(encoder_->name());
   if (!index_) {
     index::IndexOptions io;

@@ -28,7 +28,7 @@
 namespace echoic::kws {
 
 struct LookupOptions {
-  WordEmbeddingOptions embedding;  // dim is taken from an existing index
+  WordEmbeddingOptions embedding;  // random projection: dim is taken from an existing index
   std::vector<float> scales{0.8f, 0.9f, 1.0f, 1.12f, 1.25f};  // window length / enrolled length
   float min_threshold = 0.6f;      // floor of every calibrated threshold
   float calibration_margin = 0.1f; // above the word's best score elsewhere in its own clip
@@ -58,9 +58,9 @@ class LookupScanner;
 class KeywordLookup {
  public:
   static constexpr const char* kNamespace = "keywords";
-  // Opens `index_path` (or creates it: dim = options.embedding.dim, sq8 codes, no float16 copies,
-  // so a vector costs dim bytes). An existing index fixes the embedding's dim; one made by another
-  // encoder (e.g. speaker d-vectors) is shared: keyword entries live in their own namespace.
+  // Opens `index_path` (or creates it: dim = the embedding's dim, sq8 codes, no float16 copies,
+  // so a vector costs dim bytes). An index made by another embedding is refused; one made by
+  // another encoder (e.g. speaker d-vectors) is shared: keyword entries live in their own namespace.
   // `vad`: prototype for enrollment trimming (cloned per clip); null = the energy VAD.
   KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const std::string& index_path,
                 const LookupOptions& options = {}, std::shared_ptr<const vad::VoiceActivityDetector> vad = nullptr,

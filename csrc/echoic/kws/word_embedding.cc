@@ -3,10 +3,14 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
+#include "echoic/index/crc32.h"
 #include "echoic/ort/tensor.h"
 #include "echoic/runtime/error.h"
 
@@ -93,9 +97,14 @@ std::vector<float> FrameEncoder::Encode(const float* samples, size_t n) const {
 }
 
 WordEmbedder::WordEmbedder(int32_t frame_dim, const WordEmbeddingOptions& opts) : frame_dim_(frame_dim), opts_(opts) {
-  ECHOIC_CHECK(frame_dim > 0 && opts.slices >= 1 && opts.slices <= 32 && opts.dim >= 1 && opts.dim <= 1024,
-               ErrorCode::kInvalidArgument, "word embedding: frame_dim ", frame_dim, ", slices ", opts.slices,
-               " (1..32), dim ", opts.dim, " (1..1024)");
+  ECHOIC_CHECK(frame_dim > 0, ErrorCode::kInvalidArgument, "word embedding: frame_dim ", frame_dim);
+  if (!opts_.projection.empty()) {
+    LoadProjection();
+    return;
+  }
+  ECHOIC_CHECK(opts.slices >= 1 && opts.slices <= 32 && opts.dim >= 1 && opts.dim <= 1024,
+               ErrorCode::kInvalidArgument, "word embedding: slices ", opts.slices, " (1..32), dim ", opts.dim,
+               " (1..1024)");
   const size_t k = static_cast<size_t>(opts.slices), d = static_cast<size_t>(opts.dim),
                f = static_cast<size_t>(frame_dim);
   proj_.resize(k * d * f);
@@ -110,9 +119,55 @@ WordEmbedder::WordEmbedder(int32_t frame_dim, const WordEmbeddingOptions& opts) 
   }
 }
 
+void WordEmbedder::LoadProjection() {
+  const std::string& path = opts_.projection;
+  std::ifstream in(path, std::ios::binary);
+  ECHOIC_CHECK(in.good(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be opened: ",
+               std::strerror(errno));
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be read");
+  auto damaged = [&](const auto&... why) { Fail(ErrorCode::kCorruptData, "keyword lookup projection '", path,
+                                                "' is damaged: ", why...); };
+  constexpr char kMagic[8] = {'E', 'C', 'H', 'A', 'W', 'E', 'P', '1'};
+  constexpr size_t kHeader = sizeof kMagic + 4 * sizeof(uint32_t);
+  if (bytes.size() < kHeader + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    damaged("not a projection file (", bytes.size(), " bytes; expected one written by recipes/lookup/fit_projection.py)");
+  uint32_t head[4];  // slices, dim, frame_dim, name length
+  std::memcpy(head, bytes.data() + sizeof kMagic, sizeof head);
+  if (head[0] < 1 || head[0] > 32 || head[1] < 1 || head[1] > 1024 || head[2] < 1 || head[2] > 8192 || head[3] > 256)
+    damaged("header says slices ", head[0], ", dim ", head[1], ", frame_dim ", head[2], ", name of ", head[3], " bytes");
+  const size_t k = head[0], d = head[1], f = head[2];
+  const size_t n_weights = k * d * f, expected = kHeader + head[3] + (n_weights + d) * sizeof(float) + 4;
+  if (bytes.size() != expected) damaged(bytes.size(), " bytes, the header implies ", expected);
+  uint32_t crc;
+  std::memcpy(&crc, bytes.data() + expected - 4, 4);
+  if (index::Crc32(bytes.data(), expected - 4) != crc) damaged("checksum mismatch");
+  ECHOIC_CHECK(static_cast<int32_t>(f) == frame_dim_, ErrorCode::kModel, "keyword lookup projection '", path,
+               "' was fitted for encoder frames of ", f, " values; this encoder gives ", frame_dim_);
+  const char* p = bytes.data() + kHeader;
+  name_ = std::string(p, head[3]);
+  p += head[3];
+  proj_.resize(n_weights);
+  bias_.resize(d);
+  std::memcpy(proj_.data(), p, n_weights * sizeof(float));
+  std::memcpy(bias_.data(), p + n_weights * sizeof(float), d * sizeof(float));
+  for (float v : proj_)
+    if (!std::isfinite(v)) damaged("non-finite weight");
+  for (float v : bias_)
+    if (!std::isfinite(v)) damaged("non-finite bias");
+  char sum[16];
+  std::snprintf(sum, sizeof sum, "%08x", crc);
+  name_ += std::string("-") + sum;
+  opts_.slices = static_cast<int32_t>(k);
+  opts_.dim = static_cast<int32_t>(d);
+}
+
 std::string WordEmbedder::Id(const std::string& encoder_name) const {
   std::ostringstream os;
-  os << "awe-slices" << opts_.slices << "-d" << opts_.dim << "-s" << std::hex << opts_.seed << "@" << encoder_name;
+  if (learned())
+    os << "awe-" << name_ << "-k" << opts_.slices << "-d" << opts_.dim << "@" << encoder_name;
+  else
+    os << "awe-slices" << opts_.slices << "-d" << opts_.dim << "-s" << std::hex << opts_.seed << "@" << encoder_name;
   return os.str();
 }
 
@@ -145,6 +200,8 @@ void WordEmbedder::Embed(const float* projected, size_t a, size_t b, float* out)
       for (size_t i = 0; i < d; ++i) out[i] += y[i] * inv;
     }
   }
+  if (!bias_.empty())
+    for (size_t i = 0; i < d; ++i) out[i] -= bias_[i];
   double norm = 0;
   for (size_t i = 0; i < d; ++i) norm += double{out[i]} * out[i];
   const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;

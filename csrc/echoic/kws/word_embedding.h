@@ -5,9 +5,16 @@
 //
 // Embedding of frames [a, b): the span is cut into K equal time slices; each slice's mean frame,
 // minus the span's mean over the slices (removes the constant the voice and channel add), is
-// projected by a fixed random Gaussian matrix (seeded: the same on every machine) and the K
-// projections are summed and L2-normalised. The projection is linear, so it is applied once per
-// frame (K x dim values) and a window costs K x dim additions per frame it covers.
+// projected by slice k's matrix, the K projections are summed, a bias is subtracted and the sum
+// is L2-normalised. The matrices are learned (LDA over many words said by many TTS voices,
+// recipes/lookup/fit_projection.py, so that what varies with the voice is suppressed) and read
+// from a projection file; without one they are a seeded random Gaussian projection (the same on
+// every machine; kept for indexes made before, and to compare against). The map is linear, so it
+// is applied once per frame (K x dim values) and a window costs K x dim additions per frame.
+//
+// Projection file (little-endian): "ECHAWEP1", u32 slices, dim, frame_dim, name_len, the name
+// (name_len bytes), float32 weights [slices][dim][frame_dim], float32 bias [dim], u32 CRC-32
+// (IEEE) of everything before it.
 #ifndef ECHOIC_KWS_WORD_EMBEDDING_H_
 #define ECHOIC_KWS_WORD_EMBEDDING_H_
 
@@ -48,19 +55,25 @@ class FrameEncoder {
 };
 
 struct WordEmbeddingOptions {
-  int32_t slices = 6;  // K
-  int32_t dim = 64;    // output dimensions
+  std::string projection;  // projection file; empty = the seeded random projection
+  int32_t slices = 6;      // K (random projection; a file sets its own)
+  int32_t dim = 64;        // output dimensions (random projection; a file sets its own)
   uint64_t seed = 0x6b77732d617765ull;
 };
 
 class WordEmbedder {
  public:
+  // Reads opts.projection when set: kIo when it cannot be read, kCorruptData when it is damaged
+  // (magic, size, checksum, non-finite values), kModel when it was fitted for another frame_dim.
   WordEmbedder(int32_t frame_dim, const WordEmbeddingOptions& opts = {});
+  // opts with slices and dim as used (taken from the projection file when there is one).
   const WordEmbeddingOptions& options() const { return opts_; }
+  bool learned() const { return !opts_.projection.empty(); }
   int32_t frame_dim() const { return frame_dim_; }
   // Values per projected frame: slices x dim.
   size_t projected_width() const { return static_cast<size_t>(opts_.slices) * opts_.dim; }
-  // Names the embedding (method, K, dim, seed) together with the encoder it reads.
+  // Names the embedding (method, K, dim, seed or the file's name and checksum) together with the
+  // encoder it reads.
   std::string Id(const std::string& encoder_name) const;
 
   // frames: n x frame_dim -> out: n x projected_width().
@@ -72,7 +85,10 @@ class WordEmbedder {
  private:
   int32_t frame_dim_;
   WordEmbeddingOptions opts_;
+  void LoadProjection();
   std::vector<float> proj_;  // slices x dim x frame_dim: slice k's matrix minus the mean over slices
+  std::vector<float> bias_;  // dim, subtracted before normalising (empty: none)
+  std::string name_;         // the file's name and checksum
 };
 
 }  // namespace echoic::kws
