@@ -61,7 +61,7 @@ echo "== Python tests under ASan/UBSan (pytest)"
 (cd "$ROOT/tests" && PYTHONPATH="$ROOT/sdk:$BUILD/python" ECHOIC_C_LIBRARY="$BUILD/bindings/c/libechoic.so" \
   ECHOIC_ORT_LIBRARY="$ORT_LIB" \
   "$PY" -m pytest -q -p no:cacheprovider -c "$ROOT/pyproject.toml" --rootdir "$ROOT" "$ROOT/tests/python" \
-  --deselect python/test_adaptive.py::test_address_space_limit_makes_big_tier_fail_and_small_tier_serve "$@")
+  --deselect tests/python/test_adaptive.py::test_address_space_limit_makes_big_tier_fail_and_small_tier_serve "$@")
 pytest_rc=$?
 
 reports=$(find "$LOGS" -type f | wc -l)
