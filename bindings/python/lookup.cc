@@ -107,12 +107,13 @@ void BindLookup(py::module_& m) {
 
   py::class_<kws::KeywordLookup>(m, "KeywordLookup")
       .def(py::init([](std::shared_ptr<kws::FrameEncoder> encoder, const std::string& index_path,
-                       const py::dict& options, const vad::VoiceActivityDetector* vad, bool read_only) {
+                       const py::dict& options, const py::object& vad, bool read_only) {
+             // None: the energy VAD trims enrollment clips.
              std::shared_ptr<const vad::VoiceActivityDetector> proto;
-             if (vad) proto = vad->Clone();
+             if (!vad.is_none()) proto = vad.cast<const vad::VoiceActivityDetector&>().Clone();
              return std::make_unique<kws::KeywordLookup>(encoder, index_path, Options(options), proto, read_only);
            }),
-           py::arg("encoder"), py::arg("index_path"), py::arg("options") = py::dict(), py::arg("vad") = nullptr,
+           py::arg("encoder"), py::arg("index_path"), py::arg("options") = py::dict(), py::arg("vad") = py::none(),
            py::arg("read_only") = false)
       .def("enroll", [](kws::KeywordLookup& l, const std::string& keyword, const std::vector<Samples>& clips) {
         std::vector<std::vector<float>> v;
