@@ -8,6 +8,7 @@ per keyword per hour of scanned speech. Real part: porcupine.wav enrolls, multip
 scanned (porcupine at ~5.8 s and ~35.4 s, the starts of the two occurrences).
 
     PYTHONPATH=sdk:<build>/python python3 benchmarks/lookup/bench_lookup.py [--quick] [--methods awe,template,dvector]
+        [--awe-options '{"projection": null}']   # the seeded random projection instead of the learned one
 """
 from __future__ import annotations
 
@@ -41,12 +42,11 @@ def _fresh(d: Path, name: str) -> Path:
 
 
 class Awe:
-    name = "whisper-awe (new)"
-
     def __init__(self, d: Path, tag: str, **opts):
         from echoic.keyword_lookup import KeywordLookup
         self.kl = KeywordLookup(_fresh(d, f"awe-{tag}.idx"), min_threshold=-1.0, **opts)
-        self.floor = 0.6
+        learned = bool(self.kl.options["projection"])
+        self.name = f"whisper-awe, {'learned' if learned else 'random'} projection ({self.kl.embedding_id})"
 
     def enroll(self, kw: str, clip: np.ndarray) -> None:
         self.kl.enroll(kw, [clip])
@@ -112,7 +112,8 @@ def main() -> int:
     ap.add_argument("--corpus", default="/tmp/echoic-lookup-tts")
     ap.add_argument("--methods", default="awe,template,dvector")
     ap.add_argument("--quick", action="store_true", help="2 enrollment voices instead of all")
-    ap.add_argument("--awe-options", default="{}", help="JSON options for the core lookup (dim, slices, ...)")
+    ap.add_argument("--awe-options", default="{}",
+                    help='JSON options for the lookup, e.g. {"projection": null} for the random projection')
     args = ap.parse_args()
     import json
     awe_opts = json.loads(args.awe_options)

@@ -74,7 +74,7 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
   const int32_t w = encoder_->window_frames();
   ECHOIC_CHECK(opts_.hop_frames >= 1 && opts_.hop_frames <= w, ErrorCode::kInvalidArgument,
                "keyword lookup: hop_frames ", opts_.hop_frames, " must be in 1..", w);
-  ECHOIC_CHECK(std::isfinite(opts_.min_threshold) && std::isfinite(opts_.calibration_margin) &&
+  ECHOIC_CHECK(!std::isinf(opts_.min_threshold) && std::isfinite(opts_.calibration_margin) &&
                    std::isfinite(opts_.threshold_offset) && std::isfinite(opts_.refractory_s),
                ErrorCode::kInvalidArgument, "keyword lookup: thresholds and refractory must be finite");
   if (Exists(index_path)) {
@@ -90,6 +90,7 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
   }
   embedder_ = std::make_shared<WordEmbedder>(encoder_->dim(), opts_.embedding);
   opts_.embedding = embedder_->options();
+  if (std::isnan(opts_.min_threshold)) opts_.min_threshold = embedder_->default_threshold();
   if (index_)
     ECHOIC_CHECK(index_->options().dim == static_cast<size_t>(opts_.embedding.dim), ErrorCode::kInvalidArgument,
                  "keyword index '", index_path, "' holds ", index_->options().dim, "-dim vectors; the projection '",

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -30,7 +31,8 @@ namespace echoic::kws {
 struct LookupOptions {
   WordEmbeddingOptions embedding;  // random projection: dim is taken from an existing index
   std::vector<float> scales{0.8f, 0.9f, 1.0f, 1.12f, 1.25f};  // window length / enrolled length
-  float min_threshold = 0.6f;      // floor of every calibrated threshold
+  float min_threshold = std::numeric_limits<float>::quiet_NaN();  // floor of every calibrated
+                                   // threshold; NaN: the embedding's (WordEmbedder::default_threshold)
   float calibration_margin = 0.1f; // above the word's best score elsewhere in its own clip
   float threshold_offset = 0.f;    // added to every threshold at scan time (the user's trade-off)
   float refractory_s = -1.f;       // < 0: the keyword's longest enrolled example

@@ -129,13 +129,16 @@ void WordEmbedder::LoadProjection() {
   auto damaged = [&](const auto&... why) { Fail(ErrorCode::kCorruptData, "keyword lookup projection '", path,
                                                 "' is damaged: ", why...); };
   constexpr char kMagic[8] = {'E', 'C', 'H', 'A', 'W', 'E', 'P', '1'};
-  constexpr size_t kHeader = sizeof kMagic + 4 * sizeof(uint32_t);
+  constexpr size_t kHeader = sizeof kMagic + 5 * 4;
   if (bytes.size() < kHeader + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     damaged("not a projection file (", bytes.size(), " bytes; expected one written by recipes/lookup/fit_projection.py)");
   uint32_t head[4];  // slices, dim, frame_dim, name length
   std::memcpy(head, bytes.data() + sizeof kMagic, sizeof head);
   if (head[0] < 1 || head[0] > 32 || head[1] < 1 || head[1] > 1024 || head[2] < 1 || head[2] > 8192 || head[3] > 256)
     damaged("header says slices ", head[0], ", dim ", head[1], ", frame_dim ", head[2], ", name of ", head[3], " bytes");
+  float threshold;
+  std::memcpy(&threshold, bytes.data() + sizeof kMagic + sizeof head, 4);
+  if (!(threshold > -1.f && threshold < 1.f)) damaged("header says threshold ", threshold);
   const size_t k = head[0], d = head[1], f = head[2];
   const size_t n_weights = k * d * f, expected = kHeader + head[3] + (n_weights + d) * sizeof(float) + 4;
   if (bytes.size() != expected) damaged(bytes.size(), " bytes, the header implies ", expected);
@@ -158,6 +161,7 @@ void WordEmbedder::LoadProjection() {
   char sum[16];
   std::snprintf(sum, sizeof sum, "%08x", crc);
   name_ += std::string("-") + sum;
+  default_threshold_ = threshold;
   opts_.slices = static_cast<int32_t>(k);
   opts_.dim = static_cast<int32_t>(d);
 }

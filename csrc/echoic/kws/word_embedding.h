@@ -12,8 +12,9 @@
 // every machine; kept for indexes made before, and to compare against). The map is linear, so it
 // is applied once per frame (K x dim values) and a window costs K x dim additions per frame.
 //
-// Projection file (little-endian): "ECHAWEP1", u32 slices, dim, frame_dim, name_len, the name
-// (name_len bytes), float32 weights [slices][dim][frame_dim], float32 bias [dim], u32 CRC-32
+// Projection file (little-endian): "ECHAWEP1", u32 slices, dim, frame_dim, name_len, float32
+// threshold (the detection threshold floor its fitting chose on held-out words and voices), the
+// name (name_len bytes), float32 weights [slices][dim][frame_dim], float32 bias [dim], u32 CRC-32
 // (IEEE) of everything before it.
 #ifndef ECHOIC_KWS_WORD_EMBEDDING_H_
 #define ECHOIC_KWS_WORD_EMBEDDING_H_
@@ -69,6 +70,8 @@ class WordEmbedder {
   // opts with slices and dim as used (taken from the projection file when there is one).
   const WordEmbeddingOptions& options() const { return opts_; }
   bool learned() const { return !opts_.projection.empty(); }
+  // The lowest detection threshold that suits this embedding's scores (the file's; 0.6 random).
+  float default_threshold() const { return default_threshold_; }
   int32_t frame_dim() const { return frame_dim_; }
   // Values per projected frame: slices x dim.
   size_t projected_width() const { return static_cast<size_t>(opts_.slices) * opts_.dim; }
@@ -89,6 +92,7 @@ class WordEmbedder {
   std::vector<float> proj_;  // slices x dim x frame_dim: slice k's matrix minus the mean over slices
   std::vector<float> bias_;  // dim, subtracted before normalising (empty: none)
   std::string name_;         // the file's name and checksum
+  float default_threshold_ = 0.6f;
 };
 
 }  // namespace echoic::kws
