@@ -218,7 +218,7 @@ def test_broken_pipe_is_quiet(speech_dev):
 
 
 def test_ctrl_c_during_a_batch_is_one_line(speech_dev, monkeypatch, capsys):
-    from echoic import transcribe_cli
+    from echoic.cli import transcribe as transcribe_cli
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -374,3 +374,14 @@ def test_segments_arrive_lazily_with_progress(speech_dev):
     rest = list(it)
     assert seen[-1][0] == seen[-1][1] and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
     assert [r.text for r in [first, *rest]] == [r.text for r in rec.transcribe(audio, 16000).segments]
+
+
+def test_old_cli_module_paths_still_work_with_a_warning():
+    import importlib
+    import sys
+
+    for old, new in (("echoic.transcribe_cli", "echoic.cli.transcribe"), ("echoic.models_cli", "echoic.cli.models")):
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=new):
+            mod = importlib.import_module(old)
+        assert mod is importlib.import_module(new)
