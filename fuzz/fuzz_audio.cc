@@ -30,11 +30,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::ExpectTypedErrors([&] {
     std::vector<float> x;
     switch (format) {
-      case 0: { auto v = Pcm<int16_t>(data, size); x = audio::Int16ToFloat(v.data(), v.size()); break; }
-      case 1: { auto v = Pcm<int32_t>(data, size); x = audio::Int32ToFloat(v.data(), v.size()); break; }
-      case 2: x = audio::Uint8ToFloat(data, size); break;
-      case 3: { auto v = Pcm<double>(data, size); x = audio::Float64ToFloat(v.data(), v.size(), "fuzz"); break; }
-      default: { x = Pcm<float>(data, size); audio::ValidateSamples(x.data(), x.size(), "fuzz"); break; }
+      case 0: {
+        auto v = Pcm<int16_t>(data, size);
+        x = audio::Int16ToFloat(v.data(), v.size());
+        break;
+      }
+      case 1: {
+        auto v = Pcm<int32_t>(data, size);
+        x = audio::Int32ToFloat(v.data(), v.size());
+        break;
+      }
+      case 2:
+        x = audio::Uint8ToFloat(data, size);
+        break;
+      case 3: {
+        auto v = Pcm<double>(data, size);
+        x = audio::Float64ToFloat(v.data(), v.size(), "fuzz");
+        break;
+      }
+      default: {
+        x = Pcm<float>(data, size);
+        audio::ValidateSamples(x.data(), x.size(), "fuzz");
+        break;
+      }
     }
     const size_t frames = x.size() / static_cast<size_t>(channels);
     std::vector<float> mono = audio::DownmixInterleaved(x.data(), frames, channels);

@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)t.Decode(all);
     (void)t.Find("<|endoftext|>");
     if (t.has_merges())
-      for (const char* text : {" Hello world, it's 12:30.", "  naïve café   ", "\xff\xfe bad bytes", "aaaaaaaaaaaaaaaa"})
+      for (const char* text :
+           {" Hello world, it's 12:30.", "  naïve café   ", "\xff\xfe bad bytes", "aaaaaaaaaaaaaaaa"})
         (void)t.Decode(t.Encode(text));
   });
   std::remove(merges_path.c_str());

@@ -12,6 +12,16 @@ echo "== Python lint (ruff, settings in pyproject.toml)"
 "$PY" -m ruff check sdk tests recipes benchmarks examples
 ruff_rc=$?
 
+echo "== C++ format (clang-format, settings in .clang-format)"
+CXX_FILES=$(git -C "$ROOT" ls-files 'csrc/*.cc' 'csrc/*.h' 'bindings/*.cc' 'bindings/*.h' 'fuzz/*.cc' 'fuzz/*.h' 'examples/*.c' 2>/dev/null)
+if [ -n "$CXX_FILES" ]; then
+  (cd "$ROOT" && "$PY" -c "import clang_format; clang_format.clang_format()" --dry-run --Werror $CXX_FILES)
+  format_rc=$?
+else
+  echo "tests/run.sh: not a git checkout; C++ format check skipped"
+  format_rc=0
+fi
+
 BUILD="${ECHOIC_TEST_BUILD_DIR:-$ROOT/build/tests}"
 JOBS="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
 echo "== C++ unit tests (ctest) in $BUILD"
@@ -49,8 +59,9 @@ if [ "$pytest_rc" -eq 5 ]; then
   pytest_rc=1
 fi
 
-if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ] || [ "$mypy_rc" -ne 0 ] || [ "$ruff_rc" -ne 0 ]; then
-  echo "tests/run.sh: FAILED (ruff rc=$ruff_rc, ctest rc=$ctest_rc, mypy rc=$mypy_rc, pytest rc=$pytest_rc)"
+if [ "$ctest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ] || [ "$mypy_rc" -ne 0 ] || [ "$ruff_rc" -ne 0 ] \
+   || [ "$format_rc" -ne 0 ]; then
+  echo "tests/run.sh: FAILED (ruff rc=$ruff_rc, clang-format rc=$format_rc, ctest rc=$ctest_rc, mypy rc=$mypy_rc, pytest rc=$pytest_rc)"
   exit 1
 fi
 echo "tests/run.sh: all tests passed"

@@ -50,8 +50,8 @@ echoic_status echoic_adaptive_create(const echoic_adaptive_config* c, echoic_ada
                  "echoic_adaptive_create: no tiers (tier_models / num_tiers)");
     echoic::asr::AdaptiveRecognizerConfig cfg;
     for (size_t i = 0; i < c->num_tiers; ++i) {
-      ECHOIC_CHECK(c->tier_models[i] != nullptr, ErrorCode::kInvalidArgument, "echoic_adaptive_create: tier_models[",
-                   i, "] is NULL");
+      ECHOIC_CHECK(c->tier_models[i] != nullptr, ErrorCode::kInvalidArgument, "echoic_adaptive_create: tier_models[", i,
+                   "] is NULL");
       echoic::asr::ModelTier t;
       t.model = c->tier_models[i];
       if (c->tier_names && c->tier_names[i]) t.name = c->tier_names[i];

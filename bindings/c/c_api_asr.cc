@@ -7,8 +7,8 @@
 
 #include "c_api_asr.h"
 #include "c_api_util.h"
-#include "echoic/decoding/hotwords.h"
 #include "echoic/asr/recognizer.h"
+#include "echoic/decoding/hotwords.h"
 
 struct echoic_recognizer {
   static constexpr auto kHandleType = echoic::c_api::HandleType::kRecognizer;
@@ -103,9 +103,7 @@ echoic_status echoic_stream_create(const echoic_recognizer* r, const char* hotwo
   });
 }
 
-echoic_status echoic_stream_free(echoic_stream* s) {
-  return echoic::c_api::DestroyHandle(s, "echoic_stream_free");
-}
+echoic_status echoic_stream_free(echoic_stream* s) { return echoic::c_api::DestroyHandle(s, "echoic_stream_free"); }
 
 echoic_status echoic_stream_accept_waveform(echoic_stream* s, int32_t sample_rate, const float* samples, size_t n) {
   return Guard([&] {
@@ -160,8 +158,8 @@ echoic_status echoic_recognizer_decode(const echoic_recognizer* r, echoic_stream
       if (!echoic::c_api::IsLiveHandle(streams[i], echoic_stream::kHandleType))
         echoic::c_api::FailHandle(streams[i], echoic_stream::kHandleType, "streams[" + std::to_string(i) + "]");
       for (auto* seen : list)
-        ECHOIC_CHECK(seen != streams[i]->impl.get(), ErrorCode::kInvalidArgument,
-                     "echoic_recognizer_decode: stream ", streams[i]->impl->id(), " is listed twice");
+        ECHOIC_CHECK(seen != streams[i]->impl.get(), ErrorCode::kInvalidArgument, "echoic_recognizer_decode: stream ",
+                     streams[i]->impl->id(), " is listed twice");
       list.push_back(streams[i]->impl.get());
     }
     r->impl->Decode(list);
@@ -262,8 +260,6 @@ echoic_status echoic_result_word(const echoic_result* r, size_t i, const char** 
   });
 }
 
-echoic_status echoic_result_free(echoic_result* r) {
-  return echoic::c_api::DestroyHandle(r, "echoic_result_free");
-}
+echoic_status echoic_result_free(echoic_result* r) { return echoic::c_api::DestroyHandle(r, "echoic_result_free"); }
 
 }  // extern "C"

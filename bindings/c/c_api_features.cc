@@ -114,8 +114,7 @@ echoic_status echoic_fbank_dim(const echoic_fbank* fbank, int32_t* out) {
   });
 }
 
-echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out,
-                                      size_t out_len) {
+echoic_status echoic_fbank_get_frames(const echoic_fbank* fbank, int32_t start, int32_t n, float* out, size_t out_len) {
   return Guard([&] {
     ECHOIC_C_HANDLE(fbank);
     ECHOIC_CHECK(n >= 0, ErrorCode::kInvalidArgument, "echoic_fbank_get_frames: n=", n, " must be >= 0");

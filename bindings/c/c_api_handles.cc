@@ -76,18 +76,30 @@ std::string Describe(const void* p, HandleType want) {
 
 const char* HandleTypeName(HandleType type) {
   switch (type) {
-    case HandleType::kSession: return "echoic_session";
-    case HandleType::kFbank: return "echoic_fbank";
-    case HandleType::kResampler: return "echoic_resampler";
-    case HandleType::kRecognizer: return "echoic_recognizer";
-    case HandleType::kStream: return "echoic_stream";
-    case HandleType::kResult: return "echoic_result";
-    case HandleType::kIndex: return "echoic_index";
-    case HandleType::kAdaptive: return "echoic_adaptive";
-    case HandleType::kAdaptiveStream: return "echoic_adaptive_stream";
-    case HandleType::kSpeakerModel: return "echoic_speaker_model";
-    case HandleType::kKws: return "echoic_kws";
-    case HandleType::kLookup: return "echoic_lookup";
+    case HandleType::kSession:
+      return "echoic_session";
+    case HandleType::kFbank:
+      return "echoic_fbank";
+    case HandleType::kResampler:
+      return "echoic_resampler";
+    case HandleType::kRecognizer:
+      return "echoic_recognizer";
+    case HandleType::kStream:
+      return "echoic_stream";
+    case HandleType::kResult:
+      return "echoic_result";
+    case HandleType::kIndex:
+      return "echoic_index";
+    case HandleType::kAdaptive:
+      return "echoic_adaptive";
+    case HandleType::kAdaptiveStream:
+      return "echoic_adaptive_stream";
+    case HandleType::kSpeakerModel:
+      return "echoic_speaker_model";
+    case HandleType::kKws:
+      return "echoic_kws";
+    case HandleType::kLookup:
+      return "echoic_lookup";
   }
   return "echoic handle";
 }

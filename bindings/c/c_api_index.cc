@@ -62,8 +62,8 @@ echoic_status echoic_index_open(const char* path, int32_t flags, echoic_index** 
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(path);
     ECHOIC_C_REQUIRE(out);
-    ECHOIC_CHECK((flags & ~(ECHOIC_INDEX_OPEN_RECOVER | ECHOIC_INDEX_OPEN_READ_ONLY)) == 0,
-                 ErrorCode::kInvalidArgument, "echoic_index_open: unknown flags ", flags);
+    ECHOIC_CHECK((flags & ~(ECHOIC_INDEX_OPEN_RECOVER | ECHOIC_INDEX_OPEN_READ_ONLY)) == 0, ErrorCode::kInvalidArgument,
+                 "echoic_index_open: unknown flags ", flags);
     echoic::index::OpenOptions o;
     o.recover = (flags & ECHOIC_INDEX_OPEN_RECOVER) != 0;
     o.read_only = (flags & ECHOIC_INDEX_OPEN_READ_ONLY) != 0;
@@ -101,8 +101,8 @@ echoic_status echoic_index_remove(echoic_index* index, const int64_t* ids, size_
   });
 }
 
-echoic_status echoic_index_search(const echoic_index* index, const float* queries, size_t nq, size_t k,
-                                  const char* ns, size_t nprobe, size_t rerank, float* out_scores, int64_t* out_ids) {
+echoic_status echoic_index_search(const echoic_index* index, const float* queries, size_t nq, size_t k, const char* ns,
+                                  size_t nprobe, size_t rerank, float* out_scores, int64_t* out_ids) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(queries);
     ECHOIC_C_REQUIRE(out_scores);

@@ -22,18 +22,22 @@ using echoic::ort::Tensor;
 
 echoic::ort::GraphOptimization ToGraphOptimization(int32_t v) {
   switch (v) {
-    case ECHOIC_GRAPH_OPT_DISABLED: return echoic::ort::GraphOptimization::kDisabled;
-    case ECHOIC_GRAPH_OPT_BASIC: return echoic::ort::GraphOptimization::kBasic;
-    case ECHOIC_GRAPH_OPT_EXTENDED: return echoic::ort::GraphOptimization::kExtended;
-    case ECHOIC_GRAPH_OPT_ALL: return echoic::ort::GraphOptimization::kAll;
+    case ECHOIC_GRAPH_OPT_DISABLED:
+      return echoic::ort::GraphOptimization::kDisabled;
+    case ECHOIC_GRAPH_OPT_BASIC:
+      return echoic::ort::GraphOptimization::kBasic;
+    case ECHOIC_GRAPH_OPT_EXTENDED:
+      return echoic::ort::GraphOptimization::kExtended;
+    case ECHOIC_GRAPH_OPT_ALL:
+      return echoic::ort::GraphOptimization::kAll;
     default:
       echoic::Fail(ErrorCode::kInvalidArgument, "echoic_session_create: graph_optimization ", v,
                    " is not an echoic_graph_optimization (0..3)");
   }
 }
 
-const echoic::ort::TensorInfo& InfoAt(const std::vector<echoic::ort::TensorInfo>& infos, size_t index,
-                                      const char* fn, const std::string& model) {
+const echoic::ort::TensorInfo& InfoAt(const std::vector<echoic::ort::TensorInfo>& infos, size_t index, const char* fn,
+                                      const std::string& model) {
   ECHOIC_CHECK(index < infos.size(), ErrorCode::kInvalidArgument, fn, ": index ", index, " out of range (", model,
                " has ", infos.size(), ")");
   return infos[index];
@@ -161,8 +165,8 @@ echoic_status echoic_session_run_f32(echoic_session* session, const char* const*
       tensors.push_back(std::move(t));
     }
     for (size_t i = 0; i < num_outputs; ++i) {
-      ECHOIC_CHECK(output_names[i] != nullptr, ErrorCode::kInvalidArgument, __func__, ": ", model, ": output_names[",
-                   i, "] is NULL");
+      ECHOIC_CHECK(output_names[i] != nullptr, ErrorCode::kInvalidArgument, __func__, ": ", model, ": output_names[", i,
+                   "] is NULL");
       out_names.emplace_back(output_names[i]);
     }
     std::vector<const Tensor*> ptrs;

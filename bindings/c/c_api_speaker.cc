@@ -22,8 +22,7 @@ const echoic::speaker::SpeakerEmbedder& Impl(const echoic_speaker_model* model) 
 
 extern "C" {
 
-echoic_status echoic_speaker_model_create(const char* model_path, int32_t num_threads,
-                                          echoic_speaker_model** out) {
+echoic_status echoic_speaker_model_create(const char* model_path, int32_t num_threads, echoic_speaker_model** out) {
   return echoic::c_api::Guard([&] {
     ECHOIC_C_REQUIRE(model_path);
     ECHOIC_C_REQUIRE(out);
@@ -58,8 +57,8 @@ echoic_status echoic_speaker_embed(const echoic_speaker_model* model, const floa
     const auto& m = Impl(model);
     ECHOIC_C_REQUIRE(samples);
     ECHOIC_C_REQUIRE(out);
-    ECHOIC_CHECK(capacity >= static_cast<size_t>(m.dim()), ErrorCode::kInvalidArgument, "echoic_speaker_embed: out has ",
-                 capacity, " floats, model '", m.name(), "' gives ", m.dim());
+    ECHOIC_CHECK(capacity >= static_cast<size_t>(m.dim()), ErrorCode::kInvalidArgument,
+                 "echoic_speaker_embed: out has ", capacity, " floats, model '", m.name(), "' gives ", m.dim());
     const std::vector<float> v = m.Embed(samples, n);
     std::copy(v.begin(), v.end(), out);
   });

@@ -55,8 +55,18 @@ echoic_status Guard(Fn&& fn) {
 
 // One per opaque type of echoic.h; each handle struct names its own as kHandleType.
 enum class HandleType : uint8_t {
-  kSession, kFbank, kResampler, kRecognizer, kStream, kResult, kIndex,
-  kAdaptive, kAdaptiveStream, kSpeakerModel, kKws, kLookup,
+  kSession,
+  kFbank,
+  kResampler,
+  kRecognizer,
+  kStream,
+  kResult,
+  kIndex,
+  kAdaptive,
+  kAdaptiveStream,
+  kSpeakerModel,
+  kKws,
+  kLookup,
 };
 const char* HandleTypeName(HandleType type);  // "echoic_stream", ...
 
@@ -96,9 +106,9 @@ echoic_status DestroyHandle(T* p, const char* fn) {
 }  // namespace echoic::c_api
 
 // NULL check, then live-handle and type check of a handle argument (inside Guard).
-#define ECHOIC_C_HANDLE(ptr) \
-  do { \
-    ECHOIC_C_REQUIRE(ptr); \
+#define ECHOIC_C_HANDLE(ptr)                                                                                    \
+  do {                                                                                                          \
+    ECHOIC_C_REQUIRE(ptr);                                                                                      \
     ::echoic::c_api::CheckHandle((ptr), std::remove_pointer_t<std::decay_t<decltype(ptr)>>::kHandleType, #ptr); \
   } while (0)
 

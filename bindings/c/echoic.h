@@ -95,12 +95,12 @@ typedef enum echoic_graph_optimization {
 } echoic_graph_optimization;
 
 typedef struct echoic_session_config {
-  int32_t num_threads;            /* threads inside one operator (ORT intra-op); 0 = ORT default. Default 1;
-                                     more than max(64, 4 x hardware threads): ECHOIC_ERR_INVALID_ARGUMENT */
-  int32_t inter_op_threads;       /* threads across operators; 0 = ORT default. Default 1 */
+  int32_t num_threads;      /* threads inside one operator (ORT intra-op); 0 = ORT default. Default 1;
+                               more than max(64, 4 x hardware threads): ECHOIC_ERR_INVALID_ARGUMENT */
+  int32_t inter_op_threads; /* threads across operators; 0 = ORT default. Default 1 */
   echoic_graph_optimization graph_optimization; /* default ECHOIC_GRAPH_OPT_ALL */
-  int32_t cpu_mem_arena;          /* nonzero = ORT CPU arena on (faster, ~2x model size in RAM). Default 1 */
-  const char* ort_library;        /* explicit libonnxruntime path, or NULL. Default NULL. Copied. */
+  int32_t cpu_mem_arena;   /* nonzero = ORT CPU arena on (faster, ~2x model size in RAM). Default 1 */
+  const char* ort_library; /* explicit libonnxruntime path, or NULL. Default NULL. Copied. */
 } echoic_session_config;
 
 /* Fills *config with the defaults above. Always call it before changing fields. */
@@ -141,8 +141,7 @@ ECHOIC_API echoic_status echoic_session_run_f32(echoic_session* session, const c
                                                 const float* const* input_data, const int64_t* const* input_shapes,
                                                 const size_t* input_ranks, size_t num_inputs,
                                                 const char* const* output_names, size_t num_outputs,
-                                                const float** out_data, const int64_t** out_shapes,
-                                                size_t* out_ranks);
+                                                const float** out_data, const int64_t** out_shapes, size_t* out_ranks);
 
 /* ---- features ---------------------------------------------------------- */
 /* Kaldi-compatible log-mel filterbank, computed incrementally: any chunking of the
@@ -152,23 +151,23 @@ ECHOIC_API echoic_status echoic_session_run_f32(echoic_session* session, const c
 typedef struct echoic_fbank echoic_fbank;
 
 typedef struct echoic_fbank_config {
-  int32_t sample_rate;      /* Hz, default 16000 */
-  int32_t num_bins;         /* default 80 */
-  float frame_length_ms;    /* default 25 */
-  float frame_shift_ms;     /* default 10 */
-  float preemph_coeff;      /* default 0.97 */
-  int32_t remove_dc_offset; /* bool, default 1 */
-  const char* window_type;  /* "povey" (default), "hamming", "hanning", "rectangular" */
-  int32_t snip_edges;       /* bool, default 0 */
-  float dither;             /* default 0 */
-  uint32_t dither_seed;     /* default 0 */
-  float low_freq;           /* Hz, default 20 */
-  float high_freq;          /* Hz; <= 0 is an offset from Nyquist; default 0 */
-  int32_t use_energy;       /* bool, default 0 */
-  float energy_floor;       /* default 0 */
-  int32_t raw_energy;       /* bool, default 1 */
-  int32_t use_log_fbank;    /* bool, default 1 */
-  int32_t use_power;        /* bool, default 1 */
+  int32_t sample_rate;           /* Hz, default 16000 */
+  int32_t num_bins;              /* default 80 */
+  float frame_length_ms;         /* default 25 */
+  float frame_shift_ms;          /* default 10 */
+  float preemph_coeff;           /* default 0.97 */
+  int32_t remove_dc_offset;      /* bool, default 1 */
+  const char* window_type;       /* "povey" (default), "hamming", "hanning", "rectangular" */
+  int32_t snip_edges;            /* bool, default 0 */
+  float dither;                  /* default 0 */
+  uint32_t dither_seed;          /* default 0 */
+  float low_freq;                /* Hz, default 20 */
+  float high_freq;               /* Hz; <= 0 is an offset from Nyquist; default 0 */
+  int32_t use_energy;            /* bool, default 0 */
+  float energy_floor;            /* default 0 */
+  int32_t raw_energy;            /* bool, default 1 */
+  int32_t use_log_fbank;         /* bool, default 1 */
+  int32_t use_power;             /* bool, default 1 */
   int32_t round_to_power_of_two; /* bool, default 1 */
 } echoic_fbank_config;
 
@@ -211,9 +210,10 @@ typedef struct echoic_stream echoic_stream;
 typedef struct echoic_result echoic_result;
 
 typedef struct echoic_recognizer_config {
-  const char* model;           /* CTC encoder .onnx (or its folder), a transducer folder with encoder/decoder/joiner.onnx,
-                                  or a Whisper folder from `echoic models import` (encoder/decoder.onnx + vocabulary.txt) (required) */
-  const char* tokens;          /* tokens.txt; NULL = beside the model */
+  const char*
+      model;          /* CTC encoder .onnx (or its folder), a transducer folder with encoder/decoder/joiner.onnx,
+                         or a Whisper folder from `echoic models import` (encoder/decoder.onnx + vocabulary.txt) (required) */
+  const char* tokens; /* tokens.txt; NULL = beside the model */
   const char* decoding_method; /* "auto" (default: "beam" when a word LM is found, else "greedy"), "greedy", "beam" */
   int32_t beam_size;           /* default 0: 16 with a word LM, else 4 */
   float hotword_score;         /* default boost per hotword token, 1.5 */
@@ -221,18 +221,18 @@ typedef struct echoic_recognizer_config {
   float rule1_min_trailing_silence; /* 2.4 s: endpoint even if nothing was decoded */
   float rule2_min_trailing_silence; /* 1.2 s: endpoint after speech */
   float rule3_max_utterance_length; /* 20 s */
-  int32_t num_threads;         /* ONNX Runtime intra-op threads, default 1 */
-  int32_t cpu_mem_arena;       /* default 1 */
-  int32_t max_batch;           /* streams per encoder run, default 8 */
-  const char* vad;             /* NULL/"" (endpoint on decoder blanks), "energy", "silero", or "external"
-                                  (decisions given with echoic_stream_report_voice_activity) */
-  const char* vad_model;       /* silero_vad.onnx when vad is "silero" */
+  int32_t num_threads;              /* ONNX Runtime intra-op threads, default 1 */
+  int32_t cpu_mem_arena;            /* default 1 */
+  int32_t max_batch;                /* streams per encoder run, default 8 */
+  const char* vad;                  /* NULL/"" (endpoint on decoder blanks), "energy", "silero", or "external"
+                                       (decisions given with echoic_stream_report_voice_activity) */
+  const char* vad_model;            /* silero_vad.onnx when vad is "silero" */
   /* Word LM for CTC beam search (ARPA, orders 1-3): "auto" (default) = lm.arpa beside the
      model if present, NULL/"" = none, else a path. Added in 0.1.0 after the fields above:
      always fill the struct with echoic_recognizer_config_default() first. */
   const char* lm;
-  float lm_scale;              /* weight of ln P(word | history), default 0.8 */
-  float word_bonus;            /* added per word, default 3.0 */
+  float lm_scale;   /* weight of ln P(word | history), default 0.8 */
+  float word_bonus; /* added per word, default 3.0 */
   /* Final results carry up to nbest distinct texts (echoic_result_alternative) when > 1;
      needs beam search ("auto" picks it). 1..16, default 1. Added in 0.1.1. */
   int32_t nbest;
@@ -251,28 +251,27 @@ ECHOIC_API echoic_status echoic_stream_create(const echoic_recognizer* recognize
 /* A stream must be freed before the recognizer that made it. */
 ECHOIC_API echoic_status echoic_stream_free(echoic_stream* stream);
 /* samples in [-1, 1]; any chunk size; sample_rate in 8000..192000 and constant per stream. */
-ECHOIC_API echoic_status echoic_stream_accept_waveform(echoic_stream* stream, int32_t sample_rate,
-                                                       const float* samples, size_t num_samples);
+ECHOIC_API echoic_status echoic_stream_accept_waveform(echoic_stream* stream, int32_t sample_rate, const float* samples,
+                                                       size_t num_samples);
 ECHOIC_API echoic_status echoic_stream_input_finished(echoic_stream* stream);
 /* With vad "external": the caller's detector judged the next `seconds` (0 < seconds <= 10)
  * of this stream's audio speech (is_speech nonzero) or not, in order from the stream's
  * start. Decisions take effect when decoding reaches that audio. ECHOIC_ERR_STATE when
  * the recognizer has another vad. */
-ECHOIC_API echoic_status echoic_stream_report_voice_activity(echoic_stream* stream, int32_t is_speech,
-                                                             double seconds);
+ECHOIC_API echoic_status echoic_stream_report_voice_activity(echoic_stream* stream, int32_t is_speech, double seconds);
 
-ECHOIC_API echoic_status echoic_recognizer_is_ready(const echoic_recognizer* recognizer,
-                                                    const echoic_stream* stream, int32_t* out_ready);
+ECHOIC_API echoic_status echoic_recognizer_is_ready(const echoic_recognizer* recognizer, const echoic_stream* stream,
+                                                    int32_t* out_ready);
 /* Decodes one chunk of each ready stream (batched). Streams must be distinct. */
 ECHOIC_API echoic_status echoic_recognizer_decode(const echoic_recognizer* recognizer, echoic_stream** streams,
                                                   size_t num_streams);
 /* *out_done = 1 once all audio was given, decoded and the last result is final. */
-ECHOIC_API echoic_status echoic_recognizer_is_done(const echoic_recognizer* recognizer,
-                                                   const echoic_stream* stream, int32_t* out_done);
+ECHOIC_API echoic_status echoic_recognizer_is_done(const echoic_recognizer* recognizer, const echoic_stream* stream,
+                                                   int32_t* out_done);
 
 /* The partial result of the open segment. Free it with echoic_result_free. */
-ECHOIC_API echoic_status echoic_recognizer_get_partial(const echoic_recognizer* recognizer,
-                                                       const echoic_stream* stream, echoic_result** out);
+ECHOIC_API echoic_status echoic_recognizer_get_partial(const echoic_recognizer* recognizer, const echoic_stream* stream,
+                                                       echoic_result** out);
 /* The oldest final result not yet taken, or *out = NULL when there is none. */
 ECHOIC_API echoic_status echoic_stream_pop_final(echoic_stream* stream, echoic_result** out);
 
@@ -291,8 +290,8 @@ ECHOIC_API echoic_status echoic_result_stable_words(const echoic_result* result,
 ECHOIC_API echoic_status echoic_result_num_alternatives(const echoic_result* result, size_t* out);
 ECHOIC_API echoic_status echoic_result_alternative(const echoic_result* result, size_t i, const char** text,
                                                    double* score);
-ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word,
-                                            float* start, float* end, float* confidence);
+ECHOIC_API echoic_status echoic_result_word(const echoic_result* result, size_t index, const char** word, float* start,
+                                            float* end, float* confidence);
 ECHOIC_API echoic_status echoic_result_free(echoic_result* result);
 
 /* ---- embedding index ---------------------------------------------------- */
@@ -319,8 +318,7 @@ typedef struct echoic_index_config {
 /* Fills *config with the defaults for `dim` (cosine, pq, m=32, keep_fp16=1). */
 ECHOIC_API void echoic_index_config_default(echoic_index_config* config, size_t dim);
 /* Creates a new index at `path` (must not exist). */
-ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_config* config,
-                                             echoic_index** out);
+ECHOIC_API echoic_status echoic_index_create(const char* path, const echoic_index_config* config, echoic_index** out);
 /* Flags of echoic_index_open, or'ed together. */
 #define ECHOIC_INDEX_OPEN_RECOVER 1   /* keep every intact record of a damaged file */
 #define ECHOIC_INDEX_OPEN_READ_ONLY 2 /* a snapshot; creates, locks and repairs nothing */
@@ -385,15 +383,15 @@ typedef struct echoic_adaptive_config {
   const char* const* tier_models; /* num_tiers paths: model folder (model.onnx + tokens.txt) or .onnx */
   const char* const* tier_names;  /* NULL or num_tiers names (NULL entries: the folder name) */
   size_t num_tiers;
-  const echoic_recognizer_config* recognizer; /* NULL = defaults; its model/tokens are ignored */
-  int64_t memory_budget_bytes;   /* 0 = none; else compared with the process RSS */
-  int64_t low_watermark_bytes;   /* default 64 MiB of headroom */
-  int64_t high_watermark_bytes;  /* default 128 MiB */
-  float upgrade_after_seconds;   /* default 10 */
-  int32_t poll_interval_ms;      /* default 500; 0 = no monitor thread */
-  int32_t system_probes;         /* cgroup v2/v1 + /proc/meminfo, default 1 */
-  float max_buffer_seconds;      /* audio kept per stream for re-decoding, default 30 */
-  int32_t preload_fallback;      /* keep the next smaller tier loaded too (faster switch), default 0 */
+  const echoic_recognizer_config* recognizer;   /* NULL = defaults; its model/tokens are ignored */
+  int64_t memory_budget_bytes;                  /* 0 = none; else compared with the process RSS */
+  int64_t low_watermark_bytes;                  /* default 64 MiB of headroom */
+  int64_t high_watermark_bytes;                 /* default 128 MiB */
+  float upgrade_after_seconds;                  /* default 10 */
+  int32_t poll_interval_ms;                     /* default 500; 0 = no monitor thread */
+  int32_t system_probes;                        /* cgroup v2/v1 + /proc/meminfo, default 1 */
+  float max_buffer_seconds;                     /* audio kept per stream for re-decoding, default 30 */
+  int32_t preload_fallback;                     /* keep the next smaller tier loaded too (faster switch), default 0 */
   echoic_model_switch_callback on_model_switch; /* may be NULL */
   void* user_data;
 } echoic_adaptive_config;
@@ -432,8 +430,7 @@ ECHOIC_API echoic_status echoic_adaptive_set_budget(echoic_adaptive* recognizer,
 /* *out_name stays valid while the recognizer lives. */
 ECHOIC_API echoic_status echoic_adaptive_current_tier(const echoic_adaptive* recognizer, int32_t* out_index,
                                                       const char** out_name);
-ECHOIC_API echoic_status echoic_adaptive_get_counters(const echoic_adaptive* recognizer,
-                                                      echoic_adaptive_counters* out);
+ECHOIC_API echoic_status echoic_adaptive_get_counters(const echoic_adaptive* recognizer, echoic_adaptive_counters* out);
 /* The tier that produced a result ("" for the plain recognizer). */
 ECHOIC_API echoic_status echoic_result_model(const echoic_result* result, const char** out);
 /* ---- speaker embeddings ------------------------------------------------- */
@@ -458,13 +455,13 @@ ECHOIC_API echoic_status echoic_speaker_model_free(echoic_speaker_model* model);
 typedef struct echoic_kws echoic_kws;
 
 typedef struct echoic_kws_config {
-  const char* model;          /* echoic-kws .onnx (required) */
-  const float* thresholds;    /* NULL: model default; 1 value: all keywords; else one per keyword */
+  const char* model;       /* echoic-kws .onnx (required) */
+  const float* thresholds; /* NULL: model default; 1 value: all keywords; else one per keyword */
   size_t num_thresholds;
-  float refractory_s;         /* < 0: model default (1 s) */
-  int32_t smoothing_hops;     /* <= 0: model default */
-  int32_t max_batch;          /* windows per ONNX Runtime run, default 16 */
-  int32_t num_threads;        /* ONNX Runtime intra-op threads, default 1 */
+  float refractory_s;     /* < 0: model default (1 s) */
+  int32_t smoothing_hops; /* <= 0: model default */
+  int32_t max_batch;      /* windows per ONNX Runtime run, default 16 */
+  int32_t num_threads;    /* ONNX Runtime intra-op threads, default 1 */
 } echoic_kws_config;
 
 ECHOIC_API void echoic_kws_config_default(echoic_kws_config* config);
@@ -479,8 +476,8 @@ ECHOIC_API echoic_status echoic_kws_accept_waveform(echoic_kws* kws, const float
 /* End of stream: the last windows are spotted. */
 ECHOIC_API echoic_status echoic_kws_input_finished(echoic_kws* kws);
 /* Oldest pending event: *has_event = 0 when none; else keyword index, end time (s), score. */
-ECHOIC_API echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t* keyword_index,
-                                              double* time, float* score);
+ECHOIC_API echoic_status echoic_kws_pop_event(echoic_kws* kws, int32_t* has_event, int32_t* keyword_index, double* time,
+                                              float* score);
 ECHOIC_API echoic_status echoic_kws_reset(echoic_kws* kws);
 
 /* ---- keyword lookup by example ------------------------------------------------ */
@@ -496,9 +493,8 @@ typedef struct echoic_lookup echoic_lookup;
  * (much weaker across speakers); ECHOIC_ERR_IO / ECHOIC_ERR_CORRUPT_DATA name a missing or
  * damaged file. index_path: created when missing; an index made with another projection is
  * refused. vad_model: silero_vad.onnx for trimming enrollment clips, or NULL for the energy VAD. */
-ECHOIC_API echoic_status echoic_lookup_create(const char* whisper_model, const char* projection,
-                                              const char* index_path, const char* vad_model, int32_t num_threads,
-                                              echoic_lookup** out);
+ECHOIC_API echoic_status echoic_lookup_create(const char* whisper_model, const char* projection, const char* index_path,
+                                              const char* vad_model, int32_t num_threads, echoic_lookup** out);
 ECHOIC_API echoic_status echoic_lookup_free(echoic_lookup* lookup);
 /* One recording (16 kHz mono in [-1, 1], at most 30 s) of `keyword`; call again for more. Later
  * scans see it after echoic_lookup_reset. */

@@ -15,15 +15,15 @@
 namespace {
 
 // Global class refs and method ids, resolved once in JNI_OnLoad.
-jclass g_exception_class;       // ai/echoic/EchoicException
-jmethodID g_exception_init;     // (ILjava/lang/String;Ljava/lang/String;)V
-jclass g_result_class;          // ai/echoic/Result
-jmethodID g_result_init;        // (Ljava/lang/String;ZI[Lai/echoic/Result$Word;)V
-jclass g_word_class;            // ai/echoic/Result$Word
-jmethodID g_word_init;          // (Ljava/lang/String;FFF)V
-jclass g_event_class;           // ai/echoic/KeywordSpotter$Event
-jmethodID g_event_init;         // (Ljava/lang/String;IDF)V
-jclass g_string_class;          // java/lang/String
+jclass g_exception_class;    // ai/echoic/EchoicException
+jmethodID g_exception_init;  // (ILjava/lang/String;Ljava/lang/String;)V
+jclass g_result_class;       // ai/echoic/Result
+jmethodID g_result_init;     // (Ljava/lang/String;ZI[Lai/echoic/Result$Word;)V
+jclass g_word_class;         // ai/echoic/Result$Word
+jmethodID g_word_init;       // (Ljava/lang/String;FFF)V
+jclass g_event_class;        // ai/echoic/KeywordSpotter$Event
+jmethodID g_event_init;      // (Ljava/lang/String;IDF)V
+jclass g_string_class;       // java/lang/String
 
 jclass GlobalClass(JNIEnv* env, const char* name) {
   jclass local = env->FindClass(name);
@@ -204,8 +204,8 @@ jobject ToJavaResult(JNIEnv* env, const echoic_result* r) {
   jstring text = NewJavaString(env, text_utf8);
   jobject result = nullptr;
   if (text) {
-    result = env->NewObject(g_result_class, g_result_init, text,
-                            static_cast<jboolean>(is_final != 0), static_cast<jint>(segment), words);
+    result = env->NewObject(g_result_class, g_result_init, text, static_cast<jboolean>(is_final != 0),
+                            static_cast<jint>(segment), words);
     env->DeleteLocalRef(text);
   }
   env->DeleteLocalRef(words);
@@ -268,9 +268,9 @@ JNIEXPORT jstring JNICALL Java_ai_echoic_Echoic_nativeLoadOnnxRuntime(JNIEnv* en
 // ---- ai.echoic.Recognizer --------------------------------------------------
 
 JNIEXPORT jlong JNICALL Java_ai_echoic_Recognizer_nativeCreate(
-    JNIEnv* env, jclass, jstring model, jstring tokens, jstring decoding_method, jint beam_size,
-    jfloat hotword_score, jstring lm, jfloat lm_scale, jfloat word_bonus, jboolean enable_endpoint, jfloat rule1, jfloat rule2, jfloat rule3, jint num_threads,
-    jboolean cpu_mem_arena, jint max_batch, jstring vad, jstring vad_model) {
+    JNIEnv* env, jclass, jstring model, jstring tokens, jstring decoding_method, jint beam_size, jfloat hotword_score,
+    jstring lm, jfloat lm_scale, jfloat word_bonus, jboolean enable_endpoint, jfloat rule1, jfloat rule2, jfloat rule3,
+    jint num_threads, jboolean cpu_mem_arena, jint max_batch, jstring vad, jstring vad_model) {
   return Guarded<jlong>(env, 0, [&]() -> jlong {
     if (!model) {
       ThrowByName(env, "java/lang/IllegalArgumentException", "model path is null");
@@ -312,8 +312,12 @@ JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeDefaults(JNIEnv* env, jcl
   echoic_recognizer_config c;
   echoic_recognizer_config_default(&c);
   const jint i[5] = {c.beam_size, c.enable_endpoint, c.num_threads, c.cpu_mem_arena, c.max_batch};
-  const jfloat f[6] = {c.hotword_score, c.rule1_min_trailing_silence, c.rule2_min_trailing_silence,
-                       c.rule3_max_utterance_length, c.lm_scale, c.word_bonus};
+  const jfloat f[6] = {c.hotword_score,
+                       c.rule1_min_trailing_silence,
+                       c.rule2_min_trailing_silence,
+                       c.rule3_max_utterance_length,
+                       c.lm_scale,
+                       c.word_bonus};
   env->SetIntArrayRegion(ints, 0, 5, i);  // a short array raises ArrayIndexOutOfBoundsException
   if (!env->ExceptionCheck()) env->SetFloatArrayRegion(floats, 0, 6, f);
 }
@@ -324,8 +328,7 @@ JNIEXPORT void JNICALL Java_ai_echoic_Recognizer_nativeFree(JNIEnv*, jclass, jlo
 
 // ---- ai.echoic.Stream ------------------------------------------------------
 
-JNIEXPORT jlong JNICALL Java_ai_echoic_Stream_nativeCreate(JNIEnv* env, jclass, jlong recognizer,
-                                                           jstring hotwords) {
+JNIEXPORT jlong JNICALL Java_ai_echoic_Stream_nativeCreate(JNIEnv* env, jclass, jlong recognizer, jstring hotwords) {
   return Guarded<jlong>(env, 0, [&]() -> jlong {
     auto* rec = FromHandle<echoic_recognizer>(env, recognizer);
     OptionalUtf8 h;

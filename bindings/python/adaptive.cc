@@ -68,10 +68,9 @@ PressureLevel LevelFrom(const py::object& level) {
 using Tier = std::tuple<std::string, std::string, std::string>;  // name, model, tokens
 
 std::unique_ptr<asr::AdaptiveRecognizer> MakeAdaptive(const std::vector<Tier>& tiers, const asr::RecognizerConfig& base,
-                                                       int64_t budget, int64_t low, int64_t high, double upgrade_after,
-                                                       double down_interval, double poll_interval,
-                                                       bool system_probes, double max_buffer_seconds,
-                                                       bool preload_fallback) {
+                                                      int64_t budget, int64_t low, int64_t high, double upgrade_after,
+                                                      double down_interval, double poll_interval, bool system_probes,
+                                                      double max_buffer_seconds, bool preload_fallback) {
   asr::AdaptiveRecognizerConfig c;
   for (const auto& [name, model, tokens] : tiers) c.tiers.push_back({name, model, tokens});
   c.base = base;
@@ -127,36 +126,37 @@ void BindAdaptive(py::module_& m) {
            py::arg("upgrade_after") = 10.0, py::arg("down_interval") = 1.0, py::arg("poll_interval") = 0.5,
            py::arg("system_probes") = true, py::arg("max_buffer_seconds") = 30.0, py::arg("preload_fallback") = false,
            py::call_guard<py::gil_scoped_release>())
-      .def("create_stream",
-           [](asr::AdaptiveRecognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
-             std::vector<asr::Hotword> hw;
-             for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
-             py::gil_scoped_release release;
-             return r.CreateStream(hw);
-           },
-           py::arg("hotwords") = std::vector<std::pair<std::string, float>>{}, py::keep_alive<0, 1>())
+      .def(
+          "create_stream",
+          [](asr::AdaptiveRecognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
+            std::vector<asr::Hotword> hw;
+            for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
+            py::gil_scoped_release release;
+            return r.CreateStream(hw);
+          },
+          py::arg("hotwords") = std::vector<std::pair<std::string, float>>{}, py::keep_alive<0, 1>())
       .def("is_ready", &asr::AdaptiveRecognizer::IsReady)
       .def("is_done", &asr::AdaptiveRecognizer::IsDone)
       .def("decode", &asr::AdaptiveRecognizer::Decode, py::call_guard<py::gil_scoped_release>())
       .def("decode_available", &asr::AdaptiveRecognizer::DecodeAvailable, py::call_guard<py::gil_scoped_release>())
       .def("partial", &asr::AdaptiveRecognizer::GetPartial, py::call_guard<py::gil_scoped_release>())
       .def("evaluate", &asr::AdaptiveRecognizer::Evaluate, py::call_guard<py::gil_scoped_release>())
-      .def("signal_memory_pressure",
-           [](asr::AdaptiveRecognizer& r, const py::object& level) {
-             PressureLevel l = LevelFrom(level);
-             py::gil_scoped_release release;
-             r.SignalPressure(l);
-           },
-           py::arg("level"))
+      .def(
+          "signal_memory_pressure",
+          [](asr::AdaptiveRecognizer& r, const py::object& level) {
+            PressureLevel l = LevelFrom(level);
+            py::gil_scoped_release release;
+            r.SignalPressure(l);
+          },
+          py::arg("level"))
       .def("set_budget", &asr::AdaptiveRecognizer::SetBudget, py::arg("bytes"),
            py::call_guard<py::gil_scoped_release>())
       .def("switch_to", &asr::AdaptiveRecognizer::SwitchTo, py::arg("tier"), py::arg("reason") = "requested",
            py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("current_tier", &asr::AdaptiveRecognizer::current_tier)
-      .def_property_readonly("sample_rate",
-                             [](asr::AdaptiveRecognizer& r) {
-                               return r.pool().Get(r.current_tier())->model_info().sample_rate;
-                             })
+      .def_property_readonly(
+          "sample_rate",
+          [](asr::AdaptiveRecognizer& r) { return r.pool().Get(r.current_tier())->model_info().sample_rate; })
       .def_property_readonly("current_tier_name", &asr::AdaptiveRecognizer::current_tier_name)
       .def_property_readonly("tier_names",
                              [](asr::AdaptiveRecognizer& r) {
@@ -165,31 +165,34 @@ void BindAdaptive(py::module_& m) {
                                return out;
                              })
       .def_property_readonly("counters", [](const asr::AdaptiveRecognizer& r) { return CountersDict(r.counters()); })
-      .def_property_readonly("memory_state", [](const asr::AdaptiveRecognizer& r) { return StateDict(r.memory_state()); })
+      .def_property_readonly("memory_state",
+                             [](const asr::AdaptiveRecognizer& r) { return StateDict(r.memory_state()); })
       .def("pop_events",
            [](asr::AdaptiveRecognizer& r) {
              std::vector<std::tuple<std::string, std::string, std::string>> out;
              for (const auto& e : r.PopEvents()) out.emplace_back(e.from, e.to, e.reason);
              return out;
            })
-      .def("tier_stats",
-           [](asr::AdaptiveRecognizer& r, size_t i) { return TierStatsDict(r.pool().tier(i), r.pool().stats(i)); },
-           py::arg("tier"))
-      .def("profile_tier",
-           [](asr::AdaptiveRecognizer& r, size_t i) {
-             asr::TierProfile p;
-             {
-               py::gil_scoped_release release;
-               p = r.pool().Profile(i);
-             }
-             py::dict d;
-             d["load_bytes_arena"] = p.load_bytes_arena;
-             d["run_bytes_arena"] = p.run_bytes_arena;
-             d["load_bytes_no_arena"] = p.load_bytes_no_arena;
-             d["run_bytes_no_arena"] = p.run_bytes_no_arena;
-             return d;
-           },
-           py::arg("tier"), "RSS cost of a tier (not loaded now) with the ORT arena on and off.");
+      .def(
+          "tier_stats",
+          [](asr::AdaptiveRecognizer& r, size_t i) { return TierStatsDict(r.pool().tier(i), r.pool().stats(i)); },
+          py::arg("tier"))
+      .def(
+          "profile_tier",
+          [](asr::AdaptiveRecognizer& r, size_t i) {
+            asr::TierProfile p;
+            {
+              py::gil_scoped_release release;
+              p = r.pool().Profile(i);
+            }
+            py::dict d;
+            d["load_bytes_arena"] = p.load_bytes_arena;
+            d["run_bytes_arena"] = p.run_bytes_arena;
+            d["load_bytes_no_arena"] = p.load_bytes_no_arena;
+            d["run_bytes_no_arena"] = p.run_bytes_no_arena;
+            return d;
+          },
+          py::arg("tier"), "RSS cost of a tier (not loaded now) with the ORT arena on and off.");
 }
 
 }  // namespace echoic::python

@@ -98,8 +98,8 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("alternatives", &asr::Result::alternatives,
                     "finals with nbest > 1: the distinct best texts, best first ([0] is text)")
       .def("__repr__", [](const asr::Result& r) {
-        return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" +
-               std::to_string(r.segment) + ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";
+        return std::string("Result(") + (r.is_final ? "final" : "partial") + ", segment=" + std::to_string(r.segment) +
+               ", text=" + py::repr(py::str(r.text)).cast<std::string>() + ")";
       });
 
   py::class_<asr::RecognizerConfig>(m, "RecognizerConfig")
@@ -118,13 +118,16 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("vad", &asr::RecognizerConfig::vad)
       .def_readwrite("vad_model", &asr::RecognizerConfig::vad_model)
       .def_property(
-          "rule1_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule1.min_trailing_silence_s; },
+          "rule1_min_trailing_silence",
+          [](const asr::RecognizerConfig& c) { return c.endpoint.rule1.min_trailing_silence_s; },
           [](asr::RecognizerConfig& c, float v) { c.endpoint.rule1.min_trailing_silence_s = v; })
       .def_property(
-          "rule2_min_trailing_silence", [](const asr::RecognizerConfig& c) { return c.endpoint.rule2.min_trailing_silence_s; },
+          "rule2_min_trailing_silence",
+          [](const asr::RecognizerConfig& c) { return c.endpoint.rule2.min_trailing_silence_s; },
           [](asr::RecognizerConfig& c, float v) { c.endpoint.rule2.min_trailing_silence_s = v; })
       .def_property(
-          "rule3_max_utterance_length", [](const asr::RecognizerConfig& c) { return c.endpoint.rule3.min_utterance_length_s; },
+          "rule3_max_utterance_length",
+          [](const asr::RecognizerConfig& c) { return c.endpoint.rule3.min_utterance_length_s; },
           [](asr::RecognizerConfig& c, float v) { c.endpoint.rule3.min_utterance_length_s = v; })
       .def_property(
           "intra_op_threads", [](const asr::RecognizerConfig& c) { return c.session.intra_op_threads; },
@@ -154,24 +157,26 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("segment", &asr::Stream::segment)
       .def_property_readonly("seconds_received", &asr::Stream::seconds_received)
       .def_property_readonly("input_is_finished", &asr::Stream::input_finished)
-      .def("accept_waveform",
-           [](asr::Stream& s, int32_t sample_rate, py::array_t<float, py::array::c_style | py::array::forcecast> x,
-              bool return_model_rate_audio) -> py::object {
-             if (x.ndim() != 1) throw Error(ErrorCode::kInvalidArgument, "stream " + std::to_string(s.id()) +
-                                                                             ": accept_waveform takes a 1-D array");
-             if (!return_model_rate_audio) {
-               s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
-               return py::none();
-             }
-             std::vector<float> y;
-             s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()), &y);
-             py::array_t<float> out(static_cast<py::ssize_t>(y.size()));
-             std::copy(y.begin(), y.end(), out.mutable_data());
-             return std::move(out);
-           },
-           py::arg("sample_rate"), py::arg("samples"), py::arg("return_model_rate_audio") = false,
-           "Adds audio. return_model_rate_audio: also return the chunk as the stream resampled it (float32 at the "
-           "model's rate), for a host-side VAD reporting with report_voice_activity.")
+      .def(
+          "accept_waveform",
+          [](asr::Stream& s, int32_t sample_rate, py::array_t<float, py::array::c_style | py::array::forcecast> x,
+             bool return_model_rate_audio) -> py::object {
+            if (x.ndim() != 1)
+              throw Error(ErrorCode::kInvalidArgument,
+                          "stream " + std::to_string(s.id()) + ": accept_waveform takes a 1-D array");
+            if (!return_model_rate_audio) {
+              s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()));
+              return py::none();
+            }
+            std::vector<float> y;
+            s.AcceptWaveform(sample_rate, x.data(), static_cast<size_t>(x.size()), &y);
+            py::array_t<float> out(static_cast<py::ssize_t>(y.size()));
+            std::copy(y.begin(), y.end(), out.mutable_data());
+            return std::move(out);
+          },
+          py::arg("sample_rate"), py::arg("samples"), py::arg("return_model_rate_audio") = false,
+          "Adds audio. return_model_rate_audio: also return the chunk as the stream resampled it (float32 at the "
+          "model's rate), for a host-side VAD reporting with report_voice_activity.")
       .def("input_finished", &asr::Stream::InputFinished)
       .def("report_voice_activity", &asr::Stream::ReportVoiceActivity, py::arg("is_speech"), py::arg("seconds"))
       .def("pop_final_results", &asr::Stream::PopFinalResults);
@@ -180,25 +185,28 @@ void BindRecognizer(py::module_& m) {
       .def(py::init<const asr::RecognizerConfig&>(), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("model_info", [](const asr::Recognizer& r) { return ModelInfoDict(r.model_info()); })
       .def_property_readonly("decoding_method", [](const asr::Recognizer& r) { return r.config().decoding_method; })
-      .def_property_readonly("word_lm", [](const asr::Recognizer& r) -> py::object {
-        const asr::WordLm* lm = r.word_lm();
-        if (!lm) return py::none();
-        py::dict d;
-        d["path"] = lm->source();
-        d["words"] = lm->num_words();
-        d["order"] = lm->order();
-        d["scale"] = lm->config().scale;
-        d["word_bonus"] = lm->config().word_bonus;
-        return d;
-      }, "The word LM beam search uses (path, words, order, scale, word_bonus), or None.")
-      .def("create_stream",
-           [](const asr::Recognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
-             std::vector<asr::Hotword> hw;
-             for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
-             return r.CreateStream(hw);
-           },
-           py::arg("hotwords") = std::vector<std::pair<std::string, float>>{},
-           py::keep_alive<0, 1>())
+      .def_property_readonly(
+          "word_lm",
+          [](const asr::Recognizer& r) -> py::object {
+            const asr::WordLm* lm = r.word_lm();
+            if (!lm) return py::none();
+            py::dict d;
+            d["path"] = lm->source();
+            d["words"] = lm->num_words();
+            d["order"] = lm->order();
+            d["scale"] = lm->config().scale;
+            d["word_bonus"] = lm->config().word_bonus;
+            return d;
+          },
+          "The word LM beam search uses (path, words, order, scale, word_bonus), or None.")
+      .def(
+          "create_stream",
+          [](const asr::Recognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
+            std::vector<asr::Hotword> hw;
+            for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
+            return r.CreateStream(hw);
+          },
+          py::arg("hotwords") = std::vector<std::pair<std::string, float>>{}, py::keep_alive<0, 1>())
       .def(
           "memory_report",
           [](const asr::Recognizer& r, int64_t streams) {
@@ -240,7 +248,6 @@ void BindAsr(py::module_& m) {
       .def("update", &asr::EndpointDetector::Update, py::arg("decoded_something"), py::arg("trailing_silence"),
            py::arg("utterance_length"), "True at an endpoint.")
       .def_property_readonly("last_rule", &asr::EndpointDetector::last_rule);
-
 }
 
 }  // namespace echoic::python

@@ -51,16 +51,21 @@ void BindAudio(py::module_& m) {
       },
       py::arg("samples"), py::arg("context") = "audio",
       "Raises InvalidArgumentError naming the first NaN/Inf sample (flat index) of a float32 array.");
-  m.def("validate_sample_rate", [](int64_t rate, const std::string& context) { audio::ValidateSampleRate(rate, context); },
-        py::arg("rate"), py::arg("context") = "audio");
+  m.def(
+      "validate_sample_rate",
+      [](int64_t rate, const std::string& context) { audio::ValidateSampleRate(rate, context); }, py::arg("rate"),
+      py::arg("context") = "audio");
   m.attr("MIN_SAMPLE_RATE") = audio::kMinSampleRate;
   m.attr("MAX_SAMPLE_RATE") = audio::kMaxSampleRate;
-  m.def("int16_to_float", [](const py::array& a) { return Convert<int16_t>(a, "int16_to_float", audio::Int16ToFloat); },
-        "int16 PCM to float32 in [-1, 1) (x / 32768); keeps the shape.");
-  m.def("int32_to_float", [](const py::array& a) { return Convert<int32_t>(a, "int32_to_float", audio::Int32ToFloat); },
-        "int32 PCM to float32 in [-1, 1) (x / 2^31); keeps the shape.");
-  m.def("uint8_to_float", [](const py::array& a) { return Convert<uint8_t>(a, "uint8_to_float", audio::Uint8ToFloat); },
-        "unsigned 8-bit PCM (WAV convention, 128 = silence) to float32; keeps the shape.");
+  m.def(
+      "int16_to_float", [](const py::array& a) { return Convert<int16_t>(a, "int16_to_float", audio::Int16ToFloat); },
+      "int16 PCM to float32 in [-1, 1) (x / 32768); keeps the shape.");
+  m.def(
+      "int32_to_float", [](const py::array& a) { return Convert<int32_t>(a, "int32_to_float", audio::Int32ToFloat); },
+      "int32 PCM to float32 in [-1, 1) (x / 2^31); keeps the shape.");
+  m.def(
+      "uint8_to_float", [](const py::array& a) { return Convert<uint8_t>(a, "uint8_to_float", audio::Uint8ToFloat); },
+      "unsigned 8-bit PCM (WAV convention, 128 = silence) to float32; keeps the shape.");
   m.def(
       "float64_to_float",
       [](const py::array& a, const std::string& context) {

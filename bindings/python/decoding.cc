@@ -165,13 +165,19 @@ void BindDecoding(py::module_& m) {
 
   py::class_<SymbolTable, std::shared_ptr<SymbolTable>>(m, "SymbolTable",
                                                         "Token vocabulary of a CTC model (tokens.txt).")
-      .def_static("from_file", [](const py::object& path) {
+      .def_static(
+          "from_file",
+          [](const py::object& path) {
             std::string p = py::module_::import("os").attr("fspath")(path).cast<std::string>();
             return std::make_shared<SymbolTable>(SymbolTable::FromFile(p));
-          }, py::arg("path"), "Loads 'symbol id' lines from a file.")
-      .def_static("from_string", [](const std::string& text, const std::string& name) {
+          },
+          py::arg("path"), "Loads 'symbol id' lines from a file.")
+      .def_static(
+          "from_string",
+          [](const std::string& text, const std::string& name) {
             return std::make_shared<SymbolTable>(SymbolTable::FromString(text, name));
-          }, py::arg("text"), py::arg("name") = "<string>")
+          },
+          py::arg("text"), py::arg("name") = "<string>")
       .def("__len__", &SymbolTable::size)
       .def_property_readonly("blank_id", &SymbolTable::blank_id)
       .def_property_readonly("source", &SymbolTable::source)
@@ -179,10 +185,10 @@ void BindDecoding(py::module_& m) {
       .def("id", &SymbolTable::Id, py::arg("symbol"))
       .def("__contains__", [](const SymbolTable& t, const std::string& s) { return t.Contains(s); })
       .def("detokenize", &SymbolTable::Detokenize, py::arg("ids"), "Token ids -> text.")
-      .def("group_words", &SymbolTable::GroupWords, py::arg("ids"),
-           "Positions in `ids` grouped into words.")
-      .def("encode", [](const SymbolTable& t, const std::string& text) { return asr::EncodeWithTokens(text, t); },
-           py::arg("text"), "Greedy longest-match encoding (for hotwords).")
+      .def("group_words", &SymbolTable::GroupWords, py::arg("ids"), "Positions in `ids` grouped into words.")
+      .def(
+          "encode", [](const SymbolTable& t, const std::string& text) { return asr::EncodeWithTokens(text, t); },
+          py::arg("text"), "Greedy longest-match encoding (for hotwords).")
       .def("__repr__", [](const SymbolTable& t) {
         return "<echoic.SymbolTable " + std::to_string(t.size()) + " tokens from '" + t.source() + "'>";
       });
@@ -194,8 +200,9 @@ void BindDecoding(py::module_& m) {
            py::arg("method") = "greedy", py::arg("beam") = 4, py::arg("hotwords") = py::none(),
            py::arg("hotword_score") = 1.5f, py::arg("frame_shift") = 0.04f)
       .def("accept", &StreamDecoder::Accept, py::arg("log_probs"))
-      .def("result", [](const StreamDecoder& d, bool final) { return ResultToDict(d.Result(final)); },
-           py::arg("final") = false, "Current best result; final=True drops unfinished hotword boosts.")
+      .def(
+          "result", [](const StreamDecoder& d, bool final) { return ResultToDict(d.Result(final)); },
+          py::arg("final") = false, "Current best result; final=True drops unfinished hotword boosts.")
       .def_property_readonly("num_frames", &StreamDecoder::NumFrames)
       .def_property_readonly("trailing_silence", &StreamDecoder::TrailingSilence,
                              "Seconds of trailing blank frames (for endpointing).")

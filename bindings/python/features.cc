@@ -44,8 +44,8 @@ py::array_t<float> ToNumpy(const std::vector<float>& v) {
 
 void SetOption(FbankOptions& o, const std::string& key, const py::handle& value) {
   py::object self = py::cast(&o, py::return_value_policy::reference);
-  ECHOIC_CHECK(py::hasattr(self, key.c_str()) && key.rfind("_", 0) != 0 && key != "validate", ErrorCode::kInvalidArgument,
-               "FbankOptions has no option '", key, "'");
+  ECHOIC_CHECK(py::hasattr(self, key.c_str()) && key.rfind("_", 0) != 0 && key != "validate",
+               ErrorCode::kInvalidArgument, "FbankOptions has no option '", key, "'");
   try {
     self.attr(key.c_str()) = value;
   } catch (py::error_already_set&) {
@@ -169,7 +169,8 @@ void BindFeatures(py::module_& m) {
             return ToNumpy(y);
           },
           py::arg("samples"), "Returns the output samples whose inputs have all arrived.")
-      .def("flush", [](Resampler& r) { return ToNumpy(r.Flush()); }, "End of input: returns the tail.")
+      .def(
+          "flush", [](Resampler& r) { return ToNumpy(r.Flush()); }, "End of input: returns the tail.")
       .def("reset", &Resampler::Reset)
       .def_property_readonly("in_rate", &Resampler::in_rate)
       .def_property_readonly("out_rate", &Resampler::out_rate);

@@ -79,8 +79,8 @@ void BindIndex(py::module_& m) {
           py::arg("x") = py::none())
       .def(
           "add",
-          [](Index& self, const FloatArray& x, std::optional<IdArray> ids, std::optional<std::vector<std::string>> labels,
-             const std::string& ns, const std::string& encoder_id) {
+          [](Index& self, const FloatArray& x, std::optional<IdArray> ids,
+             std::optional<std::vector<std::string>> labels, const std::string& ns, const std::string& encoder_id) {
             size_t n = Rows(x, self.options().dim, "vectors");
             if (ids && (ids->ndim() != 1 || static_cast<size_t>(ids->shape(0)) != n))
               Fail(ErrorCode::kInvalidArgument, "ids must be a 1-d array of ", n, " ids");
@@ -163,7 +163,8 @@ void BindIndex(py::module_& m) {
       .def_property_readonly("open_issues", &Index::open_issues)
       .def_property_readonly("path", &Index::path)
       .def_property_readonly("dim", [](const Index& s) { return s.options().dim; })
-      .def_property_readonly("metric", [](const Index& s) { return std::string(index::MetricName(s.options().metric)); })
+      .def_property_readonly("metric",
+                             [](const Index& s) { return std::string(index::MetricName(s.options().metric)); })
       .def_property_readonly("encoding",
                              [](const Index& s) { return std::string(index::EncodingName(s.options().encoding)); })
       .def_property_readonly("encoder_id", [](const Index& s) { return s.options().encoder_id; })

@@ -56,21 +56,25 @@ void BindKws(py::module_& m) {
            }),
            py::arg("path"), py::arg("num_threads") = 1, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("info", &Info)
-      .def("run", [](const kws::KwsModel& model, const Samples& windows) {
-        const auto& i = model.info();
-        ECHOIC_CHECK(windows.ndim() == 3 && windows.shape(1) == i.window_frames && windows.shape(2) == i.fbank.num_bins,
-                     ErrorCode::kInvalidArgument, "keyword model '", i.name, "': run expects [batch, ",
-                     i.window_frames, ", ", i.fbank.num_bins, "] features");
-        int32_t b = static_cast<int32_t>(windows.shape(0));
-        std::vector<float> p;
-        {
-          py::gil_scoped_release release;
-          p = model.Run(windows.data(), b);
-        }
-        py::array_t<float> out({static_cast<py::ssize_t>(b), static_cast<py::ssize_t>(i.num_classes())});
-        std::copy(p.begin(), p.end(), out.mutable_data());
-        return out;
-      }, py::arg("windows"), "Posteriors [batch, 1 + keywords] of feature windows.");
+      .def(
+          "run",
+          [](const kws::KwsModel& model, const Samples& windows) {
+            const auto& i = model.info();
+            ECHOIC_CHECK(
+                windows.ndim() == 3 && windows.shape(1) == i.window_frames && windows.shape(2) == i.fbank.num_bins,
+                ErrorCode::kInvalidArgument, "keyword model '", i.name, "': run expects [batch, ", i.window_frames,
+                ", ", i.fbank.num_bins, "] features");
+            int32_t b = static_cast<int32_t>(windows.shape(0));
+            std::vector<float> p;
+            {
+              py::gil_scoped_release release;
+              p = model.Run(windows.data(), b);
+            }
+            py::array_t<float> out({static_cast<py::ssize_t>(b), static_cast<py::ssize_t>(i.num_classes())});
+            std::copy(p.begin(), p.end(), out.mutable_data());
+            return out;
+          },
+          py::arg("windows"), "Posteriors [batch, 1 + keywords] of feature windows.");
 
   py::class_<kws::KeywordSpotter>(m, "KeywordSpotter")
       .def(py::init([](std::shared_ptr<kws::KwsModel> model, std::vector<float> thresholds, float refractory,
@@ -85,27 +89,33 @@ void BindKws(py::module_& m) {
            }),
            py::arg("model"), py::arg("thresholds") = std::vector<float>{}, py::arg("refractory") = -1.f,
            py::arg("smoothing_hops") = 0, py::arg("max_batch") = 16, py::arg("record_scores") = false)
-      .def("accept_waveform", [](kws::KeywordSpotter& s, const Samples& x) {
-        ECHOIC_CHECK(x.ndim() == 1, ErrorCode::kInvalidArgument, "keyword spotter: expected 1-D mono samples, got ",
-                     x.ndim(), " dimensions");
-        const float* d = x.data();
-        size_t n = static_cast<size_t>(x.size());
-        py::gil_scoped_release release;
-        s.AcceptWaveform(d, n);
-      }, py::arg("samples"), "Float samples in [-1, 1] at the model's sample rate.")
+      .def(
+          "accept_waveform",
+          [](kws::KeywordSpotter& s, const Samples& x) {
+            ECHOIC_CHECK(x.ndim() == 1, ErrorCode::kInvalidArgument, "keyword spotter: expected 1-D mono samples, got ",
+                         x.ndim(), " dimensions");
+            const float* d = x.data();
+            size_t n = static_cast<size_t>(x.size());
+            py::gil_scoped_release release;
+            s.AcceptWaveform(d, n);
+          },
+          py::arg("samples"), "Float samples in [-1, 1] at the model's sample rate.")
       .def("input_finished", &kws::KeywordSpotter::InputFinished, py::call_guard<py::gil_scoped_release>())
       .def("take_events", &kws::KeywordSpotter::TakeEvents)
-      .def("take_scores", [](kws::KeywordSpotter& s) {
-        std::vector<double> times;
-        std::vector<float> sc = s.TakeScores(&times);
-        py::ssize_t n = static_cast<py::ssize_t>(times.size());
-        py::ssize_t c = s.model().info().num_classes();
-        py::array_t<float> a({n, c});
-        std::copy(sc.begin(), sc.end(), a.mutable_data());
-        py::array_t<double> t(n);
-        std::copy(times.begin(), times.end(), t.mutable_data());
-        return py::make_tuple(a, t);
-      }, "(scores [windows, classes], end times) recorded since the last call (record_scores=True).")
+      .def(
+          "take_scores",
+          [](kws::KeywordSpotter& s) {
+            std::vector<double> times;
+            std::vector<float> sc = s.TakeScores(&times);
+            py::ssize_t n = static_cast<py::ssize_t>(times.size());
+            py::ssize_t c = s.model().info().num_classes();
+            py::array_t<float> a({n, c});
+            std::copy(sc.begin(), sc.end(), a.mutable_data());
+            py::array_t<double> t(n);
+            std::copy(times.begin(), times.end(), t.mutable_data());
+            return py::make_tuple(a, t);
+          },
+          "(scores [windows, classes], end times) recorded since the last call (record_scores=True).")
       .def("reset", &kws::KeywordSpotter::Reset)
       .def_property_readonly("thresholds", &kws::KeywordSpotter::thresholds)
       .def_property_readonly("refractory", &kws::KeywordSpotter::refractory)

@@ -28,13 +28,20 @@ py::dict LibraryInfo(const ort::Library& lib) {
 
 py::dtype DtypeOf(ElementType t) {
   switch (t) {
-    case ElementType::kFloat32: return py::dtype("float32");
-    case ElementType::kFloat16: return py::dtype("float16");
-    case ElementType::kInt64: return py::dtype("int64");
-    case ElementType::kInt32: return py::dtype("int32");
-    case ElementType::kInt8: return py::dtype("int8");
-    case ElementType::kUint8: return py::dtype("uint8");
-    case ElementType::kBool: return py::dtype("bool");
+    case ElementType::kFloat32:
+      return py::dtype("float32");
+    case ElementType::kFloat16:
+      return py::dtype("float16");
+    case ElementType::kInt64:
+      return py::dtype("int64");
+    case ElementType::kInt32:
+      return py::dtype("int32");
+    case ElementType::kInt8:
+      return py::dtype("int8");
+    case ElementType::kUint8:
+      return py::dtype("uint8");
+    case ElementType::kBool:
+      return py::dtype("bool");
   }
   return py::dtype("float32");
 }
@@ -79,28 +86,28 @@ void BindOrt(py::module_& m) {
       "Loads ONNX Runtime if needed (default resolution order) and describes it: dict(path, version, "
       "api_version, resolved_by).");
   m.def(
-      "load_ort_library", [](const std::string& path) { return LibraryInfo(ort::Library::Get(path)); },
-      py::arg("path"), "Loads ONNX Runtime from an explicit path (once per process); returns ort_library_info().");
+      "load_ort_library", [](const std::string& path) { return LibraryInfo(ort::Library::Get(path)); }, py::arg("path"),
+      "Loads ONNX Runtime from an explicit path (once per process); returns ort_library_info().");
 
   py::class_<ort::Session, std::shared_ptr<ort::Session>>(m, "Session")
-      .def(py::init([](py::object model, int intra, int inter, const std::string& opt, bool arena,
-                       const std::string& lib) {
-             ort::SessionOptions o;
-             o.intra_op_threads = intra;
-             o.inter_op_threads = inter;
-             o.graph_optimization = ort::GraphOptimizationFromName(opt);
-             o.cpu_mem_arena = arena;
-             o.ort_library = lib;
-             if (py::isinstance<py::bytes>(model) || py::isinstance<py::bytearray>(model)) {
-               std::string bytes = py::isinstance<py::bytes>(model) ? model.cast<std::string>()
-                                                                    : std::string(py::bytes(model));
-               py::gil_scoped_release release;
-               return ort::Session::FromBuffer(bytes.data(), bytes.size(), o, "<memory>");
-             }
-             std::string path = py::str(py::module_::import("os").attr("fspath")(model)).cast<std::string>();
-             py::gil_scoped_release release;
-             return ort::Session::FromFile(path, o);
-           }),
+      .def(py::init(
+               [](py::object model, int intra, int inter, const std::string& opt, bool arena, const std::string& lib) {
+                 ort::SessionOptions o;
+                 o.intra_op_threads = intra;
+                 o.inter_op_threads = inter;
+                 o.graph_optimization = ort::GraphOptimizationFromName(opt);
+                 o.cpu_mem_arena = arena;
+                 o.ort_library = lib;
+                 if (py::isinstance<py::bytes>(model) || py::isinstance<py::bytearray>(model)) {
+                   std::string bytes =
+                       py::isinstance<py::bytes>(model) ? model.cast<std::string>() : std::string(py::bytes(model));
+                   py::gil_scoped_release release;
+                   return ort::Session::FromBuffer(bytes.data(), bytes.size(), o, "<memory>");
+                 }
+                 std::string path = py::str(py::module_::import("os").attr("fspath")(model)).cast<std::string>();
+                 py::gil_scoped_release release;
+                 return ort::Session::FromFile(path, o);
+               }),
            py::arg("model"), py::arg("intra_op_threads") = 1, py::arg("inter_op_threads") = 1,
            py::arg("graph_optimization") = "all", py::arg("cpu_mem_arena") = true, py::arg("ort_library") = "")
       .def_property_readonly("name", &ort::Session::name)

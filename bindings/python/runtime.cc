@@ -22,9 +22,7 @@ PyObject* NewError(py::module_& m, const char* name, PyObject* bases, const char
   return cls;
 }
 
-PyObject* Bases(PyObject* a, PyObject* b) {
-  return b ? PyTuple_Pack(2, a, b) : PyTuple_Pack(1, a);
-}
+PyObject* Bases(PyObject* a, PyObject* b) { return b ? PyTuple_Pack(2, a, b) : PyTuple_Pack(1, a); }
 
 }  // namespace
 
@@ -34,22 +32,22 @@ void BindRuntime(py::module_& m) {
   auto idx = [](ErrorCode c) { return static_cast<int>(c); };
   g_errors[idx(ErrorCode::kInvalidArgument)] =
       NewError(m, "InvalidArgumentError", Bases(base, PyExc_ValueError), "An argument is unusable.");
-  g_errors[idx(ErrorCode::kIo)] = NewError(m, "EchoicIOError", Bases(base, PyExc_OSError),
-                                           "A file is missing, unreadable or unwritable.");
-  g_errors[idx(ErrorCode::kCorruptData)] = NewError(
-      m, "CorruptDataError", Bases(base, PyExc_ValueError), "A model, index or audio file is damaged.");
+  g_errors[idx(ErrorCode::kIo)] =
+      NewError(m, "EchoicIOError", Bases(base, PyExc_OSError), "A file is missing, unreadable or unwritable.");
+  g_errors[idx(ErrorCode::kCorruptData)] =
+      NewError(m, "CorruptDataError", Bases(base, PyExc_ValueError), "A model, index or audio file is damaged.");
   g_errors[idx(ErrorCode::kModel)] =
       NewError(m, "ModelError", Bases(base, nullptr), "A model breaks echoic's model contract.");
   g_errors[idx(ErrorCode::kOrt)] =
       NewError(m, "OnnxRuntimeError", Bases(base, nullptr), "ONNX Runtime failed or is unusable.");
-  g_errors[idx(ErrorCode::kUnsupported)] = NewError(
-      m, "UnsupportedError", Bases(base, PyExc_NotImplementedError), "Not supported by this build or model.");
-  g_errors[idx(ErrorCode::kOutOfMemory)] = NewError(
-      m, "EchoicMemoryError", Bases(base, PyExc_MemoryError), "Out of memory or over the memory budget.");
+  g_errors[idx(ErrorCode::kUnsupported)] =
+      NewError(m, "UnsupportedError", Bases(base, PyExc_NotImplementedError), "Not supported by this build or model.");
+  g_errors[idx(ErrorCode::kOutOfMemory)] =
+      NewError(m, "EchoicMemoryError", Bases(base, PyExc_MemoryError), "Out of memory or over the memory budget.");
   g_errors[idx(ErrorCode::kState)] =
       NewError(m, "StateError", Bases(base, nullptr), "The API was used in the wrong order or state.");
-  g_errors[idx(ErrorCode::kNotFound)] = NewError(m, "NotFoundError", Bases(base, PyExc_KeyError),
-                                                 "A named entry does not exist.");
+  g_errors[idx(ErrorCode::kNotFound)] =
+      NewError(m, "NotFoundError", Bases(base, PyExc_KeyError), "A named entry does not exist.");
   g_errors[idx(ErrorCode::kInternal)] = base;
 
   py::register_exception_translator([](std::exception_ptr p) {
@@ -75,12 +73,14 @@ void BindRuntime(py::module_& m) {
   });
 
   m.def("version", &Version, "Version of the native core.");
-  m.def("cpu_features", [] { return CpuFeatureNames(GetCpuFeatures()); },
-        "SIMD features the CPU offers, as detected at run time.");
+  m.def(
+      "cpu_features", [] { return CpuFeatureNames(GetCpuFeatures()); },
+      "SIMD features the CPU offers, as detected at run time.");
   m.def("hardware_threads", &HardwareThreads);
   m.def("error_code_name", [](int code) { return ErrorCodeName(static_cast<ErrorCode>(code)); });
-  m.def("_raise_for_test", [](int code, const std::string& msg) { throw Error(static_cast<ErrorCode>(code), msg); },
-        "Raises the exception that the given error code maps to (tests only).");
+  m.def(
+      "_raise_for_test", [](int code, const std::string& msg) { throw Error(static_cast<ErrorCode>(code), msg); },
+      "Raises the exception that the given error code maps to (tests only).");
 }
 
 }  // namespace echoic::python

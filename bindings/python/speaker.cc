@@ -35,28 +35,50 @@ void ApplyOverrides(const py::dict& d, SpeakerModelConfig* c) {
   for (auto item : d) {
     const std::string k = py::str(item.first);
     py::handle v = item.second;
-    if (k == "input_name") c->input_name = v.cast<std::string>();
-    else if (k == "output_name") c->output_name = v.cast<std::string>();
-    else if (k == "frames_per_window") c->frames_per_window = v.cast<int>();
-    else if (k == "window_stride") c->window_stride = v.cast<int>();
-    else if (k == "features") c->features = v.cast<std::string>();
-    else if (k == "sample_scale") c->sample_scale = v.cast<float>();
-    else if (k == "max_batch") c->max_batch = v.cast<int>();
-    else if (k == "sample_rate") c->mel.sample_rate = c->fbank.sample_rate = v.cast<int>();
-    else if (k == "n_fft") c->mel.n_fft = v.cast<int>();
-    else if (k == "win_length") c->mel.win_length = v.cast<int>();
-    else if (k == "hop_length") c->mel.hop_length = v.cast<int>();
-    else if (k == "n_mels") c->mel.n_mels = c->fbank.num_bins = v.cast<int>();
-    else if (k == "fmin") c->mel.fmin = v.cast<float>();
-    else if (k == "fmax") c->mel.fmax = v.cast<float>();
-    else if (k == "window") c->mel.window = v.cast<std::string>();
-    else if (k == "mel_scale") c->mel.mel_scale = v.cast<std::string>();
-    else if (k == "slaney_norm") c->mel.slaney_norm = v.cast<bool>();
-    else if (k == "power") c->mel.power = v.cast<float>();
-    else if (k == "log") c->mel.log = v.cast<std::string>();
-    else if (k == "log_floor") c->mel.log_floor = v.cast<float>();
-    else if (k == "center") c->mel.center = v.cast<bool>();
-    else Fail(ErrorCode::kInvalidArgument, "speaker model config: unknown key '", k, "'");
+    if (k == "input_name")
+      c->input_name = v.cast<std::string>();
+    else if (k == "output_name")
+      c->output_name = v.cast<std::string>();
+    else if (k == "frames_per_window")
+      c->frames_per_window = v.cast<int>();
+    else if (k == "window_stride")
+      c->window_stride = v.cast<int>();
+    else if (k == "features")
+      c->features = v.cast<std::string>();
+    else if (k == "sample_scale")
+      c->sample_scale = v.cast<float>();
+    else if (k == "max_batch")
+      c->max_batch = v.cast<int>();
+    else if (k == "sample_rate")
+      c->mel.sample_rate = c->fbank.sample_rate = v.cast<int>();
+    else if (k == "n_fft")
+      c->mel.n_fft = v.cast<int>();
+    else if (k == "win_length")
+      c->mel.win_length = v.cast<int>();
+    else if (k == "hop_length")
+      c->mel.hop_length = v.cast<int>();
+    else if (k == "n_mels")
+      c->mel.n_mels = c->fbank.num_bins = v.cast<int>();
+    else if (k == "fmin")
+      c->mel.fmin = v.cast<float>();
+    else if (k == "fmax")
+      c->mel.fmax = v.cast<float>();
+    else if (k == "window")
+      c->mel.window = v.cast<std::string>();
+    else if (k == "mel_scale")
+      c->mel.mel_scale = v.cast<std::string>();
+    else if (k == "slaney_norm")
+      c->mel.slaney_norm = v.cast<bool>();
+    else if (k == "power")
+      c->mel.power = v.cast<float>();
+    else if (k == "log")
+      c->mel.log = v.cast<std::string>();
+    else if (k == "log_floor")
+      c->mel.log_floor = v.cast<float>();
+    else if (k == "center")
+      c->mel.center = v.cast<bool>();
+    else
+      Fail(ErrorCode::kInvalidArgument, "speaker model config: unknown key '", k, "'");
   }
 }
 
@@ -110,45 +132,48 @@ void BindSpeaker(py::module_& m) {
       .def_property_readonly("sample_rate", &SpeakerEmbedder::sample_rate)
       .def_property_readonly("name", &SpeakerEmbedder::name)
       .def_property_readonly("config", [](const SpeakerEmbedder& e) { return ConfigDict(e.config()); })
-      .def("features",
-           [](const SpeakerEmbedder& e, const Samples& x) {
-             auto [p, n] = Mono(x, "SpeakerEmbedder.features");
-             features::FbankMatrix f;
-             {
-               py::gil_scoped_release release;
-               f = e.Features(p, n);
-             }
-             return Matrix(f.data, f.num_frames, f.dim);
-           },
-           py::arg("samples"), "Model front-end frames (frames, bins) of mono float samples at sample_rate.")
-      .def("embed",
-           [](const SpeakerEmbedder& e, const Samples& x) {
-             auto [p, n] = Mono(x, "SpeakerEmbedder.embed");
-             std::vector<float> v;
-             {
-               py::gil_scoped_release release;
-               v = e.Embed(p, n);
-             }
-             py::array_t<float> a(static_cast<py::ssize_t>(v.size()));
-             std::copy(v.begin(), v.end(), a.mutable_data());
-             return a;
-           },
-           py::arg("samples"), "L2-normalised utterance embedding of mono float samples at sample_rate.")
-      .def("embed_windows",
-           [](const SpeakerEmbedder& e, const Samples& x, int32_t stride) {
-             auto [p, n] = Mono(x, "SpeakerEmbedder.embed_windows");
-             speaker::WindowEmbeddings w;
-             {
-               py::gil_scoped_release release;
-               w = e.EmbedWindows(p, n, stride);
-             }
-             py::array_t<int64_t> starts(static_cast<py::ssize_t>(w.num_windows));
-             for (int32_t i = 0; i < w.num_windows; ++i)
-               starts.mutable_data()[i] = static_cast<int64_t>(w.start_frames[i]) * w.frame_shift_samples;
-             return py::make_tuple(Matrix(w.data, w.num_windows, w.dim), starts);
-           },
-           py::arg("samples"), py::arg("stride") = 0,
-           "(embeddings (windows, dim) L2-normalised, start sample of each window); stride in frames, 0 = model's.");
+      .def(
+          "features",
+          [](const SpeakerEmbedder& e, const Samples& x) {
+            auto [p, n] = Mono(x, "SpeakerEmbedder.features");
+            features::FbankMatrix f;
+            {
+              py::gil_scoped_release release;
+              f = e.Features(p, n);
+            }
+            return Matrix(f.data, f.num_frames, f.dim);
+          },
+          py::arg("samples"), "Model front-end frames (frames, bins) of mono float samples at sample_rate.")
+      .def(
+          "embed",
+          [](const SpeakerEmbedder& e, const Samples& x) {
+            auto [p, n] = Mono(x, "SpeakerEmbedder.embed");
+            std::vector<float> v;
+            {
+              py::gil_scoped_release release;
+              v = e.Embed(p, n);
+            }
+            py::array_t<float> a(static_cast<py::ssize_t>(v.size()));
+            std::copy(v.begin(), v.end(), a.mutable_data());
+            return a;
+          },
+          py::arg("samples"), "L2-normalised utterance embedding of mono float samples at sample_rate.")
+      .def(
+          "embed_windows",
+          [](const SpeakerEmbedder& e, const Samples& x, int32_t stride) {
+            auto [p, n] = Mono(x, "SpeakerEmbedder.embed_windows");
+            speaker::WindowEmbeddings w;
+            {
+              py::gil_scoped_release release;
+              w = e.EmbedWindows(p, n, stride);
+            }
+            py::array_t<int64_t> starts(static_cast<py::ssize_t>(w.num_windows));
+            for (int32_t i = 0; i < w.num_windows; ++i)
+              starts.mutable_data()[i] = static_cast<int64_t>(w.start_frames[i]) * w.frame_shift_samples;
+            return py::make_tuple(Matrix(w.data, w.num_windows, w.dim), starts);
+          },
+          py::arg("samples"), py::arg("stride") = 0,
+          "(embeddings (windows, dim) L2-normalised, start sample of each window); stride in frames, 0 = model's.");
 
   py::class_<features::MelSpectrogram>(m, "MelSpectrogram")
       .def(py::init([](py::dict overrides) {
@@ -157,17 +182,18 @@ void BindSpeaker(py::module_& m) {
              return features::MelSpectrogram(c.mel);
            }),
            py::arg("options") = py::dict(), "librosa-style log-mel; keys as SpeakerEmbedder config.")
-      .def("compute",
-           [](const features::MelSpectrogram& mel, const Samples& x) {
-             auto [p, n] = Mono(x, "MelSpectrogram.compute");
-             features::FbankMatrix f;
-             {
-               py::gil_scoped_release release;
-               f = mel.Compute(p, n);
-             }
-             return Matrix(f.data, f.num_frames, f.dim);
-           },
-           py::arg("samples"))
+      .def(
+          "compute",
+          [](const features::MelSpectrogram& mel, const Samples& x) {
+            auto [p, n] = Mono(x, "MelSpectrogram.compute");
+            features::FbankMatrix f;
+            {
+              py::gil_scoped_release release;
+              f = mel.Compute(p, n);
+            }
+            return Matrix(f.data, f.num_frames, f.dim);
+          },
+          py::arg("samples"))
       .def_property_readonly("filters", [](const features::MelSpectrogram& mel) {
         const auto& o = mel.options();
         return Matrix(mel.filters(), o.n_mels, o.n_fft / 2 + 1);

@@ -41,8 +41,8 @@ void Accept(VoiceActivityDetector& v, const Samples& samples, int64_t rate) {
   v.Accept(data, n);
 }
 
-#define ECHOIC_SMOOTHING_ARGS                                                                         \
-  py::arg("threshold") = 0.5f, py::arg("neg_threshold") = -1.0f, py::arg("min_speech_ms") = 250,     \
+#define ECHOIC_SMOOTHING_ARGS                                                                    \
+  py::arg("threshold") = 0.5f, py::arg("neg_threshold") = -1.0f, py::arg("min_speech_ms") = 250, \
   py::arg("min_silence_ms") = 100, py::arg("speech_pad_ms") = 30
 
 }  // namespace
@@ -79,8 +79,8 @@ void BindVad(py::module_& m) {
            py::arg("intra_op_threads") = 1, py::arg("ort_library") = "");
 
   py::class_<vad::EnergyVad, vad::FramedVad>(m, "EnergyVad")
-      .def(py::init([](int32_t rate, int frame_ms, float snr_db, float floor_rise, float threshold,
-                       float neg_threshold, int min_speech_ms, int min_silence_ms, int speech_pad_ms) {
+      .def(py::init([](int32_t rate, int frame_ms, float snr_db, float floor_rise, float threshold, float neg_threshold,
+                       int min_speech_ms, int min_silence_ms, int speech_pad_ms) {
              vad::EnergyVadOptions o;
              o.sample_rate = rate;
              o.frame_ms = frame_ms;

@@ -62,29 +62,43 @@ inline int RunAll() {
 
 #define ECHOIC_CAT2(a, b) a##b
 #define ECHOIC_CAT(a, b) ECHOIC_CAT2(a, b)
-#define TEST(name)                                                                   \
-  static void name();                                                                \
-  static ::echoic::testing::Registrar ECHOIC_CAT(registrar_, name)(#name, &name);  \
+#define TEST(name)                                                                \
+  static void name();                                                             \
+  static ::echoic::testing::Registrar ECHOIC_CAT(registrar_, name)(#name, &name); \
   static void name()
 
-#define CHECK(cond) \
-  do { if (!(cond)) ::echoic::testing::Report(__FILE__, __LINE__, #cond); } while (0)
-#define CHECK_EQ(a, b)                                                                       \
-  do { if (!((a) == (b))) ::echoic::testing::Report(__FILE__, __LINE__,                     \
-      std::string(#a " == " #b " (") + std::to_string(a) + " vs " + std::to_string(b) + ")"); } while (0)
-#define CHECK_NEAR(a, b, tol)                                                                \
-  do { double va_ = (a), vb_ = (b);                                                          \
-    if (!(std::fabs(va_ - vb_) <= (tol))) ::echoic::testing::Report(__FILE__, __LINE__,    \
-      std::string(#a " ~ " #b ": ") + std::to_string(va_) + " vs " + std::to_string(vb_)); } while (0)
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) ::echoic::testing::Report(__FILE__, __LINE__, #cond); \
+  } while (0)
+#define CHECK_EQ(a, b)                                                                                                \
+  do {                                                                                                                \
+    if (!((a) == (b)))                                                                                                \
+      ::echoic::testing::Report(                                                                                      \
+          __FILE__, __LINE__, std::string(#a " == " #b " (") + std::to_string(a) + " vs " + std::to_string(b) + ")"); \
+  } while (0)
+#define CHECK_NEAR(a, b, tol)                                                                                        \
+  do {                                                                                                               \
+    double va_ = (a), vb_ = (b);                                                                                     \
+    if (!(std::fabs(va_ - vb_) <= (tol)))                                                                            \
+      ::echoic::testing::Report(__FILE__, __LINE__,                                                                  \
+                                std::string(#a " ~ " #b ": ") + std::to_string(va_) + " vs " + std::to_string(vb_)); \
+  } while (0)
 // Passes only if `expr` throws echoic::Error with the given code.
-#define CHECK_THROWS_CODE(expr, code_)                                                       \
-  do { bool threw_ = false;                                                                  \
-    try { (void)(expr); } catch (const ::echoic::Error& e_) {                               \
-      threw_ = true;                                                                         \
-      if (e_.code() != (code_)) ::echoic::testing::Report(__FILE__, __LINE__,              \
-          std::string(#expr " threw the wrong code: ") + e_.what()); }                       \
-    if (!threw_) ::echoic::testing::Report(__FILE__, __LINE__, #expr " did not throw"); } while (0)
+#define CHECK_THROWS_CODE(expr, code_)                                                                           \
+  do {                                                                                                           \
+    bool threw_ = false;                                                                                         \
+    try {                                                                                                        \
+      (void)(expr);                                                                                              \
+    } catch (const ::echoic::Error& e_) {                                                                        \
+      threw_ = true;                                                                                             \
+      if (e_.code() != (code_))                                                                                  \
+        ::echoic::testing::Report(__FILE__, __LINE__, std::string(#expr " threw the wrong code: ") + e_.what()); \
+    }                                                                                                            \
+    if (!threw_) ::echoic::testing::Report(__FILE__, __LINE__, #expr " did not throw");                          \
+  } while (0)
 
-#define TEST_MAIN() int main() { return ::echoic::testing::RunAll(); }
+#define TEST_MAIN() \
+  int main() { return ::echoic::testing::RunAll(); }
 
 #endif  // ECHOIC_TESTING_CHECK_H_

@@ -26,8 +26,16 @@ inline WavClip ReadWav(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) Fail(ErrorCode::kIo, "cannot open '", path, "'");
   const std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto u32 = [&](size_t o) { uint32_t v; std::memcpy(&v, &b[o], 4); return v; };
-  auto u16 = [&](size_t o) { uint16_t v; std::memcpy(&v, &b[o], 2); return v; };
+  auto u32 = [&](size_t o) {
+    uint32_t v;
+    std::memcpy(&v, &b[o], 4);
+    return v;
+  };
+  auto u16 = [&](size_t o) {
+    uint16_t v;
+    std::memcpy(&v, &b[o], 2);
+    return v;
+  };
   if (b.size() < 12 || std::memcmp(b.data(), "RIFF", 4) != 0 || std::memcmp(b.data() + 8, "WAVE", 4) != 0)
     Fail(ErrorCode::kCorruptData, path, ": not a RIFF/WAVE file");
   WavClip clip;

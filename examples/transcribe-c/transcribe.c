@@ -26,7 +26,10 @@ static uint16_t le16(const unsigned char* p) { return (uint16_t)(p[0] | (p[1] <<
 /* Minimal RIFF reader: PCM16 only; returns 0 on success. */
 static int read_wav(const char* path, wav_audio* out) {
   FILE* f = fopen(path, "rb");
-  if (!f) { fprintf(stderr, "transcribe: cannot open %s\n", path); return 1; }
+  if (!f) {
+    fprintf(stderr, "transcribe: cannot open %s\n", path);
+    return 1;
+  }
   unsigned char h[12], ch[8];
   int channels = 0, bits = 0;
   if (fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4)) goto bad;
@@ -35,7 +38,11 @@ static int read_wav(const char* path, wav_audio* out) {
     if (!memcmp(ch, "fmt ", 4)) {
       unsigned char fmt[16];
       if (size < 16 || fread(fmt, 1, 16, f) != 16) goto bad;
-      if (le16(fmt) != 1) { fprintf(stderr, "transcribe: %s is not PCM\n", path); fclose(f); return 1; }
+      if (le16(fmt) != 1) {
+        fprintf(stderr, "transcribe: %s is not PCM\n", path);
+        fclose(f);
+        return 1;
+      }
       channels = le16(fmt + 2);
       out->rate = (int32_t)le32(fmt + 4);
       bits = le16(fmt + 14);
@@ -45,7 +52,11 @@ static int read_wav(const char* path, wav_audio* out) {
       size_t frames = size / (2u * (unsigned)channels);
       int16_t* pcm = (int16_t*)malloc(frames * channels * sizeof(int16_t));
       out->samples = (float*)malloc(frames * sizeof(float));
-      if (!pcm || !out->samples) { free(pcm); fclose(f); return 1; }
+      if (!pcm || !out->samples) {
+        free(pcm);
+        fclose(f);
+        return 1;
+      }
       frames = fread(pcm, 2u * (unsigned)channels, frames, f);
       for (size_t i = 0; i < frames; ++i) {
         float s = 0.f;
@@ -87,8 +98,7 @@ static void print_finals(echoic_stream* stream) {
     for (size_t i = 0; i < num_words; ++i) {
       const char* w;
       float start, end, conf;
-      if (echoic_result_word(r, i, &w, &start, &end, &conf) == ECHOIC_OK)
-        printf("  %7.2f %7.2f  %s\n", start, end, w);
+      if (echoic_result_word(r, i, &w, &start, &end, &conf) == ECHOIC_OK) printf("  %7.2f %7.2f  %s\n", start, end, w);
     }
     echoic_result_free(r);
   }
@@ -108,7 +118,10 @@ int main(int argc, char** argv) {
   echoic_recognizer_config_default(&cfg);
   cfg.model = argv[1];
   echoic_recognizer* rec = NULL;
-  if (echoic_recognizer_create(&cfg, &rec) != ECHOIC_OK) { free(audio.samples); return fail("loading the model"); }
+  if (echoic_recognizer_create(&cfg, &rec) != ECHOIC_OK) {
+    free(audio.samples);
+    return fail("loading the model");
+  }
   echoic_stream* stream = NULL;
   if (echoic_stream_create(rec, NULL, &stream) != ECHOIC_OK) return fail("creating a stream");
 

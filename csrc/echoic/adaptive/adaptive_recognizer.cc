@@ -41,7 +41,8 @@ void AdaptiveStream::AcceptWaveform(int32_t sample_rate, const float* samples, s
     stream_->AcceptWaveform(sample_rate, samples, n);  // validates before anything is buffered
   } else {
     // Detached after running out of memory: only buffer (checked the same way).
-    ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "adaptive stream ", id_, ": accept_waveform after input_finished");
+    ECHOIC_CHECK(!input_finished_, ErrorCode::kState, "adaptive stream ", id_,
+                 ": accept_waveform after input_finished");
     ECHOIC_CHECK(rate_ == 0 || rate_ == sample_rate, ErrorCode::kInvalidArgument, "adaptive stream ", id_,
                  ": started at ", rate_, " Hz but was now given ", sample_rate, " Hz");
     audio::ValidateSamples(samples, n, "adaptive stream " + std::to_string(id_));
@@ -164,8 +165,10 @@ AdaptiveRecognizer::AdaptiveRecognizer(const AdaptiveRecognizerConfig& config) :
     size_t cur = current_tier();
     int64_t upper = cur > 0 ? pool_->stats(cur - 1).estimated_bytes : -1;
     FallbackDecision d = policy_->Evaluate(s, cur, Now(), upper);
-    if (d.tier != cur) Switch(d.tier, d.reason, d.tier > cur);
-    else ReleaseUnused();
+    if (d.tier != cur)
+      Switch(d.tier, d.reason, d.tier > cur);
+    else
+      ReleaseUnused();
   });
 }
 
@@ -205,8 +208,8 @@ void AdaptiveRecognizer::SetBudget(int64_t bytes) {
 }
 
 void AdaptiveRecognizer::SwitchTo(size_t tier, const std::string& reason) {
-  ECHOIC_CHECK(tier < pool_->size(), ErrorCode::kInvalidArgument, "adaptive recognizer: tier ", tier,
-               " out of range (", pool_->size(), " tiers)");
+  ECHOIC_CHECK(tier < pool_->size(), ErrorCode::kInvalidArgument, "adaptive recognizer: tier ", tier, " out of range (",
+               pool_->size(), " tiers)");
   std::lock_guard<std::mutex> lock(switch_mu_);
   size_t cur = current_tier();
   if (tier == cur) return;

@@ -34,11 +34,11 @@ struct SwitchEvent {
 struct AdaptiveCounters {
   int64_t switches_down = 0;
   int64_t switches_up = 0;
-  int64_t failed_loads = 0;      // tier loads that failed for lack of memory
-  int64_t streams_moved = 0;     // stream moves between tiers
-  double redecoded_seconds = 0;  // audio decoded again on a new tier
+  int64_t failed_loads = 0;            // tier loads that failed for lack of memory
+  int64_t streams_moved = 0;           // stream moves between tiers
+  double redecoded_seconds = 0;        // audio decoded again on a new tier
   int64_t overflow_finalizations = 0;  // moves where the buffer had overflowed
-  int64_t oom_decodes = 0;       // decodes that ran out of memory and moved down a tier
+  int64_t oom_decodes = 0;             // decodes that ran out of memory and moved down a tier
 };
 
 struct AdaptiveRecognizerConfig {
@@ -50,12 +50,12 @@ struct AdaptiveRecognizerConfig {
   // Keep the next smaller tier loaded too (when it fits), so a switch down
   // does not wait for a model load. Costs that tier's memory.
   bool preload_fallback = false;
-  std::function<double()> clock;                      // monotonic seconds; default steady_clock
+  std::function<double()> clock;  // monotonic seconds; default steady_clock
   // Called on the switching thread (monitor thread, or the caller of a signal or
   // decode) while a switch is in progress: it must not call back into the
   // recognizer's Evaluate/SignalPressure/SetBudget/SwitchTo (it would deadlock).
   std::function<void(const SwitchEvent&)> on_switch;
-  ModelPool::Loader loader;                           // tests: inject load failures
+  ModelPool::Loader loader;  // tests: inject load failures
   void Validate() const;
 };
 
@@ -82,8 +82,8 @@ class AdaptiveStream {
  private:
   friend class AdaptiveRecognizer;
   AdaptiveStream(int64_t id, std::vector<Hotword> hotwords, double max_buffer_s);
-  void Drain();             // inner finals -> finals_, adjusted; trims the buffer
-  void Detach();            // drops the inner stream (its audio stays buffered)
+  void Drain();   // inner finals -> finals_, adjusted; trims the buffer
+  void Detach();  // drops the inner stream (its audio stays buffered)
   void Adjust(Result* r) const;
 
   int64_t id_;
@@ -94,13 +94,13 @@ class AdaptiveStream {
   std::shared_ptr<Recognizer> rec_;  // keeps the tier alive while this stream is on it
   std::unique_ptr<Stream> stream_;
   int32_t rate_ = 0;
-  std::vector<float> buffer_;        // open segment's audio at the input rate
-  int64_t buffer_start_ = 0;         // absolute input sample of buffer_[0]
-  int64_t samples_ = 0;              // input samples received
+  std::vector<float> buffer_;  // open segment's audio at the input rate
+  int64_t buffer_start_ = 0;   // absolute input sample of buffer_[0]
+  int64_t samples_ = 0;        // input samples received
   bool overflowed_ = false;
   bool input_finished_ = false;
-  double time_offset_ = 0;           // where stream_ began, seconds since stream start
-  int32_t segment_offset_ = 0;       // finals emitted before stream_ began
+  double time_offset_ = 0;      // where stream_ began, seconds since stream start
+  int32_t segment_offset_ = 0;  // finals emitted before stream_ began
   int32_t segments_emitted_ = 0;
   std::deque<Result> finals_;
 };
@@ -151,7 +151,7 @@ class AdaptiveRecognizer {
   AdaptiveRecognizerConfig config_;
   std::unique_ptr<ModelPool> pool_;
   std::unique_ptr<FallbackPolicy> policy_;
-  std::mutex switch_mu_;  // one switch / evaluation at a time
+  std::mutex switch_mu_;   // one switch / evaluation at a time
   mutable std::mutex mu_;  // current_, counters_, events_
   size_t current_ = 0;
   AdaptiveCounters counters_;

@@ -8,8 +8,8 @@
 namespace echoic::asr {
 
 void FallbackPolicyConfig::Validate() const {
-  ECHOIC_CHECK(low_watermark_bytes >= 0, ErrorCode::kInvalidArgument, "fallback policy: low_watermark must be >= 0, got ",
-               low_watermark_bytes);
+  ECHOIC_CHECK(low_watermark_bytes >= 0, ErrorCode::kInvalidArgument,
+               "fallback policy: low_watermark must be >= 0, got ", low_watermark_bytes);
   ECHOIC_CHECK(high_watermark_bytes >= low_watermark_bytes, ErrorCode::kInvalidArgument,
                "fallback policy: high_watermark (", high_watermark_bytes, ") must be >= low_watermark (",
                low_watermark_bytes, ")");

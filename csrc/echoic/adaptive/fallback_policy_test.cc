@@ -260,7 +260,7 @@ TEST(watermarks_move_down_unload_and_come_back_up) {
   CHECK(rig.rec->pool().IsLoaded(0));  // the stream still holds it
   auto s2 = rig.rec->CreateStream();   // new streams are admitted on the small tier only
   CHECK((s2->tier_name()) == (std::string("small")));
-  rig.rec->DecodeAvailable(s.get());   // safe point: the stream moves
+  rig.rec->DecodeAvailable(s.get());  // safe point: the stream moves
   CHECK((s->tier_name()) == (std::string("small")));
   CHECK(!rig.rec->pool().IsLoaded(0));  // and the big tier is gone
   CHECK_EQ(rig.rec->pool().stats(0).unloads, 1);

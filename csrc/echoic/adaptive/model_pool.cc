@@ -49,7 +49,8 @@ ModelPool::ModelPool(std::vector<ModelTier> tiers, const RecognizerConfig& base,
     // after itself; the Recognizer resolves what is inside.
     if (IsDir(t.model) && t.name.empty()) t.name = BaseName(t.model);
     if (t.name.empty()) {
-      std::string parent = t.model.substr(0, t.model.find_last_of('/') == std::string::npos ? 0 : t.model.find_last_of('/'));
+      std::string parent =
+          t.model.substr(0, t.model.find_last_of('/') == std::string::npos ? 0 : t.model.find_last_of('/'));
       t.name = parent.empty() ? BaseName(t.model) : BaseName(parent);
     }
     for (size_t j = 0; j < i; ++j)

@@ -25,11 +25,11 @@ struct TierStats {
   bool loaded = false;
   int64_t loads = 0;
   int64_t unloads = 0;
-  int64_t failed_loads = 0;          // any error
-  int64_t failed_loads_oom = 0;      // of which for lack of memory
-  int64_t resident_bytes = -1;       // RSS delta of the last successful load
-  double load_seconds = 0.0;         // of the last successful load
-  int64_t released_bytes = -1;       // RSS drop at the last unload (allocators may keep pages)
+  int64_t failed_loads = 0;      // any error
+  int64_t failed_loads_oom = 0;  // of which for lack of memory
+  int64_t resident_bytes = -1;   // RSS delta of the last successful load
+  double load_seconds = 0.0;     // of the last successful load
+  int64_t released_bytes = -1;   // RSS drop at the last unload (allocators may keep pages)
   // The recognizer's own MemoryReport estimate for one stream (load + first run + stream),
   // refreshed at unload once the first run is known: what moving back up needs.
   int64_t estimated_bytes = -1;

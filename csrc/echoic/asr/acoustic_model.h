@@ -17,9 +17,9 @@ struct AcousticModelInfo {
   AcousticModelInfo& operator=(const AcousticModelInfo&) = default;
   virtual ~AcousticModelInfo() = default;  // the family's own info is a subclass
 
-  std::string family;         // "ctc" or "transducer"
-  std::string name;           // metadata model_name, or the file path
-  int32_t subsampling = 0;    // feature frames per encoder frame
+  std::string family;       // "ctc" or "transducer"
+  std::string name;         // metadata model_name, or the file path
+  int32_t subsampling = 0;  // feature frames per encoder frame
   int32_t vocab_size = 0;
   int32_t feature_dim = 80;
   int32_t sample_rate = 16000;
@@ -29,8 +29,8 @@ struct AcousticModelInfo {
   // those of kaldi-native-fbank / sherpa-onnx.
   float fbank_low_freq = 20.f;
   float fbank_high_freq = -400.f;
-  int32_t output_dim = 0;        // floats per encoder frame handed to the decoder
-  int32_t chunk_feature_frames = 0;     // feature frames consumed per chunk
+  int32_t output_dim = 0;            // floats per encoder frame handed to the decoder
+  int32_t chunk_feature_frames = 0;  // feature frames consumed per chunk
   int32_t shift_feature_frames = 0;  // feature frames the window moves per chunk
 
   int32_t chunk_frames() const { return chunk_feature_frames; }

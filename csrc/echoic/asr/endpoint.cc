@@ -12,9 +12,9 @@ void CheckRule(const EndpointRule& r, int n) {
   ECHOIC_CHECK(std::isfinite(r.min_trailing_silence_s) && r.min_trailing_silence_s >= 0.f, ErrorCode::kInvalidArgument,
                "EndpointConfig: rule ", n, " min_trailing_silence_s must be finite and >= 0, got ",
                r.min_trailing_silence_s);
-  ECHOIC_CHECK(std::isfinite(r.min_utterance_length_s) && r.min_utterance_length_s >= 0.f,
-               ErrorCode::kInvalidArgument, "EndpointConfig: rule ", n,
-               " min_utterance_length_s must be finite and >= 0, got ", r.min_utterance_length_s);
+  ECHOIC_CHECK(std::isfinite(r.min_utterance_length_s) && r.min_utterance_length_s >= 0.f, ErrorCode::kInvalidArgument,
+               "EndpointConfig: rule ", n, " min_utterance_length_s must be finite and >= 0, got ",
+               r.min_utterance_length_s);
   ECHOIC_CHECK(!r.enabled || r.min_trailing_silence_s > 0.f || r.min_utterance_length_s > 0.f,
                ErrorCode::kInvalidArgument, "EndpointConfig: rule ", n,
                " has no threshold (both 0) and would fire on every update; disable it instead");

@@ -9,7 +9,7 @@ namespace echoic::asr {
 
 struct EndpointRule {
   bool enabled = true;
-  bool must_contain_speech = false;   // only once something was decoded
+  bool must_contain_speech = false;  // only once something was decoded
   float min_trailing_silence_s = 0.f;
   float min_utterance_length_s = 0.f;
 };

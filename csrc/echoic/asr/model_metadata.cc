@@ -49,8 +49,8 @@ float MetadataFloat(const ort::Session& s, const std::string& key, float fallbac
 void ExpectTensor(const ort::Session& s, const ort::TensorInfo& t, size_t rank, ort::ElementType type,
                   const char* role) {
   ECHOIC_CHECK(t.shape.size() == rank && t.type == type, ErrorCode::kModel, "model '", s.name(), "': ", role,
-               " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank, ", the model declares ",
-               ort::ElementTypeName(t.type), " of rank ", t.shape.size());
+               " tensor '", t.name, "' must be ", ort::ElementTypeName(type), " of rank ", rank,
+               ", the model declares ", ort::ElementTypeName(t.type), " of rank ", t.shape.size());
 }
 
 void ExpectDim(const ort::Session& s, const ort::TensorInfo& t, size_t axis, int64_t want, const char* what) {

@@ -24,17 +24,17 @@ int32_t MetadataIntInRange(const ort::Session& s, const std::string& key, int64_
 // The ranges echoic accepts for streaming-model metadata (hostile or broken
 // models must fail at load, not allocate gigabytes or overflow later).
 namespace limits {
-constexpr int64_t kMaxLayers = 256;            // num_blocks, num_encoder_layers
-constexpr int64_t kMaxHeads = 256;             // head
-constexpr int64_t kMaxModelDim = 16384;        // output_size, d_model, rnn_hidden_size, joiner_dim
-constexpr int64_t kMaxKernel = 1024;           // cnn_module_kernel
-constexpr int64_t kMaxSubsampling = 64;        // subsampling_factor
-constexpr int64_t kMaxVocab = 1 << 20;         // vocab_size
-constexpr int64_t kMaxFeatureDim = 1024;       // feature_dim
+constexpr int64_t kMaxLayers = 256;       // num_blocks, num_encoder_layers
+constexpr int64_t kMaxHeads = 256;        // head
+constexpr int64_t kMaxModelDim = 16384;   // output_size, d_model, rnn_hidden_size, joiner_dim
+constexpr int64_t kMaxKernel = 1024;      // cnn_module_kernel
+constexpr int64_t kMaxSubsampling = 64;   // subsampling_factor
+constexpr int64_t kMaxVocab = 1 << 20;    // vocab_size
+constexpr int64_t kMaxFeatureDim = 1024;  // feature_dim
 constexpr int64_t kMinSampleRate = 1000, kMaxSampleRate = 384000;
-constexpr int64_t kMaxChunkFrames = 1024;      // chunk_size, num_left_chunks, right_context (frames)
-constexpr int64_t kMaxChunkFeatureFrames = 8192;   // feature frames per chunk (T, decode_chunk_len)
-constexpr int64_t kMaxContextSize = 64;        // transducer decoder context_size
+constexpr int64_t kMaxChunkFrames = 1024;              // chunk_size, num_left_chunks, right_context (frames)
+constexpr int64_t kMaxChunkFeatureFrames = 8192;       // feature frames per chunk (T, decode_chunk_len)
+constexpr int64_t kMaxContextSize = 64;                // transducer decoder context_size
 constexpr int64_t kMaxStateFloats = int64_t{1} << 26;  // per-stream encoder state (256 MB)
 }  // namespace limits
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "echoic/decoding/hotwords.h"
 #include "echoic/adaptive/model_pool.h"
+#include "echoic/decoding/hotwords.h"
 #include "echoic/decoding/segment_decoder.h"
 #include "echoic/ort/environment.h"
 #include "echoic/ort/library.h"
@@ -22,13 +22,13 @@ namespace echoic::asr {
 void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(!model.empty(), ErrorCode::kInvalidArgument, "recognizer config: 'model' is empty");
   ECHOIC_CHECK(decoding_method == "greedy" || decoding_method == "beam" || decoding_method == "auto",
-               ErrorCode::kInvalidArgument, "recognizer config: decoding_method must be 'greedy', 'beam' or 'auto', got '",
-               decoding_method, "'");
+               ErrorCode::kInvalidArgument,
+               "recognizer config: decoding_method must be 'greedy', 'beam' or 'auto', got '", decoding_method, "'");
   ECHOIC_CHECK(beam_size >= 0 && beam_size <= 64, ErrorCode::kInvalidArgument,
                "recognizer config: beam_size must be in 0..64 (0: automatic), got ", beam_size);
   ECHOIC_CHECK(std::isfinite(hotword_score), ErrorCode::kInvalidArgument, "recognizer config: hotword_score");
-  ECHOIC_CHECK(nbest >= 1 && nbest <= 16, ErrorCode::kInvalidArgument, "recognizer config: nbest must be in 1..16, got ",
-               nbest);
+  ECHOIC_CHECK(nbest >= 1 && nbest <= 16, ErrorCode::kInvalidArgument,
+               "recognizer config: nbest must be in 1..16, got ", nbest);
   ECHOIC_CHECK(nbest == 1 || decoding_method != "greedy", ErrorCode::kInvalidArgument, "recognizer config: nbest ",
                nbest, " needs beam search; greedy decoding keeps one path (use decoding_method 'beam' or 'auto')");
   ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
@@ -85,10 +85,10 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
     m.max_batch = 1;  // windows are decoded one at a time
   } else {
     const auto& info = model_->info();
-    m.model_file_bytes = transducer_ ? FileBytes(config_.model + "/encoder.onnx") +
-                                           FileBytes(config_.model + "/decoder.onnx") +
-                                           FileBytes(config_.model + "/joiner.onnx")
-                                     : FileBytes(config_.model);
+    m.model_file_bytes = transducer_
+                             ? FileBytes(config_.model + "/encoder.onnx") + FileBytes(config_.model + "/decoder.onnx") +
+                                   FileBytes(config_.model + "/joiner.onnx")
+                             : FileBytes(config_.model);
     if (word_lm_) m.model_file_bytes += FileBytes(word_lm_->source());
     // The fbank keeps about one chunk plus one shift of frames.
     const int64_t feature_bytes = int64_t{info.chunk_frames() + info.chunk_shift_frames()} * info.feature_dim *
@@ -203,7 +203,8 @@ void Recognizer::LoadWordLm() {
     if (transducer_ || config_.decoding_method == "greedy" || ::stat(path.c_str(), &st) != 0) path.clear();
   }
   // "auto" decoding: beam search when there is an LM to use or n-best is asked for, else greedy.
-  if (config_.decoding_method == "auto") config_.decoding_method = path.empty() && config_.nbest == 1 ? "greedy" : "beam";
+  if (config_.decoding_method == "auto")
+    config_.decoding_method = path.empty() && config_.nbest == 1 ? "greedy" : "beam";
   if (path.empty()) return;
   ECHOIC_CHECK(!transducer_, ErrorCode::kInvalidArgument, "recognizer: a word LM ('", path,
                "') works with CTC models only; '", config_.model, "' is a transducer");
@@ -241,8 +242,8 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
           std::move(decoder),
           MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score));
   } else {
-    decoder = MakeCtcDecoder(*symbols_, model_->info().blank_id, config_.decoding_method, config_.beam_size, hotwords, config_.hotword_score,
-                             word_lm_);
+    decoder = MakeCtcDecoder(*symbols_, model_->info().blank_id, config_.decoding_method, config_.beam_size, hotwords,
+                             config_.hotword_score, word_lm_);
   }
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
@@ -346,8 +347,8 @@ Result Recognizer::GetPartial(const Stream& s) const {
   CheckOwner(s);
   if (whisper_) return whisper_->Partial(s.whisper_state_.get());
   const auto& info = model_->info();
-  return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(), s.segment_start_frame_ * info.encoder_frame_seconds(),
-                    s.segment_, /*is_final=*/false);
+  return MakeResult(s.decoder_->Best(/*finalize=*/false), *symbols_, info.encoder_frame_seconds(),
+                    s.segment_start_frame_ * info.encoder_frame_seconds(), s.segment_, /*is_final=*/false);
 }
 
 void Recognizer::CloseSegment(Stream* s, bool last) const {
@@ -356,8 +357,9 @@ void Recognizer::CloseSegment(Stream* s, bool last) const {
   // Segments that closed on silence alone carry nothing; a stream that heard
   // nothing at all still ends with one (empty) final result.
   if (!best.tokens.empty() || (last && s->segment_ == 0)) {
-    s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(), s->segment_start_frame_ * info.encoder_frame_seconds(),
-                                    s->segment_, /*is_final=*/true));
+    s->finals_.push_back(MakeResult(best, *symbols_, info.encoder_frame_seconds(),
+                                    s->segment_start_frame_ * info.encoder_frame_seconds(), s->segment_,
+                                    /*is_final=*/true));
     if (config_.nbest > 1) {
       std::vector<Alternative>& alts = s->finals_.back().alternatives;
       alts.push_back({s->finals_.back().text, best.rank_score});

@@ -11,13 +11,14 @@
 namespace echoic::asr {
 
 struct RecognizerConfig {
-  std::string model;   // CTC: encoder .onnx or a folder with model.onnx; transducer: folder with encoder/decoder/joiner.onnx
+  std::string
+      model;  // CTC: encoder .onnx or a folder with model.onnx; transducer: folder with encoder/decoder/joiner.onnx
   std::string tokens;  // tokens.txt; "" = tokens.txt beside the model (in the folder)
   ort::SessionOptions session;
   // "greedy", "beam" (CTC prefix / transducer modified beam search) or "auto":
   // beam when a word LM is found (see lm), else greedy. config() reports the choice.
   std::string decoding_method = "auto";
-  int32_t beam_size = 0;  // 0 = 16 with a word LM, else 4
+  int32_t beam_size = 0;       // 0 = 16 with a word LM, else 4
   float hotword_score = 1.5f;  // default boost per hotword token (beam search only)
   // Final results carry up to this many distinct texts (Result::alternatives) when > 1.
   // Needs beam search ("auto" picks it; "greedy" is an error); beam_size is raised to
@@ -27,7 +28,7 @@ struct RecognizerConfig {
   // lm.arpa beside the model when there is one, "" = none, else its path.
   // Greedy decoding and transducer models do not use it.
   std::string lm = "auto";
-  float lm_scale = 0.8f;   // tuned on held-out synthetic voices (recipes/asr/README.md)
+  float lm_scale = 0.8f;  // tuned on held-out synthetic voices (recipes/asr/README.md)
   float word_bonus = 3.0f;
   bool enable_endpoint = true;
   EndpointConfig endpoint;

@@ -13,10 +13,10 @@ Result MakeResult(const Hypothesis& hyp, const SymbolTable& symbols, float frame
                "MakeResult: frame shift must be > 0 seconds, got ", frame_shift_s);
   ECHOIC_CHECK(std::isfinite(segment_start_s) && segment_start_s >= 0.f, ErrorCode::kInvalidArgument,
                "MakeResult: segment start must be >= 0 seconds, got ", segment_start_s);
-  ECHOIC_CHECK(hyp.frames.size() == n && hyp.confidences.size() == n &&
-                   (hyp.end_frames.empty() || hyp.end_frames.size() == n),
-               ErrorCode::kInvalidArgument, "MakeResult: hypothesis has ", n, " tokens but ", hyp.frames.size(),
-               " frames, ", hyp.end_frames.size(), " end frames and ", hyp.confidences.size(), " confidences");
+  ECHOIC_CHECK(
+      hyp.frames.size() == n && hyp.confidences.size() == n && (hyp.end_frames.empty() || hyp.end_frames.size() == n),
+      ErrorCode::kInvalidArgument, "MakeResult: hypothesis has ", n, " tokens but ", hyp.frames.size(), " frames, ",
+      hyp.end_frames.size(), " end frames and ", hyp.confidences.size(), " confidences");
   Result r;
   r.is_final = is_final;
   r.segment = segment;

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "echoic/decoding/segment_decoder.h"
 #include "echoic/audio/samples.h"
-#include "echoic/vad/external_vad.h"
+#include "echoic/decoding/segment_decoder.h"
 #include "echoic/runtime/error.h"
+#include "echoic/vad/external_vad.h"
 #include "echoic/whisper/streaming.h"
 
 namespace echoic::asr {

@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "echoic/asr/result.h"
 #include "echoic/asr/acoustic_model.h"
+#include "echoic/asr/result.h"
 #include "echoic/features/online_fbank.h"
 #include "echoic/features/resampler.h"
 #include "echoic/vad/vad.h"
@@ -68,7 +68,7 @@ class Stream {
   Stream(int64_t id, std::shared_ptr<const whisper::StreamingDecoder> whisper,
          std::unique_ptr<whisper::StreamingState> state);
 
-  int32_t FramesReady() const;  // feature frames available but not yet consumed
+  int32_t FramesReady() const;       // feature frames available but not yet consumed
   void FeedVadUpTo(int64_t sample);  // model-rate sample index
 
   int64_t id_;
@@ -89,7 +89,7 @@ class Stream {
   std::deque<Result> finals_;
   std::vector<float> scratch_;
   std::unique_ptr<vad::VoiceActivityDetector> vad_;  // endpointing gate (optional)
-  std::vector<float> vad_pending_;  // model-rate samples in [-1,1] not yet given to vad_
+  std::vector<float> vad_pending_;                   // model-rate samples in [-1,1] not yet given to vad_
   int64_t vad_fed_ = 0;
   std::deque<std::pair<bool, double>> vad_reports_;  // external decisions not yet applied
   double vad_reported_applied_s_ = 0.0;

@@ -42,7 +42,8 @@ TEST(bad_chunk_is_refused_and_changes_nothing) {
   } catch (const echoic::Error& e) {
     CHECK(e.code() == ErrorCode::kInvalidArgument);
     const std::string m = e.what();
-    CHECK(m.find("stream " + std::to_string(s->id())) != std::string::npos && m.find("sample 1000") != std::string::npos);
+    CHECK(m.find("stream " + std::to_string(s->id())) != std::string::npos &&
+          m.find("sample 1000") != std::string::npos);
   }
   CHECK_NEAR(s->seconds_received(), half / 16000.0, 1e-9);
   CHECK_THROWS_CODE(s->AcceptWaveform(16000, nullptr, 10), ErrorCode::kInvalidArgument);

@@ -46,13 +46,13 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
     const int64_t state = int64_t{m.num_blocks} * m.chunk_size * m.num_left_chunks * 2 * m.output_size +
                           int64_t{m.num_blocks} * m.output_size * (m.cnn_kernel - 1);
     ECHOIC_CHECK(state <= lim::kMaxStateFloats, ErrorCode::kModel, "model '", s.name(),
-                 "': metadata num_blocks, output_size, chunk_size, num_left_chunks and cnn_module_kernel give ",
-                 state, " floats of state per stream (at most ", lim::kMaxStateFloats, ")");
+                 "': metadata num_blocks, output_size, chunk_size, num_left_chunks and cnn_module_kernel give ", state,
+                 " floats of state per stream (at most ", lim::kMaxStateFloats, ")");
   }
-  ECHOIC_CHECK(m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ",
-               m.output_size, " is not divisible by head ", m.head);
-  ECHOIC_CHECK(m.blank_id >= 0 && m.blank_id < m.vocab_size, ErrorCode::kModel, "model '", s.name(),
-               "': blank_id ", m.blank_id, " outside the vocabulary of ", m.vocab_size);
+  ECHOIC_CHECK(m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ", m.output_size,
+               " is not divisible by head ", m.head);
+  ECHOIC_CHECK(m.blank_id >= 0 && m.blank_id < m.vocab_size, ErrorCode::kModel, "model '", s.name(), "': blank_id ",
+               m.blank_id, " outside the vocabulary of ", m.vocab_size);
 
   const auto& in = s.inputs();
   const auto& out = s.outputs();
@@ -108,8 +108,8 @@ EncoderState StreamingCtcModel::InitState() const {
 
 void StreamingCtcModel::Forward(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,
                                 std::vector<std::vector<float>>* log_probs) const {
-  ECHOIC_CHECK(features.size() == states.size(), ErrorCode::kInvalidArgument, "model '", info_.name, "': ",
-               features.size(), " feature chunks for ", states.size(), " states");
+  ECHOIC_CHECK(features.size() == states.size(), ErrorCode::kInvalidArgument, "model '", info_.name,
+               "': ", features.size(), " feature chunks for ", states.size(), " states");
   log_probs->assign(features.size(), {});
   if (features.empty()) return;
   if (info_.batchable) {

@@ -18,11 +18,11 @@ namespace echoic::asr {
 // Everything the runtime needs to know about a model, read from its metadata
 // (the family-independent fields live in AcousticModelInfo).
 struct StreamingCtcModelInfo : AcousticModelInfo {
-  int32_t num_blocks = 0;     // encoder layers
-  int32_t head = 0;           // attention heads
-  int32_t output_size = 0;    // encoder width
-  int32_t cnn_kernel = 0;     // depthwise conv kernel (cache keeps kernel-1 frames)
-  int32_t right_context = 0;  // look-ahead feature frames of the subsampling front
+  int32_t num_blocks = 0;       // encoder layers
+  int32_t head = 0;             // attention heads
+  int32_t output_size = 0;      // encoder width
+  int32_t cnn_kernel = 0;       // depthwise conv kernel (cache keeps kernel-1 frames)
+  int32_t right_context = 0;    // look-ahead feature frames of the subsampling front
   int32_t chunk_size = 0;       // encoder frames per chunk
   int32_t num_left_chunks = 0;  // cache = chunk_size * num_left_chunks encoder frames
   bool batchable = false;       // accepts B > 1 (stream-major caches)
@@ -33,10 +33,10 @@ struct StreamingCtcModelInfo : AcousticModelInfo {
 // One stream's encoder state: fixed size, independent of utterance length. The caches are
 // allocated by the first chunk (all zeros before it), so idle streams cost next to nothing.
 struct EncoderState : ModelState {
-  std::vector<float> att_cache;  // [num_blocks, head, cache, 2*d_k]; empty until the first chunk
-  std::vector<float> cnn_cache;  // [num_blocks, output_size, kernel-1]; empty until the first chunk
+  std::vector<float> att_cache;           // [num_blocks, head, cache, 2*d_k]; empty until the first chunk
+  std::vector<float> cnn_cache;           // [num_blocks, output_size, kernel-1]; empty until the first chunk
   size_t att_floats = 0, cnn_floats = 0;  // their sizes once allocated
-  int64_t offset = 0;            // contract: starts at cache size, + chunk_size per chunk
+  int64_t offset = 0;                     // contract: starts at cache size, + chunk_size per chunk
   int64_t chunks_done = 0;
   size_t Bytes() const override { return (att_floats + cnn_floats) * sizeof(float); }
 };

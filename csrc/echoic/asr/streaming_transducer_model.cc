@@ -84,7 +84,8 @@ StreamingTransducerModel::StreamingTransducerModel(std::shared_ptr<ort::Session>
   // Encoder signature.
   ECHOIC_CHECK(e.inputs().size() == 3 && e.outputs().size() == 3, ErrorCode::kModel, "model '", e.name(),
                "': an lstm transducer encoder has 3 inputs (x, h, c) and 3 outputs (encoder_out, next_h, next_c), "
-               "this one has ", e.inputs().size(), " and ", e.outputs().size());
+               "this one has ",
+               e.inputs().size(), " and ", e.outputs().size());
   ExpectTensor(e, e.inputs()[0], 3, ort::ElementType::kFloat32, "feature");
   ExpectDim(e, e.inputs()[0], 2, m.feature_dim, "feature_dim");
   ExpectTensor(e, e.inputs()[1], 3, ort::ElementType::kFloat32, "h state");
@@ -136,8 +137,8 @@ std::unique_ptr<ModelState> StreamingTransducerModel::NewState() const {
 void StreamingTransducerModel::Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
                                    std::vector<std::vector<float>>* out) const {
   const auto& m = info_;
-  ECHOIC_CHECK(features.size() == states.size(), ErrorCode::kInvalidArgument, "model '", m.name, "': ",
-               features.size(), " feature chunks for ", states.size(), " states");
+  ECHOIC_CHECK(features.size() == states.size(), ErrorCode::kInvalidArgument, "model '", m.name, "': ", features.size(),
+               " feature chunks for ", states.size(), " states");
   out->assign(features.size(), {});
   if (features.empty()) return;
   const int64_t B = static_cast<int64_t>(features.size()), T = m.T, F = m.feature_dim, L = m.num_encoder_layers;
@@ -167,9 +168,9 @@ void StreamingTransducerModel::Run(const std::vector<const float*>& features, co
   ECHOIC_CHECK(shape.size() == 3 && shape[0] == B && shape[2] == m.joiner_dim, ErrorCode::kModel, "model '",
                encoder_->name(), "': output '", enc_out_[0], "' has shape ", r[0].ShapeString(), ", expected [", B,
                ", T', ", m.joiner_dim, "]");
-  ECHOIC_CHECK(r[1].numel() == h.numel() && r[2].numel() == c.numel(), ErrorCode::kModel, "model '",
-               encoder_->name(), "': returned states ", r[1].ShapeString(), " / ", r[2].ShapeString(),
-               " do not match the inputs ", h.ShapeString(), " / ", c.ShapeString());
+  ECHOIC_CHECK(r[1].numel() == h.numel() && r[2].numel() == c.numel(), ErrorCode::kModel, "model '", encoder_->name(),
+               "': returned states ", r[1].ShapeString(), " / ", r[2].ShapeString(), " do not match the inputs ",
+               h.ShapeString(), " / ", c.ShapeString());
   const int64_t n = shape[1] * shape[2];
   const float* eo = r[0].data<float>();
   const float* nh = r[1].data<float>();
@@ -185,15 +186,15 @@ void StreamingTransducerModel::Run(const std::vector<const float*>& features, co
 
 std::vector<float> StreamingTransducerModel::RunDecoder(const std::vector<int64_t>& contexts) const {
   const int64_t cs = info_.context_size;
-  ECHOIC_CHECK(!contexts.empty() && contexts.size() % cs == 0, ErrorCode::kInvalidArgument, "model '",
-               decoder_->name(), "': ", contexts.size(), " context ids is not a multiple of context_size ", cs);
+  ECHOIC_CHECK(!contexts.empty() && contexts.size() % cs == 0, ErrorCode::kInvalidArgument, "model '", decoder_->name(),
+               "': ", contexts.size(), " context ids is not a multiple of context_size ", cs);
   const int64_t n = static_cast<int64_t>(contexts.size()) / cs;
   ort::Tensor y(ort::ElementType::kInt64, {n, cs});
   std::memcpy(y.data<int64_t>(), contexts.data(), sizeof(int64_t) * contexts.size());
   std::vector<ort::Tensor> r = decoder_->Run(dec_in_, {&y}, dec_out_);
-  ECHOIC_CHECK(r[0].numel() == n * info_.joiner_dim && !r[0].shape().empty() && r[0].shape()[0] == n,
-               ErrorCode::kModel, "model '", decoder_->name(), "': output '", dec_out_[0], "' has shape ",
-               r[0].ShapeString(), ", expected [", n, ", ", info_.joiner_dim, "]");
+  ECHOIC_CHECK(r[0].numel() == n * info_.joiner_dim && !r[0].shape().empty() && r[0].shape()[0] == n, ErrorCode::kModel,
+               "model '", decoder_->name(), "': output '", dec_out_[0], "' has shape ", r[0].ShapeString(),
+               ", expected [", n, ", ", info_.joiner_dim, "]");
   const float* p = r[0].data<float>();
   return std::vector<float>(p, p + n * info_.joiner_dim);
 }

@@ -22,7 +22,7 @@
 namespace echoic::asr {
 
 struct StreamingTransducerModelInfo : AcousticModelInfo {
-  std::string model_type;        // encoder metadata model_type ("lstm")
+  std::string model_type;  // encoder metadata model_type ("lstm")
   int32_t num_encoder_layers = 0;
   int32_t d_model = 0;           // size of h
   int32_t rnn_hidden_size = 0;   // size of c

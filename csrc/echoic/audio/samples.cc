@@ -73,9 +73,8 @@ std::vector<float> SelectChannel(const float* samples, size_t frames, int channe
 }
 
 void ValidateSampleRate(int64_t rate, const std::string& context) {
-  ECHOIC_CHECK(rate >= kMinSampleRate && rate <= kMaxSampleRate, ErrorCode::kInvalidArgument, context,
-               ": sample rate ", rate, " Hz is outside the supported range ", kMinSampleRate, "..",
-               kMaxSampleRate, " Hz");
+  ECHOIC_CHECK(rate >= kMinSampleRate && rate <= kMaxSampleRate, ErrorCode::kInvalidArgument, context, ": sample rate ",
+               rate, " Hz is outside the supported range ", kMinSampleRate, "..", kMaxSampleRate, " Hz");
 }
 
 }  // namespace echoic::audio

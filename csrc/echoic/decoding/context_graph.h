@@ -23,9 +23,9 @@ class ContextGraph {
  public:
   using State = int32_t;  // node id; Root() is the empty match
   struct Step {
-    float score = 0.f;   // to add to the hypothesis' context score
-    State state = 0;     // state after the token
-    int32_t phrase = -1; // index of a phrase completed by this token, else -1
+    float score = 0.f;    // to add to the hypothesis' context score
+    State state = 0;      // state after the token
+    int32_t phrase = -1;  // index of a phrase completed by this token, else -1
   };
 
   // kInvalidArgument: no phrases, an empty phrase, a negative token id (or one
@@ -50,8 +50,8 @@ class ContextGraph {
     float node_score = 0.f;  // boost accumulated from the root along the trie path
     float base = 0.f;        // node_score of the deepest phrase end on that path (kept on failure)
     int32_t fail = 0;
-    int32_t phrase = -1;      // phrase ending exactly here
-    int32_t output = -1;      // nearest phrase end reachable through fail links
+    int32_t phrase = -1;                            // phrase ending exactly here
+    int32_t output = -1;                            // nearest phrase end reachable through fail links
     std::vector<std::pair<int32_t, int32_t>> next;  // sorted (token, node)
   };
   int32_t Child(int32_t node, int32_t token) const;

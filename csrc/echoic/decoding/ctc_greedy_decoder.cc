@@ -7,7 +7,8 @@
 
 namespace echoic::asr {
 
-CtcGreedyDecoder::CtcGreedyDecoder(int32_t vocab_size, int32_t blank_id) : vocab_size_(vocab_size), blank_id_(blank_id) {
+CtcGreedyDecoder::CtcGreedyDecoder(int32_t vocab_size, int32_t blank_id)
+    : vocab_size_(vocab_size), blank_id_(blank_id) {
   ECHOIC_CHECK(vocab_size > 0, ErrorCode::kInvalidArgument, "CtcGreedyDecoder: vocab size must be > 0, got ",
                vocab_size);
   ECHOIC_CHECK(blank_id >= 0 && blank_id < vocab_size, ErrorCode::kInvalidArgument, "CtcGreedyDecoder: blank id ",
@@ -49,8 +50,7 @@ Hypothesis CtcGreedyDecoder::Best() const {
   h.frames = frames_;
   h.end_frames = end_frames_;
   h.confidences.reserve(tokens_.size());
-  for (size_t i = 0; i < tokens_.size(); ++i)
-    h.confidences.push_back(static_cast<float>(prob_sum_[i] / run_len_[i]));
+  for (size_t i = 0; i < tokens_.size(); ++i) h.confidences.push_back(static_cast<float>(prob_sum_[i] / run_len_[i]));
   h.log_prob = log_prob_;  // of the best path, a lower bound on the labelling
   h.rank_score = log_prob_;
   return h;

@@ -15,8 +15,7 @@ using tu::kV;
 
 namespace {
 bool Same(const Hypothesis& a, const Hypothesis& b) {
-  return a.tokens == b.tokens && a.frames == b.frames && a.end_frames == b.end_frames &&
-         a.confidences == b.confidences;
+  return a.tokens == b.tokens && a.frames == b.frames && a.end_frames == b.end_frames && a.confidences == b.confidences;
 }
 }  // namespace
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <unordered_map>
 
 #include "echoic/decoding/log_prob_input.h"
@@ -67,10 +67,8 @@ void CtcBeamSearchConfig::Validate() const {
 double CtcPrefixBeamSearch::Prefix::Total() const { return LogAdd(pb, pnb); }
 
 CtcPrefixBeamSearch::CtcPrefixBeamSearch(int32_t vocab_size, int32_t blank_id, const CtcBeamSearchConfig& config,
-                                         std::shared_ptr<const ContextGraph> context,
-                                         std::shared_ptr<const WordLm> lm)
-    : vocab_size_(vocab_size), blank_id_(blank_id), config_(config), context_(std::move(context)),
-      lm_(std::move(lm)) {
+                                         std::shared_ptr<const ContextGraph> context, std::shared_ptr<const WordLm> lm)
+    : vocab_size_(vocab_size), blank_id_(blank_id), config_(config), context_(std::move(context)), lm_(std::move(lm)) {
   ECHOIC_CHECK(vocab_size > 0, ErrorCode::kInvalidArgument, "CtcPrefixBeamSearch: vocab size must be > 0, got ",
                vocab_size);
   ECHOIC_CHECK(blank_id >= 0 && blank_id < vocab_size, ErrorCode::kInvalidArgument, "CtcPrefixBeamSearch: blank id ",
@@ -186,7 +184,12 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       bool fresh = false;
       if (c == blank_id_) {
         Candidate& n = slot(i, -1, &fresh);
-        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; n.lm = p.lm; n.lm_state = p.lm_state; }
+        if (fresh) {
+          n.ctx = p.ctx;
+          n.ctx_state = p.ctx_state;
+          n.lm = p.lm;
+          n.lm_state = p.lm_state;
+        }
         n.pb = LogAdd(n.pb, total + lp);
         note(n, total + lp, i, Origin::kStayBlank, c, lpf);
         continue;
@@ -194,7 +197,12 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
       if (c == last) {
         // Repeat without a blank in between collapses into the same prefix.
         Candidate& n = slot(i, -1, &fresh);
-        if (fresh) { n.ctx = p.ctx; n.ctx_state = p.ctx_state; n.lm = p.lm; n.lm_state = p.lm_state; }
+        if (fresh) {
+          n.ctx = p.ctx;
+          n.ctx_state = p.ctx_state;
+          n.lm = p.lm;
+          n.lm_state = p.lm_state;
+        }
         n.pnb = LogAdd(n.pnb, p.pnb + lp);
         note(n, p.pnb + lp, i, Origin::kStayRepeat, c, lpf);
       }
@@ -226,8 +234,7 @@ void CtcPrefixBeamSearch::Step(const float* row, int32_t frame) {
   std::vector<size_t> order(cands.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::vector<double> score(cands.size());
-  for (size_t i = 0; i < cands.size(); ++i)
-    score[i] = LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx + cands[i].lm;
+  for (size_t i = 0; i < cands.size(); ++i) score[i] = LogAdd(cands[i].pb, cands[i].pnb) + cands[i].ctx + cands[i].lm;
   auto ranked = [&](size_t a, size_t b) {
     if (score[a] != score[b]) return score[a] > score[b];
     const Candidate &ca = cands[a], &cb = cands[b];

@@ -15,9 +15,9 @@
 namespace echoic::asr {
 
 struct CtcBeamSearchConfig {
-  int32_t beam = 4;               // prefixes kept after each frame
-  int32_t top_k = 0;              // tokens tried per frame; 0 = same as beam
-  float log_prob_floor = -20.f;   // tokens with a lower log-prob are skipped (the argmax never is)
+  int32_t beam = 4;              // prefixes kept after each frame
+  int32_t top_k = 0;             // tokens tried per frame; 0 = same as beam
+  float log_prob_floor = -20.f;  // tokens with a lower log-prob are skipped (the argmax never is)
   // kInvalidArgument: beam < 1, top_k < 0, floor NaN or > 0.
   void Validate() const;
 };
@@ -66,9 +66,9 @@ class CtcPrefixBeamSearch {
     double pb = 0.0, pnb = 0.0;   // log P(prefix, path ends in blank / in its last token)
     double ctx = 0.0;             // accumulated context (hotword) score
     int32_t ctx_state = 0;
-    double lm = 0.0;              // accumulated word LM score
+    double lm = 0.0;  // accumulated word LM score
     WordLm::State lm_state;
-    uint64_t hash = 0;            // of `tokens`; candidates are merged by it (then compared)
+    uint64_t hash = 0;  // of `tokens`; candidates are merged by it (then compared)
     double Total() const;
   };
   void Step(const float* row, int32_t frame);

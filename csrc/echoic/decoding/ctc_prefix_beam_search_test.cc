@@ -4,9 +4,9 @@
 #include <memory>
 #include <thread>
 
-#include "echoic/decoding/decoding_test_util.h"
 #include "echoic/decoding/context_graph.h"
 #include "echoic/decoding/ctc_greedy_decoder.h"
+#include "echoic/decoding/decoding_test_util.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
 
@@ -197,10 +197,10 @@ TEST(streams_decode_in_parallel_with_a_shared_graph) {
   // One decoder per stream, one read-only graph for all: threads give the same
   // results as decoding the streams one after another.
   auto t = tu::CharVocab();
-  auto graph = std::make_shared<ContextGraph>(
-      std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cat", t), 0.f, "cat"},
-                                              {EncodeWithTokens("dog", t), 0.f, "dog"}},
-      1.5f, kV);
+  auto graph =
+      std::make_shared<ContextGraph>(std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cat", t), 0.f, "cat"},
+                                                                             {EncodeWithTokens("dog", t), 0.f, "dog"}},
+                                     1.5f, kV);
   constexpr int kStreams = 4;
   std::vector<std::vector<float>> inputs;
   for (int i = 0; i < kStreams; ++i) inputs.push_back(tu::RandomLogProbs(300, kV, 100 + i, 1.5f));

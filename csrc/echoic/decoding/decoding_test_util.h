@@ -55,7 +55,9 @@ inline std::vector<float> Frame(const std::vector<std::pair<char, float>>& probs
   return out;
 }
 
-inline void Append(std::vector<float>& m, const std::vector<float>& frame) { m.insert(m.end(), frame.begin(), frame.end()); }
+inline void Append(std::vector<float>& m, const std::vector<float>& frame) {
+  m.insert(m.end(), frame.begin(), frame.end());
+}
 
 // Random log-softmax matrix (temperature makes it more or less peaky).
 inline std::vector<float> RandomLogProbs(int32_t frames, int32_t vocab, uint32_t seed, float temperature = 1.f,

@@ -24,8 +24,7 @@ std::string NormalizeHotwordPhrase(const std::string& phrase) {
   bool space = false;
   for (unsigned char c : phrase) {
     const bool ascii = c < 0x80;
-    const bool keep = !ascii || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '\'';
+    const bool keep = !ascii || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '\'';
     if (!keep) {
       space = true;
       continue;
@@ -69,8 +68,8 @@ std::vector<Hotword> ParseHotwords(const std::string& text) {
       char* end = nullptr;
       errno = 0;
       const double v = std::strtod(boost.c_str(), &end);
-      ECHOIC_CHECK(end && *end == '\0' && errno == 0 && std::isfinite(v) && v >= 0.0,
-                   ErrorCode::kInvalidArgument, "hotwords line ", line_no, ": boost '", boost,
+      ECHOIC_CHECK(end && *end == '\0' && errno == 0 && std::isfinite(v) && v >= 0.0, ErrorCode::kInvalidArgument,
+                   "hotwords line ", line_no, ": boost '", boost,
                    "' is not a number >= 0 (write 'phrase<TAB>2.0' or 'phrase :2.0')");
       h.score = static_cast<float>(v);
     }

@@ -10,8 +10,8 @@ void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, 
                    int32_t expected_vocab_size, int64_t first_frame) {
   ECHOIC_CHECK(num_frames >= 0, ErrorCode::kInvalidArgument, who, ": negative frame count ", num_frames);
   if (num_frames == 0) return;
-  ECHOIC_CHECK(log_probs != nullptr, ErrorCode::kInvalidArgument, who, ": log-probs pointer is null for ",
-               num_frames, " frames");
+  ECHOIC_CHECK(log_probs != nullptr, ErrorCode::kInvalidArgument, who, ": log-probs pointer is null for ", num_frames,
+               " frames");
   ECHOIC_CHECK(vocab_size == expected_vocab_size, ErrorCode::kModel, who, ": log-probs have ", vocab_size,
                " classes per frame but the decoder's vocabulary has ", expected_vocab_size,
                " tokens (model output does not match tokens.txt?)");
@@ -26,8 +26,7 @@ void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, 
     }
     // A frame where every token is impossible is not a distribution (and would
     // leave a beam with no live prefix).
-    if (!any_finite)
-      Fail(ErrorCode::kInvalidArgument, who, ": every log-prob at frame ", first_frame + t, " is -inf");
+    if (!any_finite) Fail(ErrorCode::kInvalidArgument, who, ": every log-prob at frame ", first_frame + t, " is -inf");
   }
 }
 

@@ -99,8 +99,8 @@ std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols,
     try {
       p.tokens = EncodeWithTokens(h.phrase, symbols);
     } catch (const Error& e) {
-      Fail(ErrorCode::kInvalidArgument, "hotword '", h.phrase, "' cannot be spelled with this model's tokens: ",
-           e.what());
+      Fail(ErrorCode::kInvalidArgument, "hotword '", h.phrase,
+           "' cannot be spelled with this model's tokens: ", e.what());
     }
     p.boost = h.score;
     p.label = h.phrase;
@@ -118,8 +118,8 @@ std::unique_ptr<SegmentDecoder> MakeBeamDecoder(const SymbolTable& symbols, int3
   return std::make_unique<BeamSegmentDecoder>(symbols.size(), blank_id, cfg, std::move(graph), std::move(lm));
 }
 
-std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32_t blank_id, const std::string& method, int32_t beam,
-                                               const std::vector<Hotword>& hotwords, float default_score,
+std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32_t blank_id, const std::string& method,
+                                               int32_t beam, const std::vector<Hotword>& hotwords, float default_score,
                                                std::shared_ptr<const WordLm> lm) {
   ECHOIC_CHECK(method == "greedy" || method == "beam", ErrorCode::kInvalidArgument,
                "CTC decoding method must be 'greedy' or 'beam', got '", method, "'");

@@ -55,8 +55,8 @@ std::shared_ptr<const ContextGraph> MakeHotwordGraph(const SymbolTable& symbols,
 // in Python use: `method` "greedy" or "beam" (kInvalidArgument otherwise). With
 // hotwords it is MakeHotwordGatedDecoder(that search, a hotword-biased beam search
 // of width `beam`): hotwords work with greedy decoding too.
-std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32_t blank_id, const std::string& method, int32_t beam,
-                                               const std::vector<Hotword>& hotwords, float default_score,
+std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32_t blank_id, const std::string& method,
+                                               int32_t beam, const std::vector<Hotword>& hotwords, float default_score,
                                                std::shared_ptr<const WordLm> lm = nullptr);
 
 class StreamingTransducerModel;

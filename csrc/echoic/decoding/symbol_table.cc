@@ -19,7 +19,8 @@ bool StartsWithMark(const std::string& s) { return s.compare(0, kWordMarkLen, kW
 
 bool ParseId(const std::string& s, int64_t* out) {
   if (s.empty()) return false;
-  for (char c : s) if (c < '0' || c > '9') return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
   if (s.size() > 9) return false;  // far beyond any vocabulary
   *out = std::strtoll(s.c_str(), nullptr, 10);
   return true;
@@ -31,8 +32,10 @@ int ParseByteToken(const std::string& s) {
   int v = 0;
   for (int i = 3; i < 5; ++i) {
     char c = s[i];
-    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-          : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    int d = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                     : -1;
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -58,8 +61,8 @@ bool IsCjk(uint32_t cp) {
 }
 
 bool IsSpecialSymbol(const std::string& s) {
-  if (s == "<blk>" || s == "<blank>" || s == "<unk>" || s == "<s>" || s == "</s>" || s == "<sos/eos>" ||
-      s == "<eps>" || s == "<pad>" || s == "<sos>" || s == "<eos>")
+  if (s == "<blk>" || s == "<blank>" || s == "<unk>" || s == "<s>" || s == "</s>" || s == "<sos/eos>" || s == "<eps>" ||
+      s == "<pad>" || s == "<sos>" || s == "<eos>")
     return true;
   return false;
 }
@@ -76,7 +79,7 @@ std::string SanitizeUtf8(const std::string& in) {
     size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     bool ok = len > 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xC2;                                      // overlong
+    if (ok && len == 2) ok = c >= 0xC2;  // overlong
     if (ok && len == 3) ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);
     if (ok && len == 4) ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90) && c <= 0xF4;
     if (ok) {
@@ -123,8 +126,8 @@ SymbolTable SymbolTable::FromString(const std::string& text, const std::string& 
     } else if (fields.size() == 1 && ParseId(fields[0], &id)) {
       symbol = " ";
     } else {
-      Fail(ErrorCode::kCorruptData, "tokens file '", source_name, "' line ", line_no,
-           ": expected 'symbol id', got '", line.substr(0, 80), "'");
+      Fail(ErrorCode::kCorruptData, "tokens file '", source_name, "' line ", line_no, ": expected 'symbol id', got '",
+           line.substr(0, 80), "'");
     }
     entries.emplace_back(id, symbol);
     line_of.push_back(line_no);
@@ -143,8 +146,8 @@ SymbolTable SymbolTable::FromString(const std::string& text, const std::string& 
            " (first on line ", seen_line[id], ")");
     auto [it, fresh] = t.ids_.emplace(sym, static_cast<int32_t>(id));
     if (!fresh)
-      Fail(ErrorCode::kCorruptData, "tokens file '", source_name, "' line ", line_of[i], ": duplicate symbol '",
-           sym, "'");
+      Fail(ErrorCode::kCorruptData, "tokens file '", source_name, "' line ", line_of[i], ": duplicate symbol '", sym,
+           "'");
     seen_line[id] = line_of[i];
     t.tokens_[id] = sym;
   }
@@ -184,8 +187,9 @@ int SymbolTable::ByteValue(int32_t id) const { return Contains(id) ? byte_value_
 std::string SymbolTable::Detokenize(const std::vector<int32_t>& ids) const {
   std::string raw;
   for (int32_t id : ids) {
-    if (!Contains(id)) Fail(ErrorCode::kInvalidArgument, "Detokenize: token id ", id, " is not in '", source_,
-                            "' (", size(), " tokens)");
+    if (!Contains(id))
+      Fail(ErrorCode::kInvalidArgument, "Detokenize: token id ", id, " is not in '", source_, "' (", size(),
+           " tokens)");
     if (special_[id]) continue;
     if (byte_value_[id] >= 0) {
       raw.push_back(static_cast<char>(byte_value_[id]));

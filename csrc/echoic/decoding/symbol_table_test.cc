@@ -44,8 +44,8 @@ TEST(loads_char_vocab) {
 TEST(detokenize_char_vocab) {
   SymbolTable t = tu::CharVocab();
   using tu::Id;
-  std::vector<int32_t> ids = {Id(' '), Id('h'), Id('i'), Id(' '), Id('y'), Id('o'), Id('u'), Id('\''), Id('r'),
-                              Id('e')};
+  std::vector<int32_t> ids = {Id(' '), Id('h'), Id('i'),  Id(' '), Id('y'),
+                              Id('o'), Id('u'), Id('\''), Id('r'), Id('e')};
   CHECK(t.Detokenize(ids) == "hi you're");
   auto words = t.GroupWords(ids);
   CHECK_EQ(words.size(), size_t{2});

@@ -100,8 +100,10 @@ void TransducerDecoder::Step(const float* logits, int32_t rows, int32_t vocab_si
                config_.vocab_size);
   for (const Hyp& h : hyps_)
     ECHOIC_CHECK(!h.decoder_out.empty(), ErrorCode::kState, "transducer search: step before the decoder outputs");
-  if (greedy_) StepGreedy(logits);
-  else StepBeam(logits);
+  if (greedy_)
+    StepGreedy(logits);
+  else
+    StepBeam(logits);
   ++num_frames_;
 }
 
@@ -210,9 +212,8 @@ Hypothesis TransducerDecoder::Best(bool finalize) const { return ToHypothesis(Be
 std::vector<Hypothesis> TransducerDecoder::NBest(bool finalize) const {
   std::vector<size_t> order(hyps_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return RankScore(hyps_[a], finalize) > RankScore(hyps_[b], finalize);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return RankScore(hyps_[a], finalize) > RankScore(hyps_[b], finalize); });
   std::vector<Hypothesis> out;
   for (size_t i : order) out.push_back(ToHypothesis(hyps_[i], finalize));
   return out;

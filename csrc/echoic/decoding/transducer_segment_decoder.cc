@@ -3,8 +3,8 @@
 // (or, through AcceptChunks, batched with the other streams' decoders).
 #include <map>
 
-#include "echoic/decoding/segment_decoder.h"
 #include "echoic/asr/streaming_transducer_model.h"
+#include "echoic/decoding/segment_decoder.h"
 #include "echoic/decoding/transducer_decoder.h"
 #include "echoic/runtime/error.h"
 
@@ -18,8 +18,8 @@ class TransducerSegmentDecoder final : public SegmentDecoder {
                            std::shared_ptr<const ContextGraph> graph)
       : model_(std::move(model)), d_(cfg, std::move(graph)) {}
   void Accept(const float* enc, int32_t n, int32_t dim) override {
-    ECHOIC_CHECK(dim == model_->info().joiner_dim, ErrorCode::kInvalidArgument, "transducer decoder: frames of ",
-                 dim, " floats, the joiner takes ", model_->info().joiner_dim);
+    ECHOIC_CHECK(dim == model_->info().joiner_dim, ErrorCode::kInvalidArgument, "transducer decoder: frames of ", dim,
+                 " floats, the joiner takes ", model_->info().joiner_dim);
     DecodeTransducerChunk(*model_, {&d_}, {enc}, n);
   }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
@@ -59,8 +59,8 @@ std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const Stre
 
 void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vector<std::vector<float>>& chunks,
                   int32_t dim) {
-  ECHOIC_CHECK(decoders.size() == chunks.size() && dim > 0, ErrorCode::kInvalidArgument, "decode: ",
-               decoders.size(), " decoders for ", chunks.size(), " chunks");
+  ECHOIC_CHECK(decoders.size() == chunks.size() && dim > 0, ErrorCode::kInvalidArgument, "decode: ", decoders.size(),
+               " decoders for ", chunks.size(), " chunks");
   // Composite decoders (hotword gating) are fed through their members.
   std::vector<std::pair<SegmentDecoder*, size_t>> parts;  // (decoder, chunk index)
   for (size_t i = 0; i < decoders.size(); ++i)

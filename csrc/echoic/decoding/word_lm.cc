@@ -123,15 +123,26 @@ void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
     std::istringstream ls(line);
     for (std::string w; ls >> w;) f.push_back(w);
     const size_t n = static_cast<size_t>(section);
-    if (f.size() != n + 1 && f.size() != n + 2) bad("expected log10 prob, " + std::to_string(n) + " word(s), optional back-off");
+    if (f.size() != n + 1 && f.size() != n + 2)
+      bad("expected log10 prob, " + std::to_string(n) + " word(s), optional back-off");
     Entry e;
     if (!ParseFloat(f[0], &e.log10_prob)) bad("bad log10 probability '" + f[0] + "'");
     if (f.size() == n + 2 && !ParseFloat(f[n + 1], &e.log10_backoff)) bad("bad back-off weight '" + f[n + 1] + "'");
     if (n == 1) {
       const std::string& w = f[1];
-      if (w == "<s>") { bos_ = e; continue; }
-      if (w == "</s>") { eos_log10_ = e.log10_prob; continue; }
-      if (w == "<unk>" || w == "<UNK>") { unk_ = e; have_unk = true; continue; }
+      if (w == "<s>") {
+        bos_ = e;
+        continue;
+      }
+      if (w == "</s>") {
+        eos_log10_ = e.log10_prob;
+        continue;
+      }
+      if (w == "<unk>" || w == "<UNK>") {
+        unk_ = e;
+        have_unk = true;
+        continue;
+      }
       bool ok = !w.empty();
       for (unsigned char b : w) ok = ok && producible[b];
       if (!ok || WordId(w) >= 0) continue;  // unspellable with these tokens (or a duplicate line)
@@ -159,8 +170,10 @@ void WordLm::Build(std::istream& in, const SymbolTable& symbols) {
     bool known = true;
     for (size_t i = 0; i < n; ++i) {
       const std::string& s = f[1 + i];
-      if (s == "<s>") w[i] = kBos;
-      else if (s == "</s>") w[i] = kEos;
+      if (s == "<s>")
+        w[i] = kBos;
+      else if (s == "</s>")
+        w[i] = kEos;
       else if ((w[i] = WordId(s)) < 0) {
         known = false;
         break;

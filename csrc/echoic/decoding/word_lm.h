@@ -6,8 +6,8 @@
 #define ECHOIC_DECODING_WORD_LM_H_
 
 #include <cstdint>
-#include <memory>
 #include <istream>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -91,13 +91,13 @@ class WordLm {
   int32_t order_ = 1;
   // Words live only in the trie (a word id is stored at its last node): a 64k-word
   // lexicon then costs a few MB, not the ~10 MB of string maps.
-  std::vector<Entry> unigrams_;                     // by word id
-  Entry unk_{-100.f, 0.f}, bos_{-99.f, 0.f};        // <unk> (also for words absent from the ARPA) and <s>
-  float eos_log10_ = -1.f;                          // unigram </s>
-  std::unordered_map<uint64_t, Entry> higher_;      // bigrams and trigrams, keyed by Key()
+  std::vector<Entry> unigrams_;                 // by word id
+  Entry unk_{-100.f, 0.f}, bos_{-99.f, 0.f};    // <unk> (also for words absent from the ARPA) and <s>
+  float eos_log10_ = -1.f;                      // unigram </s>
+  std::unordered_map<uint64_t, Entry> higher_;  // bigrams and trigrams, keyed by Key()
   std::vector<TrieNode> trie_;
-  std::vector<std::string> token_text_;             // token id -> its bytes without the word-start mark
-  std::vector<uint8_t> token_kind_;                 // 0 plain, 1 word start, 2 no text (blank/special)
+  std::vector<std::string> token_text_;  // token id -> its bytes without the word-start mark
+  std::vector<uint8_t> token_kind_;      // 0 plain, 1 word start, 2 no text (blank/special)
 };
 
 }  // namespace echoic::asr

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <string>
 
-#include "echoic/decoding/decoding_test_util.h"
 #include "echoic/decoding/context_graph.h"
 #include "echoic/decoding/ctc_prefix_beam_search.h"
+#include "echoic/decoding/decoding_test_util.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
 
@@ -69,8 +69,8 @@ TEST(arpa_probabilities_with_back_off) {
   const int32_t pub = lm->WordId("public"), trust = lm->WordId("trust"), the = lm->WordId("the");
   CHECK(pub >= 0 && trust >= 0 && the >= 0);
   CHECK_EQ(lm->WordId("poblic"), -1);
-  CHECK_NEAR(lm->Log10Prob(-1, -1, pub), -0.1, 1e-6);        // listed bigram <s> public
-  CHECK_NEAR(lm->Log10Prob(-1, pub, trust), -0.05, 1e-6);    // listed bigram
+  CHECK_NEAR(lm->Log10Prob(-1, -1, pub), -0.1, 1e-6);          // listed bigram <s> public
+  CHECK_NEAR(lm->Log10Prob(-1, pub, trust), -0.05, 1e-6);      // listed bigram
   CHECK_NEAR(lm->Log10Prob(-1, pub, the), -0.2 + -1.2, 1e-6);  // back-off(public) + P(the)
   CHECK_NEAR(lm->Log10Prob(-1, -1, the), -0.3 + -1.2, 1e-6);   // back-off(<s>) + P(the)
 }
@@ -89,8 +89,8 @@ TEST(forward_follows_the_lexicon_and_scores_words) {
   CHECK(!ok);  // "po" leads to no lexicon word
   st = Spell(*lm, " pub", &score, &ok);
   CHECK(ok);
-  CHECK(lm->Finalize(st) < -1000.0);                                   // ends inside a word
-  CHECK(!lm->Forward(st, tu::Id(' ')).allowed);                         // "pub" is not a word
+  CHECK(lm->Finalize(st) < -1000.0);                                     // ends inside a word
+  CHECK(!lm->Forward(st, tu::Id(' ')).allowed);                          // "pub" is not a word
   CHECK(lm->Forward(st, 0).allowed && lm->Forward(st, 0).score == 0.0);  // blank changes nothing
 }
 
@@ -151,11 +151,11 @@ TEST(hotwords_may_leave_the_lexicon) {
 TEST(bad_arpa_files_are_typed_errors) {
   auto sym = tu::CharVocab();
   auto arpa = [&](const std::string& text) { return WordLm::FromArpaText(text, sym); };
-  CHECK_THROWS_CODE(arpa("hello\n"), ErrorCode::kCorruptData);                                 // not ARPA
+  CHECK_THROWS_CODE(arpa("hello\n"), ErrorCode::kCorruptData);                                      // not ARPA
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 cat\n"), ErrorCode::kCorruptData);  // no end line
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\nx cat\n\\end\\\n"), ErrorCode::kCorruptData);
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-inf cat\n\\end\\\n"), ErrorCode::kCorruptData);
-  CHECK_THROWS_CODE(arpa("\\data\\\nngram 4=1\n\\4-grams:\n"), ErrorCode::kModel);                 // order 4
+  CHECK_THROWS_CODE(arpa("\\data\\\nngram 4=1\n\\4-grams:\n"), ErrorCode::kModel);                     // order 4
   CHECK_THROWS_CODE(arpa("\\data\\\nngram 1=1\n\\1-grams:\n-1.0 CAT\n\\end\\\n"), ErrorCode::kModel);  // unspellable
   CHECK_THROWS_CODE(WordLm::FromArpa("/nonexistent/lm.arpa", sym), ErrorCode::kIo);
   CHECK_THROWS_CODE(WordLm::FromArpaText(kArpa, sym, WordLmConfig{-1.f, 0.f}), ErrorCode::kInvalidArgument);
@@ -174,8 +174,8 @@ TEST(out_of_lexicon_word_closed_by_an_unspellable_word_start) {
   auto step = lm->ForwardOutOfLexicon(st, 29);
   CHECK(step.allowed);
   CHECK(step.state.node == WordLm::kOutOfLexicon);
-  CHECK(step.state.w2 == -3);                                // "dog" closed as <unk>
-  CHECK_NEAR(step.score, std::log(10.0) * -3.0, 1e-6);       // <unk> -3.0 in kArpa
+  CHECK(step.state.w2 == -3);                           // "dog" closed as <unk>
+  CHECK_NEAR(step.score, std::log(10.0) * -3.0, 1e-6);  // <unk> -3.0 in kArpa
 }
 
 TEST_MAIN()

@@ -33,8 +33,8 @@ struct FbankOptions {
 
   int32_t FrameLengthSamples() const;  // Kaldi truncates: 25 ms @ 16 kHz = 400
   int32_t FrameShiftSamples() const;
-  int32_t PaddedWindowSize() const;    // FFT size
-  float EffectiveHighFreq() const;     // high_freq resolved against Nyquist
+  int32_t PaddedWindowSize() const;  // FFT size
+  float EffectiveHighFreq() const;   // high_freq resolved against Nyquist
   int32_t Dim() const { return num_bins + (use_energy ? 1 : 0); }
   std::string ToString() const;
 };

@@ -55,13 +55,12 @@ std::string MelSpectrogramOptions::ToString() const {
   std::ostringstream os;
   os << "MelSpectrogramOptions(sample_rate=" << sample_rate << ", n_fft=" << n_fft << ", win_length=" << win_length
      << ", hop_length=" << hop_length << ", n_mels=" << n_mels << ", fmin=" << fmin << ", fmax=" << fmax
-     << ", window=" << window << ", mel_scale=" << mel_scale << ", slaney_norm=" << slaney_norm
-     << ", power=" << power << ", log=" << log << ", log_floor=" << log_floor << ", center=" << center << ")";
+     << ", window=" << window << ", mel_scale=" << mel_scale << ", slaney_norm=" << slaney_norm << ", power=" << power
+     << ", log=" << log << ", log_floor=" << log_floor << ", center=" << center << ")";
   return os.str();
 }
 
-MelSpectrogram::MelSpectrogram(const MelSpectrogramOptions& opts)
-    : opts_((opts.Validate(), opts)) {
+MelSpectrogram::MelSpectrogram(const MelSpectrogramOptions& opts) : opts_((opts.Validate(), opts)) {
   const int n_fft = opts_.n_fft, win = opts_.win_length, nfreq = n_fft / 2 + 1;
   window_.assign(n_fft, 0.0);
   const int lpad = (n_fft - win) / 2;
@@ -139,8 +138,10 @@ FbankMatrix MelSpectrogram::Compute(const float* samples, size_t n) const {
       const float* w = &filters_[static_cast<size_t>(m) * nfreq];
       double acc = 0;
       for (int k = first_[m]; k < last_[m]; ++k) acc += w[k] * spec[k];
-      if (opts_.log == "log10") acc = std::log10(acc + opts_.log_floor);
-      else if (opts_.log == "ln") acc = std::log(acc + opts_.log_floor);
+      if (opts_.log == "log10")
+        acc = std::log10(acc + opts_.log_floor);
+      else if (opts_.log == "ln")
+        acc = std::log(acc + opts_.log_floor);
       row[m] = static_cast<float>(acc);
     }
   }

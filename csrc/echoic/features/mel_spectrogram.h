@@ -18,19 +18,19 @@ namespace echoic::features {
 
 struct MelSpectrogramOptions {
   int sample_rate = 16000;
-  int n_fft = 512;         // power of two
-  int win_length = 400;    // <= n_fft; the window is zero-padded to n_fft, centred
+  int n_fft = 512;       // power of two
+  int win_length = 400;  // <= n_fft; the window is zero-padded to n_fft, centred
   int hop_length = 160;
   int n_mels = 40;
   float fmin = 0;
-  float fmax = 0;                      // <= 0: Nyquist
-  std::string window = "hamming";      // hamming | hann (periodic, as scipy fftbins=True)
-  std::string mel_scale = "slaney";    // slaney | htk
-  bool slaney_norm = true;             // divide each filter by its bandwidth (librosa norm='slaney')
-  float power = 2.0f;                  // 1 = magnitude, 2 = power
-  std::string log = "log10";           // log10 | ln | none
-  float log_floor = 1e-10f;            // added before the log
-  bool center = false;                 // reflect-pad n_fft/2 each side (librosa center=True)
+  float fmax = 0;                    // <= 0: Nyquist
+  std::string window = "hamming";    // hamming | hann (periodic, as scipy fftbins=True)
+  std::string mel_scale = "slaney";  // slaney | htk
+  bool slaney_norm = true;           // divide each filter by its bandwidth (librosa norm='slaney')
+  float power = 2.0f;                // 1 = magnitude, 2 = power
+  std::string log = "log10";         // log10 | ln | none
+  float log_floor = 1e-10f;          // added before the log
+  bool center = false;               // reflect-pad n_fft/2 each side (librosa center=True)
 
   void Validate() const;  // kInvalidArgument naming the field
   std::string ToString() const;
@@ -49,8 +49,8 @@ class MelSpectrogram {
 
  private:
   MelSpectrogramOptions opts_;
-  std::vector<double> window_;   // n_fft long, zero outside the centred win_length
-  std::vector<float> filters_;   // n_mels rows of (n_fft/2+1)
+  std::vector<double> window_;         // n_fft long, zero outside the centred win_length
+  std::vector<float> filters_;         // n_mels rows of (n_fft/2+1)
   std::vector<int32_t> first_, last_;  // non-zero range per filter
 };
 

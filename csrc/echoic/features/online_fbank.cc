@@ -166,13 +166,13 @@ void OnlineFbank::ComputeFrame(int64_t frame, float* out) {
 }
 
 void OnlineFbank::GetFrames(int32_t start, int32_t n, float* out) const {
-  ECHOIC_CHECK(n >= 0 && start >= 0, ErrorCode::kInvalidArgument, "OnlineFbank.GetFrames: start=", start,
-               " and n=", n, " must be >= 0");
+  ECHOIC_CHECK(n >= 0 && start >= 0, ErrorCode::kInvalidArgument, "OnlineFbank.GetFrames: start=", start, " and n=", n,
+               " must be >= 0");
   ECHOIC_CHECK(static_cast<int64_t>(start) + n <= num_frames_, ErrorCode::kInvalidArgument,
-               "OnlineFbank.GetFrames: frames [", start, ", ", static_cast<int64_t>(start) + n,
-               ") requested but only ", num_frames_, " are ready");
-  ECHOIC_CHECK(n == 0 || start >= frames_offset_, ErrorCode::kInvalidArgument, "OnlineFbank.GetFrames: frame ",
-               start, " was discarded (first available is ", frames_offset_, ")");
+               "OnlineFbank.GetFrames: frames [", start, ", ", static_cast<int64_t>(start) + n, ") requested but only ",
+               num_frames_, " are ready");
+  ECHOIC_CHECK(n == 0 || start >= frames_offset_, ErrorCode::kInvalidArgument, "OnlineFbank.GetFrames: frame ", start,
+               " was discarded (first available is ", frames_offset_, ")");
   if (n > 0) ECHOIC_CHECK(out != nullptr, ErrorCode::kInvalidArgument, "OnlineFbank.GetFrames: out is null");
   const int32_t dim = Dim();
   for (int32_t i = 0; i < n; ++i) {

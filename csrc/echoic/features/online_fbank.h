@@ -54,9 +54,9 @@ class OnlineFbank {
   MelBanks mel_;
   double log_energy_floor_;
 
-  std::vector<float> wave_;    // received samples from wave_offset_ on
-  int64_t wave_offset_ = 0;    // absolute index of wave_[0]
-  int64_t num_samples_ = 0;    // total received
+  std::vector<float> wave_;  // received samples from wave_offset_ on
+  int64_t wave_offset_ = 0;  // absolute index of wave_[0]
+  int64_t num_samples_ = 0;  // total received
   bool finished_ = false;
   std::deque<std::vector<float>> frames_;
   int64_t frames_offset_ = 0;  // absolute index of frames_.front()

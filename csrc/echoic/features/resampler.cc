@@ -12,8 +12,8 @@ namespace echoic::features {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kKaiserBeta = 8.6;   // ~ 85 dB sidelobes
-constexpr double kNumZeros = 24.0;    // sinc zero crossings each side
+constexpr double kKaiserBeta = 8.6;      // ~ 85 dB sidelobes
+constexpr double kNumZeros = 24.0;       // sinc zero crossings each side
 constexpr double kCutoffFraction = 0.9;  // passband edge / lower Nyquist
 constexpr int64_t kMaxTableFloats = 1 << 21;
 
@@ -60,8 +60,7 @@ int64_t Resampler::FirstInput(int64_t k) const {
 }
 
 const float* Resampler::Weights(int64_t phase) const {
-  if (cached_)
-    return table_.data() + phase * taps_;
+  if (cached_) return table_.data() + phase * taps_;
   // phase = k mod L; fractional input time within a sample is (phase*M mod L)/L.
   const double frac = static_cast<double>((phase * down_) % up_) / up_;
   double sum = 0.0;

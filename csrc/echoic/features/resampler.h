@@ -36,11 +36,11 @@ class Resampler {
   void Emit(int64_t upto_exclusive, std::vector<float>& out);
 
   int32_t in_rate_, out_rate_;
-  int64_t up_, down_;       // L, M
-  double cutoff_;           // cycles per input sample
-  double half_width_;       // half filter length, in input samples
+  int64_t up_, down_;  // L, M
+  double cutoff_;      // cycles per input sample
+  double half_width_;  // half filter length, in input samples
   int32_t taps_;
-  bool cached_ = false;     // all phases precomputed (small L)
+  bool cached_ = false;  // all phases precomputed (small L)
   std::vector<float> table_;
   std::vector<int64_t> phase_first_;  // FirstInput offset per phase when cached
   mutable std::vector<float> scratch_;

@@ -57,7 +57,9 @@ TEST(output_length_is_rate_ratio) {
 }
 
 TEST(tone_keeps_frequency_and_amplitude) {
-  struct Case { int in, out; };
+  struct Case {
+    int in, out;
+  };
   for (Case c : {Case{48000, 16000}, Case{8000, 16000}, Case{44100, 16000}, Case{11025, 16000}}) {
     auto y = Whole(c.in, c.out, Tone(c.in, 1000.0, c.in, 0.5));
     CHECK_NEAR(Amplitude(y, 1000.0, c.out), 0.5, 0.005);
@@ -131,7 +133,7 @@ TEST(errors_and_reset) {
   CHECK_THROWS_CODE(r.Process(x.data(), 1), ErrorCode::kState);
   r.Reset();
   auto b = r.Process(x.data(), x.size());
-  CHECK(a == b);  // reset starts clean
+  CHECK(a == b);                            // reset starts clean
   CHECK_NEAR(b[b.size() / 2], 0.25, 1e-4);  // DC passes with unity gain
 }
 

@@ -18,7 +18,7 @@ class RealFft {
 
  private:
   int32_t n_, half_;
-  std::vector<int32_t> bitrev_;               // for the size-n/2 complex FFT
+  std::vector<int32_t> bitrev_;                // for the size-n/2 complex FFT
   std::vector<std::complex<double>> twiddle_;  // exp(-2 pi i k / (n/2)), k < n/4
   std::vector<std::complex<double>> split_;    // exp(-2 pi i k / n), k <= n/2
   mutable std::vector<std::complex<double>> work_;

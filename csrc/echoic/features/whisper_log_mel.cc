@@ -12,7 +12,7 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr int32_t kHalf = WhisperLogMel::kNfft / 2;  // 200-point complex FFT
 constexpr int32_t kBins = kHalf + 1;
-constexpr int32_t kRadix[] = {4, 2, 5, 5};           // 200 = 4*2*5*5
+constexpr int32_t kRadix[] = {4, 2, 5, 5};  // 200 = 4*2*5*5
 
 // The 200-point complex FFT runs on kLanes frames at once, stored lane-minor
 // (value i of frame l at [i * kLanes + l]) so every butterfly loop vectorizes.
@@ -96,8 +96,10 @@ void Fft200(Block& b, const double* tw) {
 void BuildPerm(int x, int xs, int y, int level, int32_t* perm) {
   const int p = kRadix[level], m = kHalf / xs / p;
   for (int r = 0; r < p; ++r) {
-    if (m == 1) perm[y + r] = x + r * xs;
-    else BuildPerm(x + r * xs, xs * p, y + r * m, level + 1, perm);
+    if (m == 1)
+      perm[y + r] = x + r * xs;
+    else
+      BuildPerm(x + r * xs, xs * p, y + r * m, level + 1, perm);
   }
 }
 
@@ -182,8 +184,7 @@ void WhisperLogMel::Compute(const float* samples, size_t n, int32_t num_frames, 
   const int64_t used = std::min<int64_t>(L, static_cast<int64_t>(n));
   std::vector<float> ext(static_cast<size_t>(L + 2 * pad), 0.0f);
   for (int64_t i = 0; i < used; ++i) {
-    ECHOIC_CHECK(std::isfinite(samples[i]), ErrorCode::kInvalidArgument, "WhisperLogMel: sample ", i,
-                 " is not finite");
+    ECHOIC_CHECK(std::isfinite(samples[i]), ErrorCode::kInvalidArgument, "WhisperLogMel: sample ", i, " is not finite");
     ext[pad + i] = samples[i];
   }
   auto reflect = [L](int64_t i) {  // numpy 'reflect' (edge not repeated), folded if needed

@@ -34,10 +34,10 @@ class WhisperLogMel {
     std::vector<float> weights;
   };
   int32_t n_mels_;
-  std::vector<double> window_;        // periodic Hann, 400
-  std::vector<double> fft_twiddle_;   // exp(-2 pi i k / 200), interleaved re/im, k < 200
-  std::vector<double> split_twiddle_; // exp(-2 pi i k / 400), interleaved, k <= 200
-  std::vector<int32_t> perm_;         // digit-reversed input order of the FFT
+  std::vector<double> window_;         // periodic Hann, 400
+  std::vector<double> fft_twiddle_;    // exp(-2 pi i k / 200), interleaved re/im, k < 200
+  std::vector<double> split_twiddle_;  // exp(-2 pi i k / 400), interleaved, k <= 200
+  std::vector<int32_t> perm_;          // digit-reversed input order of the FFT
   std::vector<Band> bands_;
 };
 

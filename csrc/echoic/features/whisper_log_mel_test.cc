@@ -133,8 +133,8 @@ TEST(ParityTruncatedAnd128Mels) {
 TEST(TinyInputsFoldTheReflection) {
   std::vector<float> audio = TestSignal(0.05);
   WhisperLogMel mel(80);
-  for (int frames : {1, 2, 3}) CHECK(MaxDiff(mel.Compute(audio.data(), audio.size(), frames),
-                                             Reference(audio, 80, frames)) <= 1e-4);
+  for (int frames : {1, 2, 3})
+    CHECK(MaxDiff(mel.Compute(audio.data(), audio.size(), frames), Reference(audio, 80, frames)) <= 1e-4);
   CHECK(mel.Compute(audio.data(), audio.size(), 0).empty());
   std::vector<float> silent = mel.Compute(nullptr, 0, 10);  // all zeros: log10(1e-10) everywhere
   for (float v : silent) CHECK_NEAR(v, (-10.0 + 4) / 4, 1e-6);

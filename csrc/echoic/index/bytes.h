@@ -54,8 +54,8 @@ class ByteReader {
   }
   const uint8_t* Take(size_t n, const char* what) {
     if (n > n_ - pos_)
-      Fail(ErrorCode::kCorruptData, "index file '", file_, "': truncated ", what, " at offset ",
-           base_ + pos_, " (need ", n, " bytes, ", n_ - pos_, " left)");
+      Fail(ErrorCode::kCorruptData, "index file '", file_, "': truncated ", what, " at offset ", base_ + pos_,
+           " (need ", n, " bytes, ", n_ - pos_, " left)");
     const uint8_t* r = p_ + pos_;
     pos_ += n;
     return r;
@@ -63,8 +63,8 @@ class ByteReader {
   std::string GetString(const char* what, size_t max_len = 1 << 20) {
     uint32_t len = Get<uint32_t>(what);
     if (len > max_len)
-      Fail(ErrorCode::kCorruptData, "index file '", file_, "': implausible ", what, " length ", len,
-           " at offset ", base_ + pos_ - 4);
+      Fail(ErrorCode::kCorruptData, "index file '", file_, "': implausible ", what, " length ", len, " at offset ",
+           base_ + pos_ - 4);
     const uint8_t* s = Take(len, what);
     return std::string(reinterpret_cast<const char*>(s), len);
   }
@@ -72,8 +72,8 @@ class ByteReader {
   std::vector<T> GetVector(const char* what, size_t expected) {
     uint64_t count = Get<uint64_t>(what);
     if (count != expected)
-      Fail(ErrorCode::kCorruptData, "index file '", file_, "': ", what, " has ", count,
-           " elements, expected ", expected, " (offset ", base_ + pos_ - 8, ")");
+      Fail(ErrorCode::kCorruptData, "index file '", file_, "': ", what, " has ", count, " elements, expected ",
+           expected, " (offset ", base_ + pos_ - 8, ")");
     std::vector<T> v(count);
     const uint8_t* src = Take(count * sizeof(T), what);
     if (count) std::memcpy(v.data(), src, count * sizeof(T));  // v.data() may be NULL when empty

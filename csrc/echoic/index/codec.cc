@@ -19,16 +19,18 @@ Encoding ParseEncoding(const std::string& name) {
 
 const char* EncodingName(Encoding e) {
   switch (e) {
-    case Encoding::kFlat: return "flat";
-    case Encoding::kSq8: return "sq8";
-    case Encoding::kPq: return "pq";
+    case Encoding::kFlat:
+      return "flat";
+    case Encoding::kSq8:
+      return "sq8";
+    case Encoding::kPq:
+      return "pq";
   }
   return "?";
 }
 
 void CodecConfig::Validate() const {
-  ECHOIC_CHECK(dim >= 1 && dim <= 1024, ErrorCode::kInvalidArgument, "index dimension must be in 1..1024, got ",
-               dim);
+  ECHOIC_CHECK(dim >= 1 && dim <= 1024, ErrorCode::kInvalidArgument, "index dimension must be in 1..1024, got ", dim);
   if (encoding == Encoding::kPq) {
     ECHOIC_CHECK(pq_m >= 1 && dim % pq_m == 0, ErrorCode::kInvalidArgument, "pq: m=", pq_m,
                  " must be >= 1 and divide the dimension ", dim);
@@ -51,9 +53,12 @@ Codec::Codec(const CodecConfig& cfg) : cfg_(cfg) {
 
 size_t Codec::code_size() const {
   switch (cfg_.encoding) {
-    case Encoding::kFlat: return cfg_.dim * sizeof(float);
-    case Encoding::kSq8: return cfg_.dim;
-    case Encoding::kPq: return cfg_.pq_m;
+    case Encoding::kFlat:
+      return cfg_.dim * sizeof(float);
+    case Encoding::kSq8:
+      return cfg_.dim;
+    case Encoding::kPq:
+      return cfg_.pq_m;
   }
   return 0;
 }
@@ -157,15 +162,18 @@ void Codec::EncodeMany(const float* x, size_t n, uint8_t* codes, uint8_t* refine
   // All lists at once: AssignNearest reads each centroid once per block of vectors.
   if (cfg_.ivf_lists > 0) AssignNearest(xr_all.data(), n, d, coarse_.data(), cfg_.ivf_lists, lists);
   for (size_t i = 0; i < n; ++i)
-    EncodeRotated(&xr_all[i * d], lists[i], codes + i * code_size(),
-                  refines ? refines + i * refine_size() : nullptr);
+    EncodeRotated(&xr_all[i * d], lists[i], codes + i * code_size(), refines ? refines + i * refine_size() : nullptr);
 }
 
 void Codec::EncodeRotated(float* xr, uint32_t list, uint8_t* code, uint8_t* refine) const {
   const size_t d = cfg_.dim;
   switch (cfg_.encoding) {
-    case Encoding::kFlat: std::memcpy(code, xr, d * sizeof(float)); break;
-    case Encoding::kSq8: sq_.Encode(xr, code); break;
+    case Encoding::kFlat:
+      std::memcpy(code, xr, d * sizeof(float));
+      break;
+    case Encoding::kSq8:
+      sq_.Encode(xr, code);
+      break;
     case Encoding::kPq:
       if (residual())
         for (size_t t = 0; t < d; ++t) xr[t] -= coarse_[list * d + t];
@@ -183,8 +191,12 @@ void Codec::EncodeRotated(float* xr, uint32_t list, uint8_t* code, uint8_t* refi
 void Codec::ReconstructRotated(const uint8_t* code, const uint8_t* refine, uint32_t list, float* xr) const {
   const size_t d = cfg_.dim;
   switch (cfg_.encoding) {
-    case Encoding::kFlat: std::memcpy(xr, code, d * sizeof(float)); break;
-    case Encoding::kSq8: sq_.Decode(code, xr); break;
+    case Encoding::kFlat:
+      std::memcpy(xr, code, d * sizeof(float));
+      break;
+    case Encoding::kSq8:
+      sq_.Decode(code, xr);
+      break;
     case Encoding::kPq: {
       pq_.Decode(code, xr);
       if (cfg_.refine_m > 0 && refine) {
@@ -273,11 +285,13 @@ void Codec::SelectList(CodecQuery* cq, uint32_t list) const {
 float Codec::Distance(CodecQuery& cq, const uint8_t* code, float row_term) const {
   const Kernels& k = ActiveKernels();
   switch (cfg_.encoding) {
-    case Encoding::kFlat: return MetricDistance(cq.q.data(), reinterpret_cast<const float*>(code));
+    case Encoding::kFlat:
+      return MetricDistance(cq.q.data(), reinterpret_cast<const float*>(code));
     case Encoding::kSq8:
       if (cfg_.metric == Metric::kL2) return k.sq8_l2(cq.w.data(), sq_.step().data(), code, cfg_.dim);
       return -(cq.sq_offset + k.sq8_dot(cq.w.data(), code, cfg_.dim));
-    case Encoding::kPq: return cq.offset + row_term + k.adc(cq.lut.data(), code, pq_.m());
+    case Encoding::kPq:
+      return cq.offset + row_term + k.adc(cq.lut.data(), code, pq_.m());
   }
   return 0.f;
 }
@@ -342,8 +356,10 @@ void Codec::ReadModel(ByteReader* r) {
   const size_t d = cfg_.dim;
   trained_ = r->Get<uint8_t>("trained flag") != 0;
   if (!trained_) {
-    ECHOIC_CHECK(needs_training(), ErrorCode::kCorruptData, "model section says untrained but the flat codec is"
-                 " always trained (offset ", r->offset() - 1, ")");
+    ECHOIC_CHECK(needs_training(), ErrorCode::kCorruptData,
+                 "model section says untrained but the flat codec is"
+                 " always trained (offset ",
+                 r->offset() - 1, ")");
     return;
   }
   uint64_t rot_size = r->Get<uint64_t>("rotation size");

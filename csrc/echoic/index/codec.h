@@ -25,10 +25,10 @@ struct CodecConfig {
   size_t dim = 0;
   Metric metric = Metric::kCosine;
   Encoding encoding = Encoding::kPq;
-  size_t pq_m = 32;        // pq: sub-quantizers (bytes per vector)
-  size_t refine_m = 0;     // pq: sub-quantizers of the residual tier (0 = none)
-  bool opq = false;        // pq: learn a rotation first
-  size_t ivf_lists = 0;    // coarse k-means lists (0 = always scan everything)
+  size_t pq_m = 32;      // pq: sub-quantizers (bytes per vector)
+  size_t refine_m = 0;   // pq: sub-quantizers of the residual tier (0 = none)
+  bool opq = false;      // pq: learn a rotation first
+  size_t ivf_lists = 0;  // coarse k-means lists (0 = always scan everything)
   int train_iterations = 10;
   uint64_t seed = 0x5eed;
   size_t max_train_points = 32768;
@@ -117,8 +117,8 @@ class Codec {
 
   CodecConfig cfg_;
   bool trained_ = false;
-  std::vector<float> rotation_;   // d×d, empty = identity
-  std::vector<float> coarse_;     // ivf_lists × d
+  std::vector<float> rotation_;      // d×d, empty = identity
+  std::vector<float> coarse_;        // ivf_lists × d
   std::vector<float> coarse_norms_;  // |c|^2 per list, for probing
   void BuildCoarseCache();
   ScalarQuantizer sq_;

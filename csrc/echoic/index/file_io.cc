@@ -18,8 +18,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    Fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open index file '", path, "': ",
-         std::strerror(e));
+    Fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open index file '", path,
+         "': ", std::strerror(e));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -40,10 +40,10 @@ class File {
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
   void WriteAll(const void* data, size_t size);
-  void Sync();                 // fsync
+  void Sync();  // fsync
   void Truncate(uint64_t size);
   uint64_t Size() const;
-  bool TryLockExclusive();     // flock, non-blocking
+  bool TryLockExclusive();  // flock, non-blocking
   void Close();
 
  private:

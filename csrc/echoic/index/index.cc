@@ -100,9 +100,8 @@ void Index::Retrain(const float* x, size_t n) {
   s.SaveLocked();
 }
 
-std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
-                                const std::vector<std::string>* labels, const std::string& nsname,
-                                const std::string& encoder_id) {
+std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in, const std::vector<std::string>* labels,
+                                const std::string& nsname, const std::string& encoder_id) {
   State& s = *s_;
   std::unique_lock<std::shared_mutex> lock(s.mu);
   s.CheckWritable("add");
@@ -115,8 +114,8 @@ std::vector<int64_t> Index::Add(const float* x, size_t n, const int64_t* ids_in,
                "namespace must be 1..256 bytes, got ", nsname.size());
   // Labels and namespaces come back as text in every binding: refuse what cannot decode.
   size_t bad = 0;
-  ECHOIC_CHECK(IsValidUtf8(nsname, &bad), ErrorCode::kInvalidArgument, "add: namespace is not valid UTF-8 (byte ",
-               bad, ")");
+  ECHOIC_CHECK(IsValidUtf8(nsname, &bad), ErrorCode::kInvalidArgument, "add: namespace is not valid UTF-8 (byte ", bad,
+               ")");
   ECHOIC_CHECK(!labels || labels->size() == n, ErrorCode::kInvalidArgument, "add: ", n, " vectors but ",
                labels ? labels->size() : 0, " labels");
   std::vector<int64_t> ids(n);

@@ -37,8 +37,8 @@ struct IndexOptions {
   size_t refine_m = 0;
   bool opq = false;
   size_t ivf_lists = 0;
-  bool keep_fp16 = true;    // store float16 copies for exact re-ranking and retraining
-  std::string encoder_id;   // e.g. "speaker-dvector@1a2b3c4d"; "" = unchecked
+  bool keep_fp16 = true;   // store float16 copies for exact re-ranking and retraining
+  std::string encoder_id;  // e.g. "speaker-dvector@1a2b3c4d"; "" = unchecked
   int train_iterations = 10;
   uint64_t seed = 0x5eed;
   size_t max_train_points = 32768;
@@ -64,11 +64,11 @@ struct Entry {
 struct SearchParams {
   size_t k = 10;
   std::string ns = "default";
-  size_t nprobe = 8;          // IVF lists visited
-  size_t rerank = 0;          // re-rank this many best candidates from the float16 copies
-  size_t refine_factor = 4;   // residual tier: refine k * refine_factor candidates
+  size_t nprobe = 8;               // IVF lists visited
+  size_t rerank = 0;               // re-rank this many best candidates from the float16 copies
+  size_t refine_factor = 4;        // residual tier: refine k * refine_factor candidates
   size_t exhaustive_below = 4096;  // below this many stored vectors, skip IVF and scan all
-  std::string encoder_id;     // "" = unchecked
+  std::string encoder_id;          // "" = unchecked
 };
 
 // nq × k row-major; missing results have id -1, empty label, score NaN.
@@ -100,9 +100,9 @@ class Index {
   void Remove(const int64_t* ids, size_t n);
   SearchResult Search(const float* queries, size_t nq, const SearchParams& params) const;
 
-  void Save();     // fold the log into a fresh main file (atomic)
+  void Save();  // fold the log into a fresh main file (atomic)
   void Compact() { Save(); }
-  void Close();    // no save needed: everything acknowledged is already in the log
+  void Close();  // no save needed: everything acknowledged is already in the log
 
   size_t size() const;
   bool Contains(int64_t id) const;

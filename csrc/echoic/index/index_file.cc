@@ -66,8 +66,8 @@ FileHeader ReadHeader(ByteReader* r, const std::string& path) {
   o.dim = r->Get<uint32_t>("dimension");
   uint32_t metric = r->Get<uint32_t>("metric");
   uint32_t enc = r->Get<uint32_t>("encoding");
-  ECHOIC_CHECK(metric <= 2 && enc <= 2, ErrorCode::kCorruptData, "index file '", path, "': unknown metric ",
-               metric, " or encoding ", enc, " in the header");
+  ECHOIC_CHECK(metric <= 2 && enc <= 2, ErrorCode::kCorruptData, "index file '", path, "': unknown metric ", metric,
+               " or encoding ", enc, " in the header");
   o.metric = static_cast<Metric>(metric);
   o.encoding = static_cast<Encoding>(enc);
   o.pq_m = r->Get<uint32_t>("pq m");
@@ -301,7 +301,8 @@ LoadedFile ReadIndexFile(const std::string& path, bool recover) {
   // The model cannot be rebuilt from anything else.
   auto mit = sections.find(kModel);
   if (mit == sections.end() || !mit->second.intact)
-    corrupt(mit == sections.end() ? off : mit->second.offset, "model section missing or damaged; no record can be"
+    corrupt(mit == sections.end() ? off : mit->second.offset,
+            "model section missing or damaged; no record can be"
             " decoded without it");
   out.codec = Codec(CodecConfigFrom(o));
   {

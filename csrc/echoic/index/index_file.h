@@ -58,9 +58,7 @@ LoadedFile ReadIndexFile(const std::string& path, bool recover);
 struct WriteRowFn {
   size_t count = 0;
   // Fills row metadata and points at its bytes (refine/fp16 ignored when absent).
-  std::function<void(size_t i, FileRow* row, const uint8_t** code, const uint8_t** refine,
-                     const uint8_t** fp16)>
-      get;
+  std::function<void(size_t i, FileRow* row, const uint8_t** code, const uint8_t** refine, const uint8_t** fp16)> get;
 };
 
 // Writes <path> atomically: temp file in the same directory, fsync, rename, fsync dir.

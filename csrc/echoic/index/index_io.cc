@@ -183,13 +183,14 @@ std::unique_ptr<Index> Index::OpenSnapshot(const std::string& path, const OpenOp
   // between leaves the previous generation's log (already folded in). Anything else
   // means acknowledged adds/removes may be gone: say so unless recovering.
   if (!w.exists || w.generation > s->generation) {
-    std::string what = !w.exists ? "is missing" : "is newer (generation " + std::to_string(w.generation) +
-                                                      ") than the main file (generation " +
-                                                      std::to_string(s->generation) + ")";
+    std::string what = !w.exists ? "is missing"
+                                 : "is newer (generation " + std::to_string(w.generation) +
+                                       ") than the main file (generation " + std::to_string(s->generation) + ")";
     if (!options.recover)
       Fail(ErrorCode::kCorruptData, "index log '", s->wal_path, "' ", what,
            ": adds and removes acknowledged since the last save may be lost (open with recover=true to continue "
-           "from the main file's ", s->row_of.size(), " entries)");
+           "from the main file's ",
+           s->row_of.size(), " entries)");
     s->issues.push_back("log '" + s->wal_path + "' " + what + "; continued from the main file");
     wal_damaged = true;
   }

@@ -93,8 +93,10 @@ struct Index::State {
       float* v = out->data() + i * d;
       double norm = 0;
       for (size_t t = 0; t < d; ++t) {
-        ECHOIC_CHECK(std::isfinite(v[t]), ErrorCode::kInvalidArgument, what, " vector ", i, " has a non-finite value"
-                     " at dimension ", t, " (index '", path, "')");
+        ECHOIC_CHECK(std::isfinite(v[t]), ErrorCode::kInvalidArgument, what, " vector ", i,
+                     " has a non-finite value"
+                     " at dimension ",
+                     t, " (index '", path, "')");
         norm += double(v[t]) * v[t];
       }
       if (opts.metric == Metric::kCosine) {

@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <stdexcept>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -282,8 +282,7 @@ TEST(opq_rotation_is_orthogonal_and_lowers_pq_error) {
       }
     CHECK(orth < 1e-4);
   }
-  const double plain = PqError(x, n, d, m, nullptr), alloc = PqError(x, n, d, m, &eig),
-               opq = PqError(x, n, d, m, &r);
+  const double plain = PqError(x, n, d, m, nullptr), alloc = PqError(x, n, d, m, &eig), opq = PqError(x, n, d, m, &r);
   std::printf("  pq error: plain %.4f, eigen allocation %.4f, opq %.4f\n", plain, alloc, opq);
   CHECK(alloc < 0.8 * plain);
   // On Gaussian data the allocation is already the optimum: the Procrustes steps
@@ -505,8 +504,7 @@ TEST(batched_encoding_and_probing_do_not_depend_on_the_batch) {
     CHECK(std::equal(probes_one.begin(), probes_one.end(), probes_many.begin() + i * nprobe));
     CHECK_EQ(probes_one[0], list);  // a stored vector's own list is probed first
   }
-  CHECK_THROWS_CODE(codec.ProbeMany(cqs.data(), 1, cfg.ivf_lists + 1, probes_many.data()),
-                    ErrorCode::kInvalidArgument);
+  CHECK_THROWS_CODE(codec.ProbeMany(cqs.data(), 1, cfg.ivf_lists + 1, probes_many.data()), ErrorCode::kInvalidArgument);
   // The property this rests on: a query's dot_rows/l2sq_rows result is bit-identical
   // whatever batch it sits in.
   std::vector<const Kernels*> kernels = {&ScalarKernels()};

@@ -7,8 +7,8 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define ECHOIC_INDEX_HAVE_AVX2 1
-#include <immintrin.h>
 #include <cpuid.h>
+#include <immintrin.h>
 #endif
 
 namespace echoic::index {
@@ -46,8 +46,7 @@ float AdcScalar(const float* lut, const uint8_t* code, size_t m) {
 // Four codes at a time with interleaved table loads. Measured on AMD EPYC (Zen):
 // 6-8 ns per 32-byte code, against 14-15 ns for 8-wide AVX2 gathers, so both
 // kernel tables scan batches this way; the AVX2 gather kernel serves single codes.
-inline void AdcBatchInterleaved(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m,
-                                float* out) {
+inline void AdcBatchInterleaved(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m, float* out) {
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const uint8_t* a = codes + i * stride;
@@ -207,8 +206,7 @@ ECHOIC_AVX2 float AdcAvx2(const float* lut, const uint8_t* code, size_t m) {
   return s;
 }
 
-ECHOIC_AVX2 void AdcBatchAvx2(const float* lut, const uint8_t* codes, size_t n, size_t stride,
-                              size_t m, float* out) {
+ECHOIC_AVX2 void AdcBatchAvx2(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m, float* out) {
   AdcBatchInterleaved(lut, codes, n, stride, m, out);
 }
 
@@ -405,13 +403,12 @@ ECHOIC_AVX2 float F16DotAvx2(const float* q, const uint16_t* h, size_t d) {
 }
 #endif
 
-const Kernels kScalar{"scalar", &L2Scalar, &DotScalar, &AdcScalar, &AdcBatchScalar,
-                      &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar,
-                      &DotRowsScalar, &L2RowsScalar, &F16L2Scalar, &F16DotScalar};
+const Kernels kScalar{"scalar",      &L2Scalar,      &DotScalar,    &AdcScalar,   &AdcBatchScalar,
+                      &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar, &DotRowsScalar,
+                      &L2RowsScalar, &F16L2Scalar,   &F16DotScalar};
 #ifdef ECHOIC_INDEX_HAVE_AVX2
-const Kernels kAvx2{"avx2", &L2Avx2, &DotAvx2, &AdcAvx2, &AdcBatchAvx2,
-                    &L2ManyAvx2, &DotManyAvx2, &Sq8DotAvx2, &Sq8L2Avx2,
-                    &DotRowsAvx2, &L2RowsAvx2, &F16L2Avx2, &F16DotAvx2};
+const Kernels kAvx2{"avx2",      &L2Avx2,    &DotAvx2,     &AdcAvx2,    &AdcBatchAvx2, &L2ManyAvx2, &DotManyAvx2,
+                    &Sq8DotAvx2, &Sq8L2Avx2, &DotRowsAvx2, &L2RowsAvx2, &F16L2Avx2,    &F16DotAvx2};
 #endif
 
 }  // namespace

@@ -15,8 +15,7 @@ struct Kernels {
   // Sum over m of lut[m * 256 + code[m]] (8-bit PQ codes, M sub-quantizers).
   float (*adc)(const float* lut, const uint8_t* code, size_t m);
   // adc() for n codes stored back to back with the given stride (bytes).
-  void (*adc_batch)(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m,
-                    float* out);
+  void (*adc_batch)(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m, float* out);
   // One point against k centroids stored transposed (ct[t * k + j] = centroid j, dim t):
   // out[j] = |x - c_j|^2, or x . c_j. The layout vectorises across centroids, which
   // is what short PQ sub-vectors need.

@@ -58,8 +58,7 @@ void AssignNearest(const float* x, size_t n, size_t d, const float* c, size_t k,
   }
 }
 
-std::vector<uint32_t> NearestCentroids(const float* x, size_t d, const float* c, size_t k,
-                                       size_t count) {
+std::vector<uint32_t> NearestCentroids(const float* x, size_t d, const float* c, size_t k, size_t count) {
   const Kernels& kern = ActiveKernels();
   std::vector<std::pair<float, uint32_t>> all(k);
   for (size_t j = 0; j < k; ++j) all[j] = {kern.l2sq(x, c + j * d, d), static_cast<uint32_t>(j)};
@@ -72,8 +71,7 @@ std::vector<uint32_t> NearestCentroids(const float* x, size_t d, const float* c,
 
 std::vector<float> KMeans(const float* x_in, size_t n_in, size_t d, size_t k, const KMeansOptions& opt) {
   ECHOIC_CHECK(k >= 1 && d >= 1, ErrorCode::kInvalidArgument, "k-means: k and d must be positive");
-  ECHOIC_CHECK(n_in >= k, ErrorCode::kInvalidArgument, "k-means needs at least ", k,
-               " training vectors, got ", n_in);
+  ECHOIC_CHECK(n_in >= k, ErrorCode::kInvalidArgument, "k-means needs at least ", k, " training vectors, got ", n_in);
   std::mt19937_64 rng(opt.seed);
   const float* x = x_in;
   size_t n = n_in;

@@ -12,7 +12,7 @@ namespace echoic::index {
 struct KMeansOptions {
   int iterations = 10;
   uint64_t seed = 0x5eed;
-  size_t max_points = 0;  // subsample the training set to this many (0 = use all)
+  size_t max_points = 0;   // subsample the training set to this many (0 = use all)
   bool spherical = false;  // renormalise centroids to unit length after each step
 };
 
@@ -21,16 +21,13 @@ std::vector<float> KMeans(const float* x, size_t n, size_t d, size_t k, const KM
 
 // Lloyd steps from the given centroids (k × d, updated in place): warm-started
 // training, e.g. OPQ's codebooks after each small rotation update.
-void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids,
-                bool spherical = false);
+void LloydSteps(const float* x, size_t n, size_t d, size_t k, int iterations, float* centroids, bool spherical = false);
 
 // Index of the nearest centroid (squared L2) for each of n points.
-void AssignNearest(const float* x, size_t n, size_t d, const float* centroids, size_t k,
-                   uint32_t* out);
+void AssignNearest(const float* x, size_t n, size_t d, const float* centroids, size_t k, uint32_t* out);
 
 // The `count` nearest centroids to one point, nearest first.
-std::vector<uint32_t> NearestCentroids(const float* x, size_t d, const float* centroids, size_t k,
-                                       size_t count);
+std::vector<uint32_t> NearestCentroids(const float* x, size_t d, const float* centroids, size_t k, size_t count);
 
 }  // namespace echoic::index
 

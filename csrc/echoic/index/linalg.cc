@@ -6,8 +6,8 @@
 
 namespace echoic::index {
 
-void JacobiSvd(const std::vector<double>& a, size_t n, std::vector<double>* u_out,
-               std::vector<double>* s_out, std::vector<double>* v_out) {
+void JacobiSvd(const std::vector<double>& a, size_t n, std::vector<double>* u_out, std::vector<double>* s_out,
+               std::vector<double>* v_out) {
   // Columns stored contiguously (w[j*n + i] = column j, row i) so rotations stream.
   std::vector<double> w(n * n), v(n * n, 0.0);
   for (size_t i = 0; i < n; ++i)

@@ -13,9 +13,12 @@ Metric ParseMetric(const std::string& name) {
 
 const char* MetricName(Metric m) {
   switch (m) {
-    case Metric::kCosine: return "cosine";
-    case Metric::kInnerProduct: return "ip";
-    case Metric::kL2: return "l2";
+    case Metric::kCosine:
+      return "cosine";
+    case Metric::kInnerProduct:
+      return "ip";
+    case Metric::kL2:
+      return "l2";
   }
   return "?";
 }

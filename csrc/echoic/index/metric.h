@@ -21,9 +21,12 @@ inline Metric DistanceMetric(Metric m) { return m == Metric::kCosine ? Metric::k
 // The score callers see: similarity for cosine/ip (higher is better), squared L2 distance for l2.
 inline float ScoreFromDistance(Metric m, float dist) {
   switch (m) {
-    case Metric::kCosine: return 1.f - 0.5f * dist;
-    case Metric::kInnerProduct: return -dist;
-    case Metric::kL2: return dist;
+    case Metric::kCosine:
+      return 1.f - 0.5f * dist;
+    case Metric::kInnerProduct:
+      return -dist;
+    case Metric::kL2:
+      return dist;
   }
   return dist;
 }

@@ -9,15 +9,15 @@
 namespace echoic::index {
 
 ProductQuantizer::ProductQuantizer(size_t d, size_t m) : d_(d), m_(m) {
-  ECHOIC_CHECK(m >= 1 && m <= d && d % m == 0, ErrorCode::kInvalidArgument,
-               "product quantizer: m=", m, " sub-quantizers must divide the dimension d=", d);
+  ECHOIC_CHECK(m >= 1 && m <= d && d % m == 0, ErrorCode::kInvalidArgument, "product quantizer: m=", m,
+               " sub-quantizers must divide the dimension d=", d);
   dsub_ = d / m;
 }
 
 void ProductQuantizer::Train(const float* x, size_t n, const KMeansOptions& opt) {
   ECHOIC_CHECK(m_ > 0, ErrorCode::kState, "product quantizer used before it was configured");
-  ECHOIC_CHECK(n >= kCentroids, ErrorCode::kInvalidArgument, "training a product quantizer needs at least ",
-               kCentroids, " vectors, got ", n);
+  ECHOIC_CHECK(n >= kCentroids, ErrorCode::kInvalidArgument, "training a product quantizer needs at least ", kCentroids,
+               " vectors, got ", n);
   std::vector<float> centroids(m_ * kCentroids * dsub_);
   std::vector<float> sub(n * dsub_);
   for (size_t j = 0; j < m_; ++j) {
@@ -92,8 +92,8 @@ void ProductQuantizer::Read(ByteReader* r) {
   uint32_t d = r->Get<uint32_t>("pq dimension");
   uint32_t m = r->Get<uint32_t>("pq sub-quantizer count");
   if (m == 0 || d == 0 || d % m != 0 || d > 4096)
-    Fail(ErrorCode::kCorruptData, "product quantizer header d=", d, " m=", m, " is invalid (offset ",
-         r->offset() - 8, ")");
+    Fail(ErrorCode::kCorruptData, "product quantizer header d=", d, " m=", m, " is invalid (offset ", r->offset() - 8,
+         ")");
   d_ = d;
   m_ = m;
   dsub_ = d / m;

@@ -26,8 +26,8 @@ class ProductQuantizer {
   void Refit(const float* x, size_t n, int iterations);
   bool trained() const { return !centroids_.empty(); }
 
-  void Encode(const float* x, uint8_t* code) const;           // m bytes
-  void Decode(const uint8_t* code, float* x) const;           // d floats
+  void Encode(const float* x, uint8_t* code) const;  // m bytes
+  void Decode(const uint8_t* code, float* x) const;  // d floats
   // lut[j*256 + c] = distance contribution of sub-vector j with centroid c
   // (squared L2 for kL2, negated dot product otherwise).
   void ComputeLut(const float* q, Metric metric, float* lut) const;
@@ -44,7 +44,7 @@ class ProductQuantizer {
   void BuildTransposed();
 
   size_t d_ = 0, m_ = 0, dsub_ = 0;
-  std::vector<float> centroids_;  // m × 256 × dsub
+  std::vector<float> centroids_;   // m × 256 × dsub
   std::vector<float> transposed_;  // m × dsub × 256: the layout the *_many kernels scan
 };
 

@@ -56,13 +56,12 @@ WalRecord ParsePayload(const uint8_t* p, size_t n, const std::string& path, uint
     rec.type = WalRecord::kRemove;
     uint64_t count = r.Get<uint64_t>("wal remove count");
     if (count > n / 8)
-      Fail(ErrorCode::kCorruptData, "index log '", path, "': remove record at offset ", offset,
-           " claims ", count, " ids");
+      Fail(ErrorCode::kCorruptData, "index log '", path, "': remove record at offset ", offset, " claims ", count,
+           " ids");
     rec.ids.resize(count);
     std::memcpy(rec.ids.data(), r.Take(count * 8, "wal remove ids"), count * 8);
   } else {
-    Fail(ErrorCode::kCorruptData, "index log '", path, "': unknown record type ", int(type), " at offset ",
-         offset);
+    Fail(ErrorCode::kCorruptData, "index log '", path, "': unknown record type ", int(type), " at offset ", offset);
   }
   return rec;
 }
@@ -98,12 +97,14 @@ WalContents ReadWal(const std::string& path, size_t dim, bool recover) {
   MappedFile map(path);
   const uint8_t* p = map.data();
   const size_t size = map.size();
-  if (size < kHeaderSize || std::memcmp(p, kMagic, 8) != 0 ||
-      Crc32(p, 24) != [&] { uint32_t c; std::memcpy(&c, p + 24, 4); return c; }()) {
+  if (size < kHeaderSize || std::memcmp(p, kMagic, 8) != 0 || Crc32(p, 24) != [&] {
+        uint32_t c;
+        std::memcpy(&c, p + 24, 4);
+        return c;
+      }()) {
     // A crash while the fresh log was being created leaves at most a temp file, so a
     // bad header here is damage.
-    if (!recover)
-      Fail(ErrorCode::kCorruptData, "index log '", path, "': bad header at offset 0 (size ", size, ")");
+    if (!recover) Fail(ErrorCode::kCorruptData, "index log '", path, "': bad header at offset 0 (size ", size, ")");
     out.issues.push_back("log '" + path + "': bad header, log ignored");
     out.exists = false;
     return out;
@@ -154,8 +155,8 @@ WalContents ReadWal(const std::string& path, size_t dim, bool recover) {
       // it is not dropped silently either.
       if (next == size) {
         if (!recover)
-          Fail(ErrorCode::kCorruptData, "index log '", path, "': checksum mismatch in the last record at offset ",
-               off, " (damaged, or cut short by a power loss; open with recover=true to drop it)");
+          Fail(ErrorCode::kCorruptData, "index log '", path, "': checksum mismatch in the last record at offset ", off,
+               " (damaged, or cut short by a power loss; open with recover=true to drop it)");
         out.issues.push_back("log '" + path + "': last record at offset " + std::to_string(off) +
                              " fails its checksum; dropped");
         break;

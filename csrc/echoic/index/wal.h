@@ -31,8 +31,8 @@ struct WalContents {
   bool exists = false;
   uint64_t generation = 0;
   std::vector<WalRecord> records;
-  uint64_t valid_end = 0;            // where the next record should go
-  std::vector<std::string> issues;   // damage skipped (recover mode) or torn tail dropped
+  uint64_t valid_end = 0;           // where the next record should go
+  std::vector<std::string> issues;  // damage skipped (recover mode) or torn tail dropped
 };
 
 // Reads and validates a WAL. A last record cut short (crash during append; never

@@ -8,12 +8,12 @@ namespace echoic::kws {
 
 EventDetector::EventDetector(std::vector<std::string> keywords, std::vector<float> thresholds, double refractory_s)
     : keywords_(std::move(keywords)), thresholds_(std::move(thresholds)), refractory_(refractory_s) {
-  ECHOIC_CHECK(thresholds_.size() == keywords_.size(), ErrorCode::kInvalidArgument, "keyword detector: ",
-               thresholds_.size(), " thresholds for ", keywords_.size(), " keywords");
+  ECHOIC_CHECK(thresholds_.size() == keywords_.size(), ErrorCode::kInvalidArgument,
+               "keyword detector: ", thresholds_.size(), " thresholds for ", keywords_.size(), " keywords");
   for (size_t i = 0; i < thresholds_.size(); ++i)
     ECHOIC_CHECK(std::isfinite(thresholds_[i]) && thresholds_[i] > 0.f && thresholds_[i] <= 1.f,
-                 ErrorCode::kInvalidArgument, "keyword detector: threshold for '", keywords_[i], "' must be in (0, 1], got ",
-                 thresholds_[i]);
+                 ErrorCode::kInvalidArgument, "keyword detector: threshold for '", keywords_[i],
+                 "' must be in (0, 1], got ", thresholds_[i]);
   ECHOIC_CHECK(std::isfinite(refractory_s) && refractory_s >= 0, ErrorCode::kInvalidArgument,
                "keyword detector: refractory period must be >= 0 seconds, got ", refractory_s);
   armed_.assign(keywords_.size(), true);

@@ -45,9 +45,9 @@ TEST(RefractorySuppressesOtherKeywords) {
   EventDetector d({"a", "b"}, {0.5f, 0.5f}, 1.0);
   auto a = P(0.9f, 0.f), b = P(0.f, 0.9f), none = P(0.f, 0.f);
   CHECK(d.Process(a.data(), 1.0).has_value());
-  CHECK(!d.Process(b.data(), 1.5));      // inside the refractory period
+  CHECK(!d.Process(b.data(), 1.5));  // inside the refractory period
   CHECK(!d.Process(none.data(), 1.7));
-  auto e = d.Process(b.data(), 2.1);     // after it, a new crossing fires
+  auto e = d.Process(b.data(), 2.1);  // after it, a new crossing fires
   CHECK(e.has_value() && e->keyword == "b");
   // A score that stays high through the refractory period does not fire twice.
   EventDetector d2({"a", "b"}, {0.5f, 0.5f}, 0.5);

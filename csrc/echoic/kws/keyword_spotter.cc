@@ -35,9 +35,8 @@ std::vector<float> PadFrame(const KwsModel& model) {
       Fail(ErrorCode::kModel, "keyword model '", info.name, "': metadata 'pad_frame' has a non-number '", item, "'");
     }
   }
-  ECHOIC_CHECK(static_cast<int32_t>(out.size()) == info.fbank.num_bins, ErrorCode::kModel, "keyword model '",
-               info.name, "': metadata 'pad_frame' has ", out.size(), " values, expected num_bins = ",
-               info.fbank.num_bins);
+  ECHOIC_CHECK(static_cast<int32_t>(out.size()) == info.fbank.num_bins, ErrorCode::kModel, "keyword model '", info.name,
+               "': metadata 'pad_frame' has ", out.size(), " values, expected num_bins = ", info.fbank.num_bins);
   return out;
 }
 
@@ -57,8 +56,8 @@ KeywordSpotter::KeywordSpotter(std::shared_ptr<const KwsModel> model, const Spot
       detector_(model_->info().keywords, ResolveThresholds(model_->info(), config.thresholds),
                 config.refractory_s >= 0 ? config.refractory_s : model_->info().default_refractory_s),
       pad_frame_(PadFrame(*model_)) {
-  ECHOIC_CHECK(config.max_batch >= 1 && config.max_batch <= 4096, ErrorCode::kInvalidArgument,
-               "keyword spotter ('", info().name, "'): max_batch must be in [1, 4096], got ", config.max_batch);
+  ECHOIC_CHECK(config.max_batch >= 1 && config.max_batch <= 4096, ErrorCode::kInvalidArgument, "keyword spotter ('",
+               info().name, "'): max_batch must be in [1, 4096], got ", config.max_batch);
   ECHOIC_CHECK(std::isfinite(config.refractory_s), ErrorCode::kInvalidArgument, "keyword spotter ('", info().name,
                "'): refractory must be finite");
 }

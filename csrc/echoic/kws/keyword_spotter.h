@@ -25,10 +25,10 @@ namespace echoic::kws {
 struct SpotterConfig {
   // Empty: the model's default; one value: every keyword; else one per keyword.
   std::vector<float> thresholds;
-  float refractory_s = -1.f;    // < 0: the model's default
-  int32_t smoothing_hops = 0;   // <= 0: the model's default
-  int32_t max_batch = 16;       // windows per ONNX Runtime run
-  bool record_scores = false;   // keep every window's smoothed posteriors (TakeScores)
+  float refractory_s = -1.f;   // < 0: the model's default
+  int32_t smoothing_hops = 0;  // <= 0: the model's default
+  int32_t max_batch = 16;      // windows per ONNX Runtime run
+  bool record_scores = false;  // keep every window's smoothed posteriors (TakeScores)
 };
 
 class KeywordSpotter {

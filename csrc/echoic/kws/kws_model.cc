@@ -66,7 +66,8 @@ KwsModel::KwsModel(std::shared_ptr<ort::Session> session) : session_(std::move(s
   m.keywords = SplitCommas(s.RequireMetadata("keywords"));
   ECHOIC_CHECK(!m.keywords.empty(), ErrorCode::kModel, "keyword model '", s.name(), "': metadata 'keywords' is empty");
   for (const auto& k : m.keywords)
-    ECHOIC_CHECK(!k.empty(), ErrorCode::kModel, "keyword model '", s.name(), "': metadata 'keywords' has an empty entry");
+    ECHOIC_CHECK(!k.empty(), ErrorCode::kModel, "keyword model '", s.name(),
+                 "': metadata 'keywords' has an empty entry");
   m.window_frames = IntKey(s, "window_frames", 8, 2000, nullptr);
   m.hop_frames = IntKey(s, "hop_frames", 1, m.window_frames, nullptr);
   const std::string one = "1";
@@ -89,7 +90,8 @@ KwsModel::KwsModel(std::shared_ptr<ort::Session> session) : session_(std::move(s
   }
 
   const ort::TensorInfo* in = nullptr;
-  for (const auto& t : s.inputs()) if (t.name == "features") in = &t;
+  for (const auto& t : s.inputs())
+    if (t.name == "features") in = &t;
   ECHOIC_CHECK(in != nullptr && s.inputs().size() == 1, ErrorCode::kModel, "keyword model '", s.name(),
                "': expected exactly one input named 'features'");
   ECHOIC_CHECK(in->type == ort::ElementType::kFloat32 && in->shape.size() == 3, ErrorCode::kModel, "keyword model '",
@@ -100,10 +102,11 @@ KwsModel::KwsModel(std::shared_ptr<ort::Session> session) : session_(std::move(s
   ECHOIC_CHECK(in->shape[1] < 0 || in->shape[1] == m.window_frames, ErrorCode::kModel, "keyword model '", s.name(),
                "': input 'features' has ", in->shape[1], " frames, metadata 'window_frames' says ", m.window_frames);
   const ort::TensorInfo* out = nullptr;
-  for (const auto& t : s.outputs()) if (t.name == "probs") out = &t;
+  for (const auto& t : s.outputs())
+    if (t.name == "probs") out = &t;
   ECHOIC_CHECK(out != nullptr, ErrorCode::kModel, "keyword model '", s.name(), "': no output named 'probs'");
-  ECHOIC_CHECK(out->type == ort::ElementType::kFloat32 && out->shape.size() == 2, ErrorCode::kModel,
-               "keyword model '", s.name(), "': output 'probs' must be float32 of rank 2");
+  ECHOIC_CHECK(out->type == ort::ElementType::kFloat32 && out->shape.size() == 2, ErrorCode::kModel, "keyword model '",
+               s.name(), "': output 'probs' must be float32 of rank 2");
   ECHOIC_CHECK(out->shape[1] < 0 || out->shape[1] == m.num_classes(), ErrorCode::kModel, "keyword model '", s.name(),
                "': output 'probs' has ", out->shape[1], " classes, metadata 'keywords' lists ", m.keywords.size(),
                " keywords (+1 filler)");
@@ -115,9 +118,9 @@ std::vector<float> KwsModel::Run(const float* windows, int32_t batch) const {
   std::memcpy(x.data<float>(), windows, x.nbytes());
   std::vector<ort::Tensor> outs = session_->Run({"features"}, {&x}, {"probs"});
   const ort::Tensor& p = outs.at(0);
-  ECHOIC_CHECK(p.shape().size() == 2 && p.shape()[0] == batch && p.shape()[1] == info_.num_classes(),
-               ErrorCode::kModel, "keyword model '", info_.name, "': output 'probs' has shape ", p.ShapeString(),
-               ", expected [", batch, ", ", info_.num_classes(), "]");
+  ECHOIC_CHECK(p.shape().size() == 2 && p.shape()[0] == batch && p.shape()[1] == info_.num_classes(), ErrorCode::kModel,
+               "keyword model '", info_.name, "': output 'probs' has shape ", p.ShapeString(), ", expected [", batch,
+               ", ", info_.num_classes(), "]");
   const float* d = p.data<float>();
   return std::vector<float>(d, d + p.numel());
 }

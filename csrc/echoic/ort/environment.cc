@@ -12,8 +12,8 @@ namespace {
 std::mutex g_log_mutex;
 LogCallback g_log_callback;
 
-void OnOrtLog(void*, c::OrtLoggingLevel severity, const char* category, const char* logid,
-              const char* code_location, const char* message) {
+void OnOrtLog(void*, c::OrtLoggingLevel severity, const char* category, const char* logid, const char* code_location,
+              const char* message) {
   if (severity < c::ORT_LOGGING_LEVEL_WARNING) return;  // ORT is set to warning; belt and braces
   LogLevel level = severity >= c::ORT_LOGGING_LEVEL_FATAL   ? LogLevel::kFatal
                    : severity == c::ORT_LOGGING_LEVEL_ERROR ? LogLevel::kError

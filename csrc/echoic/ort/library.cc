@@ -37,7 +37,10 @@ std::vector<int> VersionOf(const std::string& name) {
   const std::string prefix = "libonnxruntime.so";
   size_t i = prefix.size();
   while (i < name.size()) {
-    if (name[i] == '.') { ++i; continue; }
+    if (name[i] == '.') {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < name.size() && name[j] >= '0' && name[j] <= '9') ++j;
     if (j == i) break;
@@ -105,8 +108,8 @@ struct LibraryLoader {
     const c::OrtApi* api = base ? base->GetApi(c::kOrtApiVersion) : nullptr;
     if (!api) {
       ::dlclose(handle);
-      Fail(ErrorCode::kOrt, "ONNX Runtime at '", path, "' is version ", version, ", which does not offer C API version ",
-           c::kOrtApiVersion, " (echoic needs ONNX Runtime >= 1.3)");
+      Fail(ErrorCode::kOrt, "ONNX Runtime at '", path, "' is version ", version,
+           ", which does not offer C API version ", c::kOrtApiVersion, " (echoic needs ONNX Runtime >= 1.3)");
     }
     std::unique_ptr<Library> lib(new Library());
     lib->handle_ = handle;
@@ -174,8 +177,8 @@ const Library& Library::Get(const std::string& explicit_path) {
       bool same = ::realpath(explicit_path.c_str(), a) && ::realpath(g_library->path_.c_str(), b) &&
                   std::string(a) == std::string(b);
       if (!same)
-        Fail(ErrorCode::kState, "ONNX Runtime is already loaded from '", g_library->path_, "' (", g_library->resolved_by_,
-             "); cannot load a second one from '", explicit_path, "' in the same process");
+        Fail(ErrorCode::kState, "ONNX Runtime is already loaded from '", g_library->path_, "' (",
+             g_library->resolved_by_, "); cannot load a second one from '", explicit_path, "' in the same process");
     }
     return *g_library;
   }

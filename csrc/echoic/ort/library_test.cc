@@ -64,8 +64,8 @@ TEST(python_package_layout_is_found_walking_up) {
   std::string root = std::string("/tmp/echoic_ort_walk_") + std::to_string(::getpid());
   std::string capi = root + "/site-packages/onnxruntime/capi";
   std::string deep = root + "/site-packages/echoic/lib";
-  for (std::string d : {root, root + "/site-packages", root + "/site-packages/onnxruntime", capi,
-                        root + "/site-packages/echoic", deep})
+  for (std::string d :
+       {root, root + "/site-packages", root + "/site-packages/onnxruntime", capi, root + "/site-packages/echoic", deep})
     ::mkdir(d.c_str(), 0755);
   for (const char* n : {"libonnxruntime.so", "libonnxruntime.so.1.9.0", "libonnxruntime.so.1.31.1",
                         "libonnxruntime_providers_shared.so"})

@@ -21,36 +21,62 @@ namespace {
 
 c::ONNXTensorElementDataType ToOrt(ElementType t) {
   switch (t) {
-    case ElementType::kFloat32: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case ElementType::kFloat16: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-    case ElementType::kInt64: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    case ElementType::kInt32: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case ElementType::kInt8: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case ElementType::kUint8: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case ElementType::kBool: return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
+    case ElementType::kFloat32:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case ElementType::kFloat16:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+    case ElementType::kInt64:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+    case ElementType::kInt32:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    case ElementType::kInt8:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+    case ElementType::kUint8:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    case ElementType::kBool:
+      return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
   }
   return c::ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
 bool FromOrt(c::ONNXTensorElementDataType t, ElementType* out) {
   switch (t) {
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: *out = ElementType::kFloat32; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: *out = ElementType::kFloat16; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: *out = ElementType::kInt64; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: *out = ElementType::kInt32; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: *out = ElementType::kInt8; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: *out = ElementType::kUint8; return true;
-    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: *out = ElementType::kBool; return true;
-    default: return false;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+      *out = ElementType::kFloat32;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+      *out = ElementType::kFloat16;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      *out = ElementType::kInt64;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      *out = ElementType::kInt32;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+      *out = ElementType::kInt8;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+      *out = ElementType::kUint8;
+      return true;
+    case c::ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      *out = ElementType::kBool;
+      return true;
+    default:
+      return false;
   }
 }
 
 c::GraphOptimizationLevel ToOrt(GraphOptimization g) {
   switch (g) {
-    case GraphOptimization::kDisabled: return c::ORT_DISABLE_ALL;
-    case GraphOptimization::kBasic: return c::ORT_ENABLE_BASIC;
-    case GraphOptimization::kExtended: return c::ORT_ENABLE_EXTENDED;
-    case GraphOptimization::kAll: return c::ORT_ENABLE_ALL;
+    case GraphOptimization::kDisabled:
+      return c::ORT_DISABLE_ALL;
+    case GraphOptimization::kBasic:
+      return c::ORT_ENABLE_BASIC;
+    case GraphOptimization::kExtended:
+      return c::ORT_ENABLE_EXTENDED;
+    case GraphOptimization::kAll:
+      return c::ORT_ENABLE_ALL;
   }
   return c::ORT_ENABLE_ALL;
 }
@@ -123,8 +149,7 @@ GraphOptimization GraphOptimizationFromName(const std::string& name) {
 
 std::shared_ptr<Session> Session::FromFile(const std::string& path, const SessionOptions& opts) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    Fail(ErrorCode::kIo, "cannot open model '", path, "': ", std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) Fail(ErrorCode::kIo, "cannot open model '", path, "': ", std::strerror(errno));
   ECHOIC_CHECK(S_ISREG(st.st_mode), ErrorCode::kIo, "cannot open model '", path, "': not a regular file");
   return Create(path, opts, &path, nullptr, 0);
 }
@@ -145,8 +170,9 @@ std::shared_ptr<Session> Session::Create(const std::string& name, const SessionO
   ECHOIC_CHECK(opts.intra_op_threads >= 0 && opts.inter_op_threads >= 0 && opts.intra_op_threads <= max_threads &&
                    opts.inter_op_threads <= max_threads,
                ErrorCode::kInvalidArgument, name, ": thread counts must be 0..", max_threads,
-               " (0 = ORT default; at most 4 x the ", HardwareThreads(), " hardware threads, and never below 64), got intra=",
-               opts.intra_op_threads, " inter=", opts.inter_op_threads);
+               " (0 = ORT default; at most 4 x the ", HardwareThreads(),
+               " hardware threads, and never below 64), got intra=", opts.intra_op_threads,
+               " inter=", opts.inter_op_threads);
   Library::Get(opts.ort_library);
   const c::OrtApi& api = Api();
   c::OrtEnv* env = Environment::Get();
@@ -182,8 +208,8 @@ std::shared_ptr<Session> Session::Create(const std::string& name, const SessionO
 
   // Input tensors wrap caller memory; the allocator type only labels it for ORT.
   c::OrtMemoryInfo* mi = nullptr;
-  Check(api.CreateCpuMemoryInfo(opts.cpu_mem_arena ? c::OrtArenaAllocator : c::OrtDeviceAllocator,
-                                c::OrtMemTypeDefault, &mi),
+  Check(api.CreateCpuMemoryInfo(opts.cpu_mem_arena ? c::OrtArenaAllocator : c::OrtDeviceAllocator, c::OrtMemTypeDefault,
+                                &mi),
         name, "creating CPU memory info");
   s->memory_info_.reset(mi);
 
@@ -211,8 +237,9 @@ void Session::ReadSignature() {
   auto read = [&](bool is_input, std::vector<TensorInfo>* out) {
     const char* kind = is_input ? "input" : "output";
     size_t count = 0;
-    Check(is_input ? api.SessionGetInputCount(session_.get(), &count) : api.SessionGetOutputCount(session_.get(), &count),
-          name_, std::string("counting ") + kind + "s");
+    Check(
+        is_input ? api.SessionGetInputCount(session_.get(), &count) : api.SessionGetOutputCount(session_.get(), &count),
+        name_, std::string("counting ") + kind + "s");
     for (size_t i = 0; i < count; ++i) {
       char* raw_name = nullptr;
       Check(is_input ? api.SessionGetInputName(session_.get(), i, alloc, &raw_name)
@@ -280,8 +307,8 @@ std::string Session::RequireMetadata(const std::string& key) const {
   if (it == metadata_.end()) {
     std::string have;
     for (const auto& kv : metadata_) have += (have.empty() ? "" : ", ") + kv.first;
-    Fail(ErrorCode::kModel, name_, ": required metadata key '", key, "' is missing (model has: ",
-         have.empty() ? "no metadata" : have, ")");
+    Fail(ErrorCode::kModel, name_, ": required metadata key '", key,
+         "' is missing (model has: ", have.empty() ? "no metadata" : have, ")");
   }
   return it->second;
 }
@@ -311,8 +338,8 @@ const TensorInfo& Session::Validate(const std::string& input_name, const Tensor&
     for (const auto& in : inputs_) names += (names.empty() ? "'" : ", '") + in.name + "'";
     Fail(ErrorCode::kInvalidArgument, name_, ": unknown input '", input_name, "' (model inputs: ", names, ")");
   }
-  ECHOIC_CHECK(tensor.type() == info->type, ErrorCode::kInvalidArgument, name_, ": input '", input_name,
-               "' expects ", ElementTypeName(info->type), ", got ", ElementTypeName(tensor.type()));
+  ECHOIC_CHECK(tensor.type() == info->type, ErrorCode::kInvalidArgument, name_, ": input '", input_name, "' expects ",
+               ElementTypeName(info->type), ", got ", ElementTypeName(tensor.type()));
   bool ok = tensor.shape().size() == info->shape.size();
   for (size_t i = 0; ok && i < info->shape.size(); ++i)
     if (info->shape[i] >= 0 && info->shape[i] != tensor.shape()[i]) ok = false;
@@ -402,8 +429,8 @@ std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, co
   for (const auto& v : in_values) in_raw.push_back(v.get());
 
   std::vector<c::OrtValue*> out_raw(out_names.size(), nullptr);
-  c::OrtStatus* st = api.Run(session_.get(), nullptr, in_names.data(), in_raw.data(), in_raw.size(),
-                             out_names.data(), out_names.size(), out_raw.data());
+  c::OrtStatus* st = api.Run(session_.get(), nullptr, in_names.data(), in_raw.data(), in_raw.size(), out_names.data(),
+                             out_names.size(), out_raw.data());
   std::vector<OrtPtr<c::OrtValue>> out_values;
   for (auto* v : out_raw) out_values.emplace_back(v);  // owns them even if Run failed halfway
   Check(st, name_, "run");

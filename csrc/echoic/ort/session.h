@@ -42,7 +42,7 @@ struct SessionOptions {
   // where the rows per run are many (Whisper's encoder), not for one-token decoder steps.
   // Needs ONNX Runtime >= 1.11 (ignored before).
   bool prepacking = true;
-  std::string ort_library;    // explicit libonnxruntime path ("" = Library's resolution order)
+  std::string ort_library;  // explicit libonnxruntime path ("" = Library's resolution order)
 };
 
 struct TensorInfo {

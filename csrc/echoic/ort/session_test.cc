@@ -1,12 +1,12 @@
 #include "echoic/ort/session.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
-#include <mutex>
-#include <cmath>
 
 #include "echoic/ort/library.h"
 #include "testing/check.h"
@@ -77,8 +77,10 @@ TEST(add_model_reads_metadata_and_runs_with_arena_off) {
     CHECK(Contains(e.what(), "vocab_size"));
   }
   Tensor a(ElementType::kFloat32, {2}), b(ElementType::kFloat32, {2});
-  a.data<float>()[0] = 1.5f; a.data<float>()[1] = -2.0f;
-  b.data<float>()[0] = 0.25f; b.data<float>()[1] = 10.0f;
+  a.data<float>()[0] = 1.5f;
+  a.data<float>()[1] = -2.0f;
+  b.data<float>()[0] = 0.25f;
+  b.data<float>()[1] = 10.0f;
   auto out = s->Run({"B", "A"}, {&b, &a}, {});  // any input order; empty = all outputs
   CHECK_NEAR(out[0].data<float>()[0], 1.75, 1e-6);
   CHECK_NEAR(out[0].data<float>()[1], 8.0, 1e-6);

@@ -13,26 +13,38 @@ constexpr size_t kAlignment = 64;  // cache line; also enough for any SIMD load
 
 const char* ElementTypeName(ElementType type) {
   switch (type) {
-    case ElementType::kFloat32: return "float32";
-    case ElementType::kFloat16: return "float16";
-    case ElementType::kInt64: return "int64";
-    case ElementType::kInt32: return "int32";
-    case ElementType::kInt8: return "int8";
-    case ElementType::kUint8: return "uint8";
-    case ElementType::kBool: return "bool";
+    case ElementType::kFloat32:
+      return "float32";
+    case ElementType::kFloat16:
+      return "float16";
+    case ElementType::kInt64:
+      return "int64";
+    case ElementType::kInt32:
+      return "int32";
+    case ElementType::kInt8:
+      return "int8";
+    case ElementType::kUint8:
+      return "uint8";
+    case ElementType::kBool:
+      return "bool";
   }
   return "unknown";
 }
 
 size_t ElementSize(ElementType type) {
   switch (type) {
-    case ElementType::kFloat32: return 4;
-    case ElementType::kFloat16: return 2;
-    case ElementType::kInt64: return 8;
-    case ElementType::kInt32: return 4;
+    case ElementType::kFloat32:
+      return 4;
+    case ElementType::kFloat16:
+      return 2;
+    case ElementType::kInt64:
+      return 8;
+    case ElementType::kInt32:
+      return 4;
     case ElementType::kInt8:
     case ElementType::kUint8:
-    case ElementType::kBool: return 1;
+    case ElementType::kBool:
+      return 1;
   }
   return 1;
 }
@@ -75,8 +87,8 @@ void Tensor::Allocate() {
   if (rounded == 0) rounded = kAlignment;  // never a null data pointer
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (!p)
-    Fail(ErrorCode::kOutOfMemory, "cannot allocate ", bytes, " bytes for a ", ElementTypeName(type_), " tensor of shape ",
-         ort::ShapeString(shape_));
+    Fail(ErrorCode::kOutOfMemory, "cannot allocate ", bytes, " bytes for a ", ElementTypeName(type_),
+         " tensor of shape ", ort::ShapeString(shape_));
   std::memset(p, 0, rounded);
   buffer_.reset(p);
 }

@@ -23,14 +23,36 @@ ElementType ElementTypeFromName(const std::string& name);
 std::string ShapeString(const std::vector<int64_t>& shape);
 
 // C++ type of each element type. float16 is carried as raw uint16_t bits.
-template <typename T> struct ElementTypeOf;
-template <> struct ElementTypeOf<float> { static constexpr ElementType value = ElementType::kFloat32; };
-template <> struct ElementTypeOf<uint16_t> { static constexpr ElementType value = ElementType::kFloat16; };
-template <> struct ElementTypeOf<int64_t> { static constexpr ElementType value = ElementType::kInt64; };
-template <> struct ElementTypeOf<int32_t> { static constexpr ElementType value = ElementType::kInt32; };
-template <> struct ElementTypeOf<int8_t> { static constexpr ElementType value = ElementType::kInt8; };
-template <> struct ElementTypeOf<uint8_t> { static constexpr ElementType value = ElementType::kUint8; };
-template <> struct ElementTypeOf<bool> { static constexpr ElementType value = ElementType::kBool; };
+template <typename T>
+struct ElementTypeOf;
+template <>
+struct ElementTypeOf<float> {
+  static constexpr ElementType value = ElementType::kFloat32;
+};
+template <>
+struct ElementTypeOf<uint16_t> {
+  static constexpr ElementType value = ElementType::kFloat16;
+};
+template <>
+struct ElementTypeOf<int64_t> {
+  static constexpr ElementType value = ElementType::kInt64;
+};
+template <>
+struct ElementTypeOf<int32_t> {
+  static constexpr ElementType value = ElementType::kInt32;
+};
+template <>
+struct ElementTypeOf<int8_t> {
+  static constexpr ElementType value = ElementType::kInt8;
+};
+template <>
+struct ElementTypeOf<uint8_t> {
+  static constexpr ElementType value = ElementType::kUint8;
+};
+template <>
+struct ElementTypeOf<bool> {
+  static constexpr ElementType value = ElementType::kBool;
+};
 
 class Tensor {
  public:
@@ -62,7 +84,9 @@ class Tensor {
   std::string ShapeString() const { return ort::ShapeString(shape_); }
 
  private:
-  struct FreeDeleter { void operator()(void* p) const; };
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
   void CheckType(ElementType want) const;
   void Allocate();
 

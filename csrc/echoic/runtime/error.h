@@ -29,8 +29,7 @@ const char* ErrorCodeName(ErrorCode code);
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const noexcept { return code_; }
 
  private:
@@ -56,9 +55,9 @@ template <typename... Parts>
 
 }  // namespace echoic
 
-#define ECHOIC_CHECK(cond, code, ...)                  \
-  do {                                                 \
-    if (!(cond)) ::echoic::Fail((code), __VA_ARGS__);  \
+#define ECHOIC_CHECK(cond, code, ...)                 \
+  do {                                                \
+    if (!(cond)) ::echoic::Fail((code), __VA_ARGS__); \
   } while (0)
 
 #endif  // ECHOIC_RUNTIME_ERROR_H_

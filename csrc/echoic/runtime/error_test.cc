@@ -17,8 +17,7 @@ TEST(fail_builds_message_and_code) {
 
 TEST(check_macro_throws_only_when_false) {
   ECHOIC_CHECK(1 + 1 == 2, echoic::ErrorCode::kInternal, "unreachable");
-  CHECK_THROWS_CODE(([] { ECHOIC_CHECK(false, echoic::ErrorCode::kState, "bad"); })(),
-                    echoic::ErrorCode::kState);
+  CHECK_THROWS_CODE(([] { ECHOIC_CHECK(false, echoic::ErrorCode::kState, "bad"); })(), echoic::ErrorCode::kState);
 }
 
 TEST(system_info_is_sane) {

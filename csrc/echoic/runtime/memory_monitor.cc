@@ -14,16 +14,21 @@ namespace echoic {
 
 const char* PressureLevelName(PressureLevel level) {
   switch (level) {
-    case PressureLevel::kNone: return "none";
-    case PressureLevel::kModerate: return "moderate";
-    case PressureLevel::kLow: return "low";
-    case PressureLevel::kCritical: return "critical";
+    case PressureLevel::kNone:
+      return "none";
+    case PressureLevel::kModerate:
+      return "moderate";
+    case PressureLevel::kLow:
+      return "low";
+    case PressureLevel::kCritical:
+      return "critical";
   }
   return "?";
 }
 
 PressureLevel PressureLevelFromName(const std::string& name) {
-  for (PressureLevel l : {PressureLevel::kNone, PressureLevel::kModerate, PressureLevel::kLow, PressureLevel::kCritical})
+  for (PressureLevel l :
+       {PressureLevel::kNone, PressureLevel::kModerate, PressureLevel::kLow, PressureLevel::kCritical})
     if (name == PressureLevelName(l)) return l;
   Fail(ErrorCode::kInvalidArgument, "memory pressure level must be none, moderate, low or critical, got '", name, "'");
 }
@@ -173,7 +178,8 @@ int64_t ProcessRssBytes() {
 int64_t ParseByteSize(const std::string& text) {
   std::string t;
   for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   size_t i = 0;
   while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
   std::string num = t.substr(0, i), unit = t.substr(i);
@@ -181,10 +187,14 @@ int64_t ParseByteSize(const std::string& text) {
   if (unit.size() == 2 && unit[1] == 'i') unit.pop_back();
   if (unit == "b") unit.clear();
   double mult = 1;
-  if (unit == "k") mult = 1024.0;
-  else if (unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) num.clear();
+  if (unit == "k")
+    mult = 1024.0;
+  else if (unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (!unit.empty())
+    num.clear();
   double v = -1;
   try {
     size_t used = 0;
@@ -193,13 +203,17 @@ int64_t ParseByteSize(const std::string& text) {
   } catch (const std::exception&) {
     v = -1;
   }
-  ECHOIC_CHECK(v >= 0 && std::isfinite(v * mult) && v * mult < 9.2e18, ErrorCode::kInvalidArgument,
-               "memory size '", text, "' is not a byte count like 300MB, 1.5G or 65536");
+  ECHOIC_CHECK(v >= 0 && std::isfinite(v * mult) && v * mult < 9.2e18, ErrorCode::kInvalidArgument, "memory size '",
+               text, "' is not a byte count like 300MB, 1.5G or 65536");
   return static_cast<int64_t>(v * mult);
 }
 
-std::unique_ptr<MemoryProbe> MakeCgroupV2Probe(const std::string& root) { return std::make_unique<CgroupProbe>(root, true); }
-std::unique_ptr<MemoryProbe> MakeCgroupV1Probe(const std::string& root) { return std::make_unique<CgroupProbe>(root, false); }
+std::unique_ptr<MemoryProbe> MakeCgroupV2Probe(const std::string& root) {
+  return std::make_unique<CgroupProbe>(root, true);
+}
+std::unique_ptr<MemoryProbe> MakeCgroupV1Probe(const std::string& root) {
+  return std::make_unique<CgroupProbe>(root, false);
+}
 std::unique_ptr<MemoryProbe> MakeMemInfoProbe(const std::string& root) { return std::make_unique<MemInfoProbe>(root); }
 std::unique_ptr<MemoryProbe> MakeBudgetProbe(int64_t budget_bytes) {
   ECHOIC_CHECK(budget_bytes > 0, ErrorCode::kInvalidArgument, "memory budget must be > 0 bytes, got ", budget_bytes);

@@ -39,7 +39,7 @@ struct MemoryState {
   int64_t used_bytes = -1;
   int64_t limit_bytes = -1;
   PressureLevel pressure_level = PressureLevel::kNone;  // signalled by the host app
-  std::string source;  // which source set available_bytes ("" when none did)
+  std::string source;                                   // which source set available_bytes ("" when none did)
 };
 
 class MemoryProbe {

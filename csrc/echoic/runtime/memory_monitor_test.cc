@@ -192,7 +192,10 @@ TEST(destruction_is_prompt) {
   o.poll_interval = std::chrono::milliseconds(60000);
   o.system_probes = false;
   auto t0 = std::chrono::steady_clock::now();
-  { MemoryMonitor m(o); std::this_thread::sleep_for(std::chrono::milliseconds(5)); }
+  {
+    MemoryMonitor m(o);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
 }
 

@@ -57,14 +57,24 @@ class Parser {
     for (; i_ < s_.size(); ++i_) {
       const char c = s_[i_];
       if (in_str) {
-        if (c == '\\') ++i_;
-        else if (c == '"') in_str = false;
+        if (c == '\\')
+          ++i_;
+        else if (c == '"')
+          in_str = false;
         continue;
       }
-      if (c == '"') in_str = true;
-      else if (c == '[') ++depth;
-      else if (c == ']') { if (--depth < 0) Error("unbalanced ]"); if (depth == 0) { ++i_; break; } }
-      else if (depth == 0 && (c == ',' || c == '}' || std::isspace(static_cast<unsigned char>(c)))) break;
+      if (c == '"')
+        in_str = true;
+      else if (c == '[')
+        ++depth;
+      else if (c == ']') {
+        if (--depth < 0) Error("unbalanced ]");
+        if (depth == 0) {
+          ++i_;
+          break;
+        }
+      } else if (depth == 0 && (c == ',' || c == '}' || std::isspace(static_cast<unsigned char>(c))))
+        break;
     }
     if (depth != 0 || i_ == start) Error("bad value");
     return s_.substr(start, i_ - start);
@@ -74,7 +84,10 @@ class Parser {
     if (depth > kMaxDepth)
       Fail(ErrorCode::kModel, ctx_, ": JSON objects nested deeper than ", kMaxDepth, " levels (at offset ", i_, ")");
     Skip();
-    if (i_ < s_.size() && s_[i_] == '}') { ++i_; return; }
+    if (i_ < s_.size() && s_[i_] == '}') {
+      ++i_;
+      return;
+    }
     for (;;) {
       Skip();
       const std::string key = prefix + String();
@@ -90,7 +103,10 @@ class Parser {
         (*out)[key] = Raw();
       }
       Skip();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
       Expect('}');
       return;
     }

@@ -36,8 +36,8 @@ struct KeyReader {
   }
   int Int(const std::string& key) const {
     const double v = Num(key);
-    ECHOIC_CHECK(v == std::floor(v) && v > 0 && v < 1e9, ErrorCode::kModel, "speaker model '", model,
-                 "': metadata '", kConfigKey, "' field '", key, "' = ", v, " is not a positive integer");
+    ECHOIC_CHECK(v == std::floor(v) && v > 0 && v < 1e9, ErrorCode::kModel, "speaker model '", model, "': metadata '",
+                 kConfigKey, "' field '", key, "' = ", v, " is not a positive integer");
     return static_cast<int>(v);
   }
 };
@@ -54,24 +54,27 @@ void L2Normalize(float* v, int32_t dim) {
 void SpeakerModelConfig::Validate() const {
   ECHOIC_CHECK(!input_name.empty(), ErrorCode::kInvalidArgument, "SpeakerModelConfig.input_name is empty");
   ECHOIC_CHECK(!output_name.empty(), ErrorCode::kInvalidArgument, "SpeakerModelConfig.output_name is empty");
-  ECHOIC_CHECK(frames_per_window > 0, ErrorCode::kInvalidArgument, "SpeakerModelConfig.frames_per_window = ",
-               frames_per_window, ": must be > 0");
+  ECHOIC_CHECK(frames_per_window > 0, ErrorCode::kInvalidArgument,
+               "SpeakerModelConfig.frames_per_window = ", frames_per_window, ": must be > 0");
   ECHOIC_CHECK(window_stride > 0, ErrorCode::kInvalidArgument, "SpeakerModelConfig.window_stride = ", window_stride,
                ": must be > 0");
   ECHOIC_CHECK(max_batch > 0, ErrorCode::kInvalidArgument, "SpeakerModelConfig.max_batch = ", max_batch,
                ": must be > 0");
   ECHOIC_CHECK(std::isfinite(sample_scale) && sample_scale > 0, ErrorCode::kInvalidArgument,
                "SpeakerModelConfig.sample_scale = ", sample_scale, ": must be > 0");
-  if (features == "mel") mel.Validate();
-  else if (features == "fbank") fbank.Validate();
-  else Fail(ErrorCode::kInvalidArgument, "SpeakerModelConfig.features = '", features, "': must be mel or fbank");
+  if (features == "mel")
+    mel.Validate();
+  else if (features == "fbank")
+    fbank.Validate();
+  else
+    Fail(ErrorCode::kInvalidArgument, "SpeakerModelConfig.features = '", features, "': must be mel or fbank");
 }
 
 SpeakerModelConfig ConfigFromMetadata(const ort::Session& session) {
   const std::string& model = session.name();
   auto it = session.metadata().find(kConfigKey);
-  ECHOIC_CHECK(it != session.metadata().end(), ErrorCode::kModel, "speaker model '", model,
-               "': no metadata key '", kConfigKey, "' (pass a SpeakerModelConfig for other models)");
+  ECHOIC_CHECK(it != session.metadata().end(), ErrorCode::kModel, "speaker model '", model, "': no metadata key '",
+               kConfigKey, "' (pass a SpeakerModelConfig for other models)");
   const auto kv = ParseFlatJson(it->second, "speaker model '" + model + "' metadata '" + kConfigKey + "'");
   KeyReader r{kv, model};
   SpeakerModelConfig c;
@@ -96,8 +99,8 @@ SpeakerModelConfig ConfigFromMetadata(const ort::Session& session) {
   c.mel.log_floor = 1e-10f;
   c.mel.center = false;
   const std::string agg = r.Str("aggregation");
-  ECHOIC_CHECK(agg == "l2_per_window_then_mean_then_l2", ErrorCode::kModel, "speaker model '", model,
-               "': metadata '", kConfigKey, "' aggregation '", agg, "' is not supported");
+  ECHOIC_CHECK(agg == "l2_per_window_then_mean_then_l2", ErrorCode::kModel, "speaker model '", model, "': metadata '",
+               kConfigKey, "' aggregation '", agg, "' is not supported");
   try {
     c.Validate();
   } catch (const Error& e) {
@@ -124,11 +127,12 @@ SpeakerEmbedder::SpeakerEmbedder(std::shared_ptr<const ort::Session> session, co
   const std::string& model = session_->name();
   const ort::TensorInfo* in = nullptr;
   const ort::TensorInfo* out = nullptr;
-  for (const auto& t : session_->inputs()) if (t.name == config_.input_name) in = &t;
-  for (const auto& t : session_->outputs()) if (t.name == config_.output_name) out = &t;
+  for (const auto& t : session_->inputs())
+    if (t.name == config_.input_name) in = &t;
+  for (const auto& t : session_->outputs())
+    if (t.name == config_.output_name) out = &t;
   ECHOIC_CHECK(in != nullptr, ErrorCode::kModel, "speaker model '", model, "': no input '", config_.input_name, "'");
-  ECHOIC_CHECK(out != nullptr, ErrorCode::kModel, "speaker model '", model, "': no output '", config_.output_name,
-               "'");
+  ECHOIC_CHECK(out != nullptr, ErrorCode::kModel, "speaker model '", model, "': no output '", config_.output_name, "'");
   ECHOIC_CHECK(in->type == ort::ElementType::kFloat32 && in->shape.size() == 3, ErrorCode::kModel, "speaker model '",
                model, "': input '", in->name, "' must be float32 [batch, frames, bins], got shape ",
                ort::ShapeString(in->shape));
@@ -149,8 +153,7 @@ SpeakerEmbedder::SpeakerEmbedder(std::shared_ptr<const ort::Session> session, co
 }
 
 features::FbankMatrix SpeakerEmbedder::Features(const float* samples, size_t n) const {
-  ECHOIC_CHECK(n > 0 && samples != nullptr, ErrorCode::kInvalidArgument, "speaker model '", name(),
-               "': empty audio");
+  ECHOIC_CHECK(n > 0 && samples != nullptr, ErrorCode::kInvalidArgument, "speaker model '", name(), "': empty audio");
   std::vector<float> scaled;
   const float* x = samples;
   if (config_.sample_scale != 1.0f) {
@@ -193,8 +196,8 @@ WindowEmbeddings SpeakerEmbedder::EmbedFeatureWindows(const features::FbankMatri
     auto outs = session_->Run({config_.input_name}, {&input}, {config_.output_name});
     const ort::Tensor& e = outs.at(0);
     ECHOIC_CHECK(e.numel() == static_cast<int64_t>(nb) * dim_, ErrorCode::kModel, "speaker model '", name(),
-                 "': output '", config_.output_name, "' has shape ", e.ShapeString(), ", expected [", nb, ", ",
-                 dim_, "]");
+                 "': output '", config_.output_name, "' has shape ", e.ShapeString(), ", expected [", nb, ", ", dim_,
+                 "]");
     const float* src = e.data<float>();
     for (int32_t b = 0; b < nb; ++b) {
       float* row = &w.data[static_cast<size_t>(b0 + b) * dim_];

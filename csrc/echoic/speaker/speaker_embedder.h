@@ -24,11 +24,11 @@ struct SpeakerModelConfig {
   std::string output_name = "embedding";
   int frames_per_window = 80;
   int window_stride = 40;
-  std::string features = "mel";           // "mel" (librosa-style) | "fbank" (Kaldi)
-  features::MelSpectrogramOptions mel;    // used when features == "mel"
-  features::FbankOptions fbank;           // used when features == "fbank"
-  float sample_scale = 1.0f;              // samples in [-1, 1] are multiplied by this (Kaldi models: 32768)
-  int max_batch = 32;                     // windows per ORT call
+  std::string features = "mel";         // "mel" (librosa-style) | "fbank" (Kaldi)
+  features::MelSpectrogramOptions mel;  // used when features == "mel"
+  features::FbankOptions fbank;         // used when features == "fbank"
+  float sample_scale = 1.0f;            // samples in [-1, 1] are multiplied by this (Kaldi models: 32768)
+  int max_batch = 32;                   // windows per ORT call
 
   int SampleRate() const { return features == "fbank" ? fbank.sample_rate : mel.sample_rate; }
   int FeatureDim() const { return features == "fbank" ? fbank.Dim() : mel.n_mels; }

@@ -74,7 +74,8 @@ TEST(MelFiltersMatchSlaneyDefinition) {
   auto f = mel.Compute(tone.data(), tone.size());
   CHECK_EQ(f.num_frames, 1 + (16000 - 512) / 160);
   int best = 0;
-  for (int m = 1; m < o.n_mels; ++m) if (f.data[m] > f.data[best]) best = m;
+  for (int m = 1; m < o.n_mels; ++m)
+    if (f.data[m] > f.data[best]) best = m;
   CHECK(best >= 12 && best <= 14);
   o.n_fft = 500;
   CHECK_THROWS_CODE(echoic::features::MelSpectrogram{o}, ErrorCode::kInvalidArgument);

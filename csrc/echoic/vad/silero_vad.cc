@@ -26,8 +26,8 @@ void Expect(const ort::Session& s, const std::vector<TensorInfo>& list, const ch
                "' (silero v4 and older, with h/c inputs, are not supported)");
   ECHOIC_CHECK(t->type == type, ErrorCode::kModel, s.name(), ": Silero VAD ", kind, " '", name, "' is ",
                ort::ElementTypeName(t->type), ", expected ", ort::ElementTypeName(type));
-  ECHOIC_CHECK(t->shape.size() == rank, ErrorCode::kModel, s.name(), ": Silero VAD ", kind, " '", name,
-               "' has shape ", ort::ShapeString(t->shape), ", expected rank ", rank);
+  ECHOIC_CHECK(t->shape.size() == rank, ErrorCode::kModel, s.name(), ": Silero VAD ", kind, " '", name, "' has shape ",
+               ort::ShapeString(t->shape), ", expected rank ", rank);
   for (size_t i = 0; i < fixed.size() && i < rank; ++i)
     ECHOIC_CHECK(fixed[i] < 0 || t->shape[i] < 0 || t->shape[i] == fixed[i], ErrorCode::kModel, s.name(),
                  ": Silero VAD ", kind, " '", name, "' has shape ", ort::ShapeString(t->shape), ", expected ",

@@ -41,7 +41,10 @@ TEST(silence_has_no_speech) {
   std::vector<float> zeros(16000 * 3, 0.0f);
   // Faint noise as well: the model must not call hiss speech.
   uint32_t seed = 1;
-  for (auto& z : zeros) { seed = seed * 1664525u + 1013904223u; z = ((seed >> 8) / 16777216.0f - 0.5f) * 1e-3f; }
+  for (auto& z : zeros) {
+    seed = seed * 1664525u + 1013904223u;
+    z = ((seed >> 8) / 16777216.0f - 0.5f) * 1e-3f;
+  }
   vad->Accept(zeros.data(), zeros.size());
   vad->Flush();
   CHECK(!vad->SpeechSinceReset());
@@ -156,10 +159,10 @@ TEST(smoother_hysteresis_and_external_reports) {
   for (int i = 0; i < 10; ++i) ext.Report(false, 0.03);
   CHECK(!ext.SpeechSinceReset());
   CHECK_NEAR(ext.TrailingSilenceSeconds(), 0.75, 1e-6);
-  for (int i = 0; i < 20; ++i) ext.Report(true, 0.03);   // 0.75 .. 1.35
+  for (int i = 0; i < 20; ++i) ext.Report(true, 0.03);  // 0.75 .. 1.35
   CHECK(ext.SpeechSinceReset());
   CHECK_NEAR(ext.TrailingSilenceSeconds(), 0.0, 1e-9);
-  ext.Report(false, 0.03);                               // 60 ms gap: bridged
+  ext.Report(false, 0.03);  // 60 ms gap: bridged
   ext.Report(false, 0.03);
   ext.Report(true, 0.03);
   for (int i = 0; i < 10; ++i) ext.Report(false, 0.03);  // ends at 1.44

@@ -19,11 +19,11 @@
 namespace echoic::vad {
 
 struct SmoothingOptions {
-  float threshold = 0.5f;          // speech probability that starts speech
-  float neg_threshold = -1.0f;     // < 0: threshold - 0.15 (clamped at 0.01)
-  int min_speech_ms = 250;         // shorter onsets are ignored
-  int min_silence_ms = 100;        // silence that ends a segment (raise to ~500 to keep sentences whole)
-  int speech_pad_ms = 30;          // added to both ends of every segment
+  float threshold = 0.5f;       // speech probability that starts speech
+  float neg_threshold = -1.0f;  // < 0: threshold - 0.15 (clamped at 0.01)
+  int min_speech_ms = 250;      // shorter onsets are ignored
+  int min_silence_ms = 100;     // silence that ends a segment (raise to ~500 to keep sentences whole)
+  int speech_pad_ms = 30;       // added to both ends of every segment
 
   float EffectiveNegThreshold() const;
   void Validate(const char* who) const;  // kInvalidArgument on out-of-range values
@@ -53,11 +53,11 @@ class SpeechSmoother {
   double now_ = 0.0;
   bool in_speech_ = false;
   bool speech_since_reset_ = false;
-  double onset_ = -1.0;          // start of an unconfirmed onset (<0: none)
-  double silence_start_ = -1.0;  // start of the current low-prob run (<0: none)
-  double seg_start_ = 0.0;       // padded start of the open segment
-  double last_speech_end_ = 0.0; // raw end of the last confirmed speech (0 if none)
-  double last_seg_end_ = 0.0;    // padded end of the last closed segment
+  double onset_ = -1.0;           // start of an unconfirmed onset (<0: none)
+  double silence_start_ = -1.0;   // start of the current low-prob run (<0: none)
+  double seg_start_ = 0.0;        // padded start of the open segment
+  double last_speech_end_ = 0.0;  // raw end of the last confirmed speech (0 if none)
+  double last_seg_end_ = 0.0;     // padded end of the last closed segment
   std::vector<std::pair<double, double>> done_;
 };
 

@@ -9,8 +9,8 @@
 namespace echoic::whisper {
 
 std::vector<int32_t> DtwTokenStarts(const float* cost, int32_t tokens, int32_t frames) {
-  ECHOIC_CHECK(cost != nullptr && tokens > 0 && frames > 0, ErrorCode::kInvalidArgument,
-               "DTW: empty cost matrix (", tokens, " x ", frames, ")");
+  ECHOIC_CHECK(cost != nullptr && tokens > 0 && frames > 0, ErrorCode::kInvalidArgument, "DTW: empty cost matrix (",
+               tokens, " x ", frames, ")");
   // Accumulated cost in float32 like openai's dtw_cpu; trace: 0 diagonal, 1 up, 2 left.
   const size_t W = static_cast<size_t>(frames) + 1;
   std::vector<float> acc((static_cast<size_t>(tokens) + 1) * W, std::numeric_limits<float>::infinity());
@@ -22,9 +22,12 @@ std::vector<int32_t> DtwTokenStarts(const float* cost, int32_t tokens, int32_t f
       float c;
       uint8_t t;
       // Same strict comparisons as openai: ties fall through to "left" (time step).
-      if (c0 < c1 && c0 < c2) c = c0, t = 0;
-      else if (c1 < c0 && c1 < c2) c = c1, t = 1;
-      else c = c2, t = 2;
+      if (c0 < c1 && c0 < c2)
+        c = c0, t = 0;
+      else if (c1 < c0 && c1 < c2)
+        c = c1, t = 1;
+      else
+        c = c2, t = 2;
       acc[i * W + j] = static_cast<float>(static_cast<double>(cost[(i - 1) * static_cast<size_t>(frames) + j - 1]) + c);
       trace[i * W + j] = t;
     }
@@ -35,9 +38,12 @@ std::vector<int32_t> DtwTokenStarts(const float* cost, int32_t tokens, int32_t f
   while (i > 0 || j > 0) {
     if (i > 0 && j > 0) start[i - 1] = j - 1;
     const uint8_t t = i == 0 ? 2 : j == 0 ? 1 : trace[i * W + j];
-    if (t == 0) --i, --j;
-    else if (t == 1) --i;
-    else --j;
+    if (t == 0)
+      --i, --j;
+    else if (t == 1)
+      --i;
+    else
+      --j;
   }
   return start;
 }

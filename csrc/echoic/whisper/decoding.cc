@@ -88,8 +88,12 @@ class Grammar {
  public:
   Grammar(const WhisperModelInfo& info, bool timestamps, bool first_free,
           const std::vector<DecodingOptions::Hotword>* hotwords = nullptr, float boost = 0.f)
-      : info_(info), timestamps_(timestamps), first_free_(first_free), mask_(SuppressMask(info)),
-        hotwords_(hotwords), boost_(boost) {
+      : info_(info),
+        timestamps_(timestamps),
+        first_free_(first_free),
+        mask_(SuppressMask(info)),
+        hotwords_(hotwords),
+        boost_(boost) {
     if (timestamps_)
       for (int32_t id = info.timestamp_begin; id < info.n_vocab; ++id) mask_[id] = 0;
   }
@@ -108,8 +112,10 @@ class Grammar {
     const bool last_ts = !seq.empty() && seq.back() >= tb;
     const bool penult_ts = seq.size() < 2 || seq[seq.size() - 2] >= tb;
     if (last_ts) {
-      if (penult_ts) std::fill(logits + tb, logits + n, kNegInf);  // a pair closed: text must follow
-      else std::fill(logits, logits + info_.eot, kNegInf);        // a lone timestamp: another, or eot
+      if (penult_ts)
+        std::fill(logits + tb, logits + n, kNegInf);  // a pair closed: text must follow
+      else
+        std::fill(logits, logits + info_.eot, kNegInf);  // a lone timestamp: another, or eot
     }
     int32_t last_time = -1;
     for (int32_t t : seq)
@@ -148,8 +154,10 @@ class Grammar {
                                           seq.end() - static_cast<std::ptrdiff_t>(k)))
           continue;
         auto it = std::find_if(lifted.begin(), lifted.end(), [&](const auto& p) { return p.first == h[k]; });
-        if (it == lifted.end()) lifted.emplace_back(h[k], boost);
-        else it->second = std::max(it->second, boost);
+        if (it == lifted.end())
+          lifted.emplace_back(h[k], boost);
+        else
+          it->second = std::max(it->second, boost);
       }
     }
     for (const auto& [id, boost] : lifted)
@@ -201,7 +209,9 @@ Sequence Sample(const WhisperModel& model, const CrossCache& cross, Start start,
 // `beam` unfinished ones go on; a finished one (eot) is kept until beam*patience
 // are collected; the winner has the best sum_logprob / length.
 // Finished hypotheses are ranked by mean log-prob (OpenAI's default length penalty).
-double BeamScore(const Sequence& s) { return s.sum_logprob / static_cast<double>(std::max<size_t>(1, s.tokens.size())); }
+double BeamScore(const Sequence& s) {
+  return s.sum_logprob / static_cast<double>(std::max<size_t>(1, s.tokens.size()));
+}
 
 // Returns the finished hypotheses, best first. `late` (optional) gets the ends that came
 // after the finished set was full: more candidate texts for n-best lists, since the
@@ -216,7 +226,12 @@ std::vector<Sequence> BeamSearch(const WhisperModel& model, const CrossCache& cr
   std::vector<float> logits = std::move(start.logits);  // rows x n_vocab
   SelfCache cache = std::move(start.cache);
   for (int32_t step = 0; step < max_new && finished.size() < max_finished; ++step) {
-    struct Cand { double score; int32_t row; int32_t token; float logp; };
+    struct Cand {
+      double score;
+      int32_t row;
+      int32_t token;
+      float logp;
+    };
     std::vector<Cand> cands;
     for (size_t r = 0; r < beams.size(); ++r) {
       float* row = logits.data() + r * info.n_vocab;
@@ -238,8 +253,10 @@ std::vector<Sequence> BeamSearch(const WhisperModel& model, const CrossCache& cr
       Sequence s = beams[c.row];
       s.sum_logprob = c.score;
       if (c.token == info.eot) {  // only ends ranked above the beam's last live hypothesis count
-        if (finished.size() < max_finished) finished.push_back(std::move(s));
-        else if (late) late->push_back(std::move(s));
+        if (finished.size() < max_finished)
+          finished.push_back(std::move(s));
+        else if (late)
+          late->push_back(std::move(s));
         continue;
       }
       s.tokens.push_back(c.token);
@@ -351,9 +368,9 @@ Attempt Judge(const WhisperModel& model, Sequence seq, const std::vector<int32_t
   r.temperature = temperature;
   r.compression_ratio = CompressionRatio(model.tokenizer().Decode(r.tokens));
   r.no_speech = no_speech > options.no_speech_threshold && r.avg_logprob < options.logprob_threshold;
-  a.fallback = (r.compression_ratio > options.compression_ratio_threshold ||
-                r.avg_logprob < options.logprob_threshold) &&
-               no_speech <= options.no_speech_threshold;
+  a.fallback =
+      (r.compression_ratio > options.compression_ratio_threshold || r.avg_logprob < options.logprob_threshold) &&
+      no_speech <= options.no_speech_threshold;
   return a;
 }
 
@@ -388,7 +405,8 @@ DecodingResult WithFallback(const WhisperModel& model, const CrossCache& cross, 
       auto& alts = a.result.alternatives;
       for (size_t k = 0; k < beams.size() && alts.size() < static_cast<size_t>(options.nbest); ++k) {
         std::vector<int32_t> text = TextTokens(info, prefix, beams[k], grammar.timestamps(), nullptr);
-        if (std::none_of(alts.begin(), alts.end(), [&](const DecodingResult::Alternative& o) { return o.tokens == text; }))
+        if (std::none_of(alts.begin(), alts.end(),
+                         [&](const DecodingResult::Alternative& o) { return o.tokens == text; }))
           alts.push_back({std::move(text), BeamScore(beams[k])});
       }
     }
@@ -427,8 +445,10 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
   // Beam search (its own batch of beams) goes window by window.
   std::vector<size_t> batched;
   for (size_t i = 0; i < n; ++i) {
-    if (options[i].beam_size == 1 && options[i].temperatures[0] <= 0.f) batched.push_back(i);
-    else out[i] = WithFallback(model, row(i), prompts[i], prefixes[i], options[i], std::nullopt);
+    if (options[i].beam_size == 1 && options[i].temperatures[0] <= 0.f)
+      batched.push_back(i);
+    else
+      out[i] = WithFallback(model, row(i), prompts[i], prefixes[i], options[i], std::nullopt);
   }
   if (batched.empty()) return out;
   // Greedy at temperature 0 for all the others in one decoder batch: each prompt
@@ -440,16 +460,14 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
   std::vector<int32_t> cross_rows;
   for (size_t i : batched) {
     const DecodingOptions& o = options[i];
-    grammars.emplace_back(info, o.timestamps && prefixes[i].empty(), prefixes[i].empty(), &o.hotwords,
-                          o.hotword_boost);
+    grammars.emplace_back(info, o.timestamps && prefixes[i].empty(), prefixes[i].empty(), &o.hotwords, o.hotword_boost);
     starts.push_back(RunPrompt(model, row(i), prompts[i], prefixes[i], grammars.back().timestamps()));
     max_new.push_back(MaxNew(info, o, starts.back().cache.positions()));
     cross_rows.push_back(static_cast<int32_t>(i));
   }
   for (const Start& st : starts) caches.push_back(&st.cache);
   SelfCache cache = WhisperModel::Stack(caches);
-  const CrossCache batch_cross =
-      batched.size() == n ? cross : WhisperModel::SelectRows(cross, cross_rows);
+  const CrossCache batch_cross = batched.size() == n ? cross : WhisperModel::SelectRows(cross, cross_rows);
   const size_t b = batched.size();
   std::vector<Sequence> seqs(b);
   std::vector<char> done(b, 0);
@@ -491,8 +509,8 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
   return out;
 }
 
-std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,
-                                  int32_t audio_frames) {
+std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross,
+                                  const std::vector<int32_t>& tokens, int32_t audio_frames) {
   const auto& info = model.info();
   if (tokens.empty()) return {};
   ECHOIC_CHECK(info.n_alignment_heads > 0, ErrorCode::kModel, "whisper: the model lists no alignment heads");

@@ -27,7 +27,7 @@ struct DecodingOptions {
   float logprob_threshold = -1.0f;           // mean token log-prob below: retry hotter
   float no_speech_threshold = 0.6f;          // with a low log-prob: the window holds no speech
   int32_t max_new_tokens = 0;                // 0 = n_text_ctx / 2 - 1
-  uint32_t seed = 0;                          // sampling at temperature > 0 is reproducible
+  uint32_t seed = 0;                         // sampling at temperature > 0 is reproducible
   // Contextual biasing: a token that starts or continues a hotword (after the
   // tokens already decoded) gets the hotword's boost (> 0) or hotword_boost
   // added to its logit.
@@ -40,10 +40,10 @@ struct DecodingOptions {
 };
 
 struct DecodingResult {
-  std::vector<int32_t> tokens;   // text tokens: the forced prefix, then the decoded ones (no specials)
-  std::vector<float> probs;      // per token; 1 for the forced prefix
-  double sum_logprob = 0.0;      // over decoded tokens (and the final eot)
-  double avg_logprob = 0.0;      // sum_logprob / (decoded tokens + 1), as OpenAI
+  std::vector<int32_t> tokens;  // text tokens: the forced prefix, then the decoded ones (no specials)
+  std::vector<float> probs;     // per token; 1 for the forced prefix
+  double sum_logprob = 0.0;     // over decoded tokens (and the final eot)
+  double avg_logprob = 0.0;     // sum_logprob / (decoded tokens + 1), as OpenAI
   float no_speech_prob = 0.f;
   float temperature = 0.f;
   float compression_ratio = 0.f;
@@ -76,8 +76,8 @@ std::vector<DecodingResult> DecodeWindows(const WhisperModel& model, const Cross
 
 // Start/end of each of `tokens` within the window (seconds), from the alignment
 // heads' cross-attention over the first `audio_frames` encoder frames.
-std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross, const std::vector<int32_t>& tokens,
-                                  int32_t audio_frames);
+std::vector<TokenSpan> TimeTokens(const WhisperModel& model, const CrossCache& cross,
+                                  const std::vector<int32_t>& tokens, int32_t audio_frames);
 
 // zlib-style compression ratio of the text (bytes / LZ77-compressed size), the
 // repetition guard: plain speech is ~1-2, a looping decode far above 2.4.

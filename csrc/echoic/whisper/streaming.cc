@@ -37,8 +37,10 @@ std::string DisplayToken(const std::string& bytes) {
     const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     bool ok = len > 0 && i + len <= bytes.size();
     for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<uint8_t>(bytes[i + k]) >> 6) == 0x2;
-    if (ok) out.append(bytes, i, len), i += len;
-    else out += "\xEF\xBF\xBD", i += 1;
+    if (ok)
+      out.append(bytes, i, len), i += len;
+    else
+      out += "\xEF\xBF\xBD", i += 1;
   }
   return out;
 }
@@ -59,11 +61,12 @@ StreamingDecoder::StreamingDecoder(std::shared_ptr<const WhisperModel> model, co
                ErrorCode::kInvalidArgument, "whisper streaming: max window must be 2..",
                model_->info().window_seconds() - 1.f, " s, got ", options_.max_window_s);
   ECHOIC_CHECK(options_.endpoint_silence_s > 0.f && options_.partial_step_s > 0.f && options_.lead_in_s >= 0.f,
-               ErrorCode::kInvalidArgument, "whisper streaming: endpoint silence, partial step and lead-in must be > 0");
+               ErrorCode::kInvalidArgument,
+               "whisper streaming: endpoint silence, partial step and lead-in must be > 0");
 }
 
-std::unique_ptr<StreamingState> StreamingDecoder::NewState(std::unique_ptr<vad::VoiceActivityDetector> vad,
-                                                           const std::vector<std::pair<std::string, float>>& hotwords) const {
+std::unique_ptr<StreamingState> StreamingDecoder::NewState(
+    std::unique_ptr<vad::VoiceActivityDetector> vad, const std::vector<std::pair<std::string, float>>& hotwords) const {
   ECHOIC_CHECK(vad && vad->sample_rate() == kRate, ErrorCode::kInvalidArgument,
                "whisper streaming needs a 16 kHz voice activity detector");
   auto s = std::make_unique<StreamingState>();
@@ -125,7 +128,8 @@ void StreamingDecoder::Decode(const std::vector<StreamingState*>& states) const 
         if (speech) {
           closing.push_back({s, s->consumed_, false});
         } else if (s->segment_ == 0) {
-          s->finals_.push_back(MakeResult(*s, {}, {}, {}, true));  // a stream that heard nothing ends with one empty final
+          s->finals_.push_back(
+              MakeResult(*s, {}, {}, {}, true));  // a stream that heard nothing ends with one empty final
           s->segment_ += 1;
         }
         break;
@@ -244,8 +248,8 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   // A partial has no fallback passes, so it is judged more strictly than a final:
   // a low log-prob, a likely no-speech window or a sliver of audio shows nothing.
   const bool sliver = s->consumed_ - s->window_start_ < Samples(options_.min_window_s);
-  if (r.no_speech || r.avg_logprob < opts.logprob_threshold || r.no_speech_prob > opts.no_speech_threshold ||
-      sliver || !HasWords(model_->tokenizer().Decode(tail)))
+  if (r.no_speech || r.avg_logprob < opts.logprob_threshold || r.no_speech_prob > opts.no_speech_threshold || sliver ||
+      !HasWords(model_->tokenizer().Decode(tail)))
     tail.clear();
   // Confirm the words both of the last two partials agree on, up to a word start both share.
   const Tokenizer& tok = model_->tokenizer();
@@ -261,7 +265,8 @@ asr::Result StreamingDecoder::Partial(StreamingState* s) const {
   s->last_tail_.assign(tail.begin() + static_cast<std::ptrdiff_t>(confirm), tail.end());
   std::vector<int32_t> tokens = s->confirmed_;
   tokens.insert(tokens.end(), s->last_tail_.begin(), s->last_tail_.end());
-  std::vector<float> probs(r.probs.begin(), r.probs.begin() + static_cast<std::ptrdiff_t>(std::min(tokens.size(), r.probs.size())));
+  std::vector<float> probs(r.probs.begin(),
+                           r.probs.begin() + static_cast<std::ptrdiff_t>(std::min(tokens.size(), r.probs.size())));
   probs.resize(tokens.size(), 1.f);
   const int32_t audio_frames = static_cast<int32_t>((s->consumed_ - s->window_start_) / 320);
   std::vector<TokenSpan> spans = TimeTokens(*model_, cross, tokens, audio_frames);

@@ -39,18 +39,18 @@ class StreamingState {
 
  private:
   friend class StreamingDecoder;
-  std::vector<float> audio_;         // 16 kHz samples from window_start_ on
-  int64_t window_start_ = 0;         // absolute sample index of audio_[0]
-  int64_t consumed_ = 0;             // absolute samples already judged by the VAD
-  int64_t received_ = 0;             // absolute samples given
+  std::vector<float> audio_;  // 16 kHz samples from window_start_ on
+  int64_t window_start_ = 0;  // absolute sample index of audio_[0]
+  int64_t consumed_ = 0;      // absolute samples already judged by the VAD
+  int64_t received_ = 0;      // absolute samples given
   bool finished_ = false;
-  bool drained_ = false;             // input finished and every window closed
+  bool drained_ = false;  // input finished and every window closed
   std::unique_ptr<vad::VoiceActivityDetector> vad_;
   std::vector<DecodingOptions::Hotword> hotword_tokens_;  // each phrase as decoded (" word", " Word")
-  std::vector<int32_t> context_;     // text tokens of earlier windows
-  std::vector<int32_t> confirmed_;   // tokens of the open window shown as stable
-  std::vector<int32_t> last_tail_;   // the last partial's tokens after confirmed_
-  int64_t last_partial_at_ = -1;     // consumed_ at the last partial decode
+  std::vector<int32_t> context_;                          // text tokens of earlier windows
+  std::vector<int32_t> confirmed_;                        // tokens of the open window shown as stable
+  std::vector<int32_t> last_tail_;                        // the last partial's tokens after confirmed_
+  int64_t last_partial_at_ = -1;                          // consumed_ at the last partial decode
   asr::Result partial_;
   int32_t segment_ = 0;
   std::deque<asr::Result> finals_;
@@ -81,8 +81,8 @@ class StreamingDecoder {
  private:
   struct Closing {
     StreamingState* state;
-    int64_t end;    // absolute sample where the window closes
-    bool forced;    // cut at max length: keep the last word for the next window
+    int64_t end;  // absolute sample where the window closes
+    bool forced;  // cut at max length: keep the last word for the next window
   };
   void CloseWindows(const std::vector<Closing>& closing) const;
   std::vector<float> Mel(const StreamingState& s, int64_t end) const;

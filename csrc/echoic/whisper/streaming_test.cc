@@ -1,15 +1,15 @@
 // Whisper model loading, decoding guards and streaming mechanics on the real
 // tiny.en import (ECHOIC_WHISPER_TEST_DIR, set by tests/run.sh); speech accuracy
 // is tested from Python on ../shared clips.
+#include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
-#include <unistd.h>
-#include <algorithm>
-#include <iterator>
 
 #include "echoic/asr/recognizer.h"
 #include "echoic/runtime/error.h"
@@ -49,7 +49,8 @@ std::vector<asr::Result> RunAll(const asr::Recognizer& rec, const std::vector<fl
 void CopyFile(const std::string& from, const std::string& to, size_t max_bytes) {
   std::ifstream in(from, std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::ofstream(to, std::ios::binary).write(data.data(), static_cast<std::streamsize>(std::min(max_bytes, data.size())));
+  std::ofstream(to, std::ios::binary)
+      .write(data.data(), static_cast<std::streamsize>(std::min(max_bytes, data.size())));
 }
 
 }  // namespace

@@ -86,8 +86,8 @@ Class Classify(int32_t cp) {
     if (cp == ' ' || (cp >= '\t' && cp <= '\r')) return kSpace;
     return kOther;
   }
-  if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-      cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000)
+  if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+      cp == 0x202F || cp == 0x205F || cp == 0x3000)
     return kSpace;
   if (cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE) || (cp >= 0xFF10 && cp <= 0xFF19))
     return kNumber;
@@ -118,8 +118,10 @@ std::vector<std::string> PreTokenize(const std::string& text) {
     if (text[pos[c]] == '\'' && c + 1 < n) {
       const std::string rest = text.substr(pos[c + 1], 2);
       const char a = rest[0];
-      if (a == 's' || a == 't' || a == 'm' || a == 'd') e = c + 2;
-      else if (rest == "re" || rest == "ve" || rest == "ll") e = c + 3;
+      if (a == 's' || a == 't' || a == 'm' || a == 'd')
+        e = c + 2;
+      else if (rest == "re" || rest == "ve" || rest == "ll")
+        e = c + 3;
     }
     if (e == c) {
       const size_t body = (text[pos[c]] == ' ' && c + 1 < n) ? c + 1 : c;
@@ -151,7 +153,8 @@ Tokenizer Tokenizer::FromFiles(const std::string& vocabulary_path, const std::st
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& form = lines[i];
     ECHOIC_CHECK(!form.empty(), ErrorCode::kCorruptData, "'", vocabulary_path, "' line ", i + 1, ": empty token");
-    const bool special = form.size() >= 4 && form.compare(0, 2, "<|") == 0 && form.compare(form.size() - 2, 2, "|>") == 0;
+    const bool special =
+        form.size() >= 4 && form.compare(0, 2, "<|") == 0 && form.compare(form.size() - 2, 2, "|>") == 0;
     std::string raw;
     if (special) {
       raw = form;
@@ -184,12 +187,13 @@ Tokenizer Tokenizer::FromFiles(const std::string& vocabulary_path, const std::st
     const std::string& line = lines[i];
     if (line.empty() || (i == 0 && line.rfind("#version", 0) == 0)) continue;
     const size_t sp = line.find(' ');
-    ECHOIC_CHECK(sp != std::string::npos && sp > 0 && sp + 1 < line.size() && line.find(' ', sp + 1) == std::string::npos,
-                 ErrorCode::kCorruptData, "'", merges_path, "' line ", i + 1, ": expected \"left right\", got '", line, "'");
+    ECHOIC_CHECK(
+        sp != std::string::npos && sp > 0 && sp + 1 < line.size() && line.find(' ', sp + 1) == std::string::npos,
+        ErrorCode::kCorruptData, "'", merges_path, "' line ", i + 1, ": expected \"left right\", got '", line, "'");
     const std::string left = line.substr(0, sp), right = line.substr(sp + 1);
     auto a = t.by_form_.find(left), b = t.by_form_.find(right), ab = t.by_form_.find(left + right);
-    ECHOIC_CHECK(a != t.by_form_.end() && b != t.by_form_.end() && ab != t.by_form_.end(), ErrorCode::kCorruptData,
-                 "'", merges_path, "' line ", i + 1, ": merge '", line, "' uses or makes a token missing from '",
+    ECHOIC_CHECK(a != t.by_form_.end() && b != t.by_form_.end() && ab != t.by_form_.end(), ErrorCode::kCorruptData, "'",
+                 merges_path, "' line ", i + 1, ": merge '", line, "' uses or makes a token missing from '",
                  vocabulary_path, "'");
     t.merges_.emplace(PairKey(a->second, b->second), Merge{rank++, ab->second});  // first rank wins
   }

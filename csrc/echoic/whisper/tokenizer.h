@@ -41,7 +41,7 @@ class Tokenizer {
   struct Merge {
     int32_t rank, id;
   };
-  std::unordered_map<uint64_t, Merge> merges_;        // (left id, right id) -> merge
+  std::unordered_map<uint64_t, Merge> merges_;  // (left id, right id) -> merge
 };
 
 }  // namespace echoic::whisper

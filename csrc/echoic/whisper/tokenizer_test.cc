@@ -26,8 +26,10 @@ std::string Form(unsigned char b) {
       if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174)) ++cp;
   }
   std::string s;
-  if (cp < 0x80) s.push_back(static_cast<char>(cp));
-  else s += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+  if (cp < 0x80)
+    s.push_back(static_cast<char>(cp));
+  else
+    s += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
   return s;
 }
 
@@ -41,8 +43,8 @@ void Write(const std::string& path, const std::string& text) { std::ofstream(pat
 
 // Ids 0..255: the byte tokens (id = byte). Then the merge results, then specials.
 const char* kMerges =
-    "t '\n"      // must never apply: the pre-tokenizer splits "it" | "'s"
-    "e l\n"      // outranks "l l", so "hello" becomes h|el|l|o, then "el l" has no merge
+    "t '\n"  // must never apply: the pre-tokenizer splits "it" | "'s"
+    "e l\n"  // outranks "l l", so "hello" becomes h|el|l|o, then "el l" has no merge
     "l l\n"
     "h el\n"
     "Ġ w\n"
@@ -98,15 +100,16 @@ TEST(EncodeByMergeRankAndPreTokenization) {
   Fixture f;
   Tokenizer t = Tokenizer::FromFiles(f.vocab, f.merges);
   using V = std::vector<int32_t>;
-  CHECK(t.Encode("hello") == (V{Merged(3), 'l', 'o'}));          // "e l" before "l l"
+  CHECK(t.Encode("hello") == (V{Merged(3), 'l', 'o'}));  // "e l" before "l l"
   CHECK(t.Encode("hello world") == (V{Merged(3), 'l', 'o', Merged(6), 'l', 'd'}));
-  CHECK(t.Encode("it's") == (V{'i', 't', Merged(7)}));           // contraction split
-  CHECK(t.Encode("ab12") == (V{'a', 'b', Merged(8)}));           // letters | digits
-  CHECK(t.Encode("a  w") == (V{'a', ' ', Merged(4)}));           // last space joins the word
+  CHECK(t.Encode("it's") == (V{'i', 't', Merged(7)}));  // contraction split
+  CHECK(t.Encode("ab12") == (V{'a', 'b', Merged(8)}));  // letters | digits
+  CHECK(t.Encode("a  w") == (V{'a', ' ', Merged(4)}));  // last space joins the word
   CHECK(t.Encode("w\t\tw") == (V{'w', '\t', '\t', 'w'}));
   CHECK(t.Encode("w  ") == (V{'w', ' ', ' '}));
   CHECK(t.Encode("") == V{});
-  for (std::string s : {"hello world, it's 12 o'clock!\n\n  x", "\xC3\xA9t\xC3\xA9 \xE2\x80\x94 ok", "\xFF\xFE bad utf8"})
+  for (std::string s :
+       {"hello world, it's 12 o'clock!\n\n  x", "\xC3\xA9t\xC3\xA9 \xE2\x80\x94 ok", "\xFF\xFE bad utf8"})
     CHECK(t.Decode(t.Encode(s)) == s);
 }
 

@@ -45,7 +45,8 @@ int32_t Int(const ort::Session& s, const std::string& key) {
 // Rows of a [layers, batch, ...] tensor.
 ort::Tensor GatherBatch(const ort::Tensor& t, const std::vector<int32_t>& rows) {
   std::vector<int64_t> sh = t.shape();
-  ECHOIC_CHECK(sh.size() >= 3, ErrorCode::kInternal, "whisper cache must be [layers, batch, ...], got ", t.ShapeString());
+  ECHOIC_CHECK(sh.size() >= 3, ErrorCode::kInternal, "whisper cache must be [layers, batch, ...], got ",
+               t.ShapeString());
   const int64_t batch = sh[1];
   size_t row = 1;
   for (size_t i = 2; i < sh.size(); ++i) row *= static_cast<size_t>(sh[i]);
@@ -128,8 +129,7 @@ WhisperModelInfo WhisperModel::ReadInfo(const ort::Session& encoder, const ort::
     for (char c : heads) i.n_alignment_heads += c == ',';
   }
   ECHOIC_CHECK(i.n_mels > 0 && i.n_audio_ctx > 0 && i.n_text_ctx > 0 && i.n_text_state > 0 && i.n_text_layer > 0 &&
-                   i.n_text_head > 0 && i.n_text_state % i.n_text_head == 0 &&
-                   i.n_vocab > 0 && !i.sot_sequence.empty(),
+                   i.n_text_head > 0 && i.n_text_state % i.n_text_head == 0 && i.n_vocab > 0 && !i.sot_sequence.empty(),
                ErrorCode::kModel, "model '", d.name(), "': bad Whisper dimensions in metadata");
   // Sane ranges (a crafted file must not make us allocate gigabytes), then the
   // graphs' own tensor shapes must agree with the metadata.
@@ -203,8 +203,10 @@ CrossCache WhisperModel::SelectRows(const CrossCache& cross, const std::vector<i
 }
 
 SelfCache WhisperModel::SelectRows(const SelfCache& cache, const std::vector<int32_t>& rows) {
-  SelfCache out{GatherBatch(cache.k, rows), GatherBatch(cache.v, rows),
-                ort::Tensor(ort::ElementType::kFloat32, {static_cast<int64_t>(rows.size()), cache.positions()}), {}};
+  SelfCache out{GatherBatch(cache.k, rows),
+                GatherBatch(cache.v, rows),
+                ort::Tensor(ort::ElementType::kFloat32, {static_cast<int64_t>(rows.size()), cache.positions()}),
+                {}};
   const size_t p = static_cast<size_t>(cache.positions());
   for (size_t i = 0; i < rows.size(); ++i) {
     std::copy_n(cache.mask.data<float>() + rows[i] * p, p, out.mask.data<float>() + i * p);
@@ -230,7 +232,8 @@ SelfCache WhisperModel::Stack(const std::vector<const SelfCache*>& rows) {
   const int64_t layers = sh[0], d = sh[3], b = static_cast<int64_t>(rows.size());
   SelfCache out{ort::Tensor(ort::ElementType::kFloat32, {layers, b, p, d}),
                 ort::Tensor(ort::ElementType::kFloat32, {layers, b, p, d}),
-                ort::Tensor(ort::ElementType::kFloat32, {b, p}), {}};
+                ort::Tensor(ort::ElementType::kFloat32, {b, p}),
+                {}};
   std::fill_n(out.mask.data<float>(), b * p, -1e9f);  // padding until a row's own slots are copied
   for (int64_t i = 0; i < b; ++i) {
     const SelfCache& c = *rows[static_cast<size_t>(i)];
@@ -250,10 +253,11 @@ DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t bat
   ECHOIC_CHECK(batch > 0 && !tokens.empty() && tokens.size() % batch == 0, ErrorCode::kInvalidArgument,
                "whisper decoder: ", tokens.size(), " tokens do not split into a batch of ", batch);
   const int64_t t = static_cast<int64_t>(tokens.size()) / batch;
-  ECHOIC_CHECK(cross.batch() == 1 || cross.batch() == batch, ErrorCode::kInvalidArgument, "whisper decoder: ",
-               cross.batch(), " cross-attention rows for a batch of ", batch);
-  ECHOIC_CHECK(cache->positions() + t <= info_.n_text_ctx, ErrorCode::kInvalidArgument, "whisper decoder: ",
-               cache->positions() + t, " positions exceed the model's text context of ", info_.n_text_ctx);
+  ECHOIC_CHECK(cross.batch() == 1 || cross.batch() == batch, ErrorCode::kInvalidArgument,
+               "whisper decoder: ", cross.batch(), " cross-attention rows for a batch of ", batch);
+  ECHOIC_CHECK(cache->positions() + t <= info_.n_text_ctx, ErrorCode::kInvalidArgument,
+               "whisper decoder: ", cache->positions() + t, " positions exceed the model's text context of ",
+               info_.n_text_ctx);
   ort::Tensor tok(ort::ElementType::kInt64, {batch, t});
   std::memcpy(tok.data<int64_t>(), tokens.data(), tokens.size() * sizeof(int64_t));
   ECHOIC_CHECK(cache->batch() == batch, ErrorCode::kInternal, "whisper decoder: cache of ", cache->batch(),
@@ -273,7 +277,8 @@ DecoderOutput WhisperModel::Step(const std::vector<int64_t>& tokens, int64_t bat
   // The new tokens' slots are real for every row.
   const int64_t p = cache->mask.shape()[1];
   ort::Tensor mask(ort::ElementType::kFloat32, {batch, p + t});  // zero-filled
-  for (int64_t b = 0; b < batch; ++b) std::copy_n(cache->mask.data<float>() + b * p, p, mask.data<float>() + b * (p + t));
+  for (int64_t b = 0; b < batch; ++b)
+    std::copy_n(cache->mask.data<float>() + b * p, p, mask.data<float>() + b * (p + t));
   cache->mask = std::move(mask);
   for (auto& n : cache->next) n += t;
   if (want_alignment) r.alignment.assign(out[3].data<float>(), out[3].data<float>() + out[3].numel());

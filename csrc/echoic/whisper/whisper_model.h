@@ -36,8 +36,8 @@ struct WhisperModelInfo : asr::AcousticModelInfo {
 // mask says which slots are real.
 struct SelfCache {
   ort::Tensor k, v;
-  ort::Tensor mask;            // [batch, positions]: 0 = a cached token, -1e9 = padding
-  std::vector<int64_t> next;   // per row: the position of its next token
+  ort::Tensor mask;           // [batch, positions]: 0 = a cached token, -1e9 = padding
+  std::vector<int64_t> next;  // per row: the position of its next token
   int64_t positions() const { return k.shape().size() == 4 ? k.shape()[2] : 0; }
   int64_t batch() const { return static_cast<int64_t>(next.size()); }
 };

@@ -18,11 +18,11 @@ namespace {
 // whisper-tiny.en's contract, with `changes` applied to the decoder's metadata.
 echoic::whisper::WhisperModelInfo Read(const std::map<std::string, std::string>& changes) {
   std::map<std::string, std::string> md{
-      {"model_type", "whisper"}, {"contract_version", "3"}, {"n_mels", "80"}, {"n_audio_ctx", "1500"},
-      {"n_text_ctx", "448"}, {"n_text_state", "384"}, {"n_text_layer", "4"}, {"n_text_head", "6"},
-      {"n_vocab", "51864"}, {"is_multilingual", "0"}, {"sot", "50257"}, {"eot", "50256"}, {"sot_prev", "50360"},
-      {"no_timestamps", "50362"}, {"no_speech", "50361"}, {"timestamp_begin", "50363"}, {"sot_sequence", "50257"},
-      {"alignment_heads", "1,2,3"}};
+      {"model_type", "whisper"}, {"contract_version", "3"},   {"n_mels", "80"},       {"n_audio_ctx", "1500"},
+      {"n_text_ctx", "448"},     {"n_text_state", "384"},     {"n_text_layer", "4"},  {"n_text_head", "6"},
+      {"n_vocab", "51864"},      {"is_multilingual", "0"},    {"sot", "50257"},       {"eot", "50256"},
+      {"sot_prev", "50360"},     {"no_timestamps", "50362"},  {"no_speech", "50361"}, {"timestamp_begin", "50363"},
+      {"sot_sequence", "50257"}, {"alignment_heads", "1,2,3"}};
   for (const auto& kv : changes) md[kv.first] = kv.second;
   auto enc = Session::ContractOnly("encoder.onnx", {{"mel", ElementType::kFloat32, {-1, 80, 3000}}},
                                    {{"cross_k", ElementType::kFloat32, {4, -1, 6, 64, 1500}}}, {});
