@@ -312,9 +312,12 @@ Hypothesis CtcPrefixBeamSearch::ToHypothesis(const Prefix& p, bool finalize) con
 
 Hypothesis CtcPrefixBeamSearch::Best(bool finalize) const { return ToHypothesis(beam_[Ranked(finalize)[0]], finalize); }
 
-std::vector<Hypothesis> CtcPrefixBeamSearch::NBest(bool finalize) const {
+std::vector<Hypothesis> CtcPrefixBeamSearch::NBest(bool finalize, size_t max_count) const {
   std::vector<Hypothesis> out;
-  for (size_t i : Ranked(finalize)) out.push_back(ToHypothesis(beam_[i], finalize));
+  for (size_t i : Ranked(finalize)) {
+    if (out.size() == max_count) break;
+    out.push_back(ToHypothesis(beam_[i], finalize));
+  }
   return out;
 }
 

@@ -41,7 +41,8 @@ class CtcPrefixBeamSearch {
   // results). Token frames: the frame at which the prefix took the token;
   // confidence: mean posterior over the frames the best path spent on it.
   Hypothesis Best(bool finalize = false) const;
-  std::vector<Hypothesis> NBest(bool finalize = false) const;
+  // At most max_count hypotheses, best first.
+  std::vector<Hypothesis> NBest(bool finalize = false, size_t max_count = SIZE_MAX) const;
 
   // Replaces the hotword graph; only before the first frame (else kState).
   void SetContextGraph(std::shared_ptr<const ContextGraph> context);

@@ -1,5 +1,7 @@
 #include "echoic/decoding/segment_decoder.h"
 
+#include <algorithm>
+
 #include "echoic/decoding/context_graph.h"
 #include "echoic/decoding/ctc_greedy_decoder.h"
 #include "echoic/decoding/ctc_prefix_beam_search.h"
@@ -30,9 +32,7 @@ class BeamSegmentDecoder final : public SegmentDecoder {
   void Accept(const float* lp, int32_t n, int32_t v) override { d_.Accept(lp, n, v); }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
   std::vector<Hypothesis> NBest(bool finalize, int32_t n) const override {
-    std::vector<Hypothesis> all = d_.NBest(finalize);
-    if (all.size() > static_cast<size_t>(n)) all.resize(static_cast<size_t>(n));
-    return all;
+    return d_.NBest(finalize, static_cast<size_t>(std::max(n, 0)));
   }
   int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
   bool DecodedSomething() const override { return d_.decoded_something(); }

@@ -209,13 +209,13 @@ Hypothesis TransducerDecoder::ToHypothesis(const Hyp& h, bool finalize) const {
 
 Hypothesis TransducerDecoder::Best(bool finalize) const { return ToHypothesis(BestHyp(finalize), finalize); }
 
-std::vector<Hypothesis> TransducerDecoder::NBest(bool finalize) const {
+std::vector<Hypothesis> TransducerDecoder::NBest(bool finalize, size_t max_count) const {
   std::vector<size_t> order(hyps_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return RankScore(hyps_[a], finalize) > RankScore(hyps_[b], finalize); });
   std::vector<Hypothesis> out;
-  for (size_t i : order) out.push_back(ToHypothesis(hyps_[i], finalize));
+  for (size_t i = 0; i < order.size() && i < max_count; ++i) out.push_back(ToHypothesis(hyps_[order[i]], finalize));
   return out;
 }
 

@@ -55,7 +55,7 @@ class TransducerDecoder {
   // posterior of each token at the frame that emitted it.
   Hypothesis Best(bool finalize = false) const;
   // Every hypothesis in the beam, best first (as Best ranks them).
-  std::vector<Hypothesis> NBest(bool finalize = false) const;
+  std::vector<Hypothesis> NBest(bool finalize = false, size_t max_count = SIZE_MAX) const;
   int64_t num_frames() const { return num_frames_; }
   int64_t trailing_blank_frames() const;  // frames since the best hypothesis' last token
   bool decoded_something() const;

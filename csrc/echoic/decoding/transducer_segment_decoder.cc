@@ -1,6 +1,7 @@
 // SegmentDecoder over a TransducerDecoder: the decoder needs the model's
 // prediction network and joiner, so it keeps the model and runs them itself
 // (or, through AcceptChunks, batched with the other streams' decoders).
+#include <algorithm>
 #include <map>
 
 #include "echoic/asr/streaming_transducer_model.h"
@@ -24,9 +25,7 @@ class TransducerSegmentDecoder final : public SegmentDecoder {
   }
   Hypothesis Best(bool finalize) const override { return d_.Best(finalize); }
   std::vector<Hypothesis> NBest(bool finalize, int32_t n) const override {
-    std::vector<Hypothesis> all = d_.NBest(finalize);
-    if (all.size() > static_cast<size_t>(n)) all.resize(static_cast<size_t>(n));
-    return all;
+    return d_.NBest(finalize, static_cast<size_t>(std::max(n, 0)));
   }
   int64_t TrailingBlankFrames() const override { return d_.trailing_blank_frames(); }
   bool DecodedSomething() const override { return d_.decoded_something(); }
