@@ -35,8 +35,10 @@ sys.path.insert(0, str(REPO / "tests" / "python"))
 import conftest  # noqa: E402,F401  (points a source-tree run at ORT)
 
 import echoic  # noqa: E402
+
 sys.path.insert(0, str(REPO / "benchmarks" / "lookup"))
 from baselines import KeywordLookup  # noqa: E402  (the old template / d-vector lookup)
+
 from echoic.speaker import DEFAULT_THRESHOLD, SpeakerModel, SpeakerRegistry  # noqa: E402
 
 MODEL = SHARED / "models" / "speaker-dvector" / "embedder.int8.onnx"

@@ -177,7 +177,8 @@ def resolve_model_file(kind: str, model: "str | os.PathLike[str] | None" = None)
     """The model file of a keyword spotter (``kind="kws"``), speaker embedder (``"speaker"``),
     keyword lookup projection (``"lookup"``) or Silero VAD (``"vad"``): ``model`` is a file, a
     folder holding the kind's file, or a bundled name; None means ``$ECHOIC_SPEAKER_MODEL`` /
-    ``$ECHOIC_LOOKUP_PROJECTION`` / ``$ECHOIC_VAD_MODEL`` when set, else the bundled model. Raises :class:`echoic.NotFoundError` naming what was looked for."""
+    ``$ECHOIC_LOOKUP_PROJECTION`` / ``$ECHOIC_VAD_MODEL`` when set, else the bundled model.
+    Raises :class:`echoic.NotFoundError` naming what was looked for."""
     k = _FILE_MODELS[kind]
     given = model if model is not None else (os.environ.get(k.env) if k.env else None) or k.default
     p = Path(given).expanduser()

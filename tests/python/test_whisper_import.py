@@ -70,7 +70,7 @@ def _greedy(d: Path, mel, steps: int):
     enc, dec = _sessions(d)
     m = _meta(d)
     L, D = int(m["n_text_layer"]), int(m["n_text_state"])
-    ck, cv = enc.run(None, {"mel": mel})
+    ck, cv = enc.run(["cross_k", "cross_v"], {"mel": mel})
     prompt = [int(x) for x in m["sot_sequence"].split(",")] + [int(m["no_timestamps"])]
     k = v = np.zeros((L, 1, 0, D), np.float32)  # P = 0: ORT takes a zero-length cache
     cur, off, out, logits = prompt, 0, [], []
@@ -92,7 +92,9 @@ def test_folder_follows_the_contract(f32_dir, whisper_dir):
                 registry.INSTALL_MARKER} <= names and "joiner.onnx" not in names
         enc, dec = _sessions(d)
         assert [i.name for i in enc.get_inputs()] == ["mel"]
-        assert [o.name for o in enc.get_outputs()] == ["cross_k", "cross_v"]
+        # `hidden` (last encoder states, for keyword lookup) is the contract's optional third output.
+        assert [o.name for o in enc.get_outputs()] == ["cross_k", "cross_v", "hidden"]
+        assert len(enc.get_outputs()[2].shape) == 3  # [batch, frames, width]
         assert [i.name for i in dec.get_inputs()] == ["tokens", "offset", "self_k_in", "self_v_in", "self_mask",
                                                       "cross_k", "cross_v"]
         assert [o.name for o in dec.get_outputs()] == ["logits", "self_k_out", "self_v_out", "alignment"]
@@ -123,7 +125,7 @@ def test_encoder_matches_ctranslate2(whisper_ct2_dir, f32_dir, mel):
     model = ct2.models.Whisper(str(whisper_ct2_dir), device="cpu", compute_type="float32", intra_threads=2)
     enc_out = np.array(model.encode(ct2.StorageView.from_array(mel)))[0]  # [1500, 384], after ln_post
     v = read_ct2_model_bin(whisper_ct2_dir / "model.bin")
-    ck, cv = _sessions(f32_dir)[0].run(None, {"mel": mel})
+    ck, cv = _sessions(f32_dir)[0].run(["cross_k", "cross_v"], {"mel": mel})
     D = enc_out.shape[1]
     for layer in range(ck.shape[0]):
         w = v[f"decoder/layer_{layer}/attention/linear_1/weight"].astype(np.float32)
@@ -160,7 +162,7 @@ def test_decoder_cache_and_int8_agree(f32_dir, whisper_dir, mel):
     np.testing.assert_allclose(lg2[0], lg2[1], atol=1e-5)
     # int8 follows float32's greedy path (teacher forced): measured 73 of 74 steps over 8 clips
     enc8, dec8 = _sessions(whisper_dir)
-    ck8, cv8 = enc8.run(None, {"mel": mel})
+    ck8, cv8 = enc8.run(["cross_k", "cross_v"], {"mel": mel})
     agree = 0
     for t in range(len(toks)):
         lg8, *_ = _step(dec8, [prompt + toks[:t]], 0, empty, empty, ck8, cv8)
@@ -224,8 +226,8 @@ def _ct2_to_hf(ct2_dir: Path, out: Path) -> None:
 
 def _same_outputs(a: Path, b: Path, mel) -> None:
     (ea, da), (eb, db) = _sessions(a), _sessions(b)
-    cka, cva = ea.run(None, {"mel": mel})
-    ckb, cvb = eb.run(None, {"mel": mel})
+    cka, cva = ea.run(["cross_k", "cross_v"], {"mel": mel})
+    ckb, cvb = eb.run(["cross_k", "cross_v"], {"mel": mel})
     np.testing.assert_array_equal(cka, ckb)
     L, D = cka.shape[0], cka.shape[2] * cka.shape[3]  # K [L, B, H, dh, A]
     empty = np.zeros((L, 1, 0, D), np.float32)
@@ -430,8 +432,8 @@ def test_int8_ctranslate2_weights_are_dequantized(whisper_ct2_dir, f32_dir, mel,
         shutil.copy(whisper_ct2_dir / f, src / f)
     assert read_ct2_model_bin(src / "model.bin")["encoder/layer_0/ffn/linear_0/weight"].dtype == np.int8
     d = import_whisper(src, "from-ct2-int8", precision="float32", cache=tmp_path / "cache")
-    ck8 = _sessions(d)[0].run(None, {"mel": mel})[0]
-    ck = _sessions(f32_dir)[0].run(None, {"mel": mel})[0]
+    ck8 = _sessions(d)[0].run(["cross_k"], {"mel": mel})[0]
+    ck = _sessions(f32_dir)[0].run(["cross_k", "cross_v"], {"mel": mel})[0]
     rel = np.sqrt(((ck8 - ck) ** 2).mean() / (ck ** 2).mean())
     assert rel < 0.05, rel  # int8 weights with per-row scales: measured 0.020 on this clip
     _, toks8, _, _ = _greedy(d, mel, 4)
