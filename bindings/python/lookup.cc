@@ -26,17 +26,28 @@ kws::LookupOptions Options(const py::dict& d) {
   for (const auto& kv : d) {
     const std::string k = py::str(kv.first);
     const py::handle v = kv.second;
-    if (k == "projection") o.embedding.projection = v.is_none() ? std::string() : py::str(v).cast<std::string>();
-    else if (k == "slices") o.embedding.slices = v.cast<int32_t>();
-    else if (k == "dim") o.embedding.dim = v.cast<int32_t>();
-    else if (k == "seed") o.embedding.seed = v.cast<uint64_t>();
-    else if (k == "scales") o.scales = v.cast<std::vector<float>>();
-    else if (k == "min_threshold") o.min_threshold = v.cast<float>();
-    else if (k == "calibration_margin") o.calibration_margin = v.cast<float>();
-    else if (k == "threshold_offset") o.threshold_offset = v.cast<float>();
-    else if (k == "refractory_s") o.refractory_s = v.cast<float>();
-    else if (k == "hop_frames") o.hop_frames = v.cast<int32_t>();
-    else Fail(ErrorCode::kInvalidArgument, "keyword lookup: unknown option '", k, "'");
+    if (k == "projection")
+      o.embedding.projection = v.is_none() ? std::string() : py::str(v).cast<std::string>();
+    else if (k == "slices")
+      o.embedding.slices = v.cast<int32_t>();
+    else if (k == "dim")
+      o.embedding.dim = v.cast<int32_t>();
+    else if (k == "seed")
+      o.embedding.seed = v.cast<uint64_t>();
+    else if (k == "scales")
+      o.scales = v.cast<std::vector<float>>();
+    else if (k == "min_threshold")
+      o.min_threshold = v.cast<float>();
+    else if (k == "calibration_margin")
+      o.calibration_margin = v.cast<float>();
+    else if (k == "threshold_offset")
+      o.threshold_offset = v.cast<float>();
+    else if (k == "refractory_s")
+      o.refractory_s = v.cast<float>();
+    else if (k == "hop_frames")
+      o.hop_frames = v.cast<int32_t>();
+    else
+      Fail(ErrorCode::kInvalidArgument, "keyword lookup: unknown option '", k, "'");
   }
   return o;
 }
@@ -69,17 +80,20 @@ void BindLookup(py::module_& m) {
       .def_property_readonly("window_frames", &kws::FrameEncoder::window_frames)
       .def_property_readonly("dim", &kws::FrameEncoder::dim)
       .def_property_readonly("name", &kws::FrameEncoder::name)
-      .def("encode", [](const kws::FrameEncoder& e, const Samples& x) {
-        std::vector<float> v = Vector(x, "FrameEncoder.encode");
-        std::vector<float> f;
-        {
-          py::gil_scoped_release release;
-          f = e.Encode(v.data(), v.size());
-        }
-        py::array_t<float> out({static_cast<py::ssize_t>(e.window_frames()), static_cast<py::ssize_t>(e.dim())});
-        std::copy(f.begin(), f.end(), out.mutable_data());
-        return out;
-      }, py::arg("samples"), "Last hidden states [window_frames, dim] of up to 30 s of 16 kHz audio (zero-padded).");
+      .def(
+          "encode",
+          [](const kws::FrameEncoder& e, const Samples& x) {
+            std::vector<float> v = Vector(x, "FrameEncoder.encode");
+            std::vector<float> f;
+            {
+              py::gil_scoped_release release;
+              f = e.Encode(v.data(), v.size());
+            }
+            py::array_t<float> out({static_cast<py::ssize_t>(e.window_frames()), static_cast<py::ssize_t>(e.dim())});
+            std::copy(f.begin(), f.end(), out.mutable_data());
+            return out;
+          },
+          py::arg("samples"), "Last hidden states [window_frames, dim] of up to 30 s of 16 kHz audio (zero-padded).");
 
   py::class_<kws::LookupDetection>(m, "LookupDetection")
       .def_readonly("keyword", &kws::LookupDetection::keyword)
@@ -93,11 +107,14 @@ void BindLookup(py::module_& m) {
       });
 
   py::class_<kws::LookupScanner>(m, "LookupScanner")
-      .def("accept", [](kws::LookupScanner& s, const Samples& x) {
-        std::vector<float> v = Vector(x, "LookupScanner.accept");
-        py::gil_scoped_release release;
-        s.AcceptWaveform(v.data(), v.size());
-      }, py::arg("samples"), "16 kHz mono samples in [-1, 1], any chunk size.")
+      .def(
+          "accept",
+          [](kws::LookupScanner& s, const Samples& x) {
+            std::vector<float> v = Vector(x, "LookupScanner.accept");
+            py::gil_scoped_release release;
+            s.AcceptWaveform(v.data(), v.size());
+          },
+          py::arg("samples"), "16 kHz mono samples in [-1, 1], any chunk size.")
       .def("input_finished", &kws::LookupScanner::InputFinished, py::call_guard<py::gil_scoped_release>())
       .def("take_detections", &kws::LookupScanner::TakeDetections)
       .def("reset", &kws::LookupScanner::Reset)
@@ -115,32 +132,39 @@ void BindLookup(py::module_& m) {
            }),
            py::arg("encoder"), py::arg("index_path"), py::arg("options") = py::dict(), py::arg("vad") = py::none(),
            py::arg("read_only") = false)
-      .def("enroll", [](kws::KeywordLookup& l, const std::string& keyword, const std::vector<Samples>& clips) {
-        std::vector<std::vector<float>> v;
-        for (const auto& c : clips) v.push_back(Vector(c, "KeywordLookup.enroll"));
-        py::gil_scoped_release release;
-        return l.Enroll(keyword, v);
-      }, py::arg("keyword"), py::arg("clips"))
-      .def("examples", [](const kws::KeywordLookup& l) {
-        py::list out;
-        for (const auto& e : l.Examples()) out.append(py::make_tuple(e.id, e.keyword, e.frames, e.threshold));
-        return out;
-      }, "[(id, keyword, frames, threshold)] of every enrolled example")
+      .def(
+          "enroll",
+          [](kws::KeywordLookup& l, const std::string& keyword, const std::vector<Samples>& clips) {
+            std::vector<std::vector<float>> v;
+            for (const auto& c : clips) v.push_back(Vector(c, "KeywordLookup.enroll"));
+            py::gil_scoped_release release;
+            return l.Enroll(keyword, v);
+          },
+          py::arg("keyword"), py::arg("clips"))
+      .def(
+          "examples",
+          [](const kws::KeywordLookup& l) {
+            py::list out;
+            for (const auto& e : l.Examples()) out.append(py::make_tuple(e.id, e.keyword, e.frames, e.threshold));
+            return out;
+          },
+          "[(id, keyword, frames, threshold)] of every enrolled example")
       .def("keywords", &kws::KeywordLookup::Keywords)
       .def("remove", &kws::KeywordLookup::Remove, py::arg("keyword"))
-      .def("speech_segments", [](const kws::KeywordLookup& l, const Samples& x) {
-        std::vector<float> v = Vector(x, "KeywordLookup.speech_segments");
-        return l.SpeechSegments(v.data(), v.size());
-      }, py::arg("samples"))
+      .def(
+          "speech_segments",
+          [](const kws::KeywordLookup& l, const Samples& x) {
+            std::vector<float> v = Vector(x, "KeywordLookup.speech_segments");
+            return l.SpeechSegments(v.data(), v.size());
+          },
+          py::arg("samples"))
       .def("new_scanner", &kws::KeywordLookup::NewScanner)
       .def_property_readonly("options", [](const kws::KeywordLookup& l) { return OptionsDict(l.options()); })
       .def_property_readonly("embedding_id", &kws::KeywordLookup::embedding_id)
-      .def_property_readonly("bytes_per_example", [](const kws::KeywordLookup& l) {
-        return l.index().bytes_per_vector();
-      })
-      .def_property_readonly("stored_bytes_per_example", [](const kws::KeywordLookup& l) {
-        return l.index().stored_bytes_per_vector();
-      })
+      .def_property_readonly("bytes_per_example",
+                             [](const kws::KeywordLookup& l) { return l.index().bytes_per_vector(); })
+      .def_property_readonly("stored_bytes_per_example",
+                             [](const kws::KeywordLookup& l) { return l.index().stored_bytes_per_vector(); })
       .def_property_readonly("index_path", [](const kws::KeywordLookup& l) { return l.index().path(); })
       .def("close", &kws::KeywordLookup::Close);
 }

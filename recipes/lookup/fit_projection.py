@@ -25,7 +25,7 @@ import tempfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import soundfile as sf
@@ -217,7 +217,7 @@ def cross_voice_eer(x: np.ndarray, y: np.ndarray, g: np.ndarray, w: np.ndarray, 
     by = {}
     for n, c in enumerate(y):
         by.setdefault(c, []).append(n)
-    for c, idx in by.items():
+    for idx in by.values():
         idx = np.array(idx)
         a, b = rng.choice(idx, 40), rng.choice(idx, 40)
         ok = g[a] != g[b]
@@ -233,24 +233,34 @@ def cross_voice_eer(x: np.ndarray, y: np.ndarray, g: np.ndarray, w: np.ndarray, 
 
 
 def calibrate_floor(proj: Path, model: str, vs, words: List[str], work: Path, seed: int,
-                    max_fa_per_hour: float = 1.0):
+                    min_hit_rate: float = 0.85):
     """The benchmark's protocol on held-out voices and words: each voice enrolls 20 words (one
     clip each), the core scans every other voice's stream of all the words (0.1-0.6 s apart);
-    returns the lowest floor (0.01 steps) with at most `max_fa_per_hour` false alarms per keyword
-    per hour, and the sweep."""
+    returns the highest floor (0.01 steps) that keeps `min_hit_rate` of the occurrences, and the
+    sweep. (A false-alarm target gave ~0.86 here: common words hold near-homophones, e.g. myself
+    ~ yourself, that keywords rarely have; the benchmark measures false alarms.)"""
     from bench_lookup import sweep  # the benchmark's scoring rule
-    from echoic.keyword_lookup import KeywordLookup
+
+    from echoic.kws.lookup import KeywordLookup
 
     rng = np.random.default_rng(seed + 100)
-    enrolled = words[:20]
+    audio = {voice_tag(v): {w_: sf.read(work / "audio" / voice_tag(v) / f"{w_}.wav", dtype="float32")[0]
+                            for w_ in words} for v in vs}
+    # Keyword-like words: 6 letters or more, 0.6 s or more in every voice.
+    enrolled = [w_ for w_ in words if len(w_) >= 6 and min(len(a[w_]) for a in audio.values()) >= 0.6 * RATE][:20]
+    # Other forms of an enrolled word (thing, things, something) are no false alarm: left out.
+    def related(a: str, b: str) -> bool:
+        return a in b or b in a or len(os.path.commonprefix([a, b])) >= 5
+    others = [w_ for w_ in words if w_ not in enrolled and not any(related(w_, e) for e in enrolled)]
     streams = {}
     for v in vs:
-        clips = {w_: sf.read(work / "audio" / voice_tag(v) / f"{w_}.wav", dtype="float32")[0] for w_ in words}
+        clips = audio[voice_tag(v)]
         parts, occ, t = [np.zeros(RATE // 5, np.float32)], [], RATE // 5
-        for i in rng.permutation(len(words)):
-            c = clips[words[i]]
-            if words[i] in enrolled:
-                occ.append((words[i], t / RATE, (t + len(c)) / RATE))
+        for i in rng.permutation(len(enrolled) + len(others)):
+            w_ = (enrolled + others)[i]
+            c = clips[w_]
+            if w_ in enrolled:
+                occ.append((w_, t / RATE, (t + len(c)) / RATE))
             gap = int(rng.integers(RATE // 10, 6 * RATE // 10))
             parts += [c, np.zeros(gap, np.float32)]
             t += len(c) + gap
@@ -272,8 +282,8 @@ def calibrate_floor(proj: Path, model: str, vs, words: List[str], work: Path, se
                     hours += len(audio) / RATE / 3600
     floors = [round(f_, 2) for f_ in np.arange(0.5, 0.951, 0.01)]
     table = sweep(dets, truth, hours, len(enrolled), floors)
-    ok = [f_ for f_, _, fa in table if fa <= max_fa_per_hour]
-    return (ok[0] if ok else floors[-1]), table
+    ok = [f_ for f_, hr, _ in table if hr >= min_hit_rate]
+    return (ok[-1] if ok else floors[0]), table
 
 
 MAGIC = b"ECHAWEP1"
@@ -281,9 +291,10 @@ MAGIC = b"ECHAWEP1"
 
 def write_projection(path: Path, w: np.ndarray, mu: np.ndarray, k: int, name: str, threshold: float) -> None:
     """The core's format (word_embedding.h): magic, u32 slices, dim, frame_dim, name length,
-    float32 threshold floor, the name, float32 weights [slices][dim][frame_dim] (each slice's block minus the mean block, so
-    the span's mean slice is removed by the map itself), float32 bias [dim] (the projected
-    training mean, subtracted before normalising), then u32 CRC-32 of everything before it."""
+    float32 threshold floor, the name, float32 weights [slices][dim][frame_dim] (each slice's
+    block minus the mean block, so the span's mean slice is removed by the map itself), float32
+    bias [dim] (the projected training mean, subtracted before normalising), then u32 CRC-32 of
+    everything before it."""
     dim, d = w.shape
     f = d // k
     blocks = w.reshape(dim, k, f).transpose(1, 0, 2)     # [k, dim, f]
@@ -306,8 +317,8 @@ def main() -> int:
     ap.add_argument("--slices", type=int, default=6)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--jitter", type=int, default=2)
-    ap.add_argument("--pca", default="256,384,512", help="PCA sizes to try (held-out voices pick one)")
-    ap.add_argument("--reg", default="0.01,0.1", help="within-class shrinkage to try")
+    ap.add_argument("--pca", default="512,768,1024", help="PCA sizes to try (held-out voices pick one)")
+    ap.add_argument("--reg", default="0.01", help="within-class shrinkage to try")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     work = Path(args.work)
@@ -317,7 +328,7 @@ def main() -> int:
     with ThreadPoolExecutor(2) as ex:
         list(ex.map(lambda v: synth_voice(v, words, work / "audio" / voice_tag(v)), vs))
 
-    from echoic.keyword_lookup import _encoder  # the facade's: converts whisper-tiny.en on first use
+    from echoic.kws.lookup import _encoder  # the facade's: converts whisper-tiny.en on first use
     encoder = _encoder(args.model, 2)
     xs, ys, gs = [], [], []
     for n, v in enumerate(vs):
@@ -365,7 +376,8 @@ def main() -> int:
     write_projection(Path(args.out), w, mu, args.slices, f"lda-{encoder.name}", floor)
     meta = {"words": len(words), "voices": [voice_tag(v) for v in vs], "spans": int(len(y)), "pca": pca,
             "reg": reg, "held_out_eer": eer, "threshold": floor,
-            "held_out_scan": [{"floor": a, "hit_rate": b, "fa_per_hour": c} for a, b, c in table], "slices": args.slices, "dim": args.dim, "jitter": args.jitter,
+            "held_out_scan": [{"floor": a, "hit_rate": b, "fa_per_hour": c} for a, b, c in table],
+            "slices": args.slices, "dim": args.dim, "jitter": args.jitter,
             "encoder": encoder.name}
     Path(args.out).with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} B): {json.dumps(meta)}")

@@ -35,14 +35,14 @@ else:
     __version__: str = _native.version()
 
 if TYPE_CHECKING:
-    from . import keyword_lookup, kws, speaker
+    from . import kws, speaker
     from .index import EmbeddingIndex
     from .kws import KeywordEvent, KeywordSpotter, spot
 
 # Imported on first use: the index (hashlib, hence libcrypto) and the keyword/speaker modules
 # cost a few MB of resident memory that a process only recognizing speech never needs.
 _LAZY = {"EmbeddingIndex": ("index", "EmbeddingIndex"), "speaker": ("speaker", None),
-         "keyword_lookup": ("keyword_lookup", None), "kws": ("kws", None),
+         "kws": ("kws", None),
          "KeywordEvent": ("kws", "KeywordEvent"), "KeywordSpotter": ("kws", "KeywordSpotter"), "spot": ("kws", "spot")}
 
 
@@ -69,7 +69,6 @@ __all__ = [
     "AdaptiveStream",
     "DecodingOptions",
     "speaker",
-    "keyword_lookup",
     "Recognizer",
     "KeywordSpotter",
     "KeywordEvent",

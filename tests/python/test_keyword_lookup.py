@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import echoic
-from echoic.keyword_lookup import KeywordLookup
+from echoic.kws.lookup import KeywordLookup
 
 # The two porcupines of multiple_keywords.wav start near these times (s); the file has no
 # timestamps, these were placed by listening and by the bundled keyword spotter.
@@ -219,3 +219,13 @@ def test_c_api_round_trip(tmp_path, whisper_dir, kw, clib):
     assert clib.echoic_lookup_create(str(whisper_dir).encode(), str(bad).encode(), str(tmp_path / "c2.idx").encode(),
                                      None, 1, ctypes.byref(h2)) == 3  # ECHOIC_ERR_CORRUPT_DATA
     assert b"bad.bin" in clib.echoic_last_error() and not h2.value
+
+
+def test_old_import_path_is_a_deprecated_alias():
+    import importlib
+    import sys
+
+    sys.modules.pop("echoic.keyword_lookup", None)
+    with pytest.warns(DeprecationWarning, match="echoic.kws.lookup"):
+        old = importlib.import_module("echoic.keyword_lookup")
+    assert old is importlib.import_module("echoic.kws.lookup")

@@ -9,8 +9,8 @@
 #include <limits>
 #include <set>
 
-#include "echoic/runtime/error.h"
 #include "echoic/audio/samples.h"
+#include "echoic/runtime/error.h"
 #include "echoic/vad/energy_vad.h"
 
 namespace echoic::kws {
@@ -83,16 +83,17 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
     index_ = std::shared_ptr<index::Index>(index::Index::Open(index_path, oo));
     // The random projection takes its size from the index; a projection file has its own.
     if (opts_.embedding.projection.empty()) opts_.embedding.dim = static_cast<int32_t>(index_->options().dim);
-    ECHOIC_CHECK(index_->options().metric == index::Metric::kCosine, ErrorCode::kInvalidArgument, "index '",
-                 index_path, "' does not use the cosine metric; keyword lookup needs it");
+    ECHOIC_CHECK(index_->options().metric == index::Metric::kCosine, ErrorCode::kInvalidArgument, "index '", index_path,
+                 "' does not use the cosine metric; keyword lookup needs it");
   } else {
     ECHOIC_CHECK(!read_only, ErrorCode::kNotFound, "keyword index '", index_path, "' does not exist");
   }
   embedder_ = std::make_shared<WordEmbedder>(encoder_->dim(), opts_.embedding);
   opts_.embedding = embedder_->options();
   if (std::isnan(opts_.min_threshold)) opts_.min_threshold = embedder_->default_threshold();
+  // A wider index (a speaker index shared with us) stores our vectors zero-padded: cosines are unchanged.
   if (index_)
-    ECHOIC_CHECK(index_->options().dim == static_cast<size_t>(opts_.embedding.dim), ErrorCode::kInvalidArgument,
+    ECHOIC_CHECK(index_->options().dim >= static_cast<size_t>(opts_.embedding.dim), ErrorCode::kInvalidArgument,
                  "keyword index '", index_path, "' holds ", index_->options().dim, "-dim vectors; the projection '",
                  opts_.embedding.projection, "' makes ", opts_.embedding.dim);
   embedding_id_ = embedder_->Id(encoder_->name());
@@ -140,8 +141,8 @@ std::vector<std::pair<double, double>> KeywordLookup::SpeechSegments(const float
     else
       joined.emplace_back(std::max(0.0, s.first), std::min(dur, s.second));
   }
-  ECHOIC_CHECK(!joined.empty(), ErrorCode::kInvalidArgument, "keyword lookup: no speech found in an enrollment clip of ",
-               dur, " s");
+  ECHOIC_CHECK(!joined.empty(), ErrorCode::kInvalidArgument,
+               "keyword lookup: no speech found in an enrollment clip of ", dur, " s");
   return joined;
 }
 
@@ -172,8 +173,10 @@ std::vector<int64_t> KeywordLookup::Enroll(const std::string& keyword, const std
     k.proj.resize(static_cast<size_t>(k.frames) * pw);
     embedder_->Project(frames.data(), static_cast<size_t>(k.frames), k.proj.data());
     for (const auto& seg : SpeechSegments(x.data(), x.size())) {
-      const int64_t a = std::clamp<int64_t>(static_cast<int64_t>(std::floor(seg.first / kFrameSeconds)), 0, k.frames - 1);
-      const int64_t b = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(seg.second / kFrameSeconds)), a + 1, k.frames);
+      const int64_t a =
+          std::clamp<int64_t>(static_cast<int64_t>(std::floor(seg.first / kFrameSeconds)), 0, k.frames - 1);
+      const int64_t b =
+          std::clamp<int64_t>(static_cast<int64_t>(std::ceil(seg.second / kFrameSeconds)), a + 1, k.frames);
       k.spans.emplace_back(a, b);
       k.vecs.emplace_back(d);
       embedder_->Embed(k.proj.data(), static_cast<size_t>(a), static_cast<size_t>(b), k.vecs.back().data());
@@ -216,6 +219,7 @@ std::vector<int64_t> KeywordLookup::Enroll(const std::string& keyword, const std
     }
     const float thr = std::max(opts_.min_threshold, off + opts_.calibration_margin);
     vecs.insert(vecs.end(), v.begin(), v.end());
+    vecs.resize(vecs.size() + index_->options().dim - d, 0.f);
     labels.push_back(FormatLabel(keyword, static_cast<int32_t>(len), thr));
   }
   return index_->Add(vecs.data(), clips.size(), nullptr, &labels, kNamespace, index_encoder_id_);
@@ -226,9 +230,9 @@ std::vector<LookupExample> KeywordLookup::Examples() const {
   for (const auto& e : index_->Entries(kNamespace)) {
     LookupExample x;
     x.id = e.id;
-    ECHOIC_CHECK(ParseLookupLabel(e.label, &x.keyword, &x.frames, &x.threshold), ErrorCode::kCorruptData,
-                 "index '", index_->path(), "': entry ", e.id, " of namespace '", kNamespace, "' is labelled '",
-                 e.label, "', not <keyword>@<frames>@<threshold> (written by another keyword method?)");
+    ECHOIC_CHECK(ParseLookupLabel(e.label, &x.keyword, &x.frames, &x.threshold), ErrorCode::kCorruptData, "index '",
+                 index_->path(), "': entry ", e.id, " of namespace '", kNamespace, "' is labelled '", e.label,
+                 "', not <keyword>@<frames>@<threshold> (written by another keyword method?)");
     out.push_back(std::move(x));
   }
   return out;
@@ -244,8 +248,7 @@ size_t KeywordLookup::Remove(const std::string& keyword) {
   std::vector<int64_t> ids;
   for (const auto& e : Examples())
     if (e.keyword == keyword) ids.push_back(e.id);
-  ECHOIC_CHECK(!ids.empty(), ErrorCode::kNotFound, "keyword '", keyword, "' is not enrolled in '", index_->path(),
-               "'");
+  ECHOIC_CHECK(!ids.empty(), ErrorCode::kNotFound, "keyword '", keyword, "' is not enrolled in '", index_->path(), "'");
   index_->Remove(ids.data(), ids.size());
   return ids.size();
 }
@@ -257,8 +260,12 @@ std::unique_ptr<LookupScanner> KeywordLookup::NewScanner() const {
 }
 
 LookupScanner::LookupScanner(const KeywordLookup& lookup, std::vector<LookupExample> examples)
-    : encoder_(lookup.encoder_), embedder_(lookup.embedder_), index_(lookup.index_), opts_(lookup.opts_),
-      index_encoder_id_(lookup.index_encoder_id_), examples_(std::move(examples)) {
+    : encoder_(lookup.encoder_),
+      embedder_(lookup.embedder_),
+      index_(lookup.index_),
+      opts_(lookup.opts_),
+      index_encoder_id_(lookup.index_encoder_id_),
+      examples_(std::move(examples)) {
   std::vector<int32_t> lens;
   for (size_t i = 0; i < examples_.size(); ++i) {
     const auto& e = examples_[i];
@@ -352,7 +359,7 @@ void LookupScanner::RunWindow(bool final) {
 
 void LookupScanner::Score(bool final) {
   const auto t0 = Clock::now();
-  const size_t d = static_cast<size_t>(opts_.embedding.dim), pw = embedder_->projected_width();
+  const size_t d = index_->options().dim, pw = embedder_->projected_width();  // d >= the embedding's dim
   const int64_t longest = lengths_.back().frames, shortest = lengths_.front().frames;
   // Starts whose every window fits (or, at the end, whose shortest one does).
   const int64_t last = final ? owned_ - shortest : owned_ - longest;
@@ -362,7 +369,7 @@ void LookupScanner::Score(bool final) {
     for (int64_t t = next_start_; t <= last; ++t)
       for (size_t j = 0; j < lengths_.size(); ++j) {
         if (t + lengths_[j].frames > owned_) break;
-        q.resize(q.size() + d);
+        q.resize(q.size() + d, 0.f);
         embedder_->Embed(projected_.data(), static_cast<size_t>(t - proj_base_),
                          static_cast<size_t>(t - proj_base_ + lengths_[j].frames), q.data() + q.size() - d);
         rows.emplace_back(t, j);

@@ -29,15 +29,16 @@
 namespace echoic::kws {
 
 struct LookupOptions {
-  WordEmbeddingOptions embedding;  // random projection: dim is taken from an existing index
+  WordEmbeddingOptions embedding;                             // random projection: dim is taken from an existing index
   std::vector<float> scales{0.8f, 0.9f, 1.0f, 1.12f, 1.25f};  // window length / enrolled length
-  float min_threshold = std::numeric_limits<float>::quiet_NaN();  // floor of every calibrated
-                                   // threshold; NaN: the embedding's (WordEmbedder::default_threshold)
-  float calibration_margin = 0.1f; // above the word's best score elsewhere in its own clip
-  float threshold_offset = 0.f;    // added to every threshold at scan time (the user's trade-off)
-  float refractory_s = -1.f;       // < 0: the keyword's longest enrolled example
-  int32_t hop_frames = 1200;       // encoder window step (frames of 20 ms); context = (window - hop) / 2
-  size_t max_clip_samples = 480000;  // enrollment clips: at most one encoder window (30 s)
+  float min_threshold =
+      std::numeric_limits<float>::quiet_NaN();  // floor of every calibrated
+                                                // threshold; NaN: the embedding's (WordEmbedder::default_threshold)
+  float calibration_margin = 0.1f;              // above the word's best score elsewhere in its own clip
+  float threshold_offset = 0.f;                 // added to every threshold at scan time (the user's trade-off)
+  float refractory_s = -1.f;                    // < 0: the keyword's longest enrolled example
+  int32_t hop_frames = 1200;                    // encoder window step (frames of 20 ms); context = (window - hop) / 2
+  size_t max_clip_samples = 480000;             // enrollment clips: at most one encoder window (30 s)
 };
 
 struct LookupDetection {
@@ -105,7 +106,7 @@ class LookupScanner {
   void AcceptWaveform(const float* samples, size_t n);
   void InputFinished();  // runs the last window; later audio is kState until Reset()
   std::vector<LookupDetection> TakeDetections();
-  void Reset();          // a new stream (same enrolled set)
+  void Reset();                                          // a new stream (same enrolled set)
   double encoder_seconds() const { return encoder_s_; }  // wall time in the encoder
   double scan_seconds() const { return scan_s_; }        // wall time projecting, embedding, searching
   double audio_seconds() const { return static_cast<double>(received_) / FrameEncoder::kSampleRate; }
@@ -133,20 +134,20 @@ class LookupScanner {
   std::string index_encoder_id_;
   std::vector<LookupExample> examples_;
   std::vector<std::string> keywords_;
-  std::vector<size_t> example_keyword_;          // keyword index of each example
-  std::vector<int32_t> refractory_;              // per keyword, frames
-  std::vector<Length> lengths_;                  // distinct window lengths, ascending
+  std::vector<size_t> example_keyword_;                    // keyword index of each example
+  std::vector<int32_t> refractory_;                        // per keyword, frames
+  std::vector<Length> lengths_;                            // distinct window lengths, ascending
   std::vector<std::pair<int64_t, size_t>> id_to_example_;  // sorted by id
 
   // Stream state.
-  std::vector<float> pending_;     // samples from frame `pending_frame_` on
+  std::vector<float> pending_;  // samples from frame `pending_frame_` on
   int64_t pending_frame_ = 0;
-  int64_t received_ = 0;           // samples
-  int64_t owned_ = 0;              // frames projected so far (the next window's first kept frame)
-  std::vector<float> projected_;   // frames [proj_base_, owned_) x projected width
+  int64_t received_ = 0;          // samples
+  int64_t owned_ = 0;             // frames projected so far (the next window's first kept frame)
+  std::vector<float> projected_;  // frames [proj_base_, owned_) x projected width
   int64_t proj_base_ = 0;
-  int64_t next_start_ = 0;         // next window start to score
-  std::vector<Candidate> cand_;    // per keyword
+  int64_t next_start_ = 0;       // next window start to score
+  std::vector<Candidate> cand_;  // per keyword
   std::vector<LookupDetection> out_;
   bool finished_ = false;
   double encoder_s_ = 0, scan_s_ = 0;

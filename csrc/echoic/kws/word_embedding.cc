@@ -58,8 +58,8 @@ std::shared_ptr<FrameEncoder> FrameEncoder::Load(const std::string& path, const 
                s.GetMetadata("model_type", ""), "')");
   auto get = [&](const char* key, int64_t lo, int64_t hi) {
     const int64_t v = s.RequireMetadataInt(key);
-    ECHOIC_CHECK(v >= lo && v <= hi, ErrorCode::kModel, "model '", file, "': metadata ", key, " = ", v,
-                 " is outside ", lo, "..", hi);
+    ECHOIC_CHECK(v >= lo && v <= hi, ErrorCode::kModel, "model '", file, "': metadata ", key, " = ", v, " is outside ",
+                 lo, "..", hi);
     return static_cast<int32_t>(v);
   };
   e->n_mels_ = get("n_mels", 80, 128);
@@ -102,9 +102,8 @@ WordEmbedder::WordEmbedder(int32_t frame_dim, const WordEmbeddingOptions& opts) 
     LoadProjection();
     return;
   }
-  ECHOIC_CHECK(opts.slices >= 1 && opts.slices <= 32 && opts.dim >= 1 && opts.dim <= 1024,
-               ErrorCode::kInvalidArgument, "word embedding: slices ", opts.slices, " (1..32), dim ", opts.dim,
-               " (1..1024)");
+  ECHOIC_CHECK(opts.slices >= 1 && opts.slices <= 32 && opts.dim >= 1 && opts.dim <= 1024, ErrorCode::kInvalidArgument,
+               "word embedding: slices ", opts.slices, " (1..32), dim ", opts.dim, " (1..1024)");
   const size_t k = static_cast<size_t>(opts.slices), d = static_cast<size_t>(opts.dim),
                f = static_cast<size_t>(frame_dim);
   proj_.resize(k * d * f);
@@ -122,20 +121,23 @@ WordEmbedder::WordEmbedder(int32_t frame_dim, const WordEmbeddingOptions& opts) 
 void WordEmbedder::LoadProjection() {
   const std::string& path = opts_.projection;
   std::ifstream in(path, std::ios::binary);
-  ECHOIC_CHECK(in.good(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be opened: ",
-               std::strerror(errno));
+  ECHOIC_CHECK(in.good(), ErrorCode::kIo, "keyword lookup projection '", path,
+               "' cannot be opened: ", std::strerror(errno));
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be read");
-  auto damaged = [&](const auto&... why) { Fail(ErrorCode::kCorruptData, "keyword lookup projection '", path,
-                                                "' is damaged: ", why...); };
+  auto damaged = [&](const auto&... why) {
+    Fail(ErrorCode::kCorruptData, "keyword lookup projection '", path, "' is damaged: ", why...);
+  };
   constexpr char kMagic[8] = {'E', 'C', 'H', 'A', 'W', 'E', 'P', '1'};
   constexpr size_t kHeader = sizeof kMagic + 5 * 4;
   if (bytes.size() < kHeader + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
-    damaged("not a projection file (", bytes.size(), " bytes; expected one written by recipes/lookup/fit_projection.py)");
+    damaged("not a projection file (", bytes.size(),
+            " bytes; expected one written by recipes/lookup/fit_projection.py)");
   uint32_t head[4];  // slices, dim, frame_dim, name length
   std::memcpy(head, bytes.data() + sizeof kMagic, sizeof head);
   if (head[0] < 1 || head[0] > 32 || head[1] < 1 || head[1] > 1024 || head[2] < 1 || head[2] > 8192 || head[3] > 256)
-    damaged("header says slices ", head[0], ", dim ", head[1], ", frame_dim ", head[2], ", name of ", head[3], " bytes");
+    damaged("header says slices ", head[0], ", dim ", head[1], ", frame_dim ", head[2], ", name of ", head[3],
+            " bytes");
   float threshold;
   std::memcpy(&threshold, bytes.data() + sizeof kMagic + sizeof head, 4);
   if (!(threshold > -1.f && threshold < 1.f)) damaged("header says threshold ", threshold);

@@ -38,10 +38,10 @@ class FrameEncoder {
   // output (imported by an older echoic: import it again).
   static std::shared_ptr<FrameEncoder> Load(const std::string& path, const ort::SessionOptions& opts = {});
 
-  int32_t window_frames() const { return n_audio_ctx_; }           // frames per run (1500)
+  int32_t window_frames() const { return n_audio_ctx_; }  // frames per run (1500)
   int64_t window_samples() const { return int64_t{n_audio_ctx_} * kSamplesPerFrame; }
   int32_t dim() const { return n_audio_state_; }
-  const std::string& name() const { return name_; }                 // the model's name (metadata)
+  const std::string& name() const { return name_; }  // the model's name (metadata)
   static constexpr int32_t kSampleRate = 16000, kSamplesPerFrame = 320;
 
   // Up to window_samples() samples (16 kHz, [-1, 1]), zero-padded to one window as Whisper

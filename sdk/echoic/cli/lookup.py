@@ -8,7 +8,7 @@ import sys
 def _cmd_lookup(args: argparse.Namespace) -> int:
     import json
 
-    from ..keyword_lookup import KeywordLookup
+    from ..kws.lookup import KeywordLookup
 
     options = {} if args.threshold_offset is None else {"threshold_offset": args.threshold_offset}
     with KeywordLookup(args.index, model=args.model, threads=args.threads,

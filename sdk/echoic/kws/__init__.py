@@ -4,6 +4,8 @@
 * :mod:`echoic.kws.open_vocabulary`: any keyword text, found by the streaming recognizer.
 * :mod:`echoic.kws.personalize`: on-device adaptation and pruning of a keyword model.
 * :mod:`echoic.kws.model`: the keyword network as numpy arrays (ONNX import/export).
+* :mod:`echoic.kws.lookup`: keyword lookup by example (enroll a word from recordings, find it
+  spoken by anyone), over Whisper encoder states and the embedding index.
 
 Names are imported on first use, so ``echoic.kws.model`` (used by the training recipe)
 imports without the compiled core.
@@ -14,7 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import model, open_vocabulary, personalize, spotter  # noqa: F401
+    from . import lookup, model, open_vocabulary, personalize, spotter  # noqa: F401
+    from .lookup import KeywordLookup  # noqa: F401
     from .open_vocabulary import OpenVocabularyEvent, spot_open_vocabulary
     from .spotter import (  # noqa: F401
         DEFAULT_KWS_MODEL,
@@ -25,11 +28,11 @@ if TYPE_CHECKING:
         spot,
     )
 
-_SUBMODULES = ("model", "open_vocabulary", "personalize", "spotter")
+_SUBMODULES = ("lookup", "model", "open_vocabulary", "personalize", "spotter")
 _NAMES = {
     "DEFAULT_KWS_MODEL": "spotter", "KeywordEvent": "spotter", "KeywordSpotter": "spotter", "Thresholds": "spotter",
     "resolve_kws_model": "spotter", "spot": "spotter",
-    "OpenVocabularyEvent": "open_vocabulary", "spot_open_vocabulary": "open_vocabulary",
+    "OpenVocabularyEvent": "open_vocabulary", "spot_open_vocabulary": "open_vocabulary", "KeywordLookup": "lookup",
 }
 
 
