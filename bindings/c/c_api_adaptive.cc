@@ -180,9 +180,10 @@ echoic_status echoic_adaptive_stream_pop_final(echoic_adaptive_stream* s, echoic
 echoic_status echoic_adaptive_signal_pressure(echoic_adaptive* r, echoic_pressure_level level) {
   return Guard([&] {
     ECHOIC_C_HANDLE(r);
-    ECHOIC_CHECK(level >= 0 && level <= 3, ErrorCode::kInvalidArgument,
-                 "echoic_adaptive_signal_pressure: level must be 0..3 (ECHOIC_PRESSURE_*), got ", level);
-    r->impl->SignalPressure(static_cast<echoic::PressureLevel>(level));
+    const int64_t v = echoic::c_api::EnumValue(level);
+    ECHOIC_CHECK(v >= 0 && v <= 3, ErrorCode::kInvalidArgument,
+                 "echoic_adaptive_signal_pressure: level must be 0..3 (ECHOIC_PRESSURE_*), got ", v);
+    r->impl->SignalPressure(static_cast<echoic::PressureLevel>(v));
   });
 }
 

@@ -20,7 +20,7 @@ using echoic::ErrorCode;
 using echoic::ort::ElementType;
 using echoic::ort::Tensor;
 
-echoic::ort::GraphOptimization ToGraphOptimization(int32_t v) {
+echoic::ort::GraphOptimization ToGraphOptimization(int64_t v) {
   switch (v) {
     case ECHOIC_GRAPH_OPT_DISABLED:
       return echoic::ort::GraphOptimization::kDisabled;
@@ -83,7 +83,7 @@ echoic_status echoic_session_create(const char* model_path, const echoic_session
     if (config_or_null) {
       o.intra_op_threads = config_or_null->num_threads;
       o.inter_op_threads = config_or_null->inter_op_threads;
-      o.graph_optimization = ToGraphOptimization(config_or_null->graph_optimization);
+      o.graph_optimization = ToGraphOptimization(echoic::c_api::EnumValue(config_or_null->graph_optimization));
       o.cpu_mem_arena = config_or_null->cpu_mem_arena != 0;
       o.ort_library = config_or_null->ort_library ? config_or_null->ort_library : "";
     }

@@ -5,6 +5,7 @@
 #define ECHOIC_BINDINGS_C_C_API_UTIL_H_
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -101,6 +102,16 @@ echoic_status DestroyHandle(T* p, const char* fn) {
   p->~T();
   Quarantine(p, T::kHandleType);
   return ECHOIC_OK;
+}
+
+// The integer a caller passed in an enum-typed argument or field. C lets any int through,
+// and loading an out-of-range value as the C++ enum type is undefined (UBSan: -fsanitize=enum),
+// so read its bytes as the underlying integer before range-checking it.
+template <typename E>
+int64_t EnumValue(const E& e) {
+  std::underlying_type_t<E> v;
+  std::memcpy(&v, &e, sizeof v);
+  return static_cast<int64_t>(v);
 }
 
 }  // namespace echoic::c_api

@@ -62,7 +62,10 @@ TEST(BundledProjectionMatchesItsBytes) {
   CHECK(e.Id("whisper-tiny.en").rfind("awe-lda-", 0) == 0);
   uint32_t name_len;
   std::memcpy(&name_len, bytes.data() + 20, 4);
-  const float* w = reinterpret_cast<const float*>(bytes.data() + 28 + name_len);
+  // The file's floats need not be 4-byte aligned in the string: copy them out.
+  std::vector<float> weights(6 * 64 * 384 + 64);
+  std::memcpy(weights.data(), bytes.data() + 28 + name_len, weights.size() * sizeof(float));
+  const float* w = weights.data();
   const float* bias = w + 6 * 64 * 384;
   const size_t n = 37, a = 5, b = 30;
   const std::vector<float> x = Frames(n, 384);
