@@ -123,11 +123,18 @@ void WordEmbedder::LoadProjection() {
   std::ifstream in(path, std::ios::binary);
   ECHOIC_CHECK(in.good(), ErrorCode::kIo, "keyword lookup projection '", path,
                "' cannot be opened: ", std::strerror(errno));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be read");
   auto damaged = [&](const auto&... why) {
     Fail(ErrorCode::kCorruptData, "keyword lookup projection '", path, "' is damaged: ", why...);
   };
+  // Read in bounded chunks: a huge file or a device (/dev/zero) is refused, not swallowed.
+  constexpr size_t kMaxBytes = size_t{64} << 20;
+  std::string bytes;
+  std::vector<char> chunk(size_t{1} << 20);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    bytes.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (bytes.size() > kMaxBytes) damaged("larger than ", kMaxBytes, " bytes");
+  }
+  ECHOIC_CHECK(!in.bad(), ErrorCode::kIo, "keyword lookup projection '", path, "' cannot be read");
   constexpr char kMagic[8] = {'E', 'C', 'H', 'A', 'W', 'E', 'P', '1'};
   constexpr size_t kHeader = sizeof kMagic + 5 * 4;
   if (bytes.size() < kHeader + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)

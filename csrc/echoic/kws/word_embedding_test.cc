@@ -91,6 +91,7 @@ TEST(MissingDamagedAndMismatchedFilesAreTypedErrors) {
   CHECK(good.size() > 1000);
   CHECK_THROWS_CODE(WordEmbedder(384, With("/nonexistent/projection.bin")), ErrorCode::kIo);
   CHECK_THROWS_CODE(WordEmbedder(384, With(Write("empty", ""))), ErrorCode::kCorruptData);
+  CHECK_THROWS_CODE(WordEmbedder(384, With("/dev/zero")), ErrorCode::kCorruptData);  // endless: bounded read
   CHECK_THROWS_CODE(WordEmbedder(384, With(Write("short", good.substr(0, good.size() - 4)))), ErrorCode::kCorruptData);
   std::string flipped = good;
   flipped[flipped.size() / 2] ^= 0x10;
