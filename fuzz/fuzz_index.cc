@@ -53,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       o.recover = recover;
       auto idx = index::Index::Open(path, o);
       Exercise(*idx);
+      (void)idx->Entries("");
     });
   }
   RemoveIndexFiles(path);

@@ -44,6 +44,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RemoveIndexFiles(path);
     Write(path, MainFile().data(), MainFile().size());
     Write(path + ".wal", data, size);
+    // A read-only snapshot first: it replays the same log without writing anything.
+    fuzz::ExpectTypedErrors([&] {
+      index::OpenOptions o;
+      o.recover = recover;
+      o.read_only = true;
+      auto snapshot = index::Index::Open(path, o);
+      (void)snapshot->Entries("");
+    });
     fuzz::ExpectTypedErrors([&] {
       index::OpenOptions o;
       o.recover = recover;
