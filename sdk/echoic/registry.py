@@ -97,11 +97,18 @@ def _auto_import_whisper(name: str) -> Optional[Path]:
         return None
     if name != f"whisper-{getattr(mnm, 'MODEL_NAME', '')}":
         return None
-    from .whisper_import import import_whisper
+    from .whisper_import import IMPORT_REVISION, import_whisper
     root = cache_dir()
     final = root / name
+
+    def current() -> bool:  # converted, and by this importer revision (older ones lack outputs)
+        marker = _read_marker(final) if _is_whisper_dir(final) else None
+        return bool(marker) and int(marker.get("import_revision", 1)) >= IMPORT_REVISION
+
+    if current():
+        return final
     with _locked(_work_dir(root) / f"{name}.lock"):
-        if _is_whisper_dir(final) and _read_marker(final):  # another process finished it meanwhile
+        if current():  # another process finished it meanwhile
             return final
         return import_whisper(mnm.get_model_path(), name, cache=root)
 
@@ -131,13 +138,15 @@ def resolve_model(model: "str | os.PathLike[str]") -> Tuple[Path, Path]:
             raise NotFoundError(f"model folder '{p}' has neither model.onnx (CTC) nor encoder.onnx (transducer "
                                 "or Whisper)")
         return _model_of(p), _tokens_of(p)
+    # The Whisper model echoic converts by itself comes first: a copy converted by an older
+    # importer is converted again.
+    auto = _auto_import_whisper(str(model))
+    if auto is not None:
+        return auto, _tokens_of(auto)
     models = list_models()
     if str(model) in models:
         d = models[str(model)]
         return _model_of(d), _tokens_of(d)
-    auto = _auto_import_whisper(str(model))
-    if auto is not None:
-        return auto, _tokens_of(auto)
     known = ", ".join(models) or "none installed"
     try:
         downloadable = [e.name for e in available_models() if e.name not in models]

@@ -55,6 +55,9 @@ import numpy as np
 from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFoundError, UnsupportedError
 
 CONTRACT_VERSION = 3
+# Raised when this importer's output changes within a contract (2: the encoder outputs `hidden`);
+# the registry re-converts the models it converted itself with an older revision.
+IMPORT_REVISION = 2
 PRECISIONS = ("int8", "float32")
 
 # Checkpoint URLs of the official OpenAI releases; the sha256 is the URL's folder name.
@@ -1270,6 +1273,7 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
                     h.update(block)
         marker = {"name": name, "version": f"whisper-import-{CONTRACT_VERSION}", "url": str(w.source_path),
                   "sha256": h.hexdigest(), "file_sizes": sizes, "source_format": w.source, "precision": precision,
+                  "import_revision": IMPORT_REVISION,
                   **(marker_extra or {})}
         (tmp / registry.INSTALL_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model folder is not

