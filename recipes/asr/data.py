@@ -251,7 +251,15 @@ def fbank(samples: np.ndarray) -> np.ndarray:
     return np.stack([fb.get_frame(i) for i in range(fb.num_frames_ready)]).astype(np.float32)
 
 
-def make_one(job: dict, tmp: Path, wav_dir: Path | None):
+def whisper_mel(samples: np.ndarray) -> np.ndarray:
+    """Whisper's log-mel (80 bins, 10 ms hop) of the same audio, from echoic's core front end:
+    the input of the Whisper teacher that distil.py learns from. [frames, 80]."""
+    from echoic import _native
+
+    return np.asarray(_native.whisper_log_mel(samples, 80, len(samples) // 160), dtype=np.float32).T
+
+
+def make_one(job: dict, tmp: Path, wav_dir: Path | None, with_whisper_mel: bool = False):
     raw, aug = tmp / f"{job['id']}.raw.wav", tmp / f"{job['id']}.wav"
     try:
         synthesize(job["voice"], job["text"], raw)
@@ -261,10 +269,10 @@ def make_one(job: dict, tmp: Path, wav_dir: Path | None):
         x = add_noise(x, job["aug"])
         if wav_dir is not None:
             sf.write(str(wav_dir / f"{job['id']}.wav"), x, 16000, subtype="PCM_16")
-        return job, fbank(x), len(x) / 16000
+        return job, fbank(x), whisper_mel(x) if with_whisper_mel else None, len(x) / 16000
     except (subprocess.SubprocessError, AssertionError, RuntimeError, OSError) as e:
         print(f"data.py: skipping {job['id']} ({job['voice']}): {e}", file=sys.stderr)
-        return job, None, 0.0
+        return job, None, None, 0.0
     finally:
         for p in (raw, aug):
             p.unlink(missing_ok=True)
@@ -278,17 +286,23 @@ def fresh_dir(out: Path, name: str) -> Path:
     return d
 
 
-def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None) -> dict:
+def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None, with_whisper_mel: bool = False) -> dict:
     """Render every job (synthesize or read, augment, fbank) into <d>/feats.npy, offsets.npy
-    and manifest.jsonl; with wav_dir also the audio and a transcripts.tsv for `echoic eval`."""
+    and manifest.jsonl; with wav_dir also the audio and a transcripts.tsv for `echoic eval`;
+    with_whisper_mel also Whisper's log-mel in wmel.npy, wmel_offsets.npy (distil.py's teacher input)."""
     feats, offsets, hours = [], [0], 0.0
+    wmels, woffsets = [], [0]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
             open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
-        for k, (job, f, dur) in enumerate(ex.map(lambda j: make_one(j, Path(tmp), wav_dir), specs)):
+        render = lambda j: make_one(j, Path(tmp), wav_dir, with_whisper_mel)  # noqa: E731
+        for k, (job, f, wm, dur) in enumerate(ex.map(render, specs)):
             if f is None:
                 continue
             feats.append(f.astype(np.float16))
             offsets.append(offsets[-1] + len(f))
+            if wm is not None:
+                wmels.append(wm.astype(np.float16))
+                woffsets.append(woffsets[-1] + len(wm))
             hours += dur / 3600
             man.write(json.dumps({**job, "frames": len(f), "duration": round(dur, 3)}) + "\n")
             if (k + 1) % 500 == 0:
@@ -302,12 +316,15 @@ def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None) ->
                 tsv.write(f"{it['id']}.wav\t{it['text']}\n")
     np.save(d / "feats.npy", np.concatenate(feats))
     np.save(d / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    if with_whisper_mel:
+        np.save(d / "wmel.npy", np.concatenate(wmels))
+        np.save(d / "wmel_offsets.npy", np.asarray(woffsets, dtype=np.int64))
     print(f"data.py: {d.name}: {len(feats)} utterances, {hours:.2f} h -> {d}", flush=True)
     return {"utterances": len(feats), "hours": round(hours, 3)}
 
 
 def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int,
-                rich: bool = False):
+                rich: bool = False, with_whisper_mel: bool = False):
     sentences, words = texts_pool
     d = fresh_dir(out, name)
     wav_dir = d / "wav" if test else None
@@ -316,16 +333,17 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
     specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test, rich),
               "aug": augment_params(rng, rich)}
              for i, t in enumerate(make_texts(n, rng, sentences, words))]
-    return write_split(d, specs, jobs, wav_dir)
+    return write_split(d, specs, jobs, wav_dir, with_whisper_mel)
 
 
-def build_recorded_split(name: str, prompts, copies: int, rng: random.Random, out: Path, jobs: int):
+def build_recorded_split(name: str, prompts, copies: int, rng: random.Random, out: Path, jobs: int,
+                         with_whisper_mel: bool = False):
     """Every recorded prompt `copies` times, each copy with its own augmentation."""
     d = fresh_dir(out, name)
     specs = [{"id": f"{name}-{i:06d}", "text": text, "voice": {"engine": "recorded", "path": str(wav)},
               "aug": augment_params(rng, True)}
              for i, (wav, text) in enumerate([p for _ in range(copies) for p in prompts])]
-    return write_split(d, specs, jobs)
+    return write_split(d, specs, jobs, with_whisper_mel=with_whisper_mel)
 
 
 def main(argv=None):
@@ -340,6 +358,8 @@ def main(argv=None):
     ap.add_argument("--human", choices=["asterisk"], default=None,
                     help="build the train split from real recordings instead of TTS (a separate --out)")
     ap.add_argument("--copies", type=int, default=6, help="augmented copies of each recording (--human)")
+    ap.add_argument("--whisper-mel", action="store_true",
+                    help="also store Whisper's log-mel of every utterance (input of distil.py's teacher)")
     a = ap.parse_args(argv)
     rich = a.augment == "rich"
     if a.human == "asterisk":
@@ -348,7 +368,8 @@ def main(argv=None):
         prompts = asterisk_prompts()
         a.out.mkdir(parents=True, exist_ok=True)
         stats = {"seed": a.seed, "prompts": len(prompts), "copies": a.copies,
-                 "train": build_recorded_split("train", prompts, a.copies, random.Random(a.seed), a.out, a.jobs),
+                 "train": build_recorded_split("train", prompts, a.copies, random.Random(a.seed), a.out, a.jobs,
+                                               a.whisper_mel),
                  "test": None, "sources": {"human speech asterisk": SOURCES["human speech asterisk"],
                                            "augmentation": SOURCES["augmentation"]}}
         (a.out / "SOURCES.json").write_text(json.dumps(stats, indent=2))
@@ -367,9 +388,11 @@ def main(argv=None):
         "seed": a.seed,
         "sentences": {"train_pool": len(train_pool), "test_pool": len(test_pool)},
         "augment": a.augment,
-        "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs, rich)
+        "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs, rich,
+                            a.whisper_mel)
         if a.num_test > 0 else None,
-        "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs, rich),
+        "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs, rich,
+                             a.whisper_mel),
         "held_out_voices": {"espeak-ng": ESPEAK_TEST_LANGS, "flite": FLITE_TEST, "festival": FESTIVAL_TEST},
         "sources": SOURCES,
     }

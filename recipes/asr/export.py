@@ -1,4 +1,5 @@
-"""Export a StreamingConformerCTC to the echoic / sherpa-onnx WeNet-CTC ONNX contract.
+"""Export a streaming CTC encoder (model.py's conformer or whisper_student.py's distilled
+Whisper encoder) to the echoic / sherpa-onnx WeNet-CTC ONNX contract.
 
   python3 recipes/asr/export.py --checkpoint exp/ckpt/best.pt --out sdk/echoic/models/echoic-small-en
   python3 recipes/asr/export.py --random --seed 0 --out tests/data/asr-random-wenet
@@ -14,8 +15,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import model as conformer  # noqa: E402
 import text  # noqa: E402
-from model import RIGHT_CONTEXT, SUBSAMPLING, ModelConfig, StreamingConformerCTC  # noqa: E402
+import whisper_student  # noqa: E402
+from model import ModelConfig, StreamingConformerCTC  # noqa: E402
 
 INPUT_NAMES = ["x", "offset", "required_cache_size", "att_cache", "cnn_cache", "att_mask"]
 OUTPUT_NAMES = ["log_probs", "new_att_cache", "new_cnn_cache"]
@@ -35,8 +38,15 @@ class _ChunkWrapper(torch.nn.Module):
         return self.model.forward_chunk(x, offset, required_cache_size, att_cache, cnn_cache, att_mask)
 
 
-def example_inputs(cfg: ModelConfig, batch: int = 1):
-    t = (cfg.chunk_size - 1) * SUBSAMPLING + RIGHT_CONTEXT + 1
+def front_end(model) -> tuple[int, int]:
+    """(subsampling factor, right context) of the model's convolutional front end."""
+    mod = whisper_student if isinstance(model, whisper_student.WhisperStudentCTC) else conformer
+    return mod.SUBSAMPLING, mod.RIGHT_CONTEXT
+
+
+def example_inputs(model, batch: int = 1):
+    cfg = model.cfg
+    t = model.chunk_frames()
     s = cfg.cache_size
     dk2 = cfg.d_model // cfg.heads * 2
     return (
@@ -49,15 +59,17 @@ def example_inputs(cfg: ModelConfig, batch: int = 1):
     )
 
 
-def metadata(cfg: ModelConfig, model_name: str) -> dict[str, str]:
+def metadata(model, model_name: str) -> dict[str, str]:
+    cfg = model.cfg
+    subsampling, right_context = front_end(model)
     return {
         # read by sherpa-onnx
         "head": str(cfg.heads),
         "num_blocks": str(cfg.num_blocks),
         "output_size": str(cfg.d_model),
         "cnn_module_kernel": str(cfg.kernel),
-        "right_context": str(RIGHT_CONTEXT),
-        "subsampling_factor": str(SUBSAMPLING),
+        "right_context": str(right_context),
+        "subsampling_factor": str(subsampling),
         "vocab_size": str(cfg.vocab_size),
         # echoic extras
         "model_type": "wenet_ctc",
@@ -78,12 +90,11 @@ def metadata(cfg: ModelConfig, model_name: str) -> dict[str, str]:
     }
 
 
-def export(model: StreamingConformerCTC, out_dir: Path, model_name: str, int8: bool = False,
+def export(model, out_dir: Path, model_name: str, int8: bool = False,
            opset: int = 17) -> Path:
     import onnx
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = model.cfg
     model = model.eval()
     path = out_dir / "model.onnx"
     dyn = {
@@ -97,7 +108,7 @@ def export(model: StreamingConformerCTC, out_dir: Path, model_name: str, int8: b
         "new_cnn_cache": {1: "B"},
     }
     with torch.no_grad():
-        torch.onnx.export(_ChunkWrapper(model), example_inputs(cfg, 2), str(path), dynamo=False,
+        torch.onnx.export(_ChunkWrapper(model), example_inputs(model, 2), str(path), dynamo=False,
                           input_names=INPUT_NAMES, output_names=OUTPUT_NAMES, dynamic_axes=dyn,
                           opset_version=opset, do_constant_folding=True)
     proto = onnx.load(str(path))
@@ -105,12 +116,12 @@ def export(model: StreamingConformerCTC, out_dir: Path, model_name: str, int8: b
     if got != INPUT_NAMES:
         raise RuntimeError(f"exported graph inputs {got} != contract {INPUT_NAMES}")
     del proto.metadata_props[:]
-    for k, v in metadata(cfg, model_name).items():
+    for k, v in metadata(model, model_name).items():
         proto.metadata_props.add(key=k, value=v)
     onnx.save(proto, str(path))
     text.write_tokens(out_dir / "tokens.txt")
     if int8:
-        quantize_int8(path, out_dir / "model.int8.onnx", metadata(cfg, model_name + "-int8"))
+        quantize_int8(path, out_dir / "model.int8.onnx", metadata(model, model_name + "-int8"))
     return path
 
 
@@ -157,10 +168,12 @@ def random_model(seed: int, **overrides) -> StreamingConformerCTC:
     return m
 
 
-def load_checkpoint(path: Path) -> StreamingConformerCTC:
+def load_checkpoint(path: Path):
     ck = torch.load(str(path), map_location="cpu", weights_only=False)
-    cfg = ModelConfig(**ck["config"])
-    m = StreamingConformerCTC(cfg)
+    if ck["config"].get("arch") == "whisper_student":
+        m = whisper_student.WhisperStudentCTC(whisper_student.StudentConfig(**ck["config"]))
+    else:
+        m = StreamingConformerCTC(ModelConfig(**ck["config"]))
     m.load_state_dict(ck["model"])
     return m
 

