@@ -108,7 +108,9 @@ def main(argv=None):
     ap.add_argument("--eval-limit", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="continue <exp>/last.pt (weights, optimizer, step, time)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from these student weights (e.g. the committed fp16 checkpoint) instead of Whisper's")
     a = ap.parse_args(argv)
 
     torch.manual_seed(a.seed)
@@ -127,6 +129,9 @@ def main(argv=None):
     model.cmvn.mean.copy_(mean)
     model.cmvn.istd.copy_(istd)
     rms = fit_adapter(model, *adapter_sample(train, 200, random.Random(a.seed)))
+    if a.init is not None:
+        init = torch.load(a.init, map_location="cpu", weights_only=False)
+        model.load_state_dict({k: v.float() for k, v in init["model"].items()})
     model.to(device)
     new = [p for n, p in model.named_parameters() if any(k in n for k in NEW_PARAMS)]
     old = [p for n, p in model.named_parameters() if not any(k in n for k in NEW_PARAMS)]
@@ -194,6 +199,10 @@ def main(argv=None):
                 done = True
                 break
     save()
+    # Weights only, float16: small enough to commit (recipes/asr/checkpoints/), what --init continues from.
+    torch.save({"config": cfg.to_dict(), "step": step, "train_seconds": spent, "threads": a.threads,
+                "model": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}},
+               a.exp / "student.fp16.pt")
     w, ex = evaluate(model, test, device, limit=len(test))
     emit({"final_step": step, "train_minutes": round(spent / 60, 1), "test_wer": round(w, 4), "examples": ex})
 
