@@ -64,7 +64,7 @@ echo "== Python tests under ASan/UBSan (pytest)"
   ECHOIC_ORT_LIBRARY="$ORT_LIB" \
   "$PY" -m pytest -q -p no:cacheprovider -c "$ROOT/pyproject.toml" --rootdir "$ROOT" "$ROOT/tests/python" \
   --deselect tests/python/test_adaptive.py::test_address_space_limit_makes_big_tier_fail_and_small_tier_serve \
-  --ignore tests/python/test_distil_recipe.py "$@")
+  --ignore "$ROOT/tests/python/test_distil_recipe.py" "$@")
 pytest_rc=$?
 
 reports=$(find "$LOGS" -type f | wc -l)
