@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import audio as _audio
+from ._compat import renamed_argument
 from ._native import native as _n
 from .errors import InvalidArgumentError, ModelError, NotFoundError
 from .index import EmbeddingIndex
@@ -42,11 +43,13 @@ class SpeakerModel:
     window_stride, n_fft, win_length, hop_length, n_mels, window, mel_scale, log, ..."""
 
     def __init__(self, path: Optional[PathLike] = None, config: Optional[dict] = None,
-                 intra_op_threads: int = 1, vad_model: Optional[PathLike] = None) -> None:
+                 threads: int = 1, vad_model: Optional[PathLike] = None,
+                 intra_op_threads: Optional[int] = None) -> None:
         # vad_model: a Silero VAD; when given, embeddings use only the detected speech.
+        threads = renamed_argument("SpeakerModel", "intra_op_threads", intra_op_threads, "threads", threads)
         self.vad_model = os.fspath(vad_model) if vad_model is not None else None
         self.path = str(resolve_model_file("speaker", path))
-        self._e = _n.SpeakerEmbedder(self.path, config, int(intra_op_threads))
+        self._e = _n.SpeakerEmbedder(self.path, config, int(threads))
         self.encoder_id = EmbeddingIndex.encoder_id_for(self.path)
 
     @property

@@ -23,6 +23,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._compat import renamed_argument
 from ._native import native as _n
 from .errors import InvalidArgumentError
 from .registry import resolve_model_file
@@ -123,8 +124,10 @@ class SileroVad(_Detector):
         speech_pad_ms: int = 30,
         neg_threshold: float = -1.0,
         sample_rate: int = 16000,
-        intra_op_threads: int = 1,
+        threads: int = 1,
+        intra_op_threads: Optional[int] = None,
     ) -> None:
+        threads = renamed_argument("SileroVad", "intra_op_threads", intra_op_threads, "threads", threads)
         super().__init__(
             _n.SileroVad(
                 str(resolve_model_file("vad", model_path)),
@@ -134,7 +137,7 @@ class SileroVad(_Detector):
                 min_speech_ms=int(min_speech_ms),
                 min_silence_ms=int(min_silence_ms),
                 speech_pad_ms=int(speech_pad_ms),
-                intra_op_threads=int(intra_op_threads),
+                intra_op_threads=int(threads),
             )
         )
 

@@ -8,6 +8,7 @@ import soundfile as sf
 import echoic
 from echoic import vad
 from echoic.cli import main as cli_main
+from echoic.speaker import SpeakerModel
 
 CLIP_A = "ljspeech__LJ001-0004.wav"  # speech up to its last ~20 ms
 CLIP_B = "ljspeech__LJ001-0002.wav"  # speech from its first ~20 ms
@@ -171,3 +172,12 @@ def test_clone_has_fresh_state(method, two_clips, silero_model):
     assert not fresh.speech_since_reset and fresh.trailing_silence == 0.0 and fresh.segments() == []
     fresh.accept(two_clips[0][: 16000 * 2])
     assert fresh.speech_since_reset
+
+
+def test_threads_keyword_and_its_deprecated_spelling(silero_model):
+    """`threads=` as in Recognizer; the 0.1 spelling `intra_op_threads=` still works for a release, with a warning."""
+    assert vad.SileroVad(silero_model, threads=2) is not None
+    with pytest.warns(DeprecationWarning, match="use threads="):
+        vad.SileroVad(silero_model, intra_op_threads=1)
+    with pytest.warns(DeprecationWarning, match="use threads="):
+        SpeakerModel(intra_op_threads=1)
