@@ -126,26 +126,16 @@ def export(model, out_dir: Path, model_name: str, int8: bool = False,
 
 
 def quantize_int8(src: Path, dst: Path, meta: dict) -> None:
-    """Weight-only int8: every MatMul with constant weights becomes MatMulNBits (8 bits,
-    symmetric, one scale per block of 32 input weights of each output channel). With
-    accuracy_level 4 ONNX Runtime computes in int8, quantizing activations row by row, so a
-    stream's result does not depend on the other streams in the batch. quantize_dynamic
-    (one activation scale per whole batch tensor) broke that: batched and single-stream
-    log-probs differed by up to 0.2. Convolutions, attention scores and norms stay float.
-    """
-    import logging
-
+    """Weight-only int8 (one scale per block of 32 input weights, int8 compute with per-row activation
+    scales, so batching streams does not change any stream's result): echoic.compress's quantizer, the
+    same code `echoic compress --quantize int8` runs. Plain dynamic quantization (one activation scale
+    per batch tensor) moved batched log-probs by up to 0.2, so it is not used."""
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    level = logging.getLogger().level
-    logging.getLogger().setLevel(logging.WARNING)  # the quantizer logs every node at INFO
-    try:
-        q = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=32, is_symmetric=True, accuracy_level=4)
-        q.process()
-    finally:
-        logging.getLogger().setLevel(level)
-    proto = q.model.model if hasattr(q.model, "model") else q.model
+    from echoic.compress.graph import Graph
+    from echoic.compress.quantize import quantize_weights
+
+    proto = quantize_weights(Graph(onnx.load(str(src))), bits=8, block_size=32).model
     del proto.metadata_props[:]
     for k, v in meta.items():
         proto.metadata_props.add(key=k, value=v)

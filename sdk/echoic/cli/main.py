@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import echoic
 
-from . import info, kws, lookup, models, speaker, transcribe, vad
+from . import compress, info, kws, lookup, models, speaker, transcribe, vad
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
 
 
@@ -15,7 +15,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="echoic", description="On-device streaming speech recognition.")
     parser.add_argument("--version", action="version", version=f"echoic {echoic.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (info, vad, speaker, kws, lookup, transcribe, models):
+    for command in (info, vad, speaker, kws, lookup, transcribe, models, compress):
         command.add_parsers(sub)
     return parser
 

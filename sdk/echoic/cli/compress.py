@@ -1,0 +1,38 @@
+"""`echoic compress`: prune, factorize and quantize an acoustic model, with a measured report."""
+from __future__ import annotations
+
+import argparse
+
+
+def _cmd_compress(args: argparse.Namespace) -> int:
+    from ..compress import compress
+
+    report = compress(args.model, args.out, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
+                      quantize=args.quantize, block_size=args.block_size, keep_float=args.keep_float,
+                      float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
+                      threads=args.threads)
+    print(report.to_markdown())
+    print(f"wrote {report.out} (COMPRESSION.md, compression.json)")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("compress", help="shrink a model (prune, low-rank, int8/int4, float16) and measure each step",
+                       description="Steps run in the order listed; each is measured (size, peak RSS, WER/CER, "
+                                   "RTF). Needs pip install \"echoic[compress]\".")
+    p.add_argument("model", help="model name, folder or .onnx (int8 models are turned back to float first)")
+    p.add_argument("--out", required=True, help="folder for the compressed model and its COMPRESSION.md")
+    p.add_argument("--prune-ffn", type=float, default=0.0, metavar="FRACTION",
+                   help="remove this fraction of every feed-forward block's hidden channels (e.g. 0.25)")
+    p.add_argument("--low-rank", type=float, default=None, metavar="ENERGY",
+                   help="factorize linear layers by truncated SVD keeping this share of the spectrum (e.g. 0.95)")
+    p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
+    p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
+    p.add_argument("--keep-float", type=int, default=0, metavar="N",
+                   help="keep the N layers most hurt by quantization (measured on --calibration) in float")
+    p.add_argument("--float16", action="store_true", help="store the remaining float tensors as float16")
+    p.add_argument("--calibration", default=None,
+                   help="audio file or folder (no transcripts needed) for sensitivity and agreement")
+    p.add_argument("--eval-set", default=None, help="folder with transcripts.tsv: WER/CER of every step")
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=_cmd_compress)

@@ -1,0 +1,260 @@
+"""`echoic compress`: shrink an acoustic model for a device and measure what each step cost.
+
+    echoic compress echoic-small-en --out small-int4 --prune-ffn 0.25 --low-rank 0.95 \\
+        --quantize int4 --keep-float 2 --calibration clips/ --eval-set dev/
+
+Steps run in this order, each optional and each measured (size on disk, weights, resident memory
+after load, WER/CER and real-time factor on ``eval_set``; CER against the uncompressed model's own
+transcripts on ``calibration`` when no eval set is given):
+
+1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py, data-free importance);
+2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
+3. ``quantize``: weight-only int8 / int4 with one scale per ``block_size`` weights (quantize.py); the
+   ``keep_float`` layers that lose most when quantized alone, measured on the calibration audio with
+   echoic's engine (sensitivity.py), stay float;
+4. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
+
+A model that is already int8 (the bundled tiers) is first turned back into float weights, so it can be
+pruned, factorized or re-quantized to int4. The compressed folder gets ``COMPRESSION.md`` and
+``compression.json`` with every figure. Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir).
+Recovery by fine-tuning or distillation after a step is a training job: recipes/asr/distil.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from ..errors import InvalidArgumentError, UnsupportedError
+from .graph import Graph, onnx_module
+
+__all__ = ["compress", "CompressionReport", "Stage"]
+
+
+@dataclass
+class Stage:
+    """One row of the report: the model after a step."""
+
+    step: str
+    detail: str
+    file_bytes: int
+    weight_bytes: int
+    peak_rss_bytes: int = -1  # peak RSS of a fresh process that loads the model and decodes one clip
+    wer: Optional[float] = None
+    cer: Optional[float] = None
+    rtf: Optional[float] = None
+    words: int = 0
+    agreement_cer: Optional[float] = None  # CER against the input model's transcripts (calibration)
+
+
+@dataclass
+class CompressionReport:
+    model: str
+    out: str
+    stages: List[Stage] = field(default_factory=list)
+    pruned: List[dict] = field(default_factory=list)
+    factorized: List[dict] = field(default_factory=list)
+    sensitivity: List[dict] = field(default_factory=list)
+    kept_float: List[str] = field(default_factory=list)
+    machine: str = ""
+
+    def to_markdown(self) -> str:
+        lines = [f"# Compression of `{Path(self.model).name}`", "",
+                 "| step | what | file | weights | peak RSS, load + one clip | WER | CER | RTF | CER vs input |",
+                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        pct = lambda v: "-" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+        for s in self.stages:
+            lines.append(f"| {s.step} | {s.detail} | {s.file_bytes / 1e6:.2f} MB | {s.weight_bytes / 1e6:.2f} MB | "
+                         f"{'-' if s.peak_rss_bytes < 0 else f'{s.peak_rss_bytes / 2**20:.1f} MiB'} | {pct(s.wer)} | "
+                         f"{pct(s.cer)} | {'-' if s.rtf is None else f'{s.rtf:.4f}'} | {pct(s.agreement_cer)} |")
+        words = next((s.words for s in self.stages if s.words), 0)
+        lines += ["", f"WER/CER: greedy decoding by echoic's engine on the eval set ({words} words); "
+                  "CER vs input: character error rate against the uncompressed model's transcripts of the "
+                  "calibration clips; RTF: decoding time / audio time, one thread.", ""]
+        if self.pruned:
+            lines += ["Pruned feed-forward blocks (kept / width): " +
+                      ", ".join(f"{p['layer']} {p['kept']}/{p['width']}" for p in self.pruned), ""]
+        if self.factorized:
+            lines += ["Factorized layers (rank, kept energy): " +
+                      ", ".join(f"{f['layer']} r={f['rank']} ({f['energy']:.3f})" for f in self.factorized), ""]
+        if self.sensitivity:
+            lines += ["Quantization sensitivity, measured (most sensitive first; character errors vs the float "
+                      "model when that layer alone is quantized, relative weight error):", "",
+                      "| layer | char errors | weight error | kept float |", "| --- | ---: | ---: | --- |"]
+            lines += [f"| {s['layer']} | {s['char_errors']} | {s['weight_error']:.4f} | "
+                      f"{'yes' if s['layer'] in self.kept_float else ''} |" for s in self.sensitivity]
+            lines.append("")
+        lines += [f"Measured {time.strftime('%Y-%m-%d')} on {self.machine} by `echoic compress`.", ""]
+        return "\n".join(lines)
+
+
+# Peak RSS (VmHWM: ru_maxrss would survive exec and report the parent's peak) of a fresh process
+# that loads the model and transcribes one clip.
+_RSS_PROBE = """
+import sys, echoic
+rec = echoic.Recognizer(sys.argv[1], threads=int(sys.argv[3]), decoding="greedy")
+rec.transcribe(sys.argv[2])
+print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+"""
+
+
+def peak_rss(model: "str | os.PathLike[str]", clip: "str | os.PathLike[str]", threads: int = 1) -> int:
+    """Bytes; -1 where /proc is not there to read it."""
+    import subprocess
+    import sys
+
+    if not Path("/proc/self/status").exists():
+        return -1
+    res = subprocess.run([sys.executable, "-c", _RSS_PROBE, os.fspath(model), os.fspath(clip), str(threads)],
+                         check=True, capture_output=True, text=True)
+    return int(res.stdout.split()[-1]) * 1024
+
+
+def _source_folder(model: "str | os.PathLike[str]") -> Path:
+    from ..registry import resolve_model
+
+    path, _ = resolve_model(model)
+    return path if path.is_dir() else path.parent
+
+
+def _onnx_files(folder: Path) -> List[Path]:
+    files = sorted(folder.glob("*.onnx"))
+    if not files:
+        raise InvalidArgumentError(f"'{folder}' holds no .onnx file to compress")
+    return files
+
+
+def _clips(calibration: "str | os.PathLike[str] | None") -> List[Path]:
+    if calibration is None:
+        return []
+    p = Path(calibration)
+    if p.is_file():
+        return [p]
+    clips = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".wav", ".flac", ".ogg"))
+    if not clips:
+        raise InvalidArgumentError(f"calibration folder '{p}' holds no .wav/.flac/.ogg file")
+    return clips[:32]
+
+
+def compress(
+    model: "str | os.PathLike[str]",
+    out: "str | os.PathLike[str]",
+    *,
+    prune_ffn: float = 0.0,
+    low_rank: Optional[float] = None,
+    quantize: Optional[str] = None,
+    block_size: int = 32,
+    keep_float: int = 0,
+    float16: bool = False,
+    calibration: "str | os.PathLike[str] | None" = None,
+    eval_set: "str | os.PathLike[str] | None" = None,
+    threads: int = 1,
+) -> CompressionReport:
+    """Compress ``model`` (name, folder or .onnx) into the folder ``out``; see the module doc."""
+    onnx = onnx_module()
+    if quantize not in (None, "int8", "int4"):
+        raise InvalidArgumentError(f"quantize must be 'int8' or 'int4', not {quantize!r}")
+    if keep_float and (quantize is None or calibration is None):
+        raise InvalidArgumentError("keep_float needs quantize= and calibration= (sensitivity is measured on audio)")
+    src = _source_folder(model)
+    dst = Path(out)
+    if dst.resolve() == src.resolve():
+        raise InvalidArgumentError(f"--out '{dst}' is the model's own folder: pick another")
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.suffix != ".onnx" and f.name not in ("MODEL_CARD.md", "release.json"):
+            shutil.copyfile(f, dst / f.name)
+    graphs = {f.name: Graph(onnx.load(str(f))) for f in _onnx_files(src)}
+    clips = _clips(calibration)
+
+    from ..asr import Recognizer
+    from ..evaluate import evaluate, read_transcripts
+
+    def transcribe(folder: Path) -> List[str]:
+        rec = Recognizer(str(folder), threads=threads, decoding="greedy")
+        return [rec.transcribe(str(c)).text for c in clips]
+
+    report = CompressionReport(model=str(src), out=str(dst),
+                               machine=f"{platform.machine()}, {os.cpu_count()} cores")
+    reference: List[str] = []
+
+    def save() -> None:
+        for name, g in graphs.items():
+            del g.model.graph.value_info[:]  # shapes of narrowed tensors changed; ORT infers them again
+            onnx.save(g.model, str(dst / name))
+
+    def measure(step: str, detail: str) -> None:
+        nonlocal reference
+        save()
+        files = sum((dst / n).stat().st_size for n in graphs)
+        st = Stage(step, detail, files, sum(g.weight_bytes() for g in graphs.values()))
+        rec = Recognizer(str(dst), threads=threads, decoding="greedy")
+        probe_clip = clips[0] if clips else (read_transcripts(eval_set)[0][0] if eval_set is not None else None)
+        if probe_clip is not None:
+            st.peak_rss_bytes = peak_rss(dst, probe_clip, threads)
+        if eval_set is not None:
+            r = evaluate(str(dst), eval_set, recognizer=rec)
+            st.wer, st.cer, st.rtf, st.words = r.wer, r.cer, r.rtf, r.ref_words
+        if clips:
+            hyps = transcribe(dst)
+            if not reference:
+                reference = hyps
+            from ..text import edit_distance
+
+            chars = sum(len(r) for r in reference)
+            st.agreement_cer = sum(edit_distance(list(r), list(h)) for r, h in zip(reference, hyps)) / max(chars, 1)
+        report.stages.append(st)
+
+    dequantized = sum(_dequantize(g) for g in graphs.values())
+    measure("input", f"{'int8 weights turned back to float' if dequantized else 'as given'}")
+    if prune_ffn > 0:
+        from .prune import prune_feed_forward
+
+        for g in graphs.values():
+            report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn)]
+        if not report.pruned:
+            raise UnsupportedError("--prune-ffn: no feed-forward block (MatMul, bias, activation, MatMul) found")
+        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % (magnitude)")
+    if low_rank is not None:
+        from .lowrank import factorize
+
+        for g in graphs.values():
+            report.factorized += [asdict(f) for f in factorize(g, low_rank)]
+        measure("low-rank", f"SVD at {100 * low_rank:.0f} % energy, {len(report.factorized)} layers")
+    if quantize is not None:
+        from .quantize import quantize_weights
+
+        bits = 8 if quantize == "int8" else 4
+        keep: List[str] = []
+        if keep_float:
+            from .sensitivity import measure as measure_sensitivity
+
+            main = max(graphs, key=lambda n: graphs[n].weight_bytes())
+            save()
+            sens = measure_sensitivity(graphs[main], main, dst, transcribe, reference, bits, block_size)
+            report.sensitivity = [asdict(s) for s in sens]
+            keep = [s.layer for s in sens[:keep_float]]
+            report.kept_float = keep
+        for name in graphs:
+            graphs[name] = quantize_weights(graphs[name], bits=bits, block_size=block_size, keep_float=keep)
+        measure("quantize", f"{quantize} weights, blocks of {block_size}" +
+                (f", {len(keep)} most sensitive layers float" if keep else ""))
+    if float16:
+        from .quantize import float16_storage
+
+        n = sum(float16_storage(g) for g in graphs.values())
+        measure("float16", f"float16 storage of {n} float tensors")
+    (dst / "compression.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
+    (dst / "COMPRESSION.md").write_text(report.to_markdown(), encoding="utf-8")
+    return report
+
+
+def _dequantize(graph: Graph) -> int:
+    from .quantize import dequantize_nbits
+
+    return dequantize_nbits(graph)

@@ -1,0 +1,109 @@
+"""`echoic compress` on the bundled echoic-small-en (a real int8 model): dequantize, prune, factorize,
+re-quantize, float16, each step measured with echoic's engine on real clips."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+if not os.environ.get("CI"):
+    pytest.importorskip("onnx_ir")
+
+import echoic  # noqa: E402
+from echoic.cli import main as cli_main  # noqa: E402
+from echoic.compress import compress  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+KEYWORDS = SHARED / "eval" / "keywords"
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("calibration")
+    for name in ("yes_1000ms.wav", "no_1000ms.wav", "porcupine.wav"):
+        (d / name).symlink_to(KEYWORDS / name)
+    return d
+
+
+@pytest.fixture(scope="module")
+def eval_set(tmp_path_factory) -> Path:
+    """Three speech-dev clips (measurement only; nothing is tuned on them)."""
+    src = SHARED / "eval" / "speech-dev"
+    rows = [line.split("\t") for line in (src / "transcripts.tsv").read_text(encoding="utf-8").splitlines()]
+    head, body = rows[0], rows[1:4]
+    d = tmp_path_factory.mktemp("evalset")
+    fi, ti = head.index("file"), head.index("transcript")
+    with open(d / "transcripts.tsv", "w", encoding="utf-8") as f:
+        f.write("file\ttranscript\n")
+        for r in body:
+            (d / r[fi]).symlink_to(src / r[fi])
+            f.write(f"{r[fi]}\t{r[ti]}\n")
+    return d
+
+
+def _matmuls(path: Path):
+    m = onnx.load(str(path))
+    inits = {i.name: i for i in m.graph.initializer}
+    return m, inits
+
+
+def test_requantizing_the_shipped_int8_model_keeps_its_transcripts(tmp_path, calibration, eval_set):
+    r = compress("echoic-small-en", tmp_path / "q8", quantize="int8", calibration=calibration, eval_set=eval_set)
+    first, last = r.stages[0], r.stages[-1]
+    assert first.detail.startswith("int8 weights turned back to float")
+    # int8 -> float -> int8 on the same blocks gives the same weights: the transcripts must agree.
+    assert last.agreement_cer is not None and last.agreement_cer <= 0.02
+    assert abs(last.wer - first.wer) <= 0.05
+    assert last.file_bytes < 0.5 * first.file_bytes  # float32 -> int8
+    assert last.peak_rss_bytes > 0 and last.rtf > 0
+    shipped = echoic.registry.resolve_model("echoic-small-en")[0]
+    assert abs(last.file_bytes - shipped.stat().st_size) < 0.1 * shipped.stat().st_size
+    card = (tmp_path / "q8" / "COMPRESSION.md").read_text(encoding="utf-8")
+    assert "| quantize | int8 weights" in card
+    assert json.loads((tmp_path / "q8" / "compression.json").read_text())["stages"][-1]["step"] == "quantize"
+
+
+def test_prune_low_rank_int4_float16_each_step_shrinks_and_runs(tmp_path, calibration):
+    out = tmp_path / "small4"
+    r = compress("echoic-small-en", out, prune_ffn=0.5, low_rank=0.8, quantize="int4", keep_float=2,
+                 float16=True, calibration=calibration)
+    steps = [s.step for s in r.stages]
+    assert steps == ["input", "prune", "low-rank", "quantize", "float16"]
+    sizes = [s.file_bytes for s in r.stages]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < sizes[0] / 6
+    # every pruned block lost half its channels, rounded up to 16
+    assert r.pruned and all(p["kept"] == -(-p["width"] // 32) * 16 for p in r.pruned)
+    # sensitivity was measured for every weight layer; the two worst stayed float MatMuls
+    assert len(r.sensitivity) >= 10 and len(r.kept_float) == 2
+    m, inits = _matmuls(out / "model.onnx")
+    float_mm = {n.name for n in m.graph.node if n.op_type == "MatMul"}
+    assert set(r.kept_float) <= float_mm
+    nbits = [n for n in m.graph.node if n.op_type == "MatMulNBits"]
+    assert nbits and all(a.i == 4 for n in nbits for a in n.attribute if a.name == "bits")
+    assert echoic.Recognizer(str(out)).transcribe(str(KEYWORDS / "porcupine.wav")) is not None
+
+
+def test_bad_requests_are_typed_errors(tmp_path, calibration):
+    with pytest.raises(echoic.InvalidArgumentError, match="keep_float needs"):
+        compress("echoic-small-en", tmp_path / "a", quantize="int8", keep_float=1)
+    with pytest.raises(echoic.InvalidArgumentError, match="int8' or 'int4"):
+        compress("echoic-small-en", tmp_path / "b", quantize="int3")
+    src = echoic.registry.resolve_model("echoic-small-en")[0].parent
+    with pytest.raises(echoic.InvalidArgumentError, match="own folder"):
+        compress("echoic-small-en", src)
+    with pytest.raises(echoic.InvalidArgumentError, match="energy"):
+        compress("echoic-small-en", tmp_path / "c", low_rank=1.5)
+
+
+def test_cli(tmp_path, capsys, calibration):
+    rc = cli_main(["compress", "echoic-small-en", "--out", str(tmp_path / "o"), "--quantize", "int4",
+                   "--calibration", str(calibration)])
+    assert rc == 0
+    assert "| quantize | int4 weights" in capsys.readouterr().out
+    assert (tmp_path / "o" / "tokens.txt").exists()
+    x = np.zeros(16000, np.float32)
+    assert echoic.Recognizer(str(tmp_path / "o")).transcribe(x, sample_rate=16000).text == ""
