@@ -62,9 +62,9 @@ def test_requantizing_the_shipped_int8_model_keeps_its_transcripts(tmp_path, cal
     assert last.peak_rss_bytes > 0 and last.rtf > 0
     shipped = echoic.registry.resolve_model("echoic-small-en")[0]
     assert abs(last.file_bytes - shipped.stat().st_size) < 0.1 * shipped.stat().st_size
-    card = (tmp_path / "q8" / "COMPRESSION.md").read_text(encoding="utf-8")
+    card = (tmp_path / "q8" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "| quantize | int8 weights" in card
-    assert json.loads((tmp_path / "q8" / "compression.json").read_text())["stages"][-1]["step"] == "quantize"
+    assert json.loads((tmp_path / "q8" / "compress.json").read_text())["stages"][-1]["step"] == "quantize"
 
 
 def test_prune_low_rank_int4_float16_each_step_shrinks_and_runs(tmp_path, calibration):
@@ -107,3 +107,23 @@ def test_cli(tmp_path, capsys, calibration):
     assert (tmp_path / "o" / "tokens.txt").exists()
     x = np.zeros(16000, np.float32)
     assert echoic.Recognizer(str(tmp_path / "o")).transcribe(x, sample_rate=16000).text == ""
+
+
+def test_target_size_search_keeps_the_most_accurate_fitting_candidate(tmp_path, calibration, eval_set):
+    shipped = echoic.registry.resolve_model("echoic-small-en")[0].stat().st_size
+    target = int(shipped * 0.7)  # int8 does not fit; the int4 family does
+    rc = cli_main(["compress", "echoic-small-en", "--out", str(tmp_path / "s"), "--target-size", str(target),
+                   "--eval", str(eval_set), "--calibration", str(calibration)])
+    assert rc == 0
+    summary = json.loads((tmp_path / "s" / "search.json").read_text())
+    tried = {t["recipe"]: t for t in summary["tried"]}
+    assert not tried["int8"]["meets_target"]
+    fits = [t for t in summary["tried"] if t["meets_target"]]
+    chosen = tried[summary["chosen"]]
+    assert chosen["result"]["wer"] == min(t["result"]["wer"] for t in fits)
+    card = json.loads((tmp_path / "s" / "compress.json").read_text())
+    assert card["stages"][-1]["file_bytes"] == chosen["result"]["file_bytes"] <= target
+    with pytest.raises(echoic.InvalidArgumentError, match="needs --eval"):
+        from echoic.compress.search import search
+
+        search("echoic-small-en", tmp_path / "x", target_size=target)

@@ -4,15 +4,38 @@ from __future__ import annotations
 import argparse
 
 
+def _size(text: str) -> int:
+    """'10MB', '512KB', '2.5MiB' or a byte count."""
+    t = text.strip().upper()
+    for unit, mult in (("MIB", 2**20), ("KIB", 2**10), ("MB", 10**6), ("KB", 10**3), ("B", 1)):
+        if t.endswith(unit):
+            return int(float(t[: -len(unit)]) * mult)
+    return int(float(t))
+
+
 def _cmd_compress(args: argparse.Namespace) -> int:
     from ..compress import compress
+
+    if args.target_size is not None or args.target_rtf is not None:
+        from ..compress.search import search
+
+        summary = search(args.model, args.out, target_size=args.target_size, target_rtf=args.target_rtf,
+                         calibration=args.calibration, eval_set=args.eval_set, threads=args.threads)
+        for t in summary["tried"]:
+            r = t["result"]
+            print(f"{'*' if t['recipe'] == summary['chosen'] else ' '} {t['recipe']:<36} "
+                  f"{r['file_bytes'] / 1e6:7.2f} MB  WER {100 * r['wer']:5.1f} %  RTF {r['rtf']:.4f}"
+                  f"{'' if t['meets_target'] else '  (misses the target)'}")
+        print(f"chose {summary['chosen']}; wrote {args.out} (MODEL_CARD.md, compress.json, search.json"
+              f"{', search.png' if summary['plot'] else ''})")
+        return 0
 
     report = compress(args.model, args.out, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
                       quantize=args.quantize, block_size=args.block_size, keep_float=args.keep_float,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
                       threads=args.threads)
     print(report.to_markdown())
-    print(f"wrote {report.out} (COMPRESSION.md, compression.json)")
+    print(f"wrote {report.out} (MODEL_CARD.md, compress.json)")
     return 0
 
 
@@ -33,6 +56,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--float16", action="store_true", help="store the remaining float tensors as float16")
     p.add_argument("--calibration", default=None,
                    help="audio file or folder (no transcripts needed) for sensitivity and agreement")
-    p.add_argument("--eval-set", default=None, help="folder with transcripts.tsv: WER/CER of every step")
+    p.add_argument("--eval", dest="eval_set", default=None, metavar="DIR",
+                   help="folder with transcripts.tsv: WER/CER/RTF of every step")
+    p.add_argument("--target-size", type=_size, default=None, metavar="SIZE",
+                   help="preset search: the most accurate of a ladder of recipes whose files fit SIZE (e.g. 10MB); "
+                        "needs --eval")
+    p.add_argument("--target-rtf", type=float, default=None, metavar="RTF",
+                   help="preset search: ... whose real-time factor (1 thread) is at most RTF")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_cmd_compress)

@@ -1,11 +1,11 @@
 """`echoic compress`: shrink an acoustic model for a device and measure what each step cost.
 
     echoic compress echoic-small-en --out small-int4 --prune-ffn 0.25 --low-rank 0.95 \\
-        --quantize int4 --keep-float 2 --calibration clips/ --eval-set dev/
+        --quantize int4 --keep-float 2 --calibration clips/ --eval dev/
 
-Steps run in this order, each optional and each measured (size on disk, weights, resident memory
-after load, WER/CER and real-time factor on ``eval_set``; CER against the uncompressed model's own
-transcripts on ``calibration`` when no eval set is given):
+Steps run in this order, each optional and each measured (size on disk, weights, peak RSS of a fresh
+process that loads the model and decodes one clip, WER/CER and real-time factor on ``eval_set``; CER
+against the uncompressed model's own transcripts on ``calibration``):
 
 1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py, data-free importance);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
@@ -15,8 +15,9 @@ transcripts on ``calibration`` when no eval set is given):
 4. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
 
 A model that is already int8 (the bundled tiers) is first turned back into float weights, so it can be
-pruned, factorized or re-quantized to int4. The compressed folder gets ``COMPRESSION.md`` and
-``compression.json`` with every figure. Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir).
+pruned, factorized or re-quantized to int4. The compressed folder gets ``MODEL_CARD.md`` and
+``compress.json`` with every figure (all measured in this run; the source folder is never written).
+Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir).
 Recovery by fine-tuning or distillation after a step is a training job: recipes/asr/distil.py.
 """
 from __future__ import annotations
@@ -61,6 +62,7 @@ class CompressionReport:
     factorized: List[dict] = field(default_factory=list)
     sensitivity: List[dict] = field(default_factory=list)
     kept_float: List[str] = field(default_factory=list)
+    failure_modes: List[str] = field(default_factory=list)
     machine: str = ""
 
     def to_markdown(self) -> str:
@@ -89,6 +91,8 @@ class CompressionReport:
             lines += [f"| {s['layer']} | {s['char_errors']} | {s['weight_error']:.4f} | "
                       f"{'yes' if s['layer'] in self.kept_float else ''} |" for s in self.sensitivity]
             lines.append("")
+        if self.failure_modes:
+            lines += ["Failure modes seen in this run:", ""] + [f"- {f}" for f in self.failure_modes] + [""]
         lines += [f"Measured {time.strftime('%Y-%m-%d')} on {self.machine} by `echoic compress`.", ""]
         return "\n".join(lines)
 
@@ -154,8 +158,10 @@ def compress(
     calibration: "str | os.PathLike[str] | None" = None,
     eval_set: "str | os.PathLike[str] | None" = None,
     threads: int = 1,
+    measure_every_step: bool = True,
 ) -> CompressionReport:
-    """Compress ``model`` (name, folder or .onnx) into the folder ``out``; see the module doc."""
+    """Compress ``model`` (name, folder or .onnx) into the folder ``out``; see the module doc.
+    ``measure_every_step=False`` measures only the input and the result (what a preset search needs)."""
     onnx = onnx_module()
     if quantize not in (None, "int8", "int4"):
         raise InvalidArgumentError(f"quantize must be 'int8' or 'int4', not {quantize!r}")
@@ -167,7 +173,8 @@ def compress(
         raise InvalidArgumentError(f"--out '{dst}' is the model's own folder: pick another")
     dst.mkdir(parents=True, exist_ok=True)
     for f in src.iterdir():
-        if f.is_file() and f.suffix != ".onnx" and f.name not in ("MODEL_CARD.md", "release.json"):
+        if (f.is_file() and f.suffix != ".onnx" and not f.name.endswith(".onnx.data")
+                and f.name not in ("MODEL_CARD.md", "release.json", "compress.json") and not f.name.startswith(".")):
             shutil.copyfile(f, dst / f.name)
     graphs = {f.name: Graph(onnx.load(str(f))) for f in _onnx_files(src)}
     clips = _clips(calibration)
@@ -188,8 +195,15 @@ def compress(
             del g.model.graph.value_info[:]  # shapes of narrowed tensors changed; ORT infers them again
             onnx.save(g.model, str(dst / name))
 
-    def measure(step: str, detail: str) -> None:
+    steps: List[str] = []
+
+    def measure(step: str, detail: str, last: bool = False) -> None:
         nonlocal reference
+        steps.append(f"{step} ({detail})")
+        if not (measure_every_step or last or not report.stages):
+            return
+        if not measure_every_step and report.stages:
+            step, detail = "+".join(s.split(" (")[0] for s in steps[1:]), "; ".join(steps[1:])
         save()
         files = sum((dst / n).stat().st_size for n in graphs)
         st = Stage(step, detail, files, sum(g.weight_bytes() for g in graphs.values()))
@@ -210,6 +224,9 @@ def compress(
             st.agreement_cer = sum(edit_distance(list(r), list(h)) for r, h in zip(reference, hyps)) / max(chars, 1)
         report.stages.append(st)
 
+    enabled = [n for n, on in (("prune", prune_ffn > 0), ("low-rank", low_rank is not None),
+                                ("quantize", quantize is not None), ("float16", float16)) if on]
+    final = enabled[-1] if enabled else "input"
     dequantized = sum(_dequantize(g) for g in graphs.values())
     measure("input", f"{'int8 weights turned back to float' if dequantized else 'as given'}")
     if prune_ffn > 0:
@@ -219,13 +236,14 @@ def compress(
             report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn)]
         if not report.pruned:
             raise UnsupportedError("--prune-ffn: no feed-forward block (MatMul, bias, activation, MatMul) found")
-        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % (magnitude)")
+        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % (magnitude)", last=final == "prune")
     if low_rank is not None:
         from .lowrank import factorize
 
         for g in graphs.values():
             report.factorized += [asdict(f) for f in factorize(g, low_rank)]
-        measure("low-rank", f"SVD at {100 * low_rank:.0f} % energy, {len(report.factorized)} layers")
+        measure("low-rank", f"SVD at {100 * low_rank:.0f} % energy, {len(report.factorized)} layers",
+                last=final == "low-rank")
     if quantize is not None:
         from .quantize import quantize_weights
 
@@ -243,15 +261,34 @@ def compress(
         for name in graphs:
             graphs[name] = quantize_weights(graphs[name], bits=bits, block_size=block_size, keep_float=keep)
         measure("quantize", f"{quantize} weights, blocks of {block_size}" +
-                (f", {len(keep)} most sensitive layers float" if keep else ""))
+                (f", {len(keep)} most sensitive layers float" if keep else ""), last=final == "quantize")
     if float16:
         from .quantize import float16_storage
 
         n = sum(float16_storage(g) for g in graphs.values())
-        measure("float16", f"float16 storage of {n} float tensors")
-    (dst / "compression.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
-    (dst / "COMPRESSION.md").write_text(report.to_markdown(), encoding="utf-8")
+        measure("float16", f"float16 storage of {n} float tensors", last=final == "float16")
+    report.failure_modes = _failure_modes(report)
+    (dst / "compress.json").write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
+    (dst / "MODEL_CARD.md").write_text(report.to_markdown(), encoding="utf-8")
     return report
+
+
+def _failure_modes(report: CompressionReport) -> List[str]:
+    """What the measurements say went wrong, step by step (thresholds: 1 WER point, 5 % CER vs input)."""
+    out, prev = [], report.stages[0] if report.stages else None
+    for s in report.stages[1:]:
+        if s.wer is not None and prev is not None and prev.wer is not None and s.wer > prev.wer + 0.01:
+            out.append(f"{s.step}: WER {100 * prev.wer:.1f} % -> {100 * s.wer:.1f} % on the eval set")
+        if s.agreement_cer is not None and s.agreement_cer > 0.05:
+            out.append(f"{s.step}: transcripts of the calibration clips differ from the input model's "
+                       f"({100 * s.agreement_cer:.1f} % of characters)")
+        if s.rtf is not None and prev is not None and prev.rtf is not None and s.rtf > prev.rtf * 1.1:
+            out.append(f"{s.step}: slower than the step before (RTF {prev.rtf:.4f} -> {s.rtf:.4f})")
+        if prev is not None and 0 < prev.peak_rss_bytes < s.peak_rss_bytes:
+            out.append(f"{s.step}: peak RSS grew ({prev.peak_rss_bytes / 2**20:.1f} -> "
+                       f"{s.peak_rss_bytes / 2**20:.1f} MiB)")
+        prev = s
+    return out
 
 
 def _dequantize(graph: Graph) -> int:
