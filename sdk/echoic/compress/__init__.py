@@ -119,6 +119,38 @@ def peak_rss(model: "str | os.PathLike[str]", clip: "str | os.PathLike[str]", th
     return int(res.stdout.split()[-1]) * 1024
 
 
+def measure_model(folder: "str | os.PathLike[str]", step: str = "model", detail: str = "", *,
+                  eval_set: "str | os.PathLike[str] | None" = None, clips: Optional[List[Path]] = None,
+                  reference: Optional[List[str]] = None, threads: int = 1):
+    """One report row for the model in ``folder``, all measured now: file and weight bytes, peak RSS of a
+    fresh process, WER/CER/RTF on ``eval_set`` (greedy), and the transcripts of ``clips`` with their CER
+    against ``reference`` (when given). Returns (Stage, transcripts of clips)."""
+    from ..asr import Recognizer
+    from ..evaluate import evaluate, read_transcripts
+    from ..text import edit_distance
+
+    folder = Path(folder)
+    files = [f for f in folder.iterdir() if f.suffix == ".onnx" or f.name.endswith(".onnx.data")]
+    onnx = onnx_module()
+    weights = sum(Graph(onnx.load(str(f))).weight_bytes() for f in files if f.suffix == ".onnx")
+    st = Stage(step, detail, sum(f.stat().st_size for f in files), weights)
+    rec = Recognizer(str(folder), threads=threads, decoding="greedy")
+    clips = clips or []
+    probe_clip = clips[0] if clips else (read_transcripts(eval_set)[0][0] if eval_set is not None else None)
+    if probe_clip is not None:
+        st.peak_rss_bytes = peak_rss(folder, probe_clip, threads)
+    if eval_set is not None:
+        r = evaluate(str(folder), eval_set, recognizer=rec)
+        st.wer, st.cer, st.rtf, st.words = r.wer, r.cer, r.rtf, r.ref_words
+    hyps = [rec.transcribe(str(c)).text for c in clips]
+    if reference is not None:
+        chars = sum(len(r) for r in reference)
+        st.agreement_cer = sum(edit_distance(list(r), list(h)) for r, h in zip(reference, hyps)) / max(chars, 1)
+    elif clips:
+        st.agreement_cer = 0.0  # the reference itself
+    return st, hyps
+
+
 def _source_folder(model: "str | os.PathLike[str]") -> Path:
     from ..registry import resolve_model
 
@@ -180,7 +212,6 @@ def compress(
     clips = _clips(calibration)
 
     from ..asr import Recognizer
-    from ..evaluate import evaluate, read_transcripts
 
     def transcribe(folder: Path) -> List[str]:
         rec = Recognizer(str(folder), threads=threads, decoding="greedy")
@@ -205,23 +236,9 @@ def compress(
         if not measure_every_step and report.stages:
             step, detail = "+".join(s.split(" (")[0] for s in steps[1:]), "; ".join(steps[1:])
         save()
-        files = sum((dst / n).stat().st_size for n in graphs)
-        st = Stage(step, detail, files, sum(g.weight_bytes() for g in graphs.values()))
-        rec = Recognizer(str(dst), threads=threads, decoding="greedy")
-        probe_clip = clips[0] if clips else (read_transcripts(eval_set)[0][0] if eval_set is not None else None)
-        if probe_clip is not None:
-            st.peak_rss_bytes = peak_rss(dst, probe_clip, threads)
-        if eval_set is not None:
-            r = evaluate(str(dst), eval_set, recognizer=rec)
-            st.wer, st.cer, st.rtf, st.words = r.wer, r.cer, r.rtf, r.ref_words
-        if clips:
-            hyps = transcribe(dst)
-            if not reference:
-                reference = hyps
-            from ..text import edit_distance
-
-            chars = sum(len(r) for r in reference)
-            st.agreement_cer = sum(edit_distance(list(r), list(h)) for r, h in zip(reference, hyps)) / max(chars, 1)
+        st, hyps = measure_model(dst, step, detail, eval_set=eval_set, clips=clips, reference=reference or None,
+                                 threads=threads)
+        reference = reference or hyps
         report.stages.append(st)
 
     enabled = [n for n, on in (("prune", prune_ffn > 0), ("low-rank", low_rank is not None),
@@ -248,6 +265,10 @@ def compress(
         from .quantize import quantize_weights
 
         bits = 8 if quantize == "int8" else 4
+        if not any(g.weight_matmuls() for g in graphs.values()):
+            raise UnsupportedError(f"'{src}' has no float weight MatMul to quantize (weights already quantized "
+                                   "in a form echoic cannot turn back, e.g. MatMulInteger): pass its float32 "
+                                   "version (Whisper: echoic.whisper_import.import_whisper(..., precision='float32'))")
         keep: List[str] = []
         if keep_float:
             from .sensitivity import measure as measure_sensitivity

@@ -32,6 +32,7 @@ def quantize_weights(graph: Graph, bits: int = 8, block_size: int = 32, keep_flo
         raise UnsupportedError(f'int{bits} weights need onnxruntime\'s quantizer and onnx-ir: '
                                f'pip install "echoic[compress]" ({e})') from None
     names = [m.name for m in graph.weight_matmuls()]
+    tied = _tied_gathers(graph)
     exclude = set(keep_float)
     if only is not None:
         exclude |= set(names) - set(only)
@@ -46,7 +47,100 @@ def quantize_weights(graph: Graph, bits: int = 8, block_size: int = 32, keep_flo
         q.process()
     finally:
         root.setLevel(level)
-    return Graph(q.model.model if hasattr(q.model, "model") else q.model)
+    out = Graph(q.model.model if hasattr(q.model, "model") else q.model)
+    _gather_from_packed(out, tied, bits)
+    return out
+
+
+def _tied_gathers(graph: Graph) -> dict:
+    """Initializer -> (Gather node name, MatMul node name) for weights shared by an embedding lookup and a
+    MatMul (Whisper's decoder: token embedding and output projection)."""
+    tied = {}
+    for mm in graph.weight_matmuls():
+        readers = graph.consumers.get(mm.weight, [])
+        gathers = [n for n in readers if n is not None and n.op_type == "Gather"]
+        if len(readers) == 2 and len(gathers) == 1:
+            axis = next((a.i for a in gathers[0].attribute if a.name == "axis"), 0)
+            if axis == 1:
+                tied[mm.weight] = (gathers[0].name, mm.name)
+    return tied
+
+
+def _gather_from_packed(graph: Graph, tied: dict, bits: int) -> None:
+    """Point each tied Gather at the MatMul's packed quantized copy (rows of B are the embedding's
+    columns), unpacking the gathered rows in the graph, and drop the float copy: a tied embedding is
+    then stored once, in ``bits`` bits."""
+    onnx = graph.onnx
+    h, TP = onnx.helper, onnx.TensorProto
+    nodes = {n.name: n for n in graph.model.graph.node}
+    for weight, (gname, mname) in tied.items():
+        nb, g = nodes.get(mname + f"_Q{bits}"), nodes.get(gname)
+        if nb is None or g is None or nb.op_type != "MatMulNBits" or len(nb.input) > 3 and any(nb.input[3:]):
+            continue
+        attrs = {a.name: h.get_attribute_value(a) for a in nb.attribute}
+        k, block = attrs["K"], attrs["block_size"]
+        nblocks = (k + block - 1) // block
+        idx, out, p = g.input[1], g.output[0], gname + "_packed"
+        rank = _rank(graph, idx)
+        if rank is None:
+            continue
+        shape = graph.set_array(weight, np.array([-1, nblocks * block], np.int64), new_name=p + "_shape")
+        zp = graph.set_array(weight, np.array(1 << (bits - 1), np.int32), new_name=p + "_zero")
+        new = [h.make_node("Gather", [nb.input[1], idx], [p + "_rows"], axis=0, name=p + "_rows"),
+               h.make_node("Cast", [p + "_rows"], [p + "_i32"], to=TP.INT32, name=p + "_i32")]
+        if bits == 4:
+            sixteen = graph.set_array(weight, np.array(16, np.int32), new_name=p + "_16")
+            new += [h.make_node("Div", [p + "_i32", sixteen], [p + "_hi"], name=p + "_hi"),
+                    h.make_node("Mul", [p + "_hi", sixteen], [p + "_hi16"], name=p + "_hi16"),
+                    h.make_node("Sub", [p + "_i32", p + "_hi16"], [p + "_lo"], name=p + "_lo"),
+                    h.make_node("Unsqueeze", [p + "_lo", _axes(graph, p, -1)], [p + "_lo1"], name=p + "_lo1"),
+                    h.make_node("Unsqueeze", [p + "_hi", _axes(graph, p, -1)], [p + "_hi1"], name=p + "_hi1"),
+                    h.make_node("Concat", [p + "_lo1", p + "_hi1"], [p + "_q"], axis=-1, name=p + "_q")]
+            q = p + "_q"
+        else:
+            q = p + "_i32"
+        new += [h.make_node("Reshape", [q, shape], [p + "_flat"], name=p + "_flat"),
+                h.make_node("Sub", [p + "_flat", zp], [p + "_c"], name=p + "_c"),
+                h.make_node("Cast", [p + "_c"], [p + "_f"], to=TP.FLOAT, name=p + "_f"),
+                h.make_node("Gather", [nb.input[2], idx], [p + "_s"], axis=0, name=p + "_s"),
+                h.make_node("Reshape", [p + "_f", graph.set_array(weight, np.array([-1, nblocks, block], np.int64),
+                                                                  new_name=p + "_bshape")], [p + "_b"], name=p + "_b"),
+                h.make_node("Unsqueeze", [p + "_s", _axes(graph, p, -1)], [p + "_s1"], name=p + "_s1"),
+                h.make_node("Reshape", [p + "_s1", graph.set_array(weight, np.array([-1, nblocks, 1], np.int64),
+                                                                   new_name=p + "_sshape")], [p + "_s2"],
+                            name=p + "_s2"),
+                h.make_node("Mul", [p + "_b", p + "_s2"], [p + "_deq"], name=p + "_deq"),
+                h.make_node("Reshape", [p + "_deq", shape], [p + "_deq2"], name=p + "_deq2"),
+                h.make_node("Slice", [p + "_deq2", graph.set_array(weight, np.array([0], np.int64), new_name=p + "_s0"),
+                                      graph.set_array(weight, np.array([k], np.int64), new_name=p + "_sk"),
+                                      graph.set_array(weight, np.array([1], np.int64), new_name=p + "_s1ax")],
+                            [p + "_rowsf"], name=p + "_slice"),
+                # rows [prod(idx), K] -> idx shape + [K] -> Gather(axis=1)'s [K] + idx shape
+                h.make_node("Shape", [idx], [p + "_ishape"], name=p + "_ishape"),
+                h.make_node("Concat", [p + "_ishape", graph.set_array(weight, np.array([k], np.int64),
+                                                                      new_name=p + "_k")], [p + "_oshape"], axis=0,
+                            name=p + "_oshape"),
+                h.make_node("Reshape", [p + "_rowsf", p + "_oshape"], [p + "_emb"], name=p + "_emb"),
+                h.make_node("Transpose", [p + "_emb"], [out], perm=[rank] + list(range(rank)), name=p + "_t")]
+        at = list(graph.model.graph.node).index(g)
+        graph.model.graph.node.remove(g)
+        for i, n in enumerate(new):
+            graph.model.graph.node.insert(at + i, n)
+    graph.drop_unused_initializers()
+
+
+def _axes(graph: Graph, prefix: str, axis: int) -> str:
+    name = f"{prefix}_axis{axis}"
+    if name not in graph.inits:
+        graph.set_array(name, np.array([axis], np.int64), new_name=name)
+    return name
+
+
+def _rank(graph: Graph, name: str):
+    for v in list(graph.model.graph.input) + list(graph.model.graph.value_info):
+        if v.name == name and v.type.tensor_type.HasField("shape"):
+            return len(v.type.tensor_type.shape.dim)
+    return None
 
 
 def dequantize_nbits(graph: Graph) -> int:
