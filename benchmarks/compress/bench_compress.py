@@ -31,6 +31,9 @@ VARIANTS = [
     ("echoic int8 (blocks of 32)", dict(quantize="int8", block_size=32)),
     ("echoic int4 (blocks of 32)", dict(quantize="int4", block_size=32)),
     ("echoic int4 (blocks of 128) + fp16", dict(quantize="int4", block_size=128, float16=True)),
+    ("echoic int4 + zero points (blocks of 64)", dict(quantize="int4", block_size=64, asymmetric=True)),
+    ("echoic int4 + zero points (blocks of 128) + fp16", dict(quantize="int4", block_size=128, asymmetric=True,
+                                                                float16=True)),
     ("echoic prune 25 % + int4 (64)", dict(prune_ffn=0.25, quantize="int4", block_size=64)),
     ("echoic svd 95 % + int4 (64)", dict(low_rank=0.95, quantize="int4", block_size=64)),
 ]

@@ -138,8 +138,10 @@ def whisper_float32(tmp_path_factory):
     return import_whisper(mnm.get_model_path(), "whisper-tiny.en-float32", precision="float32", cache=cache)
 
 
-def test_whisper_int4_stores_the_tied_token_embedding_once(tmp_path, whisper_float32, eval_set):
-    r = compress(whisper_float32, tmp_path / "w4", quantize="int4", block_size=64, eval_set=eval_set)
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_whisper_int4_stores_the_tied_token_embedding_once(tmp_path, whisper_float32, eval_set, asymmetric):
+    r = compress(whisper_float32, tmp_path / "w4", quantize="int4", block_size=64, asymmetric=asymmetric,
+                 eval_set=eval_set)
     before, after = r.stages
     assert after.file_bytes < 0.25 * before.file_bytes  # float32 -> 4 bits, embedding included
     m = onnx.load(str(tmp_path / "w4" / "decoder.onnx"))

@@ -31,7 +31,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         return 0
 
     report = compress(args.model, args.out, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
-                      quantize=args.quantize, block_size=args.block_size, keep_float=args.keep_float,
+                      quantize=args.quantize, block_size=args.block_size, asymmetric=args.asymmetric,
+                      keep_float=args.keep_float,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
                       threads=args.threads)
     print(report.to_markdown())
@@ -51,6 +52,8 @@ def add_parsers(sub) -> None:
                    help="factorize linear layers by truncated SVD keeping this share of the spectrum (e.g. 0.95)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
+    p.add_argument("--asymmetric", action="store_true",
+                   help="a zero point per block as well as a scale (less error at 4 bits, slightly larger)")
     p.add_argument("--keep-float", type=int, default=0, metavar="N",
                    help="keep the N layers most hurt by quantization (measured on --calibration) in float")
     p.add_argument("--float16", action="store_true", help="store the remaining float tensors as float16")

@@ -9,7 +9,8 @@ against the uncompressed model's own transcripts on ``calibration``):
 
 1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py, data-free importance);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
-3. ``quantize``: weight-only int8 / int4 with one scale per ``block_size`` weights (quantize.py); the
+3. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
+   ``block_size`` weights (quantize.py); the
    ``keep_float`` layers that lose most when quantized alone, measured on the calibration audio with
    echoic's engine (sensitivity.py), stay float;
 4. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
@@ -185,6 +186,7 @@ def compress(
     low_rank: Optional[float] = None,
     quantize: Optional[str] = None,
     block_size: int = 32,
+    asymmetric: bool = False,
     keep_float: int = 0,
     float16: bool = False,
     calibration: "str | os.PathLike[str] | None" = None,
@@ -275,13 +277,15 @@ def compress(
 
             main = max(graphs, key=lambda n: graphs[n].weight_bytes())
             save()
-            sens = measure_sensitivity(graphs[main], main, dst, transcribe, reference, bits, block_size)
+            sens = measure_sensitivity(graphs[main], main, dst, transcribe, reference, bits, block_size,
+                                       symmetric=not asymmetric)
             report.sensitivity = [asdict(s) for s in sens]
             keep = [s.layer for s in sens[:keep_float]]
             report.kept_float = keep
         for name in graphs:
-            graphs[name] = quantize_weights(graphs[name], bits=bits, block_size=block_size, keep_float=keep)
-        measure("quantize", f"{quantize} weights, blocks of {block_size}" +
+            graphs[name] = quantize_weights(graphs[name], bits=bits, block_size=block_size, keep_float=keep,
+                                            symmetric=not asymmetric)
+        measure("quantize", f"{quantize} weights, blocks of {block_size}{', zero points' if asymmetric else ''}" +
                 (f", {len(keep)} most sensitive layers float" if keep else ""), last=final == "quantize")
     if float16:
         from .quantize import float16_storage

@@ -14,6 +14,8 @@ from ..errors import InvalidArgumentError, NotFoundError
 CANDIDATES: List[Dict] = [
     {"quantize": "int8"},
     {"quantize": "int4"},
+    {"quantize": "int4", "asymmetric": True},
+    {"quantize": "int4", "asymmetric": True, "block_size": 128, "float16": True},
     {"quantize": "int4", "keep_float": 2},
     {"quantize": "int4", "low_rank": 0.95},
     {"prune_ffn": 0.25, "quantize": "int4"},
@@ -28,7 +30,9 @@ def _label(c: Dict) -> str:
         parts.append(f"prune {int(100 * c['prune_ffn'])}%")
     if c.get("low_rank"):
         parts.append(f"svd {int(100 * c['low_rank'])}%")
-    parts.append(c["quantize"] + (f" +{c['keep_float']} float" if c.get("keep_float") else ""))
+    parts.append(c["quantize"] + (" asym" if c.get("asymmetric") else "") +
+                 (f"/{c['block_size']}" if c.get("block_size") else "") +
+                 (f" +{c['keep_float']} float" if c.get("keep_float") else ""))
     if c.get("float16"):
         parts.append("fp16")
     return " + ".join(parts)

@@ -37,7 +37,7 @@ def _weight_error(w: np.ndarray, bits: int, block: int) -> float:
 
 
 def measure(graph: Graph, model_file: str, folder: Path, transcribe: Callable[[Path], List[str]],
-            reference: List[str], bits: int, block_size: int) -> List[Sensitivity]:
+            reference: List[str], bits: int, block_size: int, symmetric: bool = True) -> List[Sensitivity]:
     """``transcribe(folder)`` decodes the calibration clips with the model folder given; ``folder`` holds
     the other files (tokens, ...) the model needs. Most sensitive first."""
     out = []
@@ -48,7 +48,7 @@ def measure(graph: Graph, model_file: str, folder: Path, transcribe: Callable[[P
                 shutil.copyfile(f, work / f.name)
         weights: Dict[str, np.ndarray] = {m.name: graph.array(m.weight) for m in graph.weight_matmuls()}
         for name, w in weights.items():
-            q = quantize_weights(graph, bits=bits, block_size=block_size, only=[name])
+            q = quantize_weights(graph, bits=bits, block_size=block_size, only=[name], symmetric=symmetric)
             graph.onnx.save(q.model, str(work / model_file))
             hyps = transcribe(work)
             errors = sum(edit_distance(list(r), list(h)) for r, h in zip(reference, hyps))
