@@ -87,6 +87,9 @@ def metadata(model, model_name: str) -> dict[str, str]:
         "echoic_contract_version": CONTRACT_VERSION,
         "model_name": model_name,
         "vocab_type": "char",
+        # Whisper students add sinusoidal positions by frames since the stream started, read from offset
+        # (recipes/asr/whisper_student.py); the conformer has relative positions only.
+        "positions": "offset" if isinstance(model, whisper_student.WhisperStudentCTC) else "relative",
     }
 
 
