@@ -6,8 +6,9 @@
   python3 recipes/asr/distil.py --whisper <whisper-tiny.en folder> \\
       --data ~/.cache/echoic/asr-data ~/.cache/echoic/asr-data-human --exp exp/distil --max-minutes 90
 
-The student (whisper_student.py) starts as Whisper's encoder with streaming attention, no
-absolute positions, a fbank adapter and a CTC head. Every step it learns from two signals:
+The student (whisper_student.py) starts as Whisper's encoder with streaming attention, its
+sinusoidal positions (by frames since the stream started), a fbank adapter and a CTC head.
+Every step it learns from two signals:
   * CTC on the corpus transcripts (SpecAugment on the student's input);
   * distillation: mean squared distance between its ``ln_post`` output and that of the frozen
     full-attention Whisper encoder (the teacher) on Whisper's log-mel of the same clean audio,
@@ -131,7 +132,7 @@ def main(argv=None):
     rms = fit_adapter(model, *adapter_sample(train, 200, random.Random(a.seed)))
     if a.init is not None:
         init = torch.load(a.init, map_location="cpu", weights_only=False)
-        model.load_state_dict({k: v.float() for k, v in init["model"].items()})
+        model.load_state_dict({k: v.float() for k, v in init["model"].items() if k != "positions"})
     model.to(device)
     new = [p for n, p in model.named_parameters() if any(k in n for k in NEW_PARAMS)]
     old = [p for n, p in model.named_parameters() if not any(k in n for k in NEW_PARAMS)]
@@ -142,6 +143,7 @@ def main(argv=None):
     step, spent = 0, 0.0
     if a.resume and (a.exp / "last.pt").exists():
         ck = torch.load(a.exp / "last.pt", map_location=device, weights_only=False)
+        ck["model"].pop("positions", None)  # stored by checkpoints before positions were computed
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, spent = ck["step"], ck.get("train_seconds", 0.0)

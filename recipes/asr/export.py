@@ -164,7 +164,9 @@ def random_model(seed: int, **overrides) -> StreamingConformerCTC:
 def load_checkpoint(path: Path):
     ck = torch.load(str(path), map_location="cpu", weights_only=False)
     if ck["config"].get("arch") == "whisper_student":
-        m = whisper_student.WhisperStudentCTC(whisper_student.StudentConfig(**ck["config"]))
+        cfg = {k: v for k, v in ck["config"].items() if k != "max_positions"}  # positions are computed now
+        m = whisper_student.WhisperStudentCTC(whisper_student.StudentConfig(**cfg))
+        ck["model"].pop("positions", None)
     else:
         m = StreamingConformerCTC(ModelConfig(**ck["config"]))
     m.load_state_dict(ck["model"])
