@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import text as T  # noqa: E402
-from train import Corpus, Split, batches, cmvn_stats, collate, evaluate  # noqa: E402
+from train import batches, cmvn_stats, collate, evaluate, setup  # noqa: E402
 from whisper_student import (  # noqa: E402
     TEACHER_SHIFT,
     StudentConfig,
@@ -114,13 +114,7 @@ def main(argv=None):
                     help="start from these student weights (e.g. the committed fp16 checkpoint) instead of Whisper's")
     a = ap.parse_args(argv)
 
-    torch.manual_seed(a.seed)
-    rng, nrng = random.Random(a.seed), np.random.default_rng(a.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        torch.set_num_threads(a.threads)
-    train = Corpus([Split(d / "train") for d in a.data])
-    test = Split(a.data[0] / "test")
+    rng, nrng, device, train, test = setup(a)
     tensors, n_head, dims = load_whisper_tensors(a.whisper)
     teacher = WhisperTeacher(tensors, n_head).to(device)
     model = student_from_whisper(tensors, n_head, vocab_size=len(T.TOKENS), chunk_size=a.chunk_size,

@@ -141,6 +141,17 @@ def evaluate(model, split: Split, device, limit: int = 100):
     return T.wer(refs, hyps), list(zip(refs[:3], hyps[:3]))
 
 
+def setup(a):
+    """Seeds, the device (CUDA when present, else CPU with ``a.threads`` threads) and the corpora: the
+    train splits of every ``a.data`` folder as one, and the first folder's test split."""
+    torch.manual_seed(a.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(a.threads)
+    train = Corpus([Split(d / "train") for d in a.data])
+    return random.Random(a.seed), np.random.default_rng(a.seed), device, train, Split(a.data[0] / "test")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, nargs="+", default=[Path("~/.cache/echoic/asr-data").expanduser()],
@@ -170,13 +181,7 @@ def main(argv=None):
                     help="weight of the frame-level KL(teacher || student) term added to CTC")
     a = ap.parse_args(argv)
 
-    torch.manual_seed(a.seed)
-    rng, nrng = random.Random(a.seed), np.random.default_rng(a.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        torch.set_num_threads(a.threads)
-    train = Corpus([Split(d / "train") for d in a.data])
-    test = Split(a.data[0] / "test")
+    rng, nrng, device, train, test = setup(a)
     cfg = ModelConfig(vocab_size=len(T.TOKENS), d_model=a.d_model, heads=a.heads, num_blocks=a.blocks,
                       ffn_dim=a.ffn, kernel=a.kernel, subsample_channels=a.subsample_channels)
     model = StreamingConformerCTC(cfg)
