@@ -55,9 +55,13 @@ def test_requantizing_the_shipped_int8_model_keeps_its_transcripts(tmp_path, cal
     r = compress("echoic-small-en", tmp_path / "q8", quantize="int8", calibration=calibration, eval_set=eval_set)
     first, last = r.stages[0], r.stages[-1]
     assert first.detail.startswith("int8 weights turned back to float")
-    # int8 -> float -> int8 on the same blocks gives the same weights: the transcripts must agree.
-    assert last.agreement_cer is not None and last.agreement_cer <= 0.02
+    assert last.agreement_cer is not None  # against the float model: activation rounding only
     assert abs(last.wer - first.wer) <= 0.05
+    # int8 -> float -> int8 on the same blocks gives the same weights: the same transcripts as shipped.
+    clips = sorted(calibration.iterdir())
+    shipped_rec = echoic.Recognizer("echoic-small-en", decoding="greedy")
+    again_rec = echoic.Recognizer(str(tmp_path / "q8"), decoding="greedy")
+    assert [again_rec.transcribe(str(c)).text for c in clips] == [shipped_rec.transcribe(str(c)).text for c in clips]
     assert last.file_bytes < 0.5 * first.file_bytes  # float32 -> int8
     assert last.peak_rss_bytes > 0 and last.rtf > 0
     shipped = echoic.registry.resolve_model("echoic-small-en")[0]
