@@ -15,6 +15,7 @@ file bytes, peak RSS of a fresh process (load + one clip), WER/CER/RTF (greedy, 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -74,13 +75,51 @@ def ort_dynamic(src: Path, dst: Path) -> Path:
     return dst
 
 
+def plot(rows, path: Path, title: str, set_name: str) -> None:
+    """WER vs size, one numbered point per variant (legend below); variants that broke the model are
+    drawn at the top edge with their WER in the legend, so they do not squash the useful range."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    good = [100 * r["wer"] for r in rows if r["wer"] is not None and r["wer"] < 0.5]
+    top = max(good) * 1.3 + 1 if good else 100
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for i, r in enumerate(rows, 1):
+        wer, mb = 100 * r["wer"], r["file_bytes"] / 1e6
+        color = "tab:red" if r["variant"].startswith("ONNX") else ("black" if r["variant"].startswith("float")
+                                                                  else "tab:blue")
+        ax.scatter([mb], [min(wer, top)], color=color, marker="^" if wer > top else "o")
+        ax.annotate(str(i), (mb, min(wer, top)), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_ylim(0, top * 1.05)
+    ax.set_xlabel("model files (MB, log scale)")
+    ax.set_ylabel(f"WER on {set_name} (%)")
+    ax.set_title(title)
+    legend = "\n".join(f"{i}. {r['variant']}: {r['file_bytes'] / 1e6:.1f} MB, WER {100 * r['wer']:.1f} %"
+                        + (" (off scale)" if 100 * r["wer"] > top else "") for i, r in enumerate(rows, 1))
+    fig.text(0.01, 0.01, legend, fontsize=7, va="bottom", family="monospace")
+    fig.subplots_adjust(bottom=0.36)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="float model folder, or whisper-float32")
     ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
     ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .png of the same name is written)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--replot", action="store_true", help="only redraw the PNG from the .json beside --out")
     a = ap.parse_args(argv)
+    if a.replot:
+        plot(json.loads(a.out.with_suffix(".json").read_text(encoding="utf-8")), a.out.with_suffix(".png"),
+             f"{Path(a.model).name}: size vs accuracy", Path(a.set).name)
+        return 0
     sys.path.insert(0, str(ROOT / "sdk"))
     from echoic.compress import compress, measure_model
 
@@ -110,27 +149,9 @@ def main(argv=None) -> int:
               f"`benchmarks/compress/bench_compress.py --model {a.model}`.", ""]
     a.out.write_text("\n".join(lines), encoding="utf-8")
     (a.out.with_suffix(".json")).write_text(
-        __import__("json").dumps([{"variant": label, **asdict(s)} for label, s in rows], indent=2), encoding="utf-8")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for label, s in rows:
-            ax.scatter([s.file_bytes / 1e6], [100 * s.wer], color="tab:red" if label.startswith("ONNX") else
-                       ("black" if label.startswith("float") else "tab:blue"))
-            ax.annotate(label, (s.file_bytes / 1e6, 100 * s.wer), fontsize=7, xytext=(4, 2),
-                        textcoords="offset points")
-        ax.set_xscale("log")
-        ax.set_xlabel("model files (MB, log scale)")
-        ax.set_ylabel(f"WER on {Path(a.set).name} (%)")
-        ax.set_title(f"{Path(a.model).name}: size vs accuracy")
-        fig.tight_layout()
-        fig.savefig(a.out.with_suffix(".png"), dpi=120)
-    except ImportError:
-        print("matplotlib not installed: no plot")
+        json.dumps([{"variant": label, **asdict(s)} for label, s in rows], indent=2), encoding="utf-8")
+    plot(json.loads(a.out.with_suffix(".json").read_text(encoding="utf-8")), a.out.with_suffix(".png"),
+         f"{Path(a.model).name}: size vs accuracy", Path(a.set).name)
     print("\n".join(lines))
     return 0
 
