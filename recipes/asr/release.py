@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,22 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export import export, load_checkpoint  # noqa: E402
 
 BEGIN, END = "<!-- release.py: begin -->", "<!-- release.py: end -->"
-
-# Peak RSS of a fresh process that loads the model and transcribes one clip.
-# VmHWM, not ru_maxrss: the latter survives exec and would report the parent's peak.
-_RSS_PROBE = """
-import sys, echoic
-def hwm():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-a = echoic.audio.read(sys.argv[2], downmix=True)
-before = hwm()
-rec = echoic.Recognizer(sys.argv[1], threads=1)
-rec.transcribe(a)
-print(before, hwm())
-"""
-
 
 def score(model_file: Path, sets: dict[str, Path]) -> dict:
     import echoic
@@ -63,10 +46,10 @@ def score(model_file: Path, sets: dict[str, Path]) -> dict:
 
 
 def rss_mb(model_file: Path, clip: Path) -> dict:
-    res = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(model_file), str(clip)], check=True,
-                         capture_output=True, text=True)
-    before, peak = (int(v) for v in res.stdout.split())
-    return {"peak_rss_mb": round(peak / 1024, 1), "added_by_model_mb": round((peak - before) / 1024, 1)}
+    from echoic.compress import rss_probe  # the one probe `echoic compress` reports with
+
+    before, peak = rss_probe(model_file, clip)
+    return {"peak_rss_mb": round(peak / 2**20, 1), "added_by_model_mb": round((peak - before) / 2**20, 1)}
 
 
 def card_tables(rel: dict) -> str:

@@ -141,6 +141,12 @@ def evaluate(model, split: Split, device, limit: int = 100):
     return T.wer(refs, hyps), list(zip(refs[:3], hyps[:3]))
 
 
+def ctc_loss(lp, olens, ys, ylens):
+    """CTC (blank 0) summed over the batch and divided by its utterance count."""
+    return F.ctc_loss(lp.transpose(0, 1), ys.to(lp.device), olens, ylens.to(lp.device), blank=0,
+                      reduction="sum", zero_infinity=True) / len(olens)
+
+
 def setup(a):
     """Seeds, the device (CUDA when present, else CPU with ``a.threads`` threads) and the corpora: the
     train splits of every ``a.data`` folder as one, and the first folder's test split."""
@@ -223,8 +229,7 @@ def main(argv=None):
         for idx in batches(train, a.max_frames, rng):
             x, lens, ys, ylens = collate(train, idx, True, nrng, fill)
             lp, olens = model(x.to(device), lens.to(device))
-            loss = F.ctc_loss(lp.transpose(0, 1), ys.to(device), olens, ylens.to(device), blank=0,
-                              reduction="sum", zero_infinity=True) / len(idx)
+            loss = ctc_loss(lp, olens, ys, ylens)
             if teacher is not None:
                 # The teacher sees the same (augmented) batch; both emit one frame per 4 inputs.
                 with torch.no_grad():

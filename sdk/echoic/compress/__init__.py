@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from ..errors import InvalidArgumentError, UnsupportedError
+from ..errors import CorruptDataError, InvalidArgumentError, UnsupportedError
 from .graph import Graph, onnx_module
 
 __all__ = ["compress", "CompressionReport", "Stage"]
@@ -99,25 +99,35 @@ class CompressionReport:
 
 
 # Peak RSS (VmHWM: ru_maxrss would survive exec and report the parent's peak) of a fresh process
-# that loads the model and transcribes one clip.
+# that loads the model and transcribes one clip, and its peak before loading.
 _RSS_PROBE = """
 import sys, echoic
+def hwm():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+before = hwm()
 rec = echoic.Recognizer(sys.argv[1], threads=int(sys.argv[3]), decoding="greedy")
 rec.transcribe(sys.argv[2])
-print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+print(before, hwm())
 """
 
 
-def peak_rss(model: "str | os.PathLike[str]", clip: "str | os.PathLike[str]", threads: int = 1) -> int:
-    """Bytes; -1 where /proc is not there to read it."""
+def rss_probe(model: "str | os.PathLike[str]", clip: "str | os.PathLike[str]", threads: int = 1):
+    """(peak RSS before loading, peak RSS after loading ``model`` and decoding ``clip``) in bytes, in a
+    fresh process; (-1, -1) where /proc is not there to read it."""
     import subprocess
     import sys
 
     if not Path("/proc/self/status").exists():
-        return -1
+        return -1, -1
     res = subprocess.run([sys.executable, "-c", _RSS_PROBE, os.fspath(model), os.fspath(clip), str(threads)],
                          check=True, capture_output=True, text=True)
-    return int(res.stdout.split()[-1]) * 1024
+    before, peak = (int(v) * 1024 for v in res.stdout.split()[-2:])
+    return before, peak
+
+
+def peak_rss(model: "str | os.PathLike[str]", clip: "str | os.PathLike[str]", threads: int = 1) -> int:
+    """Bytes; -1 where /proc is not there to read it."""
+    return rss_probe(model, clip, threads)[1]
 
 
 def measure_model(folder: "str | os.PathLike[str]", step: str = "model", detail: str = "", *,
@@ -210,7 +220,7 @@ def compress(
         if (f.is_file() and f.suffix != ".onnx" and not f.name.endswith(".onnx.data")
                 and f.name not in ("MODEL_CARD.md", "release.json", "compress.json") and not f.name.startswith(".")):
             shutil.copyfile(f, dst / f.name)
-    graphs = {f.name: Graph(onnx.load(str(f))) for f in _onnx_files(src)}
+    graphs = {f.name: _load(onnx, f) for f in _onnx_files(src)}
     clips = _clips(calibration)
 
     from ..asr import Recognizer
@@ -314,6 +324,13 @@ def _failure_modes(report: CompressionReport) -> List[str]:
                        f"{s.peak_rss_bytes / 2**20:.1f} MiB)")
         prev = s
     return out
+
+
+def _load(onnx, path: Path) -> Graph:
+    try:
+        return Graph(onnx.load(str(path)))
+    except Exception as e:  # protobuf's DecodeError, a truncated external-data file, ...
+        raise CorruptDataError(f"'{path}' is not a readable ONNX model: {e}") from None
 
 
 def _dequantize(graph: Graph) -> int:

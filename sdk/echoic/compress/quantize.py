@@ -14,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import UnsupportedError
+from ..errors import CorruptDataError, UnsupportedError
 from .graph import Graph
 
 
@@ -170,6 +170,9 @@ def dequantize_nbits(graph: Graph) -> int:
         if node.op_type != "MatMulNBits" or node.domain not in ("com.microsoft",):
             continue
         attrs = {a.name: h.get_attribute_value(a) for a in node.attribute}
+        if not all(isinstance(attrs.get(key), int) and 0 < attrs[key] <= 1 << 20 for key in ("K", "N", "block_size")):
+            raise CorruptDataError(f"MatMulNBits '{node.name}': K, N and block_size must be in 1..2^20, "
+                                   f"got {[attrs.get(key) for key in ('K', 'N', 'block_size')]}")
         k, n, bits, block = attrs["K"], attrs["N"], attrs.get("bits", 4), attrs["block_size"]
         if len(node.input) > 4 and any(node.input[4:]):
             raise UnsupportedError(f"MatMulNBits '{node.name}': g_idx / bias inputs are not supported")
@@ -177,6 +180,10 @@ def dequantize_nbits(graph: Graph) -> int:
             raise UnsupportedError(f"MatMulNBits '{node.name}': weights are not constant")
         packed = graph.array(node.input[1]).astype(np.int32)
         nblocks = (k + block - 1) // block
+        if bits in (4, 8) and (packed.size != n * nblocks * block * bits // 8
+                               or graph.array(node.input[2]).size != n * nblocks):
+            raise CorruptDataError(f"MatMulNBits '{node.name}': weights {packed.size} bytes / scales "
+                                   f"{graph.array(node.input[2]).size} do not fit K={k}, N={n}, block {block}")
         if bits == 8:
             q = packed.reshape(n, nblocks * block)
         elif bits == 4:
