@@ -10,31 +10,31 @@
 using namespace echoic;
 
 namespace {
-const asr::SymbolTable& Symbols() {
-  static const asr::SymbolTable s = asr::SymbolTable::FromFile(ECHOIC_FUZZ_TOKENS);
+const decoding::SymbolTable& Symbols() {
+  static const decoding::SymbolTable s = decoding::SymbolTable::FromFile(ECHOIC_FUZZ_TOKENS);
   return s;
 }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const asr::SymbolTable& sym = Symbols();
+  const decoding::SymbolTable& sym = Symbols();
   fuzz::ExpectTypedErrors([&] {
-    std::vector<asr::Hotword> hw = asr::ParseHotwords(std::string(reinterpret_cast<const char*>(data), size));
-    asr::CheckHotwordLimits(hw);
+    std::vector<decoding::Hotword> hw = decoding::ParseHotwords(std::string(reinterpret_cast<const char*>(data), size));
+    decoding::CheckHotwordLimits(hw);
     // Phrases the tokens cannot spell are refused as a whole list; keep the rest to reach the graph.
-    std::vector<asr::Hotword> spellable;
-    for (const asr::Hotword& h : hw)
+    std::vector<decoding::Hotword> spellable;
+    for (const decoding::Hotword& h : hw)
       fuzz::ExpectTypedErrors([&] {
-        (void)asr::MakeHotwordGraph(sym, {h}, 1.5f);
+        (void)decoding::MakeHotwordGraph(sym, {h}, 1.5f);
         spellable.push_back(h);
       });
-    auto g = asr::MakeHotwordGraph(sym, spellable, 1.5f);
+    auto g = decoding::MakeHotwordGraph(sym, spellable, 1.5f);
     if (!g) return;
-    asr::ContextGraph::State s = g->Root();
+    decoding::ContextGraph::State s = g->Root();
     float total = 0.f;
     for (int32_t i = 0; i < g->num_phrases(); ++i)
       for (int32_t t : g->phrase(i).tokens) {
-        asr::ContextGraph::Step st = g->Forward(s, t);
+        decoding::ContextGraph::Step st = g->Forward(s, t);
         total += st.score;
         s = st.state;
       }

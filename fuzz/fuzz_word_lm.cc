@@ -8,24 +8,25 @@
 using namespace echoic;
 
 namespace {
-const asr::SymbolTable& Symbols() {
-  static const asr::SymbolTable s = asr::SymbolTable::FromFile(ECHOIC_FUZZ_TOKENS);
+const decoding::SymbolTable& Symbols() {
+  static const decoding::SymbolTable s = decoding::SymbolTable::FromFile(ECHOIC_FUZZ_TOKENS);
   return s;
 }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const asr::SymbolTable& sym = Symbols();
+  const decoding::SymbolTable& sym = Symbols();
   fuzz::ExpectTypedErrors([&] {
-    auto lm = asr::WordLm::FromArpaText(std::string(reinterpret_cast<const char*>(data), size), sym, {}, "fuzz.arpa");
+    auto lm =
+        decoding::WordLm::FromArpaText(std::string(reinterpret_cast<const char*>(data), size), sym, {}, "fuzz.arpa");
     const int32_t n = sym.size();
     for (int32_t seed = 0; seed < 4; ++seed) {
-      asr::WordLm::State s = lm->Start();
+      decoding::WordLm::State s = lm->Start();
       for (int32_t step = 0; step < 24; ++step) {
         // The first token the lexicon allows from a pseudo-random start, so walks spell words.
         for (int32_t k = 0; k < 64; ++k) {
           const int32_t token = (seed * 131 + step * 977 + k * 31) % n;
-          asr::WordLm::Step st = (step % 5 == 4) ? lm->ForwardOutOfLexicon(s, token) : lm->Forward(s, token);
+          decoding::WordLm::Step st = (step % 5 == 4) ? lm->ForwardOutOfLexicon(s, token) : lm->Forward(s, token);
           if (st.allowed) {
             s = st.state;
             break;

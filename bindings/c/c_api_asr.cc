@@ -24,8 +24,8 @@ using echoic::c_api::Guard;
 
 namespace echoic::c_api {
 
-std::vector<asr::Hotword> ParseHotwordLines(const char* text) {
-  return text ? asr::ParseHotwords(text) : std::vector<asr::Hotword>{};
+std::vector<decoding::Hotword> ParseHotwordLines(const char* text) {
+  return text ? decoding::ParseHotwords(text) : std::vector<decoding::Hotword>{};
 }
 
 void CopyDecodingConfig(const echoic_recognizer_config& c, asr::RecognizerConfig* cfg) {

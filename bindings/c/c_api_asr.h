@@ -19,7 +19,7 @@ struct echoic_result {
 namespace echoic::c_api {
 
 // '\n'-separated phrases, each optionally followed by TAB and a boost; NULL = none.
-std::vector<asr::Hotword> ParseHotwordLines(const char* text);
+std::vector<decoding::Hotword> ParseHotwordLines(const char* text);
 
 // Copies the decoding, LM, endpoint and session fields of `c` (not model,
 // tokens or VAD) into `cfg`.

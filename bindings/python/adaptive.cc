@@ -129,7 +129,7 @@ void BindAdaptive(py::module_& m) {
       .def(
           "create_stream",
           [](asr::AdaptiveRecognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
-            std::vector<asr::Hotword> hw;
+            std::vector<decoding::Hotword> hw;
             for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
             py::gil_scoped_release release;
             return r.CreateStream(hw);

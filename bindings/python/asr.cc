@@ -188,7 +188,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly(
           "word_lm",
           [](const asr::Recognizer& r) -> py::object {
-            const asr::WordLm* lm = r.word_lm();
+            const decoding::WordLm* lm = r.word_lm();
             if (!lm) return py::none();
             py::dict d;
             d["path"] = lm->source();
@@ -202,7 +202,7 @@ void BindRecognizer(py::module_& m) {
       .def(
           "create_stream",
           [](const asr::Recognizer& r, const std::vector<std::pair<std::string, float>>& hotwords) {
-            std::vector<asr::Hotword> hw;
+            std::vector<decoding::Hotword> hw;
             for (const auto& [phrase, score] : hotwords) hw.push_back({phrase, score});
             return r.CreateStream(hw);
           },

@@ -23,7 +23,7 @@ namespace echoic::python {
 
 namespace {
 
-using asr::SymbolTable;
+using decoding::SymbolTable;
 
 std::shared_ptr<const SymbolTable> ToSymbols(const py::object& tokens, const char* who) {
   if (py::isinstance<SymbolTable>(tokens)) return tokens.cast<std::shared_ptr<SymbolTable>>();
@@ -38,20 +38,20 @@ std::shared_ptr<const SymbolTable> ToSymbols(const py::object& tokens, const cha
 }
 
 // None, or a list of phrases / (phrase, boost) pairs, each through the core's hotword rules.
-std::vector<asr::Hotword> ToHotwords(const py::object& hotwords, const char* who) {
-  std::vector<asr::Hotword> out;
+std::vector<decoding::Hotword> ToHotwords(const py::object& hotwords, const char* who) {
+  std::vector<decoding::Hotword> out;
   if (hotwords.is_none()) return out;
   ECHOIC_CHECK(!py::isinstance<py::str>(hotwords), ErrorCode::kInvalidArgument, who,
                ": hotwords is a list of phrases or (phrase, boost) pairs, not one str");
   for (py::handle h : hotwords) {
     if (py::isinstance<py::str>(h)) {
-      out.push_back(asr::MakeHotword(h.cast<std::string>(), 0.f, who));
+      out.push_back(decoding::MakeHotword(h.cast<std::string>(), 0.f, who));
     } else {
       auto pair = h.cast<std::pair<std::string, float>>();
-      out.push_back(asr::MakeHotword(pair.first, pair.second, who));
+      out.push_back(decoding::MakeHotword(pair.first, pair.second, who));
     }
   }
-  asr::CheckHotwordLimits(out);
+  decoding::CheckHotwordLimits(out);
   return out;
 }
 
@@ -100,8 +100,8 @@ class StreamDecoder {
                 float hotword_score, float frame_shift)
       : symbols_(ToSymbols(tokens, "CtcDecoder")), frame_shift_(frame_shift) {
     CheckFrameShift(frame_shift, "CtcDecoder");
-    decoder_ = asr::MakeCtcDecoder(*symbols_, symbols_->blank_id(), method, beam, ToHotwords(hotwords, "CtcDecoder"),
-                                   hotword_score);
+    decoder_ = decoding::MakeCtcDecoder(*symbols_, symbols_->blank_id(), method, beam,
+                                        ToHotwords(hotwords, "CtcDecoder"), hotword_score);
   }
 
   void Accept(const LogProbs& a) {
@@ -146,7 +146,7 @@ class StreamDecoder {
   float segment_start_ = 0.f;
   int32_t segment_ = 0;
   int64_t frames_ = 0;  // since the last Reset
-  std::unique_ptr<asr::SegmentDecoder> decoder_;
+  std::unique_ptr<decoding::SegmentDecoder> decoder_;
 };
 
 }  // namespace
@@ -156,7 +156,7 @@ void BindDecoding(py::module_& m) {
       "parse_hotwords",
       [](const std::string& text) {
         std::vector<std::pair<std::string, float>> out;
-        for (const auto& h : asr::ParseHotwords(text)) out.emplace_back(h.phrase, h.score);
+        for (const auto& h : decoding::ParseHotwords(text)) out.emplace_back(h.phrase, h.score);
         return out;
       },
       py::arg("text"),
@@ -187,7 +187,7 @@ void BindDecoding(py::module_& m) {
       .def("detokenize", &SymbolTable::Detokenize, py::arg("ids"), "Token ids -> text.")
       .def("group_words", &SymbolTable::GroupWords, py::arg("ids"), "Positions in `ids` grouped into words.")
       .def(
-          "encode", [](const SymbolTable& t, const std::string& text) { return asr::EncodeWithTokens(text, t); },
+          "encode", [](const SymbolTable& t, const std::string& text) { return decoding::EncodeWithTokens(text, t); },
           py::arg("text"), "Greedy longest-match encoding (for hotwords).")
       .def("__repr__", [](const SymbolTable& t) {
         return "<echoic.SymbolTable " + std::to_string(t.size()) + " tokens from '" + t.source() + "'>";
@@ -217,12 +217,12 @@ void BindDecoding(py::module_& m) {
         CheckFrameShift(frame_shift, "ctc_decode");
         auto symbols = ToSymbols(tokens, "ctc_decode");
         CheckMatrix(log_probs, *symbols, "ctc_decode");
-        std::unique_ptr<asr::SegmentDecoder> dec = asr::MakeCtcDecoder(
+        std::unique_ptr<decoding::SegmentDecoder> dec = decoding::MakeCtcDecoder(
             *symbols, symbols->blank_id(), method, beam, ToHotwords(hotwords, "ctc_decode"), hotword_score);
         const float* data = log_probs.data();
         const int32_t T = static_cast<int32_t>(log_probs.shape(0)), V = static_cast<int32_t>(log_probs.shape(1));
         const int32_t step = chunk_frames > 0 ? chunk_frames : std::max<int32_t>(T, 1);
-        asr::Hypothesis hyp;
+        decoding::Hypothesis hyp;
         {
           py::gil_scoped_release release;
           for (int32_t t = 0; t < T; t += step)

@@ -25,7 +25,7 @@ void AdaptiveRecognizerConfig::Validate() const {
 
 // ---- AdaptiveStream --------------------------------------------------------
 
-AdaptiveStream::AdaptiveStream(int64_t id, std::vector<Hotword> hotwords, double max_buffer_s)
+AdaptiveStream::AdaptiveStream(int64_t id, std::vector<decoding::Hotword> hotwords, double max_buffer_s)
     : id_(id), hotwords_(std::move(hotwords)), max_buffer_s_(max_buffer_s) {}
 
 AdaptiveStream::~AdaptiveStream() = default;
@@ -280,7 +280,7 @@ void AdaptiveRecognizer::Preload() {
   }
 }
 
-std::unique_ptr<AdaptiveStream> AdaptiveRecognizer::CreateStream(const std::vector<Hotword>& hotwords) {
+std::unique_ptr<AdaptiveStream> AdaptiveRecognizer::CreateStream(const std::vector<decoding::Hotword>& hotwords) {
   const size_t tier = current_tier();
   std::unique_ptr<AdaptiveStream> s(new AdaptiveStream(next_id_.fetch_add(1), hotwords, config_.max_buffer_seconds));
   s->rec_ = pool_->Get(tier);

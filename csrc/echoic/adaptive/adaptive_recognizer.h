@@ -81,13 +81,13 @@ class AdaptiveStream {
 
  private:
   friend class AdaptiveRecognizer;
-  AdaptiveStream(int64_t id, std::vector<Hotword> hotwords, double max_buffer_s);
+  AdaptiveStream(int64_t id, std::vector<decoding::Hotword> hotwords, double max_buffer_s);
   void Drain();   // inner finals -> finals_, adjusted; trims the buffer
   void Detach();  // drops the inner stream (its audio stays buffered)
   void Adjust(Result* r) const;
 
   int64_t id_;
-  std::vector<Hotword> hotwords_;
+  std::vector<decoding::Hotword> hotwords_;
   double max_buffer_s_;
   size_t tier_ = 0;
   std::string tier_name_;
@@ -112,7 +112,7 @@ class AdaptiveRecognizer {
   explicit AdaptiveRecognizer(const AdaptiveRecognizerConfig& config);
   ~AdaptiveRecognizer();
 
-  std::unique_ptr<AdaptiveStream> CreateStream(const std::vector<Hotword>& hotwords = {});
+  std::unique_ptr<AdaptiveStream> CreateStream(const std::vector<decoding::Hotword>& hotwords = {});
   bool IsReady(const AdaptiveStream& s) const;
   bool IsDone(const AdaptiveStream& s) const;
   // Moves streams whose tier is out of date (re-decoding their buffered audio),

@@ -19,6 +19,13 @@
 
 namespace echoic::asr {
 
+using decoding::Hotword;
+using decoding::Hypothesis;
+using decoding::SegmentDecoder;
+using decoding::SymbolTable;
+using decoding::WordLm;
+using decoding::WordLmConfig;
+
 void RecognizerConfig::Validate() const {
   ECHOIC_CHECK(!model.empty(), ErrorCode::kInvalidArgument, "recognizer config: 'model' is empty");
   ECHOIC_CHECK(decoding_method == "greedy" || decoding_method == "beam" || decoding_method == "auto",
@@ -223,7 +230,7 @@ void Recognizer::ResolveDecoding() {
 Recognizer::~Recognizer() = default;
 
 std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hotwords) const {
-  CheckHotwordLimits(hotwords);
+  decoding::CheckHotwordLimits(hotwords);
   if (whisper_) {
     std::vector<std::pair<std::string, float>> phrases;
     for (const auto& h : hotwords) phrases.emplace_back(h.phrase, h.score);
@@ -234,16 +241,16 @@ std::unique_ptr<Stream> Recognizer::CreateStream(const std::vector<Hotword>& hot
   }
   std::unique_ptr<SegmentDecoder> decoder;
   if (transducer_) {
-    decoder = MakeTransducerDecoder(transducer_, *symbols_, config_.decoding_method == "beam" ? config_.beam_size : 1,
-                                    {}, config_.hotword_score);
+    decoder = decoding::MakeTransducerDecoder(
+        transducer_, *symbols_, config_.decoding_method == "beam" ? config_.beam_size : 1, {}, config_.hotword_score);
     // As MakeCtcDecoder does: the biased search wins only where it completes a hotword.
     if (!hotwords.empty())
-      decoder = MakeHotwordGatedDecoder(
+      decoder = decoding::MakeHotwordGatedDecoder(
           std::move(decoder),
-          MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score));
+          decoding::MakeTransducerDecoder(transducer_, *symbols_, config_.beam_size, hotwords, config_.hotword_score));
   } else {
-    decoder = MakeCtcDecoder(*symbols_, model_->info().blank_id, config_.decoding_method, config_.beam_size, hotwords,
-                             config_.hotword_score, word_lm_);
+    decoder = decoding::MakeCtcDecoder(*symbols_, model_->info().blank_id, config_.decoding_method, config_.beam_size,
+                                       hotwords, config_.hotword_score, word_lm_);
   }
   int64_t id = next_stream_id_.fetch_add(1);
   auto stream = std::unique_ptr<Stream>(new Stream(id, model_, fbank_options_, std::move(decoder)));
@@ -304,7 +311,7 @@ void Recognizer::Decode(const std::vector<Stream*>& streams) const {
     }
     std::vector<std::vector<float>> outputs;  // log-probs (CTC) or encoder frames (transducer)
     MeasuredRun([&] { model_->Run(feats, states, &outputs); });
-    AcceptChunks(decoders, outputs, info.output_dim);
+    decoding::AcceptChunks(decoders, outputs, info.output_dim);
     for (size_t i = begin; i < end; ++i) {
       Stream* s = ready[i];
       s->frames_consumed_ += info.chunk_shift_frames();

@@ -44,14 +44,14 @@ class Recognizer {
   // WhisperModelInfo for a Whisper model folder.
   const AcousticModelInfo& model_info() const { return whisper_ ? whisper_->model().info() : model_->info(); }
   // kUnsupported for Whisper models (their vocabulary is byte-level BPE).
-  const SymbolTable& symbols() const;
+  const decoding::SymbolTable& symbols() const;
   bool is_whisper() const { return whisper_ != nullptr; }
   // The word LM beam search uses (null when none; see RecognizerConfig::lm).
-  const WordLm* word_lm() const { return word_lm_.get(); }
+  const decoding::WordLm* word_lm() const { return word_lm_.get(); }
   // See MemoryReport; first_run_bytes is filled in by the first Decode.
   MemoryReport memory_report() const;
 
-  std::unique_ptr<Stream> CreateStream(const std::vector<Hotword>& hotwords = {}) const;
+  std::unique_ptr<Stream> CreateStream(const std::vector<decoding::Hotword>& hotwords = {}) const;
 
   // True when the stream holds enough audio for its next chunk (or has a tail to flush).
   bool IsReady(const Stream& stream) const;
@@ -81,9 +81,9 @@ class Recognizer {
   RecognizerConfig config_;
   std::shared_ptr<AcousticModel> model_;
   std::shared_ptr<StreamingTransducerModel> transducer_;  // set when the model is a transducer
-  std::shared_ptr<SymbolTable> symbols_;
+  std::shared_ptr<decoding::SymbolTable> symbols_;
   std::shared_ptr<whisper::StreamingDecoder> whisper_;  // set when the model is a Whisper folder
-  std::shared_ptr<const WordLm> word_lm_;
+  std::shared_ptr<const decoding::WordLm> word_lm_;
   features::FbankOptions fbank_options_;
   std::unique_ptr<vad::VoiceActivityDetector> vad_prototype_;  // cloned per stream
   mutable std::atomic<int64_t> next_stream_id_{1};

@@ -6,8 +6,8 @@
 
 namespace echoic::asr {
 
-Result MakeResult(const Hypothesis& hyp, const SymbolTable& symbols, float frame_shift_s, float segment_start_s,
-                  int32_t segment, bool is_final) {
+Result MakeResult(const decoding::Hypothesis& hyp, const decoding::SymbolTable& symbols, float frame_shift_s,
+                  float segment_start_s, int32_t segment, bool is_final) {
   const size_t n = hyp.tokens.size();
   ECHOIC_CHECK(std::isfinite(frame_shift_s) && frame_shift_s > 0.f, ErrorCode::kInvalidArgument,
                "MakeResult: frame shift must be > 0 seconds, got ", frame_shift_s);

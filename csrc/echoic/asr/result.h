@@ -50,8 +50,8 @@ struct Result {
 // the hypothesis has them, else that token's first frame): the blank run that
 // follows is silence, not part of the word. Errors: kInvalidArgument for
 // inconsistent vector sizes, a non-positive frame shift or unknown token ids.
-Result MakeResult(const Hypothesis& hyp, const SymbolTable& symbols, float frame_shift_s, float segment_start_s = 0.f,
-                  int32_t segment = 0, bool is_final = false);
+Result MakeResult(const decoding::Hypothesis& hyp, const decoding::SymbolTable& symbols, float frame_shift_s,
+                  float segment_start_s = 0.f, int32_t segment = 0, bool is_final = false);
 
 }  // namespace echoic::asr
 

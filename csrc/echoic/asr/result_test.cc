@@ -5,9 +5,9 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::Hypothesis;
 using echoic::asr::MakeResult;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::Hypothesis;
+namespace tu = echoic::decoding::testutil;
 using tu::Id;
 
 TEST(builds_times_words_and_confidences) {

@@ -12,7 +12,7 @@
 namespace echoic::asr {
 
 Stream::Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
-               std::unique_ptr<SegmentDecoder> decoder)
+               std::unique_ptr<decoding::SegmentDecoder> decoder)
     : id_(id),
       model_(std::move(model)),
       info_(model_->info()),

@@ -14,10 +14,9 @@
 #include "echoic/features/resampler.h"
 #include "echoic/vad/vad.h"
 
-namespace echoic::asr {
-
+namespace echoic::decoding {
 class SegmentDecoder;  // recognizer.cc: greedy or beam search, per stream
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 namespace echoic::whisper {
 class StreamingDecoder;
 class StreamingState;
@@ -64,7 +63,7 @@ class Stream {
  private:
   friend class Recognizer;
   Stream(int64_t id, std::shared_ptr<const AcousticModel> model, const features::FbankOptions& fbank,
-         std::unique_ptr<SegmentDecoder> decoder);
+         std::unique_ptr<decoding::SegmentDecoder> decoder);
   Stream(int64_t id, std::shared_ptr<const whisper::StreamingDecoder> whisper,
          std::unique_ptr<whisper::StreamingState> state);
 
@@ -82,7 +81,7 @@ class Stream {
 
   int32_t frames_consumed_ = 0;  // absolute feature frame where the next chunk starts
   std::unique_ptr<ModelState> encoder_;
-  std::unique_ptr<SegmentDecoder> decoder_;
+  std::unique_ptr<decoding::SegmentDecoder> decoder_;
   int32_t segment_ = 0;
   int64_t segment_start_frame_ = 0;  // encoder frame where the current segment began
   int64_t encoder_frames_ = 0;       // encoder frames decoded so far

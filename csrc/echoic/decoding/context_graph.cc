@@ -7,7 +7,7 @@
 
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 ContextGraph::ContextGraph(const std::vector<ContextPhrase>& phrases, float default_boost, int32_t vocab_size)
     : phrases_(phrases) {
@@ -224,4 +224,4 @@ std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable
   return ids;
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -11,7 +11,7 @@
 
 #include "echoic/decoding/symbol_table.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 struct ContextPhrase {
   std::vector<int32_t> tokens;
@@ -68,6 +68,6 @@ class ContextGraph {
 // kInvalidArgument when text is empty or a character cannot be encoded.
 std::vector<int32_t> EncodeWithTokens(const std::string& text, const SymbolTable& symbols);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_CONTEXT_GRAPH_H_

@@ -5,10 +5,10 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::ContextGraph;
-using echoic::asr::ContextPhrase;
-using echoic::asr::EncodeWithTokens;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::ContextGraph;
+using echoic::decoding::ContextPhrase;
+using echoic::decoding::EncodeWithTokens;
+namespace tu = echoic::decoding::testutil;
 
 namespace {
 std::vector<int32_t> Ids(const std::string& s) {
@@ -118,7 +118,7 @@ TEST(encode_with_char_and_bpe_vocab) {
   CHECK_THROWS_CODE(EncodeWithTokens("h\xC3\xA9y", t), ErrorCode::kInvalidArgument);  // no é, no byte fallback
   CHECK_THROWS_CODE(EncodeWithTokens("   ", t), ErrorCode::kInvalidArgument);
 
-  auto bpe = echoic::asr::SymbolTable::FromString(
+  auto bpe = echoic::decoding::SymbolTable::FromString(
       "<blk> 0\n\xE2\x96\x81hel 1\n\xE2\x96\x81hello 2\nlo 3\nw 4\n\xE2\x96\x81 5\no 6\n<0xC3> 7\n<0xA9> 8\n"
       "\xE2\x96\x81wo 9\nr 10\nl 11\nd 12\n",
       "bpe");

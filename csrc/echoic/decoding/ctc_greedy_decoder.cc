@@ -5,7 +5,7 @@
 #include "echoic/decoding/log_prob_input.h"
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 CtcGreedyDecoder::CtcGreedyDecoder(int32_t vocab_size, int32_t blank_id)
     : vocab_size_(vocab_size), blank_id_(blank_id) {
@@ -68,4 +68,4 @@ void CtcGreedyDecoder::Reset() {
   run_len_.clear();
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -8,7 +8,7 @@
 
 #include "echoic/decoding/hypothesis.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 class CtcGreedyDecoder {
  public:
@@ -44,6 +44,6 @@ class CtcGreedyDecoder {
   std::vector<int32_t> run_len_;
 };
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_CTC_GREEDY_DECODER_H_

@@ -7,9 +7,9 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::CtcGreedyDecoder;
-using echoic::asr::Hypothesis;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::CtcGreedyDecoder;
+using echoic::decoding::Hypothesis;
+namespace tu = echoic::decoding::testutil;
 using tu::Id;
 using tu::kV;
 

@@ -9,7 +9,7 @@
 #include "echoic/decoding/log_prob_input.h"
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -328,4 +328,4 @@ int64_t CtcPrefixBeamSearch::trailing_blank_frames() const {
 
 bool CtcPrefixBeamSearch::decoded_something() const { return !beam_[Ranked(false)[0]].tokens.empty(); }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -12,7 +12,7 @@
 #include "echoic/decoding/hypothesis.h"
 #include "echoic/decoding/word_lm.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 struct CtcBeamSearchConfig {
   int32_t beam = 4;              // prefixes kept after each frame
@@ -87,6 +87,6 @@ class CtcPrefixBeamSearch {
   std::vector<std::pair<float, int32_t>> scratch_;  // per-frame candidate tokens
 };
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_CTC_PREFIX_BEAM_SEARCH_H_

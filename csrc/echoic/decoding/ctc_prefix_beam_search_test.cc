@@ -11,13 +11,13 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::ContextGraph;
-using echoic::asr::CtcBeamSearchConfig;
-using echoic::asr::CtcGreedyDecoder;
-using echoic::asr::CtcPrefixBeamSearch;
-using echoic::asr::EncodeWithTokens;
-using echoic::asr::Hypothesis;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::ContextGraph;
+using echoic::decoding::CtcBeamSearchConfig;
+using echoic::decoding::CtcGreedyDecoder;
+using echoic::decoding::CtcPrefixBeamSearch;
+using echoic::decoding::EncodeWithTokens;
+using echoic::decoding::Hypothesis;
+namespace tu = echoic::decoding::testutil;
 using tu::kV;
 
 namespace {
@@ -165,7 +165,7 @@ TEST(hotword_wins_only_with_context_graph) {
   CHECK(t.Detokenize(plain.Best(true).tokens) == "kat");
 
   auto graph = std::make_shared<ContextGraph>(
-      std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cat", t), 1.0f, "cat"}}, 1.5f, kV);
+      std::vector<echoic::decoding::ContextPhrase>{{EncodeWithTokens("cat", t), 1.0f, "cat"}}, 1.5f, kV);
   CtcPrefixBeamSearch biased(kV, 0, {}, graph);
   tu::FeedChunks(biased, m, kV, {2, 1});
   Hypothesis h = biased.Best(true);
@@ -182,7 +182,7 @@ TEST(unfinished_hotword_gains_nothing) {
   auto t = tu::CharVocab();
   auto m = AmbiguousCat(true);
   auto graph = std::make_shared<ContextGraph>(
-      std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cats", t), 1.0f, "cats"}}, 1.5f, kV);
+      std::vector<echoic::decoding::ContextPhrase>{{EncodeWithTokens("cats", t), 1.0f, "cats"}}, 1.5f, kV);
   CtcBeamSearchConfig cfg;
   cfg.beam = 8;
   CtcPrefixBeamSearch b(kV, 0, cfg, graph);
@@ -197,10 +197,10 @@ TEST(streams_decode_in_parallel_with_a_shared_graph) {
   // One decoder per stream, one read-only graph for all: threads give the same
   // results as decoding the streams one after another.
   auto t = tu::CharVocab();
-  auto graph =
-      std::make_shared<ContextGraph>(std::vector<echoic::asr::ContextPhrase>{{EncodeWithTokens("cat", t), 0.f, "cat"},
-                                                                             {EncodeWithTokens("dog", t), 0.f, "dog"}},
-                                     1.5f, kV);
+  auto graph = std::make_shared<ContextGraph>(
+      std::vector<echoic::decoding::ContextPhrase>{{EncodeWithTokens("cat", t), 0.f, "cat"},
+                                                   {EncodeWithTokens("dog", t), 0.f, "dog"}},
+      1.5f, kV);
   constexpr int kStreams = 4;
   std::vector<std::vector<float>> inputs;
   for (int i = 0; i < kStreams; ++i) inputs.push_back(tu::RandomLogProbs(300, kV, 100 + i, 1.5f));
@@ -229,7 +229,7 @@ TEST(reset_partial_and_errors) {
   CHECK(b.decoded_something());
   b.Accept(m.data() + kV, 3, kV);
   CHECK_EQ(b.trailing_blank_frames(), 2);
-  auto graph = std::make_shared<ContextGraph>(std::vector<echoic::asr::ContextPhrase>{{{2}, 1.f, "a"}}, 1.f);
+  auto graph = std::make_shared<ContextGraph>(std::vector<echoic::decoding::ContextPhrase>{{{2}, 1.f, "a"}}, 1.f);
   CHECK_THROWS_CODE(b.SetContextGraph(graph), ErrorCode::kState);
   b.Reset();
   CHECK(!b.decoded_something());

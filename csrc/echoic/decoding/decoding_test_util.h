@@ -11,7 +11,7 @@
 
 #include "echoic/decoding/symbol_table.h"
 
-namespace echoic::asr::testutil {
+namespace echoic::decoding::testutil {
 
 // <blk> 0, ▁ 1, a..z 2..27, ' 28.
 inline std::string CharVocabText() {
@@ -101,6 +101,6 @@ inline std::vector<int32_t> RandomSizes(uint32_t seed, int32_t count = 64, int32
   return s;
 }
 
-}  // namespace echoic::asr::testutil
+}  // namespace echoic::decoding::testutil
 
 #endif  // ECHOIC_DECODING_DECODING_TEST_UTIL_H_

@@ -6,7 +6,7 @@
 
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -96,4 +96,4 @@ void CheckHotwordLimits(const std::vector<Hotword>& hotwords) {
                  kMaxHotwordBytes, " bytes, got ", h.phrase.size(), " ('", h.phrase.substr(0, 32), "...')");
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 // A phrase to bias recognition towards, with its own boost (<= 0: the default).
 struct Hotword {
@@ -40,6 +40,6 @@ std::string NormalizeHotwordPhrase(const std::string& phrase);
 // the input in errors.
 Hotword MakeHotword(const std::string& phrase, float boost, const std::string& what);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_HOTWORDS_H_

@@ -4,8 +4,8 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::NormalizeHotwordPhrase;
-using echoic::asr::ParseHotwords;
+using echoic::decoding::NormalizeHotwordPhrase;
+using echoic::decoding::ParseHotwords;
 
 TEST(grammar_boosts_comments_and_blank_lines) {
   auto h = ParseHotwords("# names\n\nEchoic\nopen sesame\t2.5\r\nGo Forward! :3\n  # indented comment\nlast");

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 // A decoder's current best labelling. Frame indices count encoder output frames
 // (after subsampling) since the decoder's last Reset().
@@ -21,6 +21,6 @@ struct Hypothesis {
   double rank_score = 0.0;          // what the decoder ranks by (log P with LM and hotword terms)
 };
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_HYPOTHESIS_H_

@@ -4,7 +4,7 @@
 
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, int32_t vocab_size,
                    int32_t expected_vocab_size, int64_t first_frame) {
@@ -30,4 +30,4 @@ void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, 
   }
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 // Throws kInvalidArgument for a null pointer, negative frame count, a NaN /
 // +inf value (-inf is a legal log-prob) or a frame that is -inf throughout,
@@ -14,6 +14,6 @@ namespace echoic::asr {
 void CheckLogProbs(const char* who, const float* log_probs, int32_t num_frames, int32_t vocab_size,
                    int32_t expected_vocab_size, int64_t first_frame);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_LOG_PROB_INPUT_H_

@@ -7,7 +7,7 @@
 #include "echoic/decoding/ctc_prefix_beam_search.h"
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -133,4 +133,4 @@ std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32
                                  MakeBeamDecoder(symbols, blank_id, beam, hotwords, default_score, lm));
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

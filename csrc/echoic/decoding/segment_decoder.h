@@ -15,6 +15,10 @@
 #include "echoic/decoding/word_lm.h"
 
 namespace echoic::asr {
+class StreamingTransducerModel;
+}  // namespace echoic::asr
+
+namespace echoic::decoding {
 
 class SegmentDecoder {
  public:
@@ -59,9 +63,8 @@ std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32
                                                int32_t beam, const std::vector<Hotword>& hotwords, float default_score,
                                                std::shared_ptr<const WordLm> lm = nullptr);
 
-class StreamingTransducerModel;
 // beam 1 without hotwords: greedy search; else modified beam search.
-std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const StreamingTransducerModel> model,
+std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const asr::StreamingTransducerModel> model,
                                                       const SymbolTable& symbols, int32_t beam,
                                                       const std::vector<Hotword>& hotwords, float default_score);
 // Gives decoders[i] its chunk (frames x dim floats). Transducer decoders of one
@@ -69,6 +72,6 @@ std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const Stre
 void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vector<std::vector<float>>& chunks,
                   int32_t dim);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_SEGMENT_DECODER_H_

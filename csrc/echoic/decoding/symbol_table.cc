@@ -8,7 +8,7 @@
 
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -242,4 +242,4 @@ std::vector<std::vector<int32_t>> SymbolTable::GroupWords(const std::vector<int3
   return words;
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

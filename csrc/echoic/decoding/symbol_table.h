@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 class SymbolTable {
  public:
@@ -55,6 +55,6 @@ class SymbolTable {
 // Replaces invalid UTF-8 sequences by U+FFFD.
 std::string SanitizeUtf8(const std::string& bytes);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_SYMBOL_TABLE_H_

@@ -9,8 +9,8 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::SymbolTable;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::SymbolTable;
+namespace tu = echoic::decoding::testutil;
 
 namespace {
 // Message of the echoic::Error `fn` throws ("" if none).

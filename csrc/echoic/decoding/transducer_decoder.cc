@@ -7,7 +7,7 @@
 #include "echoic/asr/streaming_transducer_model.h"
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -226,7 +226,7 @@ int64_t TransducerDecoder::trailing_blank_frames() const {
 
 bool TransducerDecoder::decoded_something() const { return !BestHyp(false).frames.empty(); }
 
-void DecodeTransducerChunk(const StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
+void DecodeTransducerChunk(const asr::StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
                            const std::vector<const float*>& encoder_out, int32_t num_frames) {
   ECHOIC_CHECK(decoders.size() == encoder_out.size(), ErrorCode::kInvalidArgument, "transducer: ", decoders.size(),
                " decoders for ", encoder_out.size(), " encoder outputs");
@@ -269,4 +269,4 @@ void DecodeTransducerChunk(const StreamingTransducerModel& model, const std::vec
   }
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

@@ -20,8 +20,10 @@
 #include "echoic/decoding/hypothesis.h"
 
 namespace echoic::asr {
-
 class StreamingTransducerModel;
+}  // namespace echoic::asr
+
+namespace echoic::decoding {
 
 struct TransducerSearchConfig {
   int32_t vocab_size = 0;
@@ -94,9 +96,9 @@ class TransducerDecoder {
 // Decodes num_frames encoder frames (encoder_out[i]: num_frames x joiner_dim)
 // for every decoder, with one batched joiner run per frame and one batched
 // prediction network run per frame that needs it.
-void DecodeTransducerChunk(const StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
+void DecodeTransducerChunk(const asr::StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
                            const std::vector<const float*>& encoder_out, int32_t num_frames);
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_TRANSDUCER_DECODER_H_

@@ -13,11 +13,11 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::ContextGraph;
-using echoic::asr::ContextPhrase;
-using echoic::asr::Hypothesis;
-using echoic::asr::TransducerDecoder;
-using echoic::asr::TransducerSearchConfig;
+using echoic::decoding::ContextGraph;
+using echoic::decoding::ContextPhrase;
+using echoic::decoding::Hypothesis;
+using echoic::decoding::TransducerDecoder;
+using echoic::decoding::TransducerSearchConfig;
 
 namespace {
 

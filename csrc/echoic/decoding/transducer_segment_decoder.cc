@@ -9,7 +9,9 @@
 #include "echoic/decoding/transducer_decoder.h"
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
+
+using asr::StreamingTransducerModel;
 
 namespace {
 
@@ -86,4 +88,4 @@ void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vecto
   }
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

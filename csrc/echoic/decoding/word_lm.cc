@@ -9,7 +9,7 @@
 
 #include "echoic/runtime/error.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 namespace {
 
@@ -289,4 +289,4 @@ double WordLm::Finalize(const State& s) const {
   return score + config_.scale * kLn10 * Log10Prob(h.w1, h.w2, kEos);
 }
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding

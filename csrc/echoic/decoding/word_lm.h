@@ -14,7 +14,7 @@
 
 #include "echoic/decoding/symbol_table.h"
 
-namespace echoic::asr {
+namespace echoic::decoding {
 
 struct WordLmConfig {
   float scale = 0.8f;       // weight of ln P(word | history)
@@ -100,6 +100,6 @@ class WordLm {
   std::vector<uint8_t> token_kind_;      // 0 plain, 1 word start, 2 no text (blank/special)
 };
 
-}  // namespace echoic::asr
+}  // namespace echoic::decoding
 
 #endif  // ECHOIC_DECODING_WORD_LM_H_

@@ -10,11 +10,11 @@
 #include "testing/check.h"
 
 using echoic::ErrorCode;
-using echoic::asr::CtcBeamSearchConfig;
-using echoic::asr::CtcPrefixBeamSearch;
-using echoic::asr::WordLm;
-using echoic::asr::WordLmConfig;
-namespace tu = echoic::asr::testutil;
+using echoic::decoding::CtcBeamSearchConfig;
+using echoic::decoding::CtcPrefixBeamSearch;
+using echoic::decoding::WordLm;
+using echoic::decoding::WordLmConfig;
+namespace tu = echoic::decoding::testutil;
 
 namespace {
 
@@ -130,10 +130,11 @@ TEST(hotwords_may_leave_the_lexicon) {
   CtcPrefixBeamSearch lm_only(tu::kV, 0, cfg, nullptr, Lm(0.5f, 1.f));
   lm_only.Accept(lp.data(), T, tu::kV);
   CHECK(sym.Detokenize(lm_only.Best(true).tokens) != "public dog");
-  echoic::asr::ContextPhrase dog;
-  dog.tokens = echoic::asr::EncodeWithTokens("dog", sym);
+  echoic::decoding::ContextPhrase dog;
+  dog.tokens = echoic::decoding::EncodeWithTokens("dog", sym);
   dog.label = "dog";
-  auto graph = std::make_shared<echoic::asr::ContextGraph>(std::vector<echoic::asr::ContextPhrase>{dog}, 2.f, tu::kV);
+  auto graph =
+      std::make_shared<echoic::decoding::ContextGraph>(std::vector<echoic::decoding::ContextPhrase>{dog}, 2.f, tu::kV);
   CtcPrefixBeamSearch with_hotword(tu::kV, 0, cfg, graph, Lm(0.5f, 1.f));
   with_hotword.Accept(lp.data(), T, tu::kV);
   CHECK(sym.Detokenize(with_hotword.Best(true).tokens) == "public dog");
@@ -166,7 +167,7 @@ TEST(bad_arpa_files_are_typed_errors) {
 // while an out-of-lexicon word is open: the open word is closed as <unk> without
 // looking up trie node -1 (a heap read before the trie, seen under ASan).
 TEST(out_of_lexicon_word_closed_by_an_unspellable_word_start) {
-  auto sym = echoic::asr::SymbolTable::FromString(tu::CharVocabText() + "\xE2\x96\x81zq 29\n", "bpe-ish");
+  auto sym = echoic::decoding::SymbolTable::FromString(tu::CharVocabText() + "\xE2\x96\x81zq 29\n", "bpe-ish");
   auto lm = WordLm::FromArpaText(kArpa, sym, WordLmConfig{1.f, 0.f}, "test.arpa");
   auto st = lm->Start();
   for (char c : std::string(" dog")) st = lm->ForwardOutOfLexicon(st, tu::Id(c)).state;
