@@ -184,13 +184,22 @@ void StreamingTransducerModel::Run(const std::vector<const float*>& features, co
   }
 }
 
-std::vector<float> StreamingTransducerModel::RunDecoder(const std::vector<int64_t>& contexts) const {
+decoding::TransducerNetworkDims StreamingTransducerModel::dims() const {
+  decoding::TransducerNetworkDims d;
+  d.vocab_size = info_.vocab_size;
+  d.blank_id = info_.blank_id;
+  d.context_size = info_.context_size;
+  d.joiner_dim = info_.joiner_dim;
+  return d;
+}
+
+std::vector<float> StreamingTransducerModel::RunDecoder(const int64_t* contexts, int32_t num_contexts) const {
   const int64_t cs = info_.context_size;
-  ECHOIC_CHECK(!contexts.empty() && contexts.size() % cs == 0, ErrorCode::kInvalidArgument, "model '", decoder_->name(),
-               "': ", contexts.size(), " context ids is not a multiple of context_size ", cs);
-  const int64_t n = static_cast<int64_t>(contexts.size()) / cs;
+  ECHOIC_CHECK(contexts != nullptr && num_contexts > 0, ErrorCode::kInvalidArgument, "model '", decoder_->name(),
+               "': ", num_contexts, " contexts for the prediction network");
+  const int64_t n = num_contexts;
   ort::Tensor y(ort::ElementType::kInt64, {n, cs});
-  std::memcpy(y.data<int64_t>(), contexts.data(), sizeof(int64_t) * contexts.size());
+  std::memcpy(y.data<int64_t>(), contexts, sizeof(int64_t) * static_cast<size_t>(n * cs));
   std::vector<ort::Tensor> r = decoder_->Run(dec_in_, {&y}, dec_out_);
   ECHOIC_CHECK(r[0].numel() == n * info_.joiner_dim && !r[0].shape().empty() && r[0].shape()[0] == n, ErrorCode::kModel,
                "model '", decoder_->name(), "': output '", dec_out_[0], "' has shape ", r[0].ShapeString(),
@@ -199,17 +208,17 @@ std::vector<float> StreamingTransducerModel::RunDecoder(const std::vector<int64_
   return std::vector<float>(p, p + n * info_.joiner_dim);
 }
 
-std::vector<float> StreamingTransducerModel::RunJoiner(const std::vector<float>& encoder_out,
-                                                       const std::vector<float>& decoder_out) const {
+std::vector<float> StreamingTransducerModel::RunJoiner(const float* encoder_out, const float* decoder_out,
+                                                       int32_t rows) const {
   const int64_t J = info_.joiner_dim;
-  ECHOIC_CHECK(!encoder_out.empty() && encoder_out.size() == decoder_out.size() && encoder_out.size() % J == 0,
-               ErrorCode::kInvalidArgument, "model '", joiner_->name(), "': joiner inputs of ", encoder_out.size(),
-               " and ", decoder_out.size(), " floats for joiner_dim ", J);
-  const int64_t n = static_cast<int64_t>(encoder_out.size()) / J;
+  ECHOIC_CHECK(encoder_out != nullptr && decoder_out != nullptr && rows > 0, ErrorCode::kInvalidArgument, "model '",
+               joiner_->name(), "': ", rows, " joiner rows");
+  const int64_t n = rows;
+  const size_t floats = static_cast<size_t>(n * J);
   ort::Tensor a(ort::ElementType::kFloat32, {n, J});
   ort::Tensor b(ort::ElementType::kFloat32, {n, J});
-  std::memcpy(a.data<float>(), encoder_out.data(), sizeof(float) * encoder_out.size());
-  std::memcpy(b.data<float>(), decoder_out.data(), sizeof(float) * decoder_out.size());
+  std::memcpy(a.data<float>(), encoder_out, sizeof(float) * floats);
+  std::memcpy(b.data<float>(), decoder_out, sizeof(float) * floats);
   std::vector<ort::Tensor> r = joiner_->Run(join_in_, {&a, &b}, join_out_);
   ECHOIC_CHECK(r[0].shape().size() == 2 && r[0].shape()[0] == n && r[0].shape()[1] == info_.vocab_size,
                ErrorCode::kModel, "model '", joiner_->name(), "': output '", join_out_[0], "' has shape ",

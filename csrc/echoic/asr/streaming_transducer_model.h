@@ -8,6 +8,9 @@
 //                 -> encoder_out [N, T', joiner_dim], next_h, next_c
 //   decoder.onnx: y [N, context_size] int64 -> decoder_out [N, joiner_dim]
 //   joiner.onnx:  encoder_out [N, joiner_dim], decoder_out [N, joiner_dim] -> logit [N, vocab]
+//
+// The decoder and joiner are what decoding/'s transducer search runs: the model
+// implements decoding::TransducerNetworks for it.
 #ifndef ECHOIC_ASR_STREAMING_TRANSDUCER_MODEL_H_
 #define ECHOIC_ASR_STREAMING_TRANSDUCER_MODEL_H_
 
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "echoic/asr/acoustic_model.h"
+#include "echoic/decoding/transducer_networks.h"
 #include "echoic/ort/session.h"
 
 namespace echoic::asr {
@@ -38,7 +42,7 @@ struct TransducerEncoderState : ModelState {
   size_t Bytes() const override { return (h.size() + c.size()) * sizeof(float); }
 };
 
-class StreamingTransducerModel final : public AcousticModel {
+class StreamingTransducerModel final : public AcousticModel, public decoding::TransducerNetworks {
  public:
   // Validates the three sessions against the contract; kModel names the file
   // and the metadata key or tensor at fault.
@@ -56,10 +60,12 @@ class StreamingTransducerModel final : public AcousticModel {
   void Run(const std::vector<const float*>& features, const std::vector<ModelState*>& states,
            std::vector<std::vector<float>>* out) const override;
 
-  // contexts: n x context_size token ids (-1 = none). Returns n x joiner_dim.
-  std::vector<float> RunDecoder(const std::vector<int64_t>& contexts) const;
-  // encoder_out, decoder_out: n x joiner_dim each. Returns n x vocab_size logits.
-  std::vector<float> RunJoiner(const std::vector<float>& encoder_out, const std::vector<float>& decoder_out) const;
+  // decoding::TransducerNetworks: sizes from info(); the decoder and joiner sessions.
+  decoding::TransducerNetworkDims dims() const override;
+  // contexts: num_contexts x context_size token ids (-1 = none). Returns num_contexts x joiner_dim.
+  std::vector<float> RunDecoder(const int64_t* contexts, int32_t num_contexts) const override;
+  // encoder_out, decoder_out: rows x joiner_dim each. Returns rows x vocab_size logits.
+  std::vector<float> RunJoiner(const float* encoder_out, const float* decoder_out, int32_t rows) const override;
 
  private:
   std::shared_ptr<ort::Session> encoder_, decoder_, joiner_;

@@ -12,11 +12,8 @@
 #include "echoic/decoding/hotwords.h"
 #include "echoic/decoding/hypothesis.h"
 #include "echoic/decoding/symbol_table.h"
+#include "echoic/decoding/transducer_networks.h"
 #include "echoic/decoding/word_lm.h"
-
-namespace echoic::asr {
-class StreamingTransducerModel;
-}  // namespace echoic::asr
 
 namespace echoic::decoding {
 
@@ -63,12 +60,14 @@ std::unique_ptr<SegmentDecoder> MakeCtcDecoder(const SymbolTable& symbols, int32
                                                int32_t beam, const std::vector<Hotword>& hotwords, float default_score,
                                                std::shared_ptr<const WordLm> lm = nullptr);
 
-// beam 1 without hotwords: greedy search; else modified beam search.
-std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const asr::StreamingTransducerModel> model,
+// beam 1 without hotwords: greedy search; else modified beam search. The decoder
+// keeps `networks` (e.g. an asr::StreamingTransducerModel) and runs them.
+std::unique_ptr<SegmentDecoder> MakeTransducerDecoder(std::shared_ptr<const TransducerNetworks> networks,
                                                       const SymbolTable& symbols, int32_t beam,
                                                       const std::vector<Hotword>& hotwords, float default_score);
-// Gives decoders[i] its chunk (frames x dim floats). Transducer decoders of one
-// model share batched prediction network and joiner runs; others go one by one.
+// Gives decoders[i] its chunk (frames x dim floats). Transducer decoders over the
+// same TransducerNetworks share batched prediction network and joiner runs; others
+// go one by one.
 void AcceptChunks(const std::vector<SegmentDecoder*>& decoders, const std::vector<std::vector<float>>& chunks,
                   int32_t dim);
 

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "echoic/asr/streaming_transducer_model.h"
 #include "echoic/runtime/error.h"
 
 namespace echoic::decoding {
@@ -226,19 +225,31 @@ int64_t TransducerDecoder::trailing_blank_frames() const {
 
 bool TransducerDecoder::decoded_something() const { return !BestHyp(false).frames.empty(); }
 
-void DecodeTransducerChunk(const asr::StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
+void DecodeTransducerChunk(const TransducerNetworks& networks, const std::vector<TransducerDecoder*>& decoders,
                            const std::vector<const float*>& encoder_out, int32_t num_frames) {
   ECHOIC_CHECK(decoders.size() == encoder_out.size(), ErrorCode::kInvalidArgument, "transducer: ", decoders.size(),
                " decoders for ", encoder_out.size(), " encoder outputs");
   if (decoders.empty()) return;
-  const int32_t J = model.info().joiner_dim, V = model.info().vocab_size;
+  const TransducerNetworkDims dims = networks.dims();
+  const int32_t J = dims.joiner_dim, V = dims.vocab_size;
+  for (const TransducerDecoder* d : decoders) {
+    const TransducerSearchConfig& c = d->config();
+    ECHOIC_CHECK(c.vocab_size == V && c.context_size == dims.context_size && c.decoder_dim == J,
+                 ErrorCode::kInvalidArgument, "transducer: a search for vocab ", c.vocab_size, ", context ",
+                 c.context_size, ", decoder_dim ", c.decoder_dim, " on networks of vocab ", V, ", context ",
+                 dims.context_size, ", joiner_dim ", J);
+  }
   std::vector<int32_t> counts(decoders.size());
   std::vector<int64_t> contexts;
   auto resolve = [&]() {
     contexts.clear();
-    for (size_t i = 0; i < decoders.size(); ++i) counts[i] = decoders[i]->PendingContexts(&contexts);
-    if (contexts.empty()) return;
-    std::vector<float> out = model.RunDecoder(contexts);
+    int32_t pending = 0;
+    for (size_t i = 0; i < decoders.size(); ++i) {
+      counts[i] = decoders[i]->PendingContexts(&contexts);
+      pending += counts[i];
+    }
+    if (pending == 0) return;
+    std::vector<float> out = networks.RunDecoder(contexts.data(), pending);
     size_t row = 0;
     for (size_t i = 0; i < decoders.size(); ++i) {
       decoders[i]->SetDecoderOuts(out.data() + row * J, counts[i]);
@@ -258,7 +269,7 @@ void DecodeTransducerChunk(const asr::StreamingTransducerModel& model, const std
         dec.insert(dec.end(), d, d + J);
       }
     }
-    std::vector<float> logits = model.RunJoiner(enc, dec);
+    std::vector<float> logits = networks.RunJoiner(enc.data(), dec.data(), static_cast<int32_t>(enc.size() / J));
     size_t row = 0;
     for (TransducerDecoder* d : decoders) {
       const int32_t rows = d->NumRows();

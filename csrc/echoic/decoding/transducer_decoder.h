@@ -18,10 +18,7 @@
 
 #include "echoic/decoding/context_graph.h"
 #include "echoic/decoding/hypothesis.h"
-
-namespace echoic::asr {
-class StreamingTransducerModel;
-}  // namespace echoic::asr
+#include "echoic/decoding/transducer_networks.h"
 
 namespace echoic::decoding {
 
@@ -95,8 +92,9 @@ class TransducerDecoder {
 
 // Decodes num_frames encoder frames (encoder_out[i]: num_frames x joiner_dim)
 // for every decoder, with one batched joiner run per frame and one batched
-// prediction network run per frame that needs it.
-void DecodeTransducerChunk(const asr::StreamingTransducerModel& model, const std::vector<TransducerDecoder*>& decoders,
+// prediction network run per frame that needs it. Every decoder's config must
+// match the networks' dims (kInvalidArgument).
+void DecodeTransducerChunk(const TransducerNetworks& networks, const std::vector<TransducerDecoder*>& decoders,
                            const std::vector<const float*>& encoder_out, int32_t num_frames);
 
 }  // namespace echoic::decoding

@@ -1,14 +1,18 @@
 // Transducer search on synthetic networks: the "prediction network" output is
 // the context itself, and the "joiner" is a per-frame table that may depend on
-// the last token, so every expected result can be worked out by hand.
+// the last token, so every expected result can be worked out by hand. The same
+// networks behind decoding::TransducerNetworks drive DecodeTransducerChunk.
 #include "echoic/decoding/transducer_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include "echoic/decoding/context_graph.h"
+#include "echoic/decoding/transducer_networks.h"
 #include "echoic/runtime/error.h"
 #include "testing/check.h"
 
@@ -17,6 +21,8 @@ using echoic::decoding::ContextGraph;
 using echoic::decoding::ContextPhrase;
 using echoic::decoding::Hypothesis;
 using echoic::decoding::TransducerDecoder;
+using echoic::decoding::TransducerNetworkDims;
+using echoic::decoding::TransducerNetworks;
 using echoic::decoding::TransducerSearchConfig;
 
 namespace {
@@ -53,6 +59,37 @@ void Run(TransducerDecoder* d, const Table& table, int32_t frames, int32_t first
     }
     d->Step(logits.data(), d->NumRows(), kV);
   }
+}
+
+// Those networks as TransducerNetworks: an encoder frame is {t, 0}, the prediction
+// network's output is its context, and the joiner looks up table(t, last token).
+class TableNetworks final : public TransducerNetworks {
+ public:
+  explicit TableNetworks(Table table) : table_(std::move(table)) {}
+  TransducerNetworkDims dims() const override { return {kV, 0, 2, 2}; }
+  std::vector<float> RunDecoder(const int64_t* contexts, int32_t num_contexts) const override {
+    ++decoder_runs;
+    return std::vector<float>(contexts, contexts + 2 * num_contexts);
+  }
+  std::vector<float> RunJoiner(const float* encoder_out, const float* decoder_out, int32_t rows) const override {
+    ++joiner_runs;
+    std::vector<float> logits;
+    for (int32_t r = 0; r < rows; ++r) {
+      const auto t = static_cast<int32_t>(encoder_out[2 * r]), last = static_cast<int32_t>(decoder_out[2 * r + 1]);
+      for (double p : table_(t, last)) logits.push_back(static_cast<float>(std::log(std::max(p, 1e-12))));
+    }
+    return logits;
+  }
+  mutable int32_t decoder_runs = 0, joiner_runs = 0;
+
+ private:
+  Table table_;
+};
+
+std::vector<float> EncoderFrames(int32_t frames) {
+  std::vector<float> enc;
+  for (int32_t t = 0; t < frames; ++t) enc.insert(enc.end(), {static_cast<float>(t), 0.f});
+  return enc;
 }
 
 // Frame 0: blank .3, a .3, b .4; frame 1: blank .6, a .4, b 0 (whatever came before).
@@ -149,6 +186,45 @@ TEST(ResetStartsANewSegmentAndKeepsTheTokenContext) {
   CHECK(ctx == (std::vector<int64_t>{0, 1}));  // "a" was the best labelling
   Run(&d, TwoFrames, 2);
   CHECK(d.Best().frames == (std::vector<int32_t>{0}));  // frames count from the reset
+}
+
+TEST(DecodeTransducerChunkBatchesStreamsThroughTransducerNetworks) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  constexpr int32_t kFrames = 40;
+  std::vector<std::vector<double>> probs(kFrames * kV);
+  for (auto& row : probs) {
+    row = {u(rng) * 2.0, u(rng), u(rng)};
+    double s = row[0] + row[1] + row[2];
+    for (double& p : row) p /= s;
+  }
+  Table table = [&](int32_t frame, int32_t last) { return probs[frame * kV + std::max(last, 0)]; };
+  TransducerDecoder ref_greedy(Config(1)), ref_beam(Config(4));
+  Run(&ref_greedy, table, kFrames);
+  Run(&ref_beam, table, kFrames);
+
+  TableNetworks net(table);
+  TransducerDecoder greedy(Config(1)), beam(Config(4));
+  const std::vector<float> enc = EncoderFrames(kFrames);
+  for (int32_t start = 0; start < kFrames; start += 7) {  // chunks of 7 frames, the last one shorter
+    const int32_t n = std::min(7, kFrames - start);
+    const float* chunk = enc.data() + 2 * start;
+    echoic::decoding::DecodeTransducerChunk(net, {&greedy, &beam}, {chunk, chunk}, n);
+  }
+  CHECK_EQ(net.joiner_runs, kFrames);  // one joiner run per frame for both streams
+  CHECK(net.decoder_runs <= kFrames + 6);
+  for (auto [got, want] : {std::make_pair(&greedy, &ref_greedy), std::make_pair(&beam, &ref_beam)}) {
+    CHECK(got->Best().tokens == want->Best().tokens);
+    CHECK(got->Best().frames == want->Best().frames);
+    CHECK_NEAR(got->Best().log_prob, want->Best().log_prob, 1e-9);
+  }
+  CHECK(!beam.Best().tokens.empty());
+
+  TransducerSearchConfig wide = Config(1);
+  wide.decoder_dim = 3;  // does not match the networks' joiner_dim
+  TransducerDecoder mismatched(wide);
+  CHECK_THROWS_CODE(echoic::decoding::DecodeTransducerChunk(net, {&mismatched}, {enc.data()}, 1),
+                    ErrorCode::kInvalidArgument);
 }
 
 TEST(MisuseIsRejected) {
