@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from .. import audio as _audio
 from ..asr import Recognizer, Result, Transcript, _hotword_list
@@ -94,6 +94,31 @@ def transcript_json(path: str, t: Transcript, seconds: float, elapsed: float, mo
     return out
 
 
+def error_json(path: str, exc: BaseException, model: str = "") -> dict:
+    """The JSON object of a file that could not be transcribed (`echoic transcribe --ray`): the
+    fields of :func:`transcript_json`, empty, and ``error`` with the exception's class name (the
+    typed echoic errors: ``CorruptDataError``, ``EchoicIOError``...) and message."""
+    return {"schema": JSON_SCHEMA, "file": path, "model": model, "text": "", "words": [], "segments": [],
+            "duration": None, "error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def decode_audio(rec, a: "_audio.Audio", chunk_ms: float, hotwords=None,
+                 on_partial: Optional[Callable[[Result], None]] = None) -> Tuple[Transcript, float]:
+    """One file through ``rec`` as `echoic transcribe` decodes it: fed in ``chunk_ms`` chunks, the
+    finals joined into a Transcript; with the decoding wall time. ``on_partial`` gets each partial."""
+    step = max(1, int(a.sample_rate * chunk_ms / 1000))
+    chunks = (a.samples[j : j + step] for j in range(0, len(a.samples), step))
+    start = time.perf_counter()
+    segments: List[Result] = []
+    for r in rec.stream(chunks, a.sample_rate, partials=on_partial is not None, hotwords=hotwords):
+        if r.is_final:
+            segments.append(r)
+        elif on_partial is not None:
+            on_partial(r)
+    elapsed = time.perf_counter() - start
+    return Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments), elapsed
+
+
 _EXTENSIONS = {"text": "txt", "json": "json", "srt": "srt", "vtt": "vtt"}
 
 
@@ -171,6 +196,11 @@ def decoding_options(args: argparse.Namespace) -> DecodingOptions:
                            word_bonus=args.word_bonus, threads=args.threads)
 
 
+def _show_partial(r: Result) -> None:
+    sys.stderr.write(f"\r\033[K... {r.text[-100:]}")
+    sys.stderr.flush()
+
+
 def _make_recognizer(args: argparse.Namespace):
     if not args.memory_budget and not args.fallback_model:
         return Recognizer(args.model, options=decoding_options(args))
@@ -222,25 +252,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             print(f"echoic: {path}: {exc}", file=sys.stderr)
             status = 1
             continue
-        step = max(1, int(a.sample_rate * args.chunk_ms / 1000))
-        chunks = (a.samples[j : j + step] for j in range(0, len(a.samples), step))
-        start = time.perf_counter()
-        segments: List[Result] = []
-        for r in rec.stream(chunks, a.sample_rate, partials=args.partials, hotwords=hotwords):
-            if r.is_final:
-                segments.append(r)
-            elif args.partials:
-                sys.stderr.write(f"\r\033[K... {r.text[-100:]}")
-                sys.stderr.flush()
+        t, elapsed = decode_audio(rec, a, args.chunk_ms, hotwords, _show_partial if args.partials else None)
         if args.partials:
             sys.stderr.write("\r\033[K")
         if hasattr(rec, "counters"):
             c = rec.counters
-            print(f"echoic: {path}: tiers used {sorted({s.model for s in segments if s.model})}; switches down "
+            print(f"echoic: {path}: tiers used {sorted({s.model for s in t.segments if s.model})}; switches down "
                   f"{c['switches_down']}, up {c['switches_up']}, failed loads {c['failed_loads']}, re-decoded "
                   f"{c['redecoded_seconds']:.2f} s", file=sys.stderr, flush=True)
-        elapsed = time.perf_counter() - start
-        t = Transcript(text=" ".join(s.text for s in segments if s.text), segments=segments)
         if args.format == "json":
             doc = json.dumps(transcript_json(path, t, a.duration, elapsed, str(args.model), timing=args.timing),
                              ensure_ascii=False) + "\n"
