@@ -49,7 +49,7 @@ from whisper_student import (  # noqa: E402
     student_from_whisper,
 )
 
-NEW_PARAMS = ("adapter.", "ctc.", "rel_bias")
+NEW_PARAMS = ("adapter.", "ctc.", "rel_bias", "head.", "head_ln.")
 
 
 def adapter_sample(train, n: int, rng: random.Random):
@@ -98,6 +98,9 @@ def main(argv=None):
     ap.add_argument("--exp", type=Path, default=Path("exp/distil"))
     ap.add_argument("--chunk-size", type=int, default=16, help="output frames per chunk (20 ms each)")
     ap.add_argument("--left-chunks", type=int, default=4, help="attention cache, in chunks")
+    ap.add_argument("--head-blocks", type=int, default=1,
+                    help="new chunked-attention blocks between Whisper's ln_post and the CTC head")
+    ap.add_argument("--head-ffn", type=int, default=768, help="FFN width of the head blocks")
     ap.add_argument("--max-frames", type=int, default=8000, help="padded fbank frames per batch")
     ap.add_argument("--lr", type=float, default=1e-3, help="new parameters; pretrained ones take lr/10")
     ap.add_argument("--warmup", type=int, default=100)
@@ -118,7 +121,8 @@ def main(argv=None):
     tensors, n_head, dims = load_whisper_tensors(a.whisper)
     teacher = WhisperTeacher(tensors, n_head).to(device)
     model = student_from_whisper(tensors, n_head, vocab_size=len(T.TOKENS), chunk_size=a.chunk_size,
-                                 num_left_chunks=a.left_chunks)
+                                 num_left_chunks=a.left_chunks, head_blocks=a.head_blocks,
+                                 head_ffn_dim=a.head_ffn)
     del tensors
     mean, istd = cmvn_stats(train)
     model.cmvn.mean.copy_(mean)
@@ -126,7 +130,14 @@ def main(argv=None):
     rms = fit_adapter(model, *adapter_sample(train, 200, random.Random(a.seed)))
     if a.init is not None:
         init = torch.load(a.init, map_location="cpu", weights_only=False)
-        model.load_state_dict({k: v.float() for k, v in init["model"].items() if k != "positions"})
+        state = {k: v.float() for k, v in init["model"].items() if k != "positions"}
+        # A checkpoint without head blocks continues into a model with them: the head's blocks
+        # start new; its CTC layer is kept only when it already read a head block's output.
+        if any(k.startswith("head.") for k in model.state_dict()) and not any(k.startswith("head.") for k in state):
+            state = {k: v for k, v in state.items() if not k.startswith("ctc.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith(("head.", "head_ln.", "ctc.")) for k in missing):
+            raise SystemExit(f"{a.init}: does not fit the student (missing {missing}, unexpected {unexpected})")
     model.to(device)
     new = [p for n, p in model.named_parameters() if any(k in n for k in NEW_PARAMS)]
     old = [p for n, p in model.named_parameters() if not any(k in n for k in NEW_PARAMS)]

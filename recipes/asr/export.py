@@ -53,8 +53,8 @@ def example_inputs(model, batch: int = 1):
         torch.randn(batch, t, cfg.feature_dim),
         torch.full((batch,), s, dtype=torch.int64),
         torch.tensor([s], dtype=torch.int64),
-        torch.zeros(cfg.num_blocks, batch * cfg.heads, s, dk2),
-        torch.zeros(cfg.num_blocks, batch, cfg.d_model, cfg.kernel - 1),
+        torch.zeros(cfg.cache_layers, batch * cfg.heads, s, dk2),
+        torch.zeros(cfg.cache_layers, batch, cfg.d_model, cfg.kernel - 1),
         torch.ones(batch, 1, s + cfg.chunk_size, dtype=torch.bool),
     )
 
@@ -65,7 +65,7 @@ def metadata(model, model_name: str) -> dict[str, str]:
     return {
         # read by sherpa-onnx
         "head": str(cfg.heads),
-        "num_blocks": str(cfg.num_blocks),
+        "num_blocks": str(cfg.cache_layers),  # layers of the attention cache
         "output_size": str(cfg.d_model),
         "cnn_module_kernel": str(cfg.kernel),
         "right_context": str(right_context),

@@ -41,6 +41,10 @@ class ModelConfig:
     def cache_size(self) -> int:
         return self.chunk_size * self.num_left_chunks
 
+    @property
+    def cache_layers(self) -> int:  # attention-cache layers (the contract's num_blocks)
+        return self.num_blocks
+
     def to_dict(self) -> dict:
         return asdict(self)
 

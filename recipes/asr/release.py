@@ -58,7 +58,9 @@ def card_tables(rel: dict) -> str:
     if c.get("arch") == "whisper_student":
         encoder = (f"Whisper encoder made streaming (whisper_student.py): d={c['d_model']}, "
                    f"{c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, chunk {c['chunk_size']} "
-                   f"frames = {c['chunk_size'] * 20} ms, {c['num_left_chunks']} left chunks cached, subsampling 2")
+                   f"frames = {c['chunk_size'] * 20} ms, {c['num_left_chunks']} left chunks cached, subsampling 2"
+                   + (f"; CTC head: {c['head_blocks']} new block(s), FFN {c['head_ffn_dim']}"
+                      if c.get("head_blocks") else ""))
     else:
         encoder = (f"d={c['d_model']}, {c['num_blocks']} blocks, {c['heads']} heads, FFN {c['ffn_dim']}, "
                    f"conv kernel {c['kernel']}, subsampling channels {c['subsample_channels'] or c['d_model']}")

@@ -94,6 +94,7 @@ def test_training_logs_both_losses_and_resumes(trained):
     changed = [k for k, v in last["model"].items() if v.dtype.is_floating_point
                and not torch.equal(v, first["model"][k])]
     assert any(k.startswith("blocks.") for k in changed) and any(k.startswith("ctc.") for k in changed)
+    assert last["config"]["head_blocks"] == 1 and any(k.startswith("head.0.") for k in changed)
 
 
 def test_export_matches_training_forward_and_runs_in_echoic_and_sherpa(recipe, trained):
@@ -106,6 +107,7 @@ def test_export_matches_training_forward_and_runs_in_echoic_and_sherpa(recipe, t
     meta = sess.get_modelmeta().custom_metadata_map
     assert (meta["subsampling_factor"], meta["right_context"], meta["cnn_module_kernel"]) == ("2", "4", "2")
     assert int(meta["chunk_size"]) * 20 <= 320  # 320 ms chunks or less
+    assert meta["num_blocks"] == str(model.cfg.cache_layers) == "5"  # Whisper's 4 blocks + the head's
 
     x, _ = sf.read(str(KEYWORDS / "porcupine.wav"), dtype="float32")
     feats = recipe["data"].fbank(x[:16000 * 2])
@@ -113,8 +115,8 @@ def test_export_matches_training_forward_and_runs_in_echoic_and_sherpa(recipe, t
     with torch.no_grad():
         want, olens = model(torch.from_numpy(feats)[None], torch.tensor([len(feats)]))
     s, c, t = cfg.cache_size, cfg.chunk_size, model.chunk_frames()
-    att = np.zeros((cfg.num_blocks, cfg.heads, s, 2 * cfg.d_model // cfg.heads), np.float32)
-    cnn = np.zeros((cfg.num_blocks, 1, cfg.d_model, 1), np.float32)
+    att = np.zeros((cfg.cache_layers, cfg.heads, s, 2 * cfg.d_model // cfg.heads), np.float32)
+    cnn = np.zeros((cfg.cache_layers, 1, cfg.d_model, 1), np.float32)
     got, pos, done = [], 0, 0
     while pos + t <= len(feats):
         mask = np.ones((1, 1, s + c), bool)
