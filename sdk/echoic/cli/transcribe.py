@@ -221,9 +221,69 @@ def _make_recognizer(args: argparse.Namespace):
     return rec
 
 
+#: `--ray` with no address: start a local Ray on this machine.
+RAY_LOCAL = "local"
+
+
+def _ray_address(value: str) -> bool:
+    """Whether what followed `--ray` is a cluster address ("auto", "host:port", "ray://...")
+    rather than the first audio file (`--ray a.wav b.wav`)."""
+    if value in ("auto", RAY_LOCAL) or value.startswith("ray://"):
+        return True
+    host, sep, port = value.rpartition(":")
+    return bool(sep and host and port.isdigit() and "/" not in value and not os.path.exists(value))
+
+
+def cmd_transcribe_ray(args: argparse.Namespace) -> int:
+    """`echoic transcribe --ray [ADDRESS] --output-dir DIR FILES...`: the files on a Ray cluster
+    (echoic.distributed.transcribe_files), one JSON line each in DIR/transcripts.jsonl."""
+    from ..distributed import transcribe_files
+    from .common import UsageError
+
+    if not _ray_address(args.ray):
+        args.files.insert(0, args.ray)
+        args.ray = RAY_LOCAL
+    if not args.files:
+        raise UsageError("the following arguments are required: FILE")
+    if not args.output_dir:
+        raise UsageError("--ray writes DIR/transcripts.jsonl: give -o/--output-dir DIR")
+    unsupported = [opt for opt, on in (("--srt", args.format == "srt"), ("--vtt", args.format == "vtt"),
+                                       ("--partials", args.partials), ("--timing", args.timing),
+                                       ("--memory-budget", args.memory_budget),
+                                       ("--fallback-model", args.fallback_model), ("'-' (stdin)", "-" in args.files))
+                   if on]
+    if unsupported:
+        raise UsageError(f"--ray writes JSON Lines from files; {', '.join(unsupported)} cannot be used with it")
+    hotwords = read_hotwords(args.hotwords) if args.hotwords else None
+    output = os.path.join(args.output_dir, RAY_OUTPUT)
+    last = [0.0]
+
+    def progress(report) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 or report.written == report.files - report.skipped:
+            last[0] = now
+            print(f"echoic: {report.progress_line()}", file=sys.stderr, flush=True)
+
+    report = transcribe_files(args.files, output, address=None if args.ray == RAY_LOCAL else args.ray,
+                              model=args.model, options=decoding_options(args), chunk_ms=args.chunk_ms,
+                              hotwords=hotwords, workers=args.ray_workers, progress=progress)
+    print(f"echoic: {report.summary()}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+#: The file `--ray` writes in --output-dir.
+RAY_OUTPUT = "transcripts.jsonl"
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..registry import default_model
 
+    if args.ray is not None:
+        return cmd_transcribe_ray(args)
+    if not args.files:
+        from .common import UsageError
+
+        raise UsageError("the following arguments are required: FILE")
     args.model = args.model or default_model()
     hotwords = read_hotwords(args.hotwords) if args.hotwords else None
     rec = _make_recognizer(args)
@@ -305,7 +365,8 @@ def cmd_mic(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser("transcribe", help="transcribe audio files (streaming decoder)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files; '-' reads one from stdin")
+    # nargs="*": `--ray a.wav` takes a.wav as its address, handed back to the files (cmd_transcribe_ray)
+    p.add_argument("files", nargs="*", metavar="FILE", help="audio files; '-' reads one from stdin")
     p.add_argument("-o", "--output-dir", metavar="DIR", default=None,
                    help="write one file per input into DIR (NAME.txt/.json/.srt/.vtt) instead of stdout")
     p.add_argument("--timing", action="store_true",
@@ -326,6 +387,12 @@ def add_parsers(sub: "argparse._SubParsersAction") -> None:
                    help="phrases to boost: a file (one per line, optional TAB or ' :' boost, '#' comments) "
                         "or the phrases themselves, comma-separated")
     add_decoding_arguments(p)
+    p.add_argument("--ray", nargs="?", const=RAY_LOCAL, default=None, metavar="ADDRESS",
+                   help="transcribe on a Ray cluster (needs echoic[ray]): ADDRESS 'auto' or host:port, none: a "
+                        "local Ray; writes DIR/transcripts.jsonl (one JSON object per file, with 'error'), skips "
+                        "files already in it; needs -o/--output-dir DIR")
+    p.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="with --ray: recognizer actors, one CPU each (default: one per CPU of the cluster)")
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="memory the process may use (e.g. 300MB); past it, fall back to a smaller model")
     p.add_argument("--fallback-model", action="append", metavar="MODEL",

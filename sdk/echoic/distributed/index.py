@@ -1,0 +1,444 @@
+"""ShardedIndex: one logical embedding index over N Ray actors, each owning one echoic index file.
+
+    from echoic.distributed import ShardedIndex
+    ix = ShardedIndex.create("speakers.shards", num_shards=4, dim=256, encoding="flat", address="auto")
+    ids = ix.add(vectors, labels=names)        # returns once every owning shard's write returned
+    scores, ids, labels = ix.search(queries, k=10)
+
+Files: ``<dir>/sharded.json`` (the shard count and the routing rule; written once, by
+``create``), ``<dir>/shard-<k>.idx`` with its ``.wal`` and ``.lock`` (an ordinary
+:class:`echoic.EmbeddingIndex` each), ``<dir>/next-id`` (ids handed out by ``add`` without ids).
+
+Routing: an entry lives on shard ``splitmix64(id) mod N`` (:func:`shard_of`): the index API keys
+entries by their int64 id (labels need not be unique), and ``remove``/``contains``/``label`` go
+to one shard by id alone. The count is fixed at creation; reopening reads it from
+``sharded.json``.
+
+Durability: the core fsyncs every add/remove to the shard's write-ahead log before the call
+returns (``save()`` only folds the log into the main file), so ``add``/``remove`` return (are
+acknowledged) only after each owning shard's call returned. A shard actor is created with
+``max_restarts`` (default: unlimited); a restarted shard reopens its file (``recover=True``:
+intact log records replay, a torn last record is dropped, damage is kept aside as
+``.damaged``) and so holds every acknowledged entry. A call that was in flight when its shard
+died is sent again once the shard is back, made idempotent: an add skips the ids the shard
+already holds, a remove the ids it no longer holds.
+
+Search sends the queries to every shard and merges the shards' top-k by score (higher first for
+cosine/ip, lower for l2), equal scores by id, so the result is deterministic. With ``flat``
+encoding (exact scores) it is the top-k of one index holding the same vectors; with trained
+encodings, ``train`` gives every shard the same training set, so codebooks match too, but IVF
+probing (``nprobe``, ``exhaustive_below``) runs per shard and can differ.
+
+Placement: shards spread over the nodes (Ray's SPREAD) and need no CPU reserved. A shard that
+restarts on another node must see the same ``<dir>``: keep it on a filesystem every node
+mounts, or pin shards with ``actor_options={"scheduling_strategy": ...}``. A restarted shard
+never creates a missing file (it fails instead of coming back empty).
+One writer at a time, as for the core index.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..errors import EchoicIOError, InvalidArgumentError, NotFoundError
+from ._ray import connect, disconnect, import_ray
+
+PathLike = Union[str, "os.PathLike[str]"]
+MANIFEST = "sharded.json"
+FORMAT = "echoic-sharded-index"
+#: How long a call waits for a dead shard to come back before failing.
+RESTART_TIMEOUT_S = 120.0
+
+_M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def shard_of(ids, num_shards: int) -> np.ndarray:
+    """The shard of each id: splitmix64's finalizer of the id's 64 bits, modulo ``num_shards``.
+    Stable across processes, machines and Python versions (unlike ``hash``)."""
+    z = np.asarray(ids, dtype=np.int64).reshape(-1).view(np.uint64)
+    with np.errstate(over="ignore"):
+        z = z + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+    return (z % np.uint64(num_shards)).astype(np.int64)
+
+
+def merge_topk(parts: Sequence[Tuple[np.ndarray, np.ndarray, List[List[str]]]], k: int,
+               higher_is_better: bool) -> Tuple[np.ndarray, np.ndarray, List[List[str]]]:
+    """The best ``k`` of the shards' results per query: by score, equal scores by id; missing
+    results (id -1) last, as id -1 / score NaN / label "" (the core index's convention)."""
+    scores = np.concatenate([np.asarray(p[0], dtype=np.float32) for p in parts], axis=1)
+    ids = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in parts], axis=1)
+    labels = [sum((list(p[2][q]) for p in parts), []) for q in range(scores.shape[0])]
+    missing = (ids < 0) | np.isnan(scores)
+    key = np.where(missing, np.inf, -scores.astype(np.float64) if higher_is_better else scores.astype(np.float64))
+    tie = np.where(missing, np.iinfo(np.int64).max, ids)
+    order = np.lexsort((tie, key), axis=1)[:, :k]
+    out_ids = np.take_along_axis(ids, order, axis=1)
+    out_scores = np.take_along_axis(scores, order, axis=1)
+    out_missing = np.take_along_axis(missing, order, axis=1)
+    out_ids[out_missing] = -1
+    out_scores[out_missing] = np.nan
+    out_labels = [["" if out_missing[q, j] else labels[q][order[q, j]] for j in range(order.shape[1])]
+                  for q in range(order.shape[0])]
+    if order.shape[1] < k:  # fewer shard results than k (k larger than what the shards returned)
+        pad = k - order.shape[1]
+        out_ids = np.pad(out_ids, ((0, 0), (0, pad)), constant_values=-1)
+        out_scores = np.pad(out_scores, ((0, 0), (0, pad)), constant_values=np.nan)
+        out_labels = [row + [""] * pad for row in out_labels]
+    return out_scores, out_ids, out_labels
+
+
+class Shard:
+    """The actor owning one index file (``ray.remote`` is applied by :class:`ShardedIndex`)."""
+
+    def __init__(self, path: str, create: Optional[Dict[str, Any]] = None, recover: bool = True) -> None:
+        import warnings
+
+        import ray
+
+        from ..index import EmbeddingIndex
+
+        with warnings.catch_warnings():  # Ray 2.60's property reads its own deprecated actor_id
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.restarted = bool(ray.get_runtime_context().was_current_actor_reconstructed)
+        if os.path.exists(path):
+            self.ix = EmbeddingIndex.open(path, recover=recover)
+        elif create is not None and not self.restarted:
+            self.ix = EmbeddingIndex.create(path, **create)
+        else:
+            raise NotFoundError(f"shard file '{path}' does not exist on this node"
+                                + (" (the shard restarted; is the folder on a filesystem every node sees?)"
+                                   if self.restarted else ""))
+
+    def info(self) -> Dict[str, Any]:
+        import ray
+
+        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "path": self.ix.path,
+                "size": len(self.ix), "restarted": self.restarted, "open_issues": self.ix.open_issues,
+                "max_id": int(max(self.ix.entries("")[0], default=-1))}
+
+    def train(self, x: np.ndarray, retrain: bool) -> None:
+        if retrain:
+            self.ix.retrain(x)
+        elif not self.ix.trained:  # a retried train after a restart: already done and saved
+            self.ix.train(x)
+
+    def add(self, x: np.ndarray, ids: np.ndarray, labels: Optional[List[str]], namespace: str, encoder_id: str,
+            retry: bool) -> int:
+        if retry:  # the first send may have reached the log before the shard died
+            keep = [i for i, v in enumerate(ids) if int(v) not in self.ix]
+            x, ids = x[keep], ids[keep]
+            labels = None if labels is None else [labels[i] for i in keep]
+        if len(ids):
+            self.ix.add(x, ids=ids, labels=labels, namespace=namespace, encoder_id=encoder_id)
+        return len(ids)
+
+    def remove(self, ids: np.ndarray, retry: bool) -> int:
+        if retry:
+            ids = np.asarray([v for v in ids if int(v) in self.ix], dtype=np.int64)
+        if len(ids):
+            self.ix.remove(ids)
+        return len(ids)
+
+    def missing(self, ids: np.ndarray) -> List[int]:
+        return [int(v) for v in ids if int(v) not in self.ix]
+
+    def present(self, ids: np.ndarray) -> List[int]:
+        return [int(v) for v in ids if int(v) in self.ix]
+
+    def search(self, q: np.ndarray, k: int, namespace: str, params: Dict[str, Any]):
+        return self.ix.search(q, k=k, namespace=namespace, **params)
+
+    def entries(self, namespace: str):
+        return self.ix.entries(namespace)
+
+    def label(self, id_: int) -> str:
+        return self.ix.label(id_)
+
+    def size(self) -> int:
+        return len(self.ix)
+
+    def namespaces(self) -> List[str]:
+        return self.ix.namespaces()
+
+    def save(self) -> None:
+        self.ix.save()
+
+    def close(self) -> None:
+        self.ix.close()
+
+
+def _get(ray: Any, refs: Any) -> Any:
+    """ray.get, raising a shard's own exception (InvalidArgumentError, NotFoundError...) as itself."""
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+            raise cause from None
+        raise
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ShardedIndex:
+    """An embedding index split over ``num_shards`` Ray actors; see the module doc. Build it with
+    :meth:`create` or :meth:`open`; ``close()`` (or ``with``) ends the actors."""
+
+    def __init__(self, directory: PathLike, manifest: Dict[str, Any], create: Optional[Dict[str, Any]],
+                 address: Optional[str], actor_options: Optional[Dict[str, Any]], recover: bool) -> None:
+        self.directory = Path(directory)
+        self.num_shards = int(manifest["num_shards"])
+        self.metric = str(manifest["metric"])
+        self.dim = int(manifest["dim"])
+        self._connected = connect(address)
+        ray = import_ray()
+        opts: Dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0,
+                                "scheduling_strategy": "SPREAD"}
+        opts.update(actor_options or {})
+        remote = ray.remote(**opts)(Shard)
+        self.paths = [str(self.directory.resolve() / name) for name in manifest["shard_files"]]
+        self._actors = [remote.remote(p, create, recover) for p in self.paths]
+        self._next_id: Optional[int] = None
+        try:
+            self._infos = self._call([(k, "info", ()) for k in range(self.num_shards)])  # wait until all are up
+        except BaseException:
+            self._kill()
+            raise
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: PathLike, num_shards: int, dim: int, metric: str = "cosine", encoding: str = "flat",
+               *, address: Optional[str] = None, actor_options: Optional[Dict[str, Any]] = None,
+               **index_options: Any) -> "ShardedIndex":
+        """Creates ``directory`` with ``num_shards`` empty shards; ``index_options`` are
+        :meth:`echoic.EmbeddingIndex.create`'s (``m``, ``ivf_lists``, ``encoder_id``...)."""
+        if int(num_shards) < 1:
+            raise InvalidArgumentError(f"num_shards must be >= 1, got {num_shards}")
+        d = Path(directory)
+        if (d / MANIFEST).exists():
+            raise InvalidArgumentError(f"'{d}' already holds a sharded index; use ShardedIndex.open")
+        files = [f"shard-{k}.idx" for k in range(int(num_shards))]
+        manifest: Dict[str, Any] = {"format": FORMAT, "version": 1, "num_shards": int(num_shards), "dim": int(dim),
+                    "metric": metric, "encoding": encoding, "routing": "splitmix64(id) mod num_shards",
+                    "shard_files": files}
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            if any((d / f).exists() for f in files):
+                raise InvalidArgumentError(f"'{d}' already holds shard files but no {MANIFEST}")
+            _write_atomically(d / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        except OSError as exc:
+            raise EchoicIOError(f"cannot create the sharded index '{d}': {exc}") from exc
+        create = dict(index_options, dim=int(dim), metric=metric, encoding=encoding)
+        return cls(d, manifest, create, address, actor_options, recover=True)
+
+    @classmethod
+    def open(cls, directory: PathLike, *, address: Optional[str] = None,
+             actor_options: Optional[Dict[str, Any]] = None, recover: bool = True) -> "ShardedIndex":
+        """Opens an existing sharded index (every shard file must exist)."""
+        d = Path(directory)
+        try:
+            manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFoundError(f"'{d}' holds no sharded index ({MANIFEST} missing)") from None
+        except (OSError, ValueError) as exc:
+            raise EchoicIOError(f"cannot read '{d / MANIFEST}': {exc}") from exc
+        if manifest.get("format") != FORMAT:
+            raise InvalidArgumentError(f"'{d / MANIFEST}' is not a {FORMAT} manifest")
+        return cls(d, manifest, None, address, actor_options, recover)
+
+    # -- calls to shards, sent again while a shard restarts -----------------------------------
+    def _call(self, calls: Sequence[Tuple[int, str, tuple]], retry_args: Optional[Sequence[tuple]] = None) -> list:
+        """Runs ``actor[k].method(*args)`` for every call, all at once; a call whose shard died is
+        sent again (with ``retry_args`` when given) until the shard is back or RESTART_TIMEOUT_S."""
+        ray = import_ray()
+        refs = [getattr(self._actors[k], m).remote(*a) for k, m, a in calls]
+        try:
+            return _get(ray, refs)
+        except ray.exceptions.RayActorError:
+            pass
+        results: list = [None] * len(calls)
+        deadline = time.monotonic() + RESTART_TIMEOUT_S
+        pending = list(range(len(calls)))
+        while pending:
+            again = []
+            for i in pending:
+                try:
+                    results[i] = _get(ray, refs[i])
+                except ray.exceptions.RayActorError as exc:
+                    if time.monotonic() > deadline:
+                        raise EchoicIOError(f"shard {calls[i][0]} ({self.paths[calls[i][0]]}) did not come back "
+                                            f"within {RESTART_TIMEOUT_S:.0f} s: {exc}") from exc
+                    again.append(i)
+            if again:
+                time.sleep(0.2)
+                for i in again:
+                    k, m, a = calls[i]
+                    refs[i] = getattr(self._actors[k], m).remote(*(retry_args[i] if retry_args else a))
+            pending = again
+        return results
+
+    def _by_shard(self, ids: np.ndarray) -> Dict[int, np.ndarray]:
+        owner = shard_of(ids, self.num_shards)
+        return {int(k): np.flatnonzero(owner == k) for k in np.unique(owner)}
+
+    def _reserve_ids(self, n: int) -> np.ndarray:
+        """``n`` new ids, never handed out before: above every stored id and the ``next-id`` mark,
+        which is raised on disk before the ids are used (removed ids are not reused)."""
+        mark = self.directory / "next-id"
+        if self._next_id is None:
+            stored = max(int(i["max_id"]) for i in self._call([(k, "info", ()) for k in range(self.num_shards)]))
+            try:
+                on_disk = int(mark.read_text().strip())
+            except (OSError, ValueError):
+                on_disk = 0
+            self._next_id = max(stored + 1, on_disk)
+        first = self._next_id
+        _write_atomically(mark, f"{first + n}\n")
+        self._next_id = first + n
+        return np.arange(first, first + n, dtype=np.int64)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def train(self, x) -> None:
+        """Trains every shard on the same ``x`` (same codebooks everywhere)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        self._call([(k, "train", (x, False)) for k in range(self.num_shards)])
+
+    def retrain(self, x=None) -> None:
+        x = None if x is None else np.ascontiguousarray(x, dtype=np.float32)
+        self._call([(k, "train", (x, True)) for k in range(self.num_shards)])
+
+    def add(self, vectors, ids: Optional[Iterable[int]] = None, labels: Optional[Sequence[str]] = None,
+            namespace: str = "default", encoder_id: str = "") -> np.ndarray:
+        """Adds vectors (n, dim) to their owning shards; returns the ids once every owning shard has
+        written them to its log (durable). Without ``ids``, new ones are handed out."""
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        if isinstance(labels, str):
+            labels = [labels]
+        lab = None if labels is None else [str(s) for s in labels]
+        if lab is not None and len(lab) != len(x):
+            raise InvalidArgumentError(f"add: {len(x)} vectors but {len(lab)} labels")
+        if ids is None:
+            id_arr = self._reserve_ids(len(x))
+        else:
+            id_arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
+            if len(id_arr) != len(x):
+                raise InvalidArgumentError(f"add: {len(x)} vectors but {len(id_arr)} ids")
+            if len(np.unique(id_arr)) != len(id_arr):
+                raise InvalidArgumentError("add: an id is given twice")
+            groups = self._by_shard(id_arr)
+            taken: List[int] = sum(self._call([(k, "present", (id_arr[rows],)) for k, rows in groups.items()]), [])
+            if taken:
+                raise InvalidArgumentError(f"add: id {taken[0]} already exists in sharded index '{self.directory}'")
+        groups = self._by_shard(id_arr)
+        calls, retries = [], []
+        for k, rows in groups.items():
+            part = (x[rows], id_arr[rows], None if lab is None else [lab[i] for i in rows], namespace, encoder_id)
+            calls.append((k, "add", part + (False,)))
+            retries.append(part + (True,))
+        self._call(calls, retries)
+        return id_arr
+
+    def remove(self, ids: Union[int, Iterable[int]]) -> None:
+        """Removes the ids from their shards; all must exist (NotFoundError otherwise, nothing removed)."""
+        id_arr = np.asarray([ids] if isinstance(ids, (int, np.integer)) else list(ids), dtype=np.int64).reshape(-1)
+        groups = self._by_shard(id_arr)
+        missing: List[int] = sum(self._call([(k, "missing", (id_arr[rows],)) for k, rows in groups.items()]), [])
+        if missing:
+            raise NotFoundError(f"remove: id {missing[0]} is not in sharded index '{self.directory}'")
+        self._call([(k, "remove", (id_arr[rows], False)) for k, rows in groups.items()],
+                   [(id_arr[rows], True) for rows in groups.values()])
+
+    def save(self) -> None:
+        """Folds every shard's log into its main file (not needed for durability)."""
+        self._call([(k, "save", ()) for k in range(self.num_shards)])
+
+    # -- reads ----------------------------------------------------------------------------------
+    def search(self, queries, k: int = 10, namespace: str = "default", **params: Any
+               ) -> Tuple[np.ndarray, np.ndarray, List[List[str]]]:
+        """(scores (nq, k), ids (nq, k), labels) over every shard; ``params`` are
+        :meth:`echoic.EmbeddingIndex.search`'s (``nprobe``, ``rerank``, ``encoder_id``...)."""
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if q.ndim == 1:
+            q = q.reshape(1, -1)
+        parts = self._call([(s, "search", (q, int(k), namespace, params)) for s in range(self.num_shards)])
+        return merge_topk(parts, int(k), higher_is_better=self.metric != "l2")
+
+    def entries(self, namespace: str = "default") -> Tuple[np.ndarray, List[str]]:
+        """Every entry of ``namespace`` (``""``: all) as (ids, labels), in id order."""
+        parts = self._call([(k, "entries", (namespace,)) for k in range(self.num_shards)])
+        ids = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts]) if parts else np.zeros(0, np.int64)
+        labels = sum((list(p[1]) for p in parts), [])
+        order = np.argsort(ids, kind="stable")
+        return ids[order], [labels[i] for i in order]
+
+    def __len__(self) -> int:
+        return int(sum(self._call([(k, "size", ()) for k in range(self.num_shards)])))
+
+    def __contains__(self, id_: int) -> bool:
+        k = int(shard_of([id_], self.num_shards)[0])
+        return not self._call([(k, "missing", (np.asarray([id_], dtype=np.int64),))])[0]
+
+    def label(self, id_: int) -> str:
+        k = int(shard_of([id_], self.num_shards)[0])
+        return self._call([(k, "label", (int(id_),))])[0]
+
+    def namespaces(self) -> List[str]:
+        return sorted(set(sum(self._call([(k, "namespaces", ()) for k in range(self.num_shards)]), [])))
+
+    def shard_info(self) -> List[Dict[str, Any]]:
+        """Per shard: pid, node id, path, size, whether it restarted, and its open issues."""
+        return self._call([(k, "info", ()) for k in range(self.num_shards)])
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def _kill(self) -> None:
+        ray = import_ray()
+        for a in self._actors:
+            try:
+                ray.kill(a, no_restart=True)
+            except Exception:  # already gone
+                pass
+        self._actors = []
+
+    def close(self) -> None:
+        """Closes every shard's file and ends the actors (nothing to save: the logs hold everything)."""
+        if not self._actors:
+            return
+        try:
+            self._call([(k, "close", ()) for k in range(self.num_shards)])
+        finally:
+            self._kill()
+            if self._connected:
+                disconnect()
+                self._connected = False
+
+    def __enter__(self) -> "ShardedIndex":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ShardedIndex({str(self.directory)!r}, num_shards={self.num_shards}, dim={self.dim}, " \
+               f"metric={self.metric!r})"
