@@ -1,10 +1,10 @@
 """echoic.distributed on a real two-node Ray cluster on this machine (issue #18).
 
-The fixture starts a head node and a worker node as separate `ray start --block` processes
-(one CPU each, their own temp dir and port), each in a session of its own; teardown kills
-exactly those two sessions' processes, by pid, also when a test failed, and checks that none
-is left. (`ray stop --force` is not used: it would end every Ray process on the machine,
-including a cluster that is none of this test's business.)
+The fixture (ray_cluster.LocalCluster) starts a head node and a worker node as separate
+`ray start --block` processes (one CPU each, their own temp dir and port), each in a session of
+its own; teardown kills exactly those sessions' processes, by pid, also when a test failed, and
+checks that none is left. (`ray stop --force` is not used: it would end every Ray process on
+the machine, including a cluster that is none of this test's business.)
 
 Tests: the batch pipeline against `echoic transcribe` in one process (same JSON, same WER,
 a corrupt file recorded with its error); the worker node's raylet killed mid-job (every file
@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ray_cluster import LocalCluster, prepare_environment
 
 import echoic
 from echoic.distributed import index as sharded
@@ -39,11 +37,7 @@ ECHOIC_PARENT = str(Path(echoic.__file__).resolve().parents[1])
 
 
 def _ray():
-    # A Ray call after ray.shutdown() must fail, not start a local Ray of its own behind the test's back.
-    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
-    # A private cluster on 127.0.0.1: no token auth, whatever ~/.ray/auth_token a local ray.init() left behind
-    # (Ray 2.60 turns token auth on for a client that finds one, and the nodes would then disagree).
-    os.environ["RAY_AUTH_MODE"] = "disabled"
+    prepare_environment()
     try:
         import ray
         import ray.data  # noqa: F401
@@ -54,145 +48,30 @@ def _ray():
     return ray
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Cluster(LocalCluster):
+    """Head + one worker node, one CPU each."""
 
-
-def _processes(sessions) -> dict:
-    """{pid: name} of the live (not zombie) processes in these sessions."""
-    found = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as f:
-                head, tail = f.read().rsplit(b")", 1)
-            fields = tail.split()  # state, ppid, pgrp, session, ...
-            if fields[0] != b"Z" and int(fields[3]) in sessions:
-                found[int(d)] = head.split(b"(", 1)[1].decode(errors="replace")
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-class Cluster:
-    """A head node and a worker node, one CPU each, as `ray start --block` processes."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        path = os.pathsep.join(p for p in (ECHOIC_PARENT, os.environ.get("PYTHONPATH", "")) if p)
-        self.env = dict(os.environ, PYTHONPATH=path, RAY_USAGE_STATS_ENABLED="0",
-                        # find a dead node in ~3 s rather than ~15 s
-                        RAY_health_check_initial_delay_ms="1000", RAY_health_check_period_ms="1000",
-                        RAY_health_check_timeout_ms="1000", RAY_health_check_failure_threshold="3")
-        self.head = None
-        self.worker = None
-        self.temp_dir = None
-        self.sessions = set()
-
-    def _start(self, name: str, args) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", "--num-cpus=1",
-               "--disable-usage-stats", "--node-ip-address=127.0.0.1", "--object-store-memory=100000000", *args]
-        log = open(self.root / f"{name}.log", "ab")
-        p = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        self.sessions.add(p.pid)  # start_new_session: its session id is its pid
-        return p
-
-    def start(self) -> None:
-        # Ray's socket paths live under --temp-dir and must fit in 107 bytes: a short folder in /tmp
-        self.temp_dir = tempfile.mkdtemp(prefix="echoic-ray-", dir="/tmp")
-        self.head = self._start("head", ["--head", f"--port={self.port}", "--include-dashboard=false",
-                                         f"--temp-dir={self.temp_dir}"])
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
-                break
-            except OSError:
-                if self.head.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Ray head did not start: {self.log('head')}") from None
-                time.sleep(0.2)
-        ray = _ray()
-        ray.init(address=self.address, logging_level="WARNING", log_to_driver=False)
-        self.start_worker()
-
-    def start_worker(self) -> None:
-        self.worker = self._start("worker", [f"--address={self.address}"])
-        self.wait_nodes(2)
-
-    def alive_nodes(self) -> list:
-        return [n for n in _ray().nodes() if n["Alive"]]
-
-    def wait_nodes(self, n: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.alive_nodes()) != n:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{len(self.alive_nodes())} Ray nodes alive, expected {n}: {self.log('worker')}")
-            time.sleep(0.2)
+    @property
+    def worker(self):
+        return self.workers[-1]
 
     def ensure_worker(self) -> None:
-        if self.worker is None or self.worker.poll() is not None:
-            self.start_worker()
-
-    def worker_raylet(self) -> int:
-        (pid,) = [p for p, name in _processes({self.worker.pid}).items() if name == "raylet"]
-        return pid
+        if not self.live_workers():
+            self.add_worker()
 
     def kill_worker_node(self) -> None:
-        os.kill(self.worker_raylet(), signal.SIGKILL)
-
-    def log(self, name: str) -> str:
-        try:
-            return (self.root / f"{name}.log").read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        try:
-            ray = sys.modules.get("ray")
-            if ray is not None and ray.is_initialized():
-                ray.shutdown()
-        finally:
-            for _ in range(50):  # a raylet may start a worker while the others are killed: until none is left
-                left = _processes(self.sessions)
-                if not left:
-                    break
-                for pid in left:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.1)
-            for p in (self.head, self.worker):
-                if p is not None:
-                    p.wait(timeout=30)
-            for sid in self.sessions:  # whatever lived in these sessions, gone with them
-                try:
-                    os.killpg(sid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            if self.temp_dir:
-                shutil.rmtree(self.temp_dir, ignore_errors=True)
+        self.kill_node(self.worker)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     _ray()
-    c = Cluster(tmp_path_factory.mktemp("ray-cluster"))
+    c = Cluster(tmp_path_factory.mktemp("ray-cluster"), python_path=ECHOIC_PARENT)
     try:  # teardown also when starting failed half-way
-        c.start()
+        c.start(workers=1)
         yield c
     finally:
-        c.stop()
-        deadline = time.monotonic() + 10
-        while _processes(c.sessions) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        left = _processes(c.sessions)
+        left = c.stop()
         assert not left, f"Ray processes left behind: {left}"
 
 
