@@ -205,6 +205,18 @@ def _cause(exc: BaseException) -> Optional[BaseException]:
     return None
 
 
+def build_dataset(files: List[str], workers: int, actor_class: type, actor_kwargs: dict, files_per_task: int = 1):
+    """The Ray Data pipeline: the files as rows (``files_per_task`` per block, so a task that is
+    lost takes little work with it), ``actor_class(**actor_kwargs)`` mapped over them by a pool of
+    up to ``workers`` actors of one CPU each (fewer when a node is gone), rows of (file, line)."""
+    ray = import_ray()
+    per = max(1, int(files_per_task))
+    ds = ray.data.from_items([{"file": k} for k in files], override_num_blocks=max(1, -(-len(files) // per)))
+    pool = ray.data.ActorPoolStrategy(min_size=1, max_size=workers, initial_size=min(workers, len(files)))
+    return ds.map_batches(actor_class, fn_constructor_kwargs=actor_kwargs, batch_size=per, batch_format="numpy",
+                          compute=pool, num_cpus=1)
+
+
 def _record(out: JsonlOutput, report: TranscribeReport, row: dict, t0: float,
             progress: Optional[Callable[[TranscribeReport], None]]) -> None:
     """One result from the pipeline into the output (unless its file is already there) and the report."""
@@ -233,6 +245,7 @@ def transcribe_files(
     hotwords: Optional[List[Tuple[str, float]]] = None,
     workers: Optional[int] = None,
     attempts: int = 3,
+    files_per_task: int = 1,
     progress: Optional[Callable[[TranscribeReport], None]] = None,
 ) -> TranscribeReport:
     """Transcribes ``files`` (paths or glob patterns) on a Ray cluster into the JSON Lines file
@@ -240,7 +253,9 @@ def transcribe_files(
     Ray on this machine). ``model``, ``options`` (:class:`echoic.DecodingOptions`), ``chunk_ms``
     and ``hotwords`` (``[(phrase, boost)]``) as for ``echoic transcribe``; every node must have the
     model (a bundled name, a cached one, or a path on every node). ``workers``: actors (one CPU
-    each; default one per CPU of the cluster). ``progress(report)`` is called after every line."""
+    each; default one per CPU of the cluster). ``files_per_task``: files per Ray task (more: less
+    per-task overhead, more work redone when a node dies). ``progress(report)`` is called after
+    every line."""
     from ..registry import default_model
 
     t0 = time.perf_counter()
@@ -268,12 +283,9 @@ def transcribe_files(
                 if not todo:
                     break
                 report.attempts = attempt
-                ds = ray.data.from_items([{"file": k} for k in todo], override_num_blocks=len(todo))
-                pool = ray.data.ActorPoolStrategy(min_size=1, max_size=report.workers,
-                                                  initial_size=min(report.workers, len(todo)))
-                ds = ds.map_batches(Transcriber, fn_constructor_kwargs={
+                ds = build_dataset(todo, report.workers, Transcriber, {
                     "model": model, "options": options, "chunk_ms": chunk_ms, "hotwords": hotwords},
-                    batch_size=1, batch_format="numpy", compute=pool, num_cpus=1)
+                    files_per_task)
                 rows = iter(ds.iter_rows())
                 try:
                     while True:
