@@ -56,7 +56,7 @@ class LocalCluster:
     """``head_cpus`` CPUs on the head, one CPU per worker node."""
 
     def __init__(self, root: Path, python_path: str = "", head_cpus: int = 1,
-                 object_store_bytes: int = 100_000_000) -> None:
+                 object_store_bytes: int = 100_000_000, worker_niceness: Optional[int] = None) -> None:
         self.root = Path(root)
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -68,6 +68,8 @@ class LocalCluster:
                         # find a dead node in ~3 s rather than ~15 s
                         RAY_health_check_initial_delay_ms="1000", RAY_health_check_period_ms="1000",
                         RAY_health_check_timeout_ms="1000", RAY_health_check_failure_threshold="3")
+        if worker_niceness is not None:  # Ray runs its workers at nice 15 unless told otherwise
+            self.env["RAY_worker_niceness"] = str(worker_niceness)
         self.head: Optional[subprocess.Popen] = None
         self.workers: List[subprocess.Popen] = []
         self.sessions: Set[int] = set()
