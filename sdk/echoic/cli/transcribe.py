@@ -256,6 +256,12 @@ def cmd_transcribe_ray(args: argparse.Namespace) -> int:
         raise UsageError(f"--ray writes JSON Lines from files; {', '.join(unsupported)} cannot be used with it")
     hotwords = read_hotwords(args.hotwords) if args.hotwords else None
     output = os.path.join(args.output_dir, RAY_OUTPUT)
+    import logging
+
+    from ..distributed._ray import import_ray
+
+    import_ray()  # configures Ray Data's logger; then keep its per-run INFO lines (and the notice that
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # progress bars are off) out of the CLI's stderr
     last = [0.0]
 
     def progress(report) -> None:

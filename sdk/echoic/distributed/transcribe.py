@@ -30,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -192,15 +193,41 @@ class TranscribeReport:
                 f"results dropped, {self.workers} workers, {self.attempts} attempt(s), {self.wall_seconds:.1f} s")
 
 
+def _from_text(text: str) -> Exception:
+    """The echoic error a traceback's text ends with (``echoic.NotFoundError: no model ...``), rebuilt;
+    an EchoicError with that last line when it names no echoic error."""
+    from .. import errors
+
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        m = re.match(r"^(?:echoic\.)?(\w+): (.*)$", line)
+        if m and m.group(1) in errors.__all__:
+            msg = m.group(2)
+            if len(msg) > 1 and msg[0] == msg[-1] == '"':  # a KeyError-based error's str() quotes it
+                msg = msg[1:-1]
+            return getattr(errors, m.group(1))(msg)
+    return errors.EchoicError(f"the recognizer actors could not start: {lines[-1] if lines else text}")
+
+
 def _cause(exc: BaseException) -> Optional[BaseException]:
-    """The user-code exception inside a Ray task error (a model that cannot load), if any."""
+    """The error of the actors' own code inside a pipeline failure (a model that cannot load), if any:
+    such a failure is not retried. None for a failure of the cluster (lost node, lost objects)."""
     ray = import_ray()
     seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, ray.exceptions.RayTaskError):
-            cause = getattr(exc, "cause", None)
-            return cause if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError) else exc
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    e: Optional[BaseException] = exc
+    while e is not None and seen < 16:
+        if isinstance(e, ray.exceptions.RayActorError) and getattr(e, "actor_init_failed", False):
+            return _from_text(str(e))  # the Recognizer could not be built (the original is not kept)
+        if isinstance(e, ray.exceptions.RayTaskError):
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+                return cause
+            if cause is not None and cause is not e:
+                e = cause
+                seen += 1
+                continue
+            return e
+        e = e.__cause__ or e.__context__
         seen += 1
     return None
 
