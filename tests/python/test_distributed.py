@@ -182,6 +182,15 @@ def test_pipeline_writes_what_echoic_transcribe_writes(cluster, dev_files, whisp
     assert (outdir / "transcripts.jsonl").read_bytes() == before
 
 
+def test_a_model_that_does_not_load_fails_the_job_once_with_its_error(cluster, dev_files, tmp_path):
+    t0 = time.monotonic()
+    with pytest.raises(echoic.NotFoundError, match="no model named or found"):
+        dtr.transcribe_files(sorted(dev_files)[:2], tmp_path / "t.jsonl", address=cluster.address,
+                             model=str(tmp_path / "no-such-model"))
+    assert time.monotonic() - t0 < 120  # not retried attempt after attempt
+    assert (tmp_path / "t.jsonl").read_text() == ""  # and no file marked as done
+
+
 def test_sharded_search_equals_one_index(cluster, tmp_path):
     cluster.ensure_worker()
     rng = np.random.default_rng(18)
