@@ -182,12 +182,13 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
             runs.append(total / (time.perf_counter() - t0))
         return med(runs)
 
+    rates: Dict[str, dict] = {}
     out = {"vectors": n, "dim": dim, "encoding": "flat", "metric": "cosine", "shards": shards, "k": 10,
            "identical_top10_on_1024_queries": bool(same), "add_vectors_per_s": {"one": add_one, "sharded": add_sharded},
-           "qps": {}}
+           "qps": rates}
     for batch, total in ((1, 200), (64, 1024), (1024, 1024)):
         a, b = qps(one.search, batch, total), qps(ix.search, batch, total)
-        out["qps"][str(batch)] = {"one_index": a, "sharded": b, "ratio": a / b}
+        rates[str(batch)] = {"one_index": a, "sharded": b, "ratio": a / b}
     ix.close()
     one.close()
     return out

@@ -8,6 +8,7 @@ that are none of ours. Linux only (reads /proc).
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -101,7 +102,7 @@ class LocalCluster:
                 if self.head.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the Ray head did not start: {self.log('head')}") from None
                 time.sleep(0.2)
-        ray.init(address=self.address, logging_level="WARNING", log_to_driver=False)
+        ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
         for _ in range(workers):
             self.add_worker()
 
