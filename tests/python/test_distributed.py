@@ -42,7 +42,7 @@ def _ray():
         import ray
         import ray.data  # noqa: F401
     except ImportError:
-        if os.environ.get("CI"):
+        if os.environ.get("CI") and sys.version_info >= (3, 10):  # Ray 2.60 has no wheels for 3.9
             pytest.fail("ray is not installed (pip install -r tests/requirements.txt)")
         pytest.skip("ray is not installed (pip install 'echoic[ray]')")
     return ray
