@@ -62,11 +62,16 @@ echo "== Python tests under ASan/UBSan (pytest)"
 # the sanitizers); the shipped model it produces the contract for is exercised by the other tests.
 # And test_memory.py: it compares RSS with the core's memory report, and under ASan RSS holds the
 # shadow memory and the allocator's quarantine (3x the report with echoic-small-en), not echoic's.
+# And test_distributed.py: its cluster is Ray's own binaries (gcs_server, raylet, workers) started by
+# `ray start`, which would inherit the preloaded sanitizer runtimes without being built for them; the
+# echoic code its actors run (the transcribe CLI's per-file decode, the index) runs here in test_cli.py
+# and test_index.py.
 (cd "$ROOT/tests" && PYTHONPATH="$ROOT/sdk:$BUILD/python" ECHOIC_C_LIBRARY="$BUILD/bindings/c/libechoic.so" \
   ECHOIC_ORT_LIBRARY="$ORT_LIB" \
   "$PY" -m pytest -q -p no:cacheprovider -c "$ROOT/pyproject.toml" --rootdir "$ROOT" "$ROOT/tests/python" \
   --deselect tests/python/test_adaptive.py::test_address_space_limit_makes_big_tier_fail_and_small_tier_serve \
-  --ignore "$ROOT/tests/python/test_distil_recipe.py" --ignore "$ROOT/tests/python/test_memory.py" "$@")
+  --ignore "$ROOT/tests/python/test_distil_recipe.py" --ignore "$ROOT/tests/python/test_memory.py" \
+  --ignore "$ROOT/tests/python/test_distributed.py" "$@")
 pytest_rc=$?
 
 reports=$(find "$LOGS" -type f | wc -l)
