@@ -210,6 +210,14 @@ def test_sharded_search_equals_one_index(cluster, tmp_path):
         s2, i2, l2 = ix.search(q, k=10)
         assert np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
         assert i2[-3, :2].tolist() == [100, 200]
+        assert ix.compiled_search_active, ix.graph_error  # the search above went through the compiled graph
+        for j in (0, 7, 62):  # one query per call, as the graph sends it
+            s3, i3, l3 = ix.search(q[j], k=10)
+            assert np.array_equal(i3[0], i1[j]) and np.array_equal(s3[0], s1[j]) and l3[0] == l1[j]
+        with pytest.raises(echoic.InvalidArgumentError):  # a shard's own error, as itself
+            ix.search(q[:2, :32], k=10)
+        assert ix.compiled_search_active  # and the graph still works after it
+        assert np.array_equal(ix.search(q, k=10)[1], i1)
         e_ids, e_labels = ix.entries()
         assert e_ids.tolist() == list(range(3000)) and e_labels == labels
         ix.remove(ids[:10])
@@ -228,6 +236,8 @@ def test_killed_shard_comes_back_with_every_acknowledged_entry(cluster, tmp_path
     d = tmp_path / "shards"
     with sharded.ShardedIndex.create(d, 4, 32, encoding="flat", address=cluster.address) as ix:
         acked = ix.add(x[:1500], labels=[f"a{i}" for i in range(1500)])
+        ix.search(x[:1], k=1)
+        assert ix.compiled_search_active, ix.graph_error
         before = ix.shard_info()
         victim = 2
         os.kill(before[victim]["pid"], signal.SIGKILL)  # right after the acknowledgement
@@ -239,6 +249,8 @@ def test_killed_shard_comes_back_with_every_acknowledged_entry(cluster, tmp_path
         assert e_ids.tolist() == acked.tolist() == list(range(2000))
         s, i, lab = ix.search(x[:200], k=1)  # each vector finds itself, also on the restarted shard
         assert i[:, 0].tolist() == list(range(200)) and lab[0][0] == "a0"
+        s, i, lab = ix.search(x[200:400], k=1)  # compiled again once every shard answered
+        assert i[:, 0].tolist() == list(range(200, 400)) and ix.compiled_search_active, ix.graph_error
         on_victim = [int(v) for v in acked if sharded.shard_of([v], 4)[0] == victim]
         assert on_victim and all(v in ix for v in on_victim[:50])
     # reopened from the files alone: the same entries, and new ids above the old ones

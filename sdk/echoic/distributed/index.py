@@ -23,7 +23,8 @@ intact log records replay, a torn last record is dropped, damage is kept aside a
 died is sent again once the shard is back, made idempotent: an add skips the ids the shard
 already holds, a remove the ids it no longer holds.
 
-Search sends the queries to every shard and merges the shards' top-k by score (higher first for
+Search sends the queries to every shard (through a Ray compiled graph where it can: see
+:meth:`ShardedIndex.search`) and merges the shards' top-k by score (higher first for
 cosine/ip, lower for l2), equal scores by id, so the result is deterministic. With ``flat``
 encoding (exact scores) it is the top-k of one index holding the same vectors; with trained
 encodings, ``train`` gives every shard the same training set, so codebooks match too, but IVF
@@ -38,7 +39,9 @@ One writer at a time, as for the core index.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -53,6 +56,11 @@ MANIFEST = "sharded.json"
 FORMAT = "echoic-sharded-index"
 #: How long a call waits for a dead shard to come back before failing.
 RESTART_TIMEOUT_S = 120.0
+#: Compile attempts that may fail (a shard restarting, a Ray client connection...) before search
+#: keeps to ordinary actor calls for the life of the ShardedIndex.
+GRAPH_COMPILE_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 
@@ -99,6 +107,7 @@ class Shard:
     """The actor owning one index file (``ray.remote`` is applied by :class:`ShardedIndex`)."""
 
     def __init__(self, path: str, create: Optional[Dict[str, Any]] = None, recover: bool = True) -> None:
+        import threading
         import warnings
 
         import ray
@@ -108,6 +117,9 @@ class Shard:
         with warnings.catch_warnings():  # Ray 2.60's property reads its own deprecated actor_id
             warnings.simplefilter("ignore", DeprecationWarning)
             self.restarted = bool(ray.get_runtime_context().was_current_actor_reconstructed)
+        # Searches of the compiled graph run on a background thread of this actor, every other call on
+        # its main thread; the core index allows concurrent searches but not a search beside a write.
+        self.lock = threading.Lock()
         if os.path.exists(path):
             self.ix = EmbeddingIndex.open(path, recover=recover)
         elif create is not None and not self.restarted:
@@ -120,65 +132,90 @@ class Shard:
     def info(self) -> Dict[str, Any]:
         import ray
 
-        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "path": self.ix.path,
-                "size": len(self.ix), "restarted": self.restarted, "open_issues": self.ix.open_issues,
-                "max_id": int(max(self.ix.entries("")[0], default=-1))}
+        with self.lock:
+            return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "path": self.ix.path,
+                    "size": len(self.ix), "restarted": self.restarted, "open_issues": self.ix.open_issues,
+                    "max_id": int(max(self.ix.entries("")[0], default=-1))}
 
     def train(self, x: np.ndarray, retrain: bool) -> None:
-        if retrain:
-            self.ix.retrain(x)
-        elif not self.ix.trained:  # a retried train after a restart: already done and saved
-            self.ix.train(x)
+        with self.lock:
+            if retrain:
+                self.ix.retrain(x)
+            elif not self.ix.trained:  # a retried train after a restart: already done and saved
+                self.ix.train(x)
 
     def add(self, x: np.ndarray, ids: np.ndarray, labels: Optional[List[str]], namespace: str, encoder_id: str,
             retry: bool) -> int:
-        if retry:  # the first send may have reached the log before the shard died
-            keep = [i for i, v in enumerate(ids) if int(v) not in self.ix]
-            x, ids = x[keep], ids[keep]
-            labels = None if labels is None else [labels[i] for i in keep]
-        if len(ids):
-            self.ix.add(x, ids=ids, labels=labels, namespace=namespace, encoder_id=encoder_id)
-        return len(ids)
+        with self.lock:
+            if retry:  # the first send may have reached the log before the shard died
+                keep = [i for i, v in enumerate(ids) if int(v) not in self.ix]
+                x, ids = x[keep], ids[keep]
+                labels = None if labels is None else [labels[i] for i in keep]
+            if len(ids):
+                self.ix.add(x, ids=ids, labels=labels, namespace=namespace, encoder_id=encoder_id)
+            return len(ids)
 
     def remove(self, ids: np.ndarray, retry: bool) -> int:
-        if retry:
-            ids = np.asarray([v for v in ids if int(v) in self.ix], dtype=np.int64)
-        if len(ids):
-            self.ix.remove(ids)
-        return len(ids)
+        with self.lock:
+            if retry:
+                ids = np.asarray([v for v in ids if int(v) in self.ix], dtype=np.int64)
+            if len(ids):
+                self.ix.remove(ids)
+            return len(ids)
 
     def missing(self, ids: np.ndarray) -> List[int]:
-        return [int(v) for v in ids if int(v) not in self.ix]
+        with self.lock:
+            return [int(v) for v in ids if int(v) not in self.ix]
 
     def present(self, ids: np.ndarray) -> List[int]:
-        return [int(v) for v in ids if int(v) in self.ix]
+        with self.lock:
+            return [int(v) for v in ids if int(v) in self.ix]
 
     def search(self, q: np.ndarray, k: int, namespace: str, params: Dict[str, Any]):
-        return self.ix.search(q, k=k, namespace=namespace, **params)
+        with self.lock:
+            return self.ix.search(q, k=k, namespace=namespace, **params)
 
     def entries(self, namespace: str):
-        return self.ix.entries(namespace)
+        with self.lock:
+            return self.ix.entries(namespace)
 
     def label(self, id_: int) -> str:
-        return self.ix.label(id_)
+        with self.lock:
+            return self.ix.label(id_)
 
     def size(self) -> int:
-        return len(self.ix)
+        with self.lock:
+            return len(self.ix)
 
     def namespaces(self) -> List[str]:
-        return self.ix.namespaces()
+        with self.lock:
+            return self.ix.namespaces()
 
     def save(self) -> None:
-        self.ix.save()
+        with self.lock:
+            self.ix.save()
 
     def close(self) -> None:
-        self.ix.close()
+        with self.lock:
+            self.ix.close()
 
 
 def _get(ray: Any, refs: Any) -> Any:
     """ray.get, raising a shard's own exception (InvalidArgumentError, NotFoundError...) as itself."""
     try:
         return ray.get(refs)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+            raise cause from None
+        raise
+
+
+def _get_compiled(ray: Any, refs: Any, timeout: float) -> Any:
+    """ray.get of a compiled graph's results, raising a shard's own exception as itself (the graph
+    stays usable after an application error)."""
+    try:
+        return ray.get(refs, timeout=timeout)
     except ray.exceptions.RayTaskError as exc:
         cause = getattr(exc, "cause", None)
         if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
@@ -205,7 +242,8 @@ class ShardedIndex:
     :meth:`create` or :meth:`open`; ``close()`` (or ``with``) ends the actors."""
 
     def __init__(self, directory: PathLike, manifest: Dict[str, Any], create: Optional[Dict[str, Any]],
-                 address: Optional[str], actor_options: Optional[Dict[str, Any]], recover: bool) -> None:
+                 address: Optional[str], actor_options: Optional[Dict[str, Any]], recover: bool,
+                 compiled_search: bool = True) -> None:
         self.directory = Path(directory)
         self.num_shards = int(manifest["num_shards"])
         self.metric = str(manifest["metric"])
@@ -219,6 +257,14 @@ class ShardedIndex:
         self.paths = [str(self.directory.resolve() / name) for name in manifest["shard_files"]]
         self._actors = [remote.remote(p, create, recover) for p in self.paths]
         self._next_id: Optional[int] = None
+        # search's compiled graph (see _graph_search): built on first use, by this process only
+        self._graph: Any = None
+        self._graph_pid = os.getpid()
+        self._graph_lock = threading.Lock()
+        self._graph_wanted = bool(compiled_search)
+        self._graph_ready_to_compile = True  # False after a failure, until an ordinary fan-out succeeded
+        self._graph_failures = 0
+        self.graph_error: Optional[str] = None  # why the last compiled search or compile failed
         try:
             self._infos = self._call([(k, "info", ()) for k in range(self.num_shards)])  # wait until all are up
         except BaseException:
@@ -229,9 +275,10 @@ class ShardedIndex:
     @classmethod
     def create(cls, directory: PathLike, num_shards: int, dim: int, metric: str = "cosine", encoding: str = "flat",
                *, address: Optional[str] = None, actor_options: Optional[Dict[str, Any]] = None,
-               **index_options: Any) -> "ShardedIndex":
+               compiled_search: bool = True, **index_options: Any) -> "ShardedIndex":
         """Creates ``directory`` with ``num_shards`` empty shards; ``index_options`` are
-        :meth:`echoic.EmbeddingIndex.create`'s (``m``, ``ivf_lists``, ``encoder_id``...)."""
+        :meth:`echoic.EmbeddingIndex.create`'s (``m``, ``ivf_lists``, ``encoder_id``...).
+        ``compiled_search=False``: search with ordinary actor calls only (see :meth:`search`)."""
         if int(num_shards) < 1:
             raise InvalidArgumentError(f"num_shards must be >= 1, got {num_shards}")
         d = Path(directory)
@@ -249,11 +296,12 @@ class ShardedIndex:
         except OSError as exc:
             raise EchoicIOError(f"cannot create the sharded index '{d}': {exc}") from exc
         create = dict(index_options, dim=int(dim), metric=metric, encoding=encoding)
-        return cls(d, manifest, create, address, actor_options, recover=True)
+        return cls(d, manifest, create, address, actor_options, recover=True, compiled_search=compiled_search)
 
     @classmethod
     def open(cls, directory: PathLike, *, address: Optional[str] = None,
-             actor_options: Optional[Dict[str, Any]] = None, recover: bool = True) -> "ShardedIndex":
+             actor_options: Optional[Dict[str, Any]] = None, recover: bool = True,
+             compiled_search: bool = True) -> "ShardedIndex":
         """Opens an existing sharded index (every shard file must exist)."""
         d = Path(directory)
         try:
@@ -264,7 +312,7 @@ class ShardedIndex:
             raise EchoicIOError(f"cannot read '{d / MANIFEST}': {exc}") from exc
         if manifest.get("format") != FORMAT:
             raise InvalidArgumentError(f"'{d / MANIFEST}' is not a {FORMAT} manifest")
-        return cls(d, manifest, None, address, actor_options, recover)
+        return cls(d, manifest, None, address, actor_options, recover, compiled_search)
 
     # -- calls to shards, sent again while a shard restarts -----------------------------------
     def _call(self, calls: Sequence[Tuple[int, str, tuple]], retry_args: Optional[Sequence[tuple]] = None) -> list:
@@ -378,12 +426,87 @@ class ShardedIndex:
     def search(self, queries, k: int = 10, namespace: str = "default", **params: Any
                ) -> Tuple[np.ndarray, np.ndarray, List[List[str]]]:
         """(scores (nq, k), ids (nq, k), labels) over every shard; ``params`` are
-        :meth:`echoic.EmbeddingIndex.search`'s (``nprobe``, ``rerank``, ``encoder_id``...)."""
+        :meth:`echoic.EmbeddingIndex.search`'s (``nprobe``, ``rerank``, ``encoder_id``...).
+
+        The queries reach the shards through a Ray compiled graph, built on the first search (one
+        execution at a time; a second thread searching meanwhile, or a forked child, uses ordinary
+        actor calls); without it (``compiled_search=False``, a failed compile, a shard that died)
+        through ordinary actor calls. Results are the same either way."""
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)
-        parts = self._call([(s, "search", (q, int(k), namespace, params)) for s in range(self.num_shards)])
+        args = (q, int(k), namespace, params)
+        parts = self._graph_search(args)
+        if parts is None:
+            parts = self._call([(s, "search", args) for s in range(self.num_shards)])
+            self._graph_ready_to_compile = True  # every shard answered: a compile can succeed
         return merge_topk(parts, int(k), higher_is_better=self.metric != "l2")
+
+    # -- search through a Ray compiled graph ------------------------------------------------------
+    # An ordinary actor call costs a task submission, a result object and a trip through the
+    # raylet per shard; a compiled graph sends the queries to every shard over channels that
+    # were set up once. Ray runs the graph's tasks on a background thread of each shard actor
+    # (Shard.lock keeps them apart from writes), lets only the compiling process execute it, and
+    # tears it down when a shard dies: search then falls back to ordinary calls (which wait for
+    # the restart), and compiles again on a later search once every shard answered.
+    def _graph_search(self, args: tuple) -> Optional[list]:
+        """The shards' results through the compiled graph, or None where search must use ordinary
+        calls: turned off, another thread using the graph, another process, a failure."""
+        if not self._graph_wanted or os.getpid() != self._graph_pid or not self._actors:
+            return None
+        if not self._graph_lock.acquire(blocking=False):  # one execution at a time: others go the ordinary way
+            return None
+        try:
+            ray = import_ray()
+            if self._graph is None:
+                if not self._graph_ready_to_compile:
+                    return None
+                self._graph = self._compile_graph(ray)
+                if self._graph is None:
+                    return None
+            try:
+                return _get_compiled(ray, self._graph.execute(*args), RESTART_TIMEOUT_S)
+            except ray.exceptions.RayError as exc:  # a shard died, a channel closed or timed out
+                self.graph_error = f"{type(exc).__name__}: {exc}"
+                log.info("ShardedIndex: compiled search failed, using ordinary calls: %s", self.graph_error)
+                self._drop_graph()
+                self._graph_ready_to_compile = False
+                return None
+        finally:
+            self._graph_lock.release()
+
+    def _compile_graph(self, ray: Any) -> Any:
+        if self._graph_failures >= GRAPH_COMPILE_ATTEMPTS:
+            return None
+        try:
+            from ray.dag import InputNode, MultiOutputNode
+
+            with InputNode() as inp:
+                dag = MultiOutputNode([a.search.bind(inp[0], inp[1], inp[2], inp[3]) for a in self._actors])
+            # execute() is followed by its get before the next one: one execution in flight at most
+            graph = dag.experimental_compile(_max_inflight_executions=1)
+        except Exception as exc:  # noqa: BLE001 (Ray raises many kinds here; search works without it)
+            self._graph_failures += 1
+            self._graph_ready_to_compile = False
+            self.graph_error = f"compile: {type(exc).__name__}: {exc}"
+            log.info("ShardedIndex: no compiled search (%d/%d): %s", self._graph_failures, GRAPH_COMPILE_ATTEMPTS,
+                     self.graph_error)
+            return None
+        self._graph_pid = os.getpid()
+        return graph
+
+    def _drop_graph(self) -> None:
+        graph, self._graph = self._graph, None
+        if graph is not None:
+            try:
+                graph.teardown()
+            except Exception as exc:  # noqa: BLE001 (already torn down by Ray's monitor, a shard gone...)
+                log.debug("ShardedIndex: compiled graph teardown: %s", exc)
+
+    @property
+    def compiled_search_active(self) -> bool:
+        """Whether search currently runs through a compiled graph (built on the first search)."""
+        return self._graph is not None
 
     def entries(self, namespace: str = "default") -> Tuple[np.ndarray, List[str]]:
         """Every entry of ``namespace`` (``""``: all) as (ids, labels), in id order."""
@@ -414,6 +537,8 @@ class ShardedIndex:
     # -- lifetime -------------------------------------------------------------------------------
     def _kill(self) -> None:
         ray = import_ray()
+        with self._graph_lock:
+            self._drop_graph()
         for a in self._actors:
             try:
                 ray.kill(a, no_restart=True)
@@ -426,6 +551,8 @@ class ShardedIndex:
         if not self._actors:
             return
         try:
+            with self._graph_lock:  # before the files close: the graph's tasks search them
+                self._drop_graph()
             self._call([(k, "close", ()) for k in range(self.num_shards)])
         finally:
             self._kill()
