@@ -25,6 +25,8 @@ The folder written (contract version 3, what the C++ core runs):
   -> ``logits`` [B, n_vocab] (last position), ``self_k_out`` / ``self_v_out``
   [n_text_layer, B, P+T, n_text_state], ``alignment`` [B, n_alignment_heads, T, n_audio_ctx];
   metadata_props describe the model and its tokens;
+* ``encoder.onnx.data`` / ``decoder.onnx.data``: the graphs' weights (ONNX external data at
+  page-aligned offsets, memory-mapped by ONNX Runtime);
 * ``vocabulary.txt`` (line i = token i, GPT-2 byte-to-unicode form), ``merges.txt`` (BPE merges
   in rank order), ``MODEL_CARD.md`` and the registry's install marker.
 
@@ -55,9 +57,10 @@ import numpy as np
 from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFoundError, UnsupportedError
 
 CONTRACT_VERSION = 3
-# Raised when this importer's output changes within a contract (2: the encoder outputs `hidden`);
+# Raised when this importer's output changes within a contract (2: the encoder outputs `hidden`;
+# 3: attention in blocks of query rows, a separate token-row table, weights memory-mapped);
 # the registry re-converts the models it converted itself with an older revision.
-IMPORT_REVISION = 2
+IMPORT_REVISION = 3
 PRECISIONS = ("int8", "float32")
 
 # Checkpoint URLs of the official OpenAI releases; the sha256 is the URL's folder name.
@@ -871,16 +874,32 @@ def _qkv(t: Dict[str, np.ndarray], p: str, names: Sequence[str], d: int, q_scale
     return np.concatenate(ws, 0), np.concatenate(bs, 0)
 
 
-def _encoder_attention(g: _Graph, q: str, k: str, v: str, H: int, D: int) -> str:
-    """Self-attention over the 1500 audio frames, one head at a time: [B, S, D] q (pre-scaled), k,
-    v -> [B, S, D]. Run as one [B, H, S, S] batch the scores (and their softmax) are 54 MB each
-    for tiny (scaling with H); head by head at most one head's [B, S, S] pair is alive, because
-    ONNX Runtime runs each head's chain to its end before the next (1 thread, sequential)."""
+# Query rows per attention block in the encoder: a block's scores (and their softmax) are
+# rows x n_audio_ctx floats, 1.4 MB each at 250 x 1500.
+_ATTN_ROWS = 250
+
+
+def _encoder_attention(g: _Graph, qkv: str, H: int, D: int, S: int) -> str:
+    """Self-attention over the S audio frames from the fused projection qkv [B, S, 3D] (q
+    pre-scaled) -> [B, S, D], head by head and, within a head, _ATTN_ROWS query rows at a time.
+    Each head's q / k / v are sliced out of qkv where they are used (no Split copying all of them
+    up front), and a block's scores are [B, rows, S]: 1.4 MB for tiny instead of 9 MB per head
+    (54 MB for all heads at once). ONNX Runtime runs each block's chain before the next (the
+    graph's order, 1 thread), so one block's pair of score tensors is alive at a time. The
+    products are the same rows of the same matrices, so the outputs equal the batched form's."""
     dh = D // H
-    qs = g.op("Split", [q, g.const([dh] * H)], n_out=H, axis=-1)  # [B, S, dh] each
-    ks = g.op("Split", [g.op("Transpose", [k], perm=[0, 2, 1]), g.const([dh] * H)], n_out=H, axis=1)  # [B, dh, S]
-    vs = g.op("Split", [v, g.const([dh] * H)], n_out=H, axis=-1)  # [B, S, dh]
-    outs = [g.op("MatMul", [g.op("Softmax", [g.op("MatMul", [qs[j], ks[j]])], axis=-1), vs[j]]) for j in range(H)]
+    last = g.const([2])
+    outs = []
+    for j in range(H):
+        kj = g.op("Transpose", [g.op("Slice", [qkv, g.const([D + j * dh]), g.const([D + (j + 1) * dh]), last])],
+                  perm=[0, 2, 1])  # [B, dh, S]
+        vj = g.op("Slice", [qkv, g.const([2 * D + j * dh]), g.const([2 * D + (j + 1) * dh]), last])  # [B, S, dh]
+        parts = []
+        for r0 in range(0, S, _ATTN_ROWS):
+            r1 = min(S, r0 + _ATTN_ROWS)
+            qb = g.op("Slice", [qkv, g.const([r0, j * dh]), g.const([r1, (j + 1) * dh]), g.const([1, 2])])
+            parts.append(g.op("MatMul", [g.op("Softmax", [g.op("MatMul", [qb, kj])], axis=-1), vj]))
+        outs.append(parts[0] if len(parts) == 1 else g.op("Concat", parts, axis=1))
     return g.op("Concat", outs, axis=-1)
 
 
@@ -902,8 +921,7 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
         p = f"encoder.blocks.{i}"
         h = g.layer_norm(x, t, p + ".attn_ln")
         wq, bq = _qkv(t, p, ("attn.query", "attn.key", "attn.value"), D, scale)
-        q, k, v = g.op("Split", [g.linear(h, wq, bq, p + ".attn.qkv"), g.const([D, D, D])], n_out=3, axis=-1)
-        o = _encoder_attention(g, q, k, v, H, D)
+        o = _encoder_attention(g, g.linear(h, wq, bq, p + ".attn.qkv"), H, D, A)
         o = g.linear(o, t[p + ".attn.out.weight"], t.get(p + ".attn.out.bias"), p + ".attn.out")
         x = g.mlp(g.op("Add", [x, o]), t, p)
     x = g.layer_norm(x, t, "encoder.ln_post")
@@ -936,10 +954,14 @@ def _build_decoder(onnx, w: WhisperWeights):
     t, d = w.tensors, w.dims
     D, H, L = d["n_text_state"], d["n_text_head"], d["n_text_layer"]
     scale = (D // H) ** -0.5
-    # One copy of the token embedding, [D, V]: rows for the input tokens by Gather on axis 1,
-    # and the (tied) output projection as a plain MatMul weight.
-    emb_t = g.init("token_embedding_t", np.ascontiguousarray(t["decoder.token_embedding.weight"].T))
-    x = g.op("Transpose", [g.op("Gather", [emb_t, "tokens"], axis=1)], perm=[1, 2, 0])  # [B, T, D]
+    # The token embedding twice: [V, D] rows for the input tokens (Gather on axis 0) and [D, V]
+    # as the (tied) output projection's MatMul weight. One shared copy would cost more memory:
+    # ONNX Runtime pre-packs the MatMul weight and can free the original only when nothing else
+    # reads it, while the row table, stored apart (external data, memory-mapped), is resident
+    # only where a token's row was read.
+    emb = t["decoder.token_embedding.weight"]
+    emb_t = g.init("token_embedding_t", np.ascontiguousarray(emb.T))
+    x = g.op("Gather", [g.init("token_embedding_rows", emb), "tokens"], axis=0)  # [B, T, D]
     tlen = g.op("Slice", [g.op("Shape", ["tokens"]), g.const([1]), g.const([2])])  # [1] = T
     t0 = g.op("Squeeze", [tlen, g.const([0])])
     steps = g.op("Range", [g.const(0), t0, g.const(1)])  # [T]
@@ -1035,6 +1057,38 @@ def _save(onnx, model, path: Path) -> None:
         onnx.save(model, str(path))
 
 
+# Weights of at least this size go to "<file>.data" at page-aligned offsets, where ONNX Runtime
+# memory-maps them (CPU, offset a multiple of 4096) instead of copying them out of the parsed
+# protobuf: pages are read in as the kernels touch them (the token-row table: only rows of tokens
+# used), and a weight that is pre-packed at load is unmapped afterwards.
+_MAP_THRESHOLD = 64 * 1024
+_PAGE = 4096
+
+
+def _save_mapped(onnx, model, path: Path) -> None:
+    """Saves the graph with its large weights as external data in "<file>.data", each at a
+    page-aligned offset (onnx.save does not align them)."""
+    data = path.name + ".data"
+    offset = 0
+    with open(path.parent / data, "wb") as fh:
+        for t in model.graph.initializer:
+            if len(t.raw_data) < _MAP_THRESHOLD:
+                continue
+            pad = -offset % _PAGE
+            fh.write(b"\0" * pad)
+            offset += pad
+            raw = t.raw_data
+            fh.write(raw)
+            t.ClearField("raw_data")
+            t.data_location = onnx.TensorProto.EXTERNAL
+            del t.external_data[:]
+            for key, value in (("location", data), ("offset", str(offset)), ("length", str(len(raw)))):
+                entry = t.external_data.add()
+                entry.key, entry.value = key, value
+            offset += len(raw)
+    onnx.save(model, str(path))
+
+
 def _model(onnx, graph, meta: Dict[str, str]):
     m = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)],
                                producer_name="echoic.whisper_import")
@@ -1075,29 +1129,35 @@ def _quantize(onnx, model, tmp: Path, stem: str, per_channel: bool):
 
 
 def _share_quantized_embedding(onnx, m):
-    """The decoder's token embedding [D, V] feeds both a Gather (input rows) and the tied output
-    MatMul; after quantization the Gather still reads the float copy. Point it at the int8 copy
-    (dequantized per gathered token: q * scale[token]) and drop the float one (-80 % of its size)."""
+    """The decoder's input rows (a float [V, D] table read by Gather) and the tied output MatMul
+    weight [D, V], which the quantizer made int8 with a per-token scale. Replace the float table
+    by the int8 values transposed (dequantized per gathered token: q * scale[token], the values
+    the MatMul multiplies with) and drop it (-75 % of its size)."""
     from onnx import numpy_helper
     inits = {i.name: i for i in m.graph.initializer}
+    quantized = [n for n in inits if n.startswith("token_embedding_t") and n.endswith("_quantized")]
     for node in list(m.graph.node):
-        if node.op_type != "Gather" or node.input[0] not in inits:
+        if node.op_type != "Gather" or not node.input[0].startswith("token_embedding_rows") or len(quantized) != 1:
             continue
-        name = node.input[0]
-        qn, sn, zn = name + "_quantized", name + "_scale", name + "_zero_point"
-        if not (qn in inits and sn in inits and zn in inits):
+        name, qn = node.input[0], quantized[0]
+        sn, zn = qn[: -len("_quantized")] + "_scale", qn[: -len("_quantized")] + "_zero_point"
+        if not (name in inits and sn in inits and zn in inits):
             continue
         if np.any(numpy_helper.to_array(inits[zn])) or len(inits[sn].dims) != 1:
             continue  # only the symmetric per-channel form is rewritten
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-        if axis != 1:
+        if next((a.i for a in node.attribute if a.name == "axis"), 0) != 0:
             continue
+        rows = np.ascontiguousarray(numpy_helper.to_array(inits[qn]).T)  # [V, D] int8
+        rn = name + "_int8"
+        m.graph.initializer.append(numpy_helper.from_array(rows, rn))
+        m.graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), rn + "_last_axis"))
         idx, out = node.input[1], node.output[0]
         h = onnx.helper
-        new = [h.make_node("Gather", [qn, idx], [out + "_q"], axis=1, name=node.name + "_q"),
+        new = [h.make_node("Gather", [rn, idx], [out + "_q"], axis=0, name=node.name + "_q"),
                h.make_node("Cast", [out + "_q"], [out + "_f"], to=onnx.TensorProto.FLOAT, name=node.name + "_cast"),
                h.make_node("Gather", [sn, idx], [out + "_s"], axis=0, name=node.name + "_scale"),
-               h.make_node("Mul", [out + "_f", out + "_s"], [out], name=node.name + "_dequant")]
+               h.make_node("Unsqueeze", [out + "_s", rn + "_last_axis"], [out + "_s1"], name=node.name + "_unsqueeze"),
+               h.make_node("Mul", [out + "_f", out + "_s1"], [out], name=node.name + "_dequant")]
         at = list(m.graph.node).index(node)
         m.graph.node.remove(node)
         for k, n in enumerate(new):
@@ -1259,7 +1319,7 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
             if precision == "int8":
                 m = _quantize(onnx, m, tmp, stem, per_channel)
                 onnx.helper.set_model_props(m, meta)
-            _save(onnx, m, tmp / f"{stem}.onnx")
+            _save_mapped(onnx, m, tmp / f"{stem}.onnx")
         (tmp / "vocabulary.txt").write_text("".join(tok + "\n" for tok in w.tokens), encoding="utf-8")
         (tmp / "merges.txt").write_text("".join(m + "\n" for m in w.merges), encoding="utf-8")
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
@@ -1267,7 +1327,9 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
                                            encoding="utf-8")
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
         h = hashlib.sha256()
-        for f in ("encoder.onnx", "decoder.onnx"):
+        for f in ("encoder.onnx", "encoder.onnx.data", "decoder.onnx", "decoder.onnx.data"):
+            if not (tmp / f).is_file():
+                continue
             with open(tmp / f, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 22), b""):
                     h.update(block)
