@@ -44,6 +44,8 @@ kws::LookupOptions Options(const py::dict& d) {
       o.threshold_offset = v.cast<float>();
     else if (k == "refractory_s")
       o.refractory_s = v.cast<float>();
+    else if (k == "overlap_suppression")
+      o.overlap_suppression = v.cast<float>();
     else if (k == "hop_frames")
       o.hop_frames = v.cast<int32_t>();
     else
@@ -63,6 +65,7 @@ py::dict OptionsDict(const kws::LookupOptions& o) {
   d["calibration_margin"] = o.calibration_margin;
   d["threshold_offset"] = o.threshold_offset;
   d["refractory_s"] = o.refractory_s;
+  d["overlap_suppression"] = o.overlap_suppression;
   d["hop_frames"] = o.hop_frames;
   return d;
 }

@@ -77,6 +77,26 @@ def test_finds_the_users_other_utterance(tmp_path, whisper_dir, kw):
         assert len(dets) == 1 and abs(dets[0].start - PORCUPINES[dst]) < 0.6, dets
 
 
+def test_overlapping_keywords_keep_the_higher_score(tmp_path, whisper_dir, kw):
+    """Two keywords enrolled from the same word (porcupine.wav and the user's own first porcupine)
+    both match each porcupine of multiple_keywords.wav; by default one detection per place is
+    kept, the higher-scoring one; overlap_suppression=1 reports both keywords."""
+    x = _read(kw / "multiple_keywords.wav")
+    own = x[int((PORCUPINES[0] - 0.3) * 16000): int((PORCUPINES[0] + 1.0) * 16000)]
+    with KeywordLookup(tmp_path / "two.idx", model=whisper_dir) as kl:
+        kl.enroll("porcupine", kw / "porcupine.wav")
+        kl.enroll("own-porcupine", own)
+    with KeywordLookup(tmp_path / "two.idx", model=whisper_dir, read_only=True, overlap_suppression=1.0) as kl:
+        both = kl.detect(x)
+    with KeywordLookup(tmp_path / "two.idx", model=whisper_dir, read_only=True) as kl:
+        kept = kl.detect(x)
+    for t in PORCUPINES:
+        here = [d for d in both if abs(d.start - t) < 0.6]
+        assert sorted(d.keyword for d in here) == ["own-porcupine", "porcupine"], both
+        assert [d for d in kept if abs(d.start - t) < 0.6] == [max(here, key=lambda d: d.score)], kept
+    assert len(kept) == 2, kept
+
+
 def test_the_learned_projection_is_loaded(tmp_path, whisper_dir, kw):
     """The bundled projection file is what embeds by default; the seeded random one is another
     embedding, and an index of one is refused by the other."""

@@ -75,7 +75,8 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
   ECHOIC_CHECK(opts_.hop_frames >= 1 && opts_.hop_frames <= w, ErrorCode::kInvalidArgument,
                "keyword lookup: hop_frames ", opts_.hop_frames, " must be in 1..", w);
   ECHOIC_CHECK(!std::isinf(opts_.min_threshold) && std::isfinite(opts_.calibration_margin) &&
-                   std::isfinite(opts_.threshold_offset) && std::isfinite(opts_.refractory_s),
+                   std::isfinite(opts_.threshold_offset) && std::isfinite(opts_.refractory_s) &&
+                   std::isfinite(opts_.overlap_suppression),
                ErrorCode::kInvalidArgument, "keyword lookup: thresholds and refractory must be finite");
   if (Exists(index_path)) {
     index::OpenOptions oo;
@@ -302,6 +303,7 @@ void LookupScanner::Reset() {
   pending_frame_ = received_ = owned_ = proj_base_ = next_start_ = 0;
   projected_.clear();
   cand_.assign(keywords_.size(), Candidate{});
+  held_.clear();
   out_.clear();
   finished_ = false;
 }
@@ -402,8 +404,7 @@ void LookupScanner::Score(bool final) {
       for (size_t k = 0; k < nk; ++k) {
         Candidate& cur = cand_[k];
         if (cur.live && t - cur.start >= refractory_[k]) {
-          out_.push_back(LookupDetection{keywords_[k], cur.start * kFrameSeconds,
-                                         (cur.start + cur.frames) * kFrameSeconds, cur.score, cur.threshold});
+          Emit(k, cur);
           cur.live = false;
         }
         const Candidate& b = best[static_cast<size_t>(t - next_start_) * nk + k];
@@ -414,12 +415,11 @@ void LookupScanner::Score(bool final) {
   if (final) {
     for (size_t k = 0; k < keywords_.size(); ++k)
       if (cand_[k].live) {
-        const Candidate& c = cand_[k];
-        out_.push_back(LookupDetection{keywords_[k], c.start * kFrameSeconds, (c.start + c.frames) * kFrameSeconds,
-                                       c.score, c.threshold});
+        Emit(k, cand_[k]);
         cand_[k].live = false;
       }
   }
+  Release(final);
   // Frames before the next start are never read again.
   const int64_t drop = std::min(next_start_, owned_) - proj_base_;
   if (drop > 0) {
@@ -427,6 +427,38 @@ void LookupScanner::Score(bool final) {
     proj_base_ += drop;
   }
   scan_s_ += Since(t0);
+}
+
+void LookupScanner::Emit(size_t keyword, const Candidate& c) {
+  Held h{LookupDetection{keywords_[keyword], c.start * kFrameSeconds, (c.start + c.frames) * kFrameSeconds, c.score,
+                         c.threshold},
+         c.start, c.start + c.frames, false};
+  if (opts_.overlap_suppression < 1.f)
+    for (Held& o : held_) {
+      if (o.det.keyword == h.det.keyword) continue;
+      const int64_t overlap = std::min(o.b, h.b) - std::max(o.a, h.a);
+      if (static_cast<double>(overlap) <=
+          opts_.overlap_suppression * static_cast<double>(std::min(o.b - o.a, h.b - h.a)))
+        continue;
+      // Ties keep the earlier one.
+      (o.det.score >= h.det.score ? h : o).suppressed = true;
+    }
+  held_.push_back(std::move(h));
+}
+
+void LookupScanner::Release(bool all) {
+  // A peak not emitted yet starts after next_start_ - (the longest refractory period): held
+  // peaks ending before that cannot be overlapped any more.
+  const int64_t settled = next_start_ - *std::max_element(refractory_.begin(), refractory_.end());
+  size_t kept = 0;
+  for (Held& h : held_) {
+    if (all || h.b <= settled) {
+      if (!h.suppressed) out_.push_back(std::move(h.det));
+    } else {
+      held_[kept++] = std::move(h);
+    }
+  }
+  held_.resize(kept);
 }
 
 std::vector<LookupDetection> LookupScanner::TakeDetections() {

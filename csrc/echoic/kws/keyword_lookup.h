@@ -8,9 +8,11 @@
 // The scanner runs the Whisper encoder over 30 s windows at fixed places of the stream (every
 // 24 s, 3 s of context on each side of the frames a window keeps), scores every 20 ms start at
 // each enrolled length x {0.8 .. 1.25} against the index and reports peaks above a keyword's
-// threshold, one per refractory period. Window places depend only on the absolute position in
-// the stream, so any chunking gives the same detections; a detection is reported once its
-// window has run (up to ~27 s after the word in a live stream) or at InputFinished().
+// threshold, one per refractory period; where detections of different keywords overlap, only
+// the higher-scoring one is kept (LookupOptions::overlap_suppression). Window places depend only
+// on the absolute position in the stream, so any chunking gives the same detections; a detection
+// is reported once its window has run (up to ~28 s after the word in a live stream) or at
+// InputFinished().
 #ifndef ECHOIC_KWS_KEYWORD_LOOKUP_H_
 #define ECHOIC_KWS_KEYWORD_LOOKUP_H_
 
@@ -37,8 +39,12 @@ struct LookupOptions {
   float calibration_margin = 0.1f;              // above the word's best score elsewhere in its own clip
   float threshold_offset = 0.f;                 // added to every threshold at scan time (the user's trade-off)
   float refractory_s = -1.f;                    // < 0: the keyword's longest enrolled example
-  int32_t hop_frames = 1200;                    // encoder window step (frames of 20 ms); context = (window - hop) / 2
-  size_t max_clip_samples = 480000;             // enrollment clips: at most one encoder window (30 s)
+  // Competing keywords: a detection is dropped when a detection of another keyword with a higher
+  // score overlaps it by more than this fraction of the shorter of the two (the stream holds one
+  // word there; the closer enrolled example names it). >= 1: every keyword is reported on its own.
+  float overlap_suppression = 0.5f;
+  int32_t hop_frames = 1200;         // encoder window step (frames of 20 ms); context = (window - hop) / 2
+  size_t max_clip_samples = 480000;  // enrollment clips: at most one encoder window (30 s)
 };
 
 struct LookupDetection {
@@ -123,9 +129,16 @@ class LookupScanner {
     int32_t frames = 0;
     float margin = 0, score = 0, threshold = 0;
   };
+  struct Held {  // a keyword's peak, kept until no later peak can overlap it
+    LookupDetection det;
+    int64_t a = 0, b = 0;  // frames
+    bool suppressed = false;
+  };
   LookupScanner(const KeywordLookup& lookup, std::vector<LookupExample> examples);
   void RunWindow(bool final);
   void Score(bool final);
+  void Emit(size_t keyword, const Candidate& c);
+  void Release(bool all);
 
   std::shared_ptr<const FrameEncoder> encoder_;
   std::shared_ptr<const WordEmbedder> embedder_;
@@ -148,6 +161,7 @@ class LookupScanner {
   int64_t proj_base_ = 0;
   int64_t next_start_ = 0;       // next window start to score
   std::vector<Candidate> cand_;  // per keyword
+  std::vector<Held> held_;
   std::vector<LookupDetection> out_;
   bool finished_ = false;
   double encoder_s_ = 0, scan_s_ = 0;
