@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bind.h"
+#include "echoic/index/kernels.h"
 #include "echoic/runtime/error.h"
 #include "echoic/runtime/system_info.h"
 
@@ -76,6 +77,10 @@ void BindRuntime(py::module_& m) {
   m.def(
       "cpu_features", [] { return CpuFeatureNames(GetCpuFeatures()); },
       "SIMD features the CPU offers, as detected at run time.");
+  m.def(
+      "index_kernels", [] { return std::string(index::ActiveKernels().name); },
+      "Kernel set the index searches with: 'avx2' (x86-64), 'neon' (AArch64) or 'scalar' "
+      "(no SIMD, or ECHOIC_DISABLE_SIMD set).");
   m.def("hardware_threads", &HardwareThreads);
   m.def("error_code_name", [](int code) { return ErrorCodeName(static_cast<ErrorCode>(code)); });
   m.def(

@@ -1,14 +1,18 @@
 # Runs the C and the Java transcribe examples on one clip (100 ms chunks) and fails
-# unless both succeed and print the same, non-empty text.
+# unless both succeed and print the same, non-empty text. JAVA may be a list (an emulator
+# and the target's java, "|"-separated); EMULATOR (optional, "|"-separated) starts the
+# cross-compiled C example.
 foreach(var JAVA CLASSPATH LIBRARY_PATH C_EXAMPLE MODEL WAV)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "compare_with_c.cmake: -D${var}= is required")
   endif()
 endforeach()
 
-execute_process(COMMAND "${C_EXAMPLE}" "${MODEL}" "${WAV}" 100
+string(REPLACE "|" ";" JAVA "${JAVA}")
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+execute_process(COMMAND ${EMULATOR} "${C_EXAMPLE}" "${MODEL}" "${WAV}" 100
                 RESULT_VARIABLE c_rc OUTPUT_VARIABLE c_out ERROR_VARIABLE c_err)
-execute_process(COMMAND "${JAVA}" -Xcheck:jni "-Djava.library.path=${LIBRARY_PATH}" -cp "${CLASSPATH}"
+execute_process(COMMAND ${JAVA} -Xcheck:jni "-Djava.library.path=${LIBRARY_PATH}" -cp "${CLASSPATH}"
                         Transcribe "${MODEL}" "${WAV}" 100
                 RESULT_VARIABLE j_rc OUTPUT_VARIABLE j_out ERROR_VARIABLE j_err)
 message("C output:\n${c_out}${c_err}")

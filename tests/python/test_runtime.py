@@ -36,3 +36,6 @@ def test_native_errors_map_to_typed_exceptions(code, cls, builtin):
 def test_cli_info_runs():
     out = subprocess.run([sys.executable, "-m", "echoic", "info"], capture_output=True, text=True, check=True)
     assert f"echoic {echoic.__version__}" in out.stdout
+    # The index's kernel set: AVX2 on x86-64 CPUs that have it, NEON on AArch64, else scalar.
+    assert f"index kernels: {_native.index_kernels()}" in out.stdout
+    assert _native.index_kernels() in ("avx2", "neon", "scalar")

@@ -12,7 +12,8 @@
 // One writer at a time: <path>.lock is flock'ed while the index is open for writing.
 // A read-only open takes no lock and writes nothing: it reads a snapshot of the main
 // file and the log as they are at open (readers may run beside the one writer).
-// SIMD: kernels.h picks AVX2 at run time; ECHOIC_DISABLE_SIMD=1 forces scalar.
+// SIMD: kernels.h picks AVX2 (x86-64) or NEON (AArch64) at run time; ECHOIC_DISABLE_SIMD=1
+// forces scalar.
 //
 // Thread safety: any number of concurrent Search() calls; mutations are exclusive.
 #ifndef ECHOIC_INDEX_INDEX_H_

@@ -290,12 +290,8 @@ TEST(opq_rotation_is_orthogonal_and_lowers_pq_error) {
   CHECK(opq < 1.02 * alloc);
 }
 
-TEST(simd_kernels_match_scalar) {
-  const Kernels* avx = Avx2Kernels();
-  if (!avx) {
-    std::printf("  (no AVX2 on this CPU: scalar only)\n");
-    return;
-  }
+// One SIMD kernel set against the scalar one (tolerances: the SIMD sums run in another order).
+static void CheckKernelsMatchScalar(const Kernels* avx) {
   const Kernels& sc = ScalarKernels();
   std::mt19937 rng(5);
   std::normal_distribution<float> g;
@@ -353,6 +349,22 @@ TEST(simd_kernels_match_scalar) {
     avx->adc_batch(lut.data(), codes.data(), 10, m, m, o2.data());
     for (int i = 0; i < 10; ++i) CHECK_NEAR(o1[i], o2[i], 1e-4 * m);
   }
+}
+
+TEST(simd_kernels_match_scalar) {
+  int checked = 0;
+  for (const Kernels* simd : {Avx2Kernels(), NeonKernels()}) {
+    if (!simd) continue;
+    std::printf("  %s against scalar\n", simd->name);
+    CheckKernelsMatchScalar(simd);
+    ++checked;
+  }
+  if (checked == 0) std::printf("  (no AVX2 or NEON kernels in this build or CPU: scalar only)\n");
+  // The kernels searches use: the SIMD set unless ECHOIC_DISABLE_SIMD is set.
+  const char* off = std::getenv("ECHOIC_DISABLE_SIMD");
+  const bool disabled = off && *off && *off != '0';
+  std::printf("  active kernels: %s\n", ActiveKernels().name);
+  CHECK(&ActiveKernels() == (disabled || !SimdKernels() ? &ScalarKernels() : SimdKernels()));
 }
 
 // IVF residual pq under L2 scores with |q-c|^2 - 2 q.r + (2 c.r + |r|^2): one

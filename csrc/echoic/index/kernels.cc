@@ -10,6 +10,10 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define ECHOIC_INDEX_HAVE_NEON 1
+#include <arm_neon.h>
+#endif
 
 namespace echoic::index {
 namespace {
@@ -403,12 +407,248 @@ ECHOIC_AVX2 float F16DotAvx2(const float* q, const uint16_t* h, size_t d) {
 }
 #endif
 
+#ifdef ECHOIC_INDEX_HAVE_NEON
+// AArch64 Advanced SIMD: baseline on every AArch64 CPU (ARMv8-A), FMA and float16
+// conversion included, so no target attributes. Four-lane registers; the loops keep
+// four accumulators in flight where AVX2 keeps two eight-lane ones.
+
+float L2Neon(const float* a, const float* b, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    float32x4_t t0 = vsubq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
+    float32x4_t t1 = vsubq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    float32x4_t t2 = vsubq_f32(vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+    float32x4_t t3 = vsubq_f32(vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+    acc0 = vfmaq_f32(acc0, t0, t0);
+    acc1 = vfmaq_f32(acc1, t1, t1);
+    acc2 = vfmaq_f32(acc2, t2, t2);
+    acc3 = vfmaq_f32(acc3, t3, t3);
+  }
+  for (; i + 4 <= d; i += 4) {
+    float32x4_t t = vsubq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
+    acc0 = vfmaq_f32(acc0, t, t);
+  }
+  float s = vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), vaddq_f32(acc2, acc3)));
+  for (; i < d; ++i) {
+    float t = a[i] - b[i];
+    s += t * t;
+  }
+  return s;
+}
+
+float DotNeon(const float* a, const float* b, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+    acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    acc2 = vfmaq_f32(acc2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+    acc3 = vfmaq_f32(acc3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+  }
+  for (; i + 4 <= d; i += 4) acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+  float s = vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), vaddq_f32(acc2, acc3)));
+  for (; i < d; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// NEON has no gather: table look-ups stay scalar loads. A single code takes the
+// four-chain scalar loop; batches take the interleaved loop, as on x86.
+void AdcBatchNeon(const float* lut, const uint8_t* codes, size_t n, size_t stride, size_t m, float* out) {
+  AdcBatchInterleaved(lut, codes, n, stride, m, out);
+}
+
+// 16 centroids per pass (four accumulators), then 4, then one at a time.
+template <bool kL2>
+void ManyNeon(const float* x, const float* ct, size_t d, size_t k, float* out) {
+  size_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    float32x4_t a0 = vdupq_n_f32(0.f), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t t = 0; t < d; ++t) {
+      const float32x4_t xv = vdupq_n_f32(x[t]);
+      const float* row = ct + t * k + j;
+      if (kL2) {
+        float32x4_t e0 = vsubq_f32(xv, vld1q_f32(row));
+        float32x4_t e1 = vsubq_f32(xv, vld1q_f32(row + 4));
+        float32x4_t e2 = vsubq_f32(xv, vld1q_f32(row + 8));
+        float32x4_t e3 = vsubq_f32(xv, vld1q_f32(row + 12));
+        a0 = vfmaq_f32(a0, e0, e0);
+        a1 = vfmaq_f32(a1, e1, e1);
+        a2 = vfmaq_f32(a2, e2, e2);
+        a3 = vfmaq_f32(a3, e3, e3);
+      } else {
+        a0 = vfmaq_f32(a0, xv, vld1q_f32(row));
+        a1 = vfmaq_f32(a1, xv, vld1q_f32(row + 4));
+        a2 = vfmaq_f32(a2, xv, vld1q_f32(row + 8));
+        a3 = vfmaq_f32(a3, xv, vld1q_f32(row + 12));
+      }
+    }
+    vst1q_f32(out + j, a0);
+    vst1q_f32(out + j + 4, a1);
+    vst1q_f32(out + j + 8, a2);
+    vst1q_f32(out + j + 12, a3);
+  }
+  for (; j + 4 <= k; j += 4) {
+    float32x4_t acc = vdupq_n_f32(0.f);
+    for (size_t t = 0; t < d; ++t) {
+      const float32x4_t xv = vdupq_n_f32(x[t]);
+      const float32x4_t c = vld1q_f32(ct + t * k + j);
+      if (kL2) {
+        float32x4_t e = vsubq_f32(xv, c);
+        acc = vfmaq_f32(acc, e, e);
+      } else {
+        acc = vfmaq_f32(acc, xv, c);
+      }
+    }
+    vst1q_f32(out + j, acc);
+  }
+  for (; j < k; ++j) {
+    float s = 0.f;
+    for (size_t t = 0; t < d; ++t) {
+      const float c = ct[t * k + j];
+      s += kL2 ? (x[t] - c) * (x[t] - c) : x[t] * c;
+    }
+    out[j] = s;
+  }
+}
+
+void L2ManyNeon(const float* x, const float* ct, size_t d, size_t k, float* out) { ManyNeon<true>(x, ct, d, k, out); }
+void DotManyNeon(const float* x, const float* ct, size_t d, size_t k, float* out) { ManyNeon<false>(x, ct, d, k, out); }
+
+// Eight codes per step, widened u8 -> u16 -> u32 -> float in two halves.
+inline void LoadCodes8Neon(const uint8_t* code, float32x4_t* lo, float32x4_t* hi) {
+  const uint16x8_t c16 = vmovl_u8(vld1_u8(code));
+  *lo = vcvtq_f32_u32(vmovl_u16(vget_low_u16(c16)));
+  *hi = vcvtq_f32_u32(vmovl_u16(vget_high_u16(c16)));
+}
+
+float Sq8DotNeon(const float* w, const uint8_t* code, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0;
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    float32x4_t lo, hi;
+    LoadCodes8Neon(code + t, &lo, &hi);
+    acc0 = vfmaq_f32(acc0, vld1q_f32(w + t), lo);
+    acc1 = vfmaq_f32(acc1, vld1q_f32(w + t + 4), hi);
+  }
+  float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+  for (; t < d; ++t) s += w[t] * code[t];
+  return s;
+}
+
+float Sq8L2Neon(const float* q, const float* step, const uint8_t* code, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0;
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    float32x4_t lo, hi;
+    LoadCodes8Neon(code + t, &lo, &hi);
+    // q - step * code, fused as on x86 (fnmadd).
+    float32x4_t e0 = vfmsq_f32(vld1q_f32(q + t), vld1q_f32(step + t), lo);
+    float32x4_t e1 = vfmsq_f32(vld1q_f32(q + t + 4), vld1q_f32(step + t + 4), hi);
+    acc0 = vfmaq_f32(acc0, e0, e0);
+    acc1 = vfmaq_f32(acc1, e1, e1);
+  }
+  float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+  for (; t < d; ++t) {
+    float diff = q[t] - step[t] * code[t];
+    s += diff * diff;
+  }
+  return s;
+}
+
+// Four queries per pass share each load of x. As in RowsAvx2, a query's arithmetic
+// (one accumulator, horizontal sum, scalar tail) is the same in the block of four and
+// in the remainder, so results never depend on nq or on the query's position.
+template <bool kL2>
+inline float32x4_t RowStepNeon(float32x4_t acc, float32x4_t xv, const float* q) {
+  if (kL2) {
+    float32x4_t e = vsubq_f32(xv, vld1q_f32(q));
+    return vfmaq_f32(acc, e, e);
+  }
+  return vfmaq_f32(acc, xv, vld1q_f32(q));
+}
+
+template <bool kL2>
+void RowsNeon(const float* x, const float* qs, size_t nq, size_t d, float* out) {
+  const size_t d4 = d & ~size_t{3};
+  size_t b = 0;
+  for (; b + 4 <= nq; b += 4) {
+    const float* q0 = qs + b * d;
+    const float* q1 = q0 + d;
+    const float* q2 = q1 + d;
+    const float* q3 = q2 + d;
+    float32x4_t a0 = vdupq_n_f32(0.f), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t t = 0; t < d4; t += 4) {
+      const float32x4_t xv = vld1q_f32(x + t);
+      a0 = RowStepNeon<kL2>(a0, xv, q0 + t);
+      a1 = RowStepNeon<kL2>(a1, xv, q1 + t);
+      a2 = RowStepNeon<kL2>(a2, xv, q2 + t);
+      a3 = RowStepNeon<kL2>(a3, xv, q3 + t);
+    }
+    float r[4] = {vaddvq_f32(a0), vaddvq_f32(a1), vaddvq_f32(a2), vaddvq_f32(a3)};
+    const float* qq[4] = {q0, q1, q2, q3};
+    for (size_t t = d4; t < d; ++t)
+      for (int i = 0; i < 4; ++i) r[i] += kL2 ? (x[t] - qq[i][t]) * (x[t] - qq[i][t]) : x[t] * qq[i][t];
+    for (int i = 0; i < 4; ++i) out[b + i] = r[i];
+  }
+  for (; b < nq; ++b) {
+    const float* q = qs + b * d;
+    float32x4_t a = vdupq_n_f32(0.f);
+    for (size_t t = 0; t < d4; t += 4) a = RowStepNeon<kL2>(a, vld1q_f32(x + t), q + t);
+    float r = vaddvq_f32(a);
+    for (size_t t = d4; t < d; ++t) r += kL2 ? (x[t] - q[t]) * (x[t] - q[t]) : x[t] * q[t];
+    out[b] = r;
+  }
+}
+
+void DotRowsNeon(const float* x, const float* qs, size_t nq, size_t d, float* out) {
+  RowsNeon<false>(x, qs, nq, d, out);
+}
+void L2RowsNeon(const float* x, const float* qs, size_t nq, size_t d, float* out) { RowsNeon<true>(x, qs, nq, d, out); }
+
+// float16 -> float32 with the AArch64 conversion instruction (exact, like HalfToFloat).
+inline float32x4_t LoadHalves4(const uint16_t* h) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h))); }
+
+float F16L2Neon(const float* q, const uint16_t* h, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0;
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    float32x4_t e0 = vsubq_f32(vld1q_f32(q + t), LoadHalves4(h + t));
+    float32x4_t e1 = vsubq_f32(vld1q_f32(q + t + 4), LoadHalves4(h + t + 4));
+    acc0 = vfmaq_f32(acc0, e0, e0);
+    acc1 = vfmaq_f32(acc1, e1, e1);
+  }
+  float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+  for (; t < d; ++t) {
+    float diff = q[t] - HalfToFloat(h[t]);
+    s += diff * diff;
+  }
+  return s;
+}
+
+float F16DotNeon(const float* q, const uint16_t* h, size_t d) {
+  float32x4_t acc0 = vdupq_n_f32(0.f), acc1 = acc0;
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    acc0 = vfmaq_f32(acc0, vld1q_f32(q + t), LoadHalves4(h + t));
+    acc1 = vfmaq_f32(acc1, vld1q_f32(q + t + 4), LoadHalves4(h + t + 4));
+  }
+  float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+  for (; t < d; ++t) s += q[t] * HalfToFloat(h[t]);
+  return s;
+}
+#endif
+
 const Kernels kScalar{"scalar",      &L2Scalar,      &DotScalar,    &AdcScalar,   &AdcBatchScalar,
                       &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar, &DotRowsScalar,
                       &L2RowsScalar, &F16L2Scalar,   &F16DotScalar};
 #ifdef ECHOIC_INDEX_HAVE_AVX2
 const Kernels kAvx2{"avx2",      &L2Avx2,    &DotAvx2,     &AdcAvx2,    &AdcBatchAvx2, &L2ManyAvx2, &DotManyAvx2,
                     &Sq8DotAvx2, &Sq8L2Avx2, &DotRowsAvx2, &L2RowsAvx2, &F16L2Avx2,    &F16DotAvx2};
+#endif
+#ifdef ECHOIC_INDEX_HAVE_NEON
+const Kernels kNeon{"neon",      &L2Neon,    &DotNeon,     &AdcScalar,  &AdcBatchNeon, &L2ManyNeon, &DotManyNeon,
+                    &Sq8DotNeon, &Sq8L2Neon, &DotRowsNeon, &L2RowsNeon, &F16L2Neon,    &F16DotNeon};
 #endif
 
 }  // namespace
@@ -427,10 +667,22 @@ const Kernels* Avx2Kernels() {
   return nullptr;
 }
 
+const Kernels* NeonKernels() {
+#ifdef ECHOIC_INDEX_HAVE_NEON
+  if (GetCpuFeatures().neon) return &kNeon;
+#endif
+  return nullptr;
+}
+
+const Kernels* SimdKernels() {
+  if (const Kernels* k = Avx2Kernels()) return k;
+  return NeonKernels();
+}
+
 const Kernels& ActiveKernels() {
   static const Kernels* active = [] {
     const char* off = std::getenv("ECHOIC_DISABLE_SIMD");
-    const Kernels* k = (off && *off && *off != '0') ? nullptr : Avx2Kernels();
+    const Kernels* k = (off && *off && *off != '0') ? nullptr : SimdKernels();
     return k ? k : &kScalar;
   }();
   return *active;

@@ -1,5 +1,6 @@
-// Inner loops of the index (distances, ADC accumulation) with a scalar version
-// and an AVX2+FMA version picked once at run time from echoic::GetCpuFeatures().
+// Inner loops of the index (distances, ADC accumulation) with a scalar version, an
+// AVX2+FMA version (x86-64) and a NEON version (AArch64), picked once at run time from
+// echoic::GetCpuFeatures().
 #ifndef ECHOIC_INDEX_KERNELS_H_
 #define ECHOIC_INDEX_KERNELS_H_
 
@@ -38,7 +39,12 @@ struct Kernels {
 const Kernels& ScalarKernels();
 // nullptr when the CPU (or the compiler) lacks AVX2+FMA+F16C.
 const Kernels* Avx2Kernels();
-// The kernels searches use: AVX2 when available unless ECHOIC_DISABLE_SIMD is set.
+// nullptr unless compiled for AArch64 (where Advanced SIMD is baseline).
+const Kernels* NeonKernels();
+// The SIMD set this build and CPU offer (AVX2 or NEON), or nullptr.
+const Kernels* SimdKernels();
+// The kernels searches use: SimdKernels() when available unless ECHOIC_DISABLE_SIMD is
+// set (then ScalarKernels()). Its name is what `echoic info` reports.
 const Kernels& ActiveKernels();
 
 }  // namespace echoic::index

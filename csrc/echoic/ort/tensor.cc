@@ -85,7 +85,13 @@ void Tensor::Allocate() {
   size_t bytes = nbytes();
   size_t rounded = ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
   if (rounded == 0) rounded = kAlignment;  // never a null data pointer
+#if defined(__ANDROID__) && __ANDROID_API__ < 28
+  // Bionic has aligned_alloc from API 28 only; posix_memalign exists on every level.
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlignment, rounded) != 0) p = nullptr;
+#else
   void* p = std::aligned_alloc(kAlignment, rounded);
+#endif
   if (!p)
     Fail(ErrorCode::kOutOfMemory, "cannot allocate ", bytes, " bytes for a ", ElementTypeName(type_),
          " tensor of shape ", ort::ShapeString(shape_));

@@ -12,6 +12,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"echoic {echoic.__version__}")
     print(f"python {sys.version.split()[0]}")
     print(f"cpu features: {' '.join(n.cpu_features()) or '(none detected)'}")
+    # Older native modules (an installed wheel behind the source tree) lack index_kernels.
+    kernels = n.index_kernels() if hasattr(n, "index_kernels") else "unknown"
+    print(f"index kernels: {kernels}")
     print(f"hardware threads: {n.hardware_threads()}")
     try:
         ort = echoic.ort_library_info()
