@@ -210,14 +210,8 @@ def test_sharded_search_equals_one_index(cluster, tmp_path):
         s2, i2, l2 = ix.search(q, k=10)
         assert np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
         assert i2[-3, :2].tolist() == [100, 200]
-        assert ix.compiled_search_active, ix.graph_error  # the search above went through the compiled graph
-        for j in (0, 7, 62):  # one query per call, as the graph sends it
-            s3, i3, l3 = ix.search(q[j], k=10)
-            assert np.array_equal(i3[0], i1[j]) and np.array_equal(s3[0], s1[j]) and l3[0] == l1[j]
-        with pytest.raises(echoic.InvalidArgumentError):  # a shard's own error, as itself
-            ix.search(q[:2, :32], k=10)
-        assert ix.compiled_search_active  # and the graph still works after it
-        assert np.array_equal(ix.search(q, k=10)[1], i1)
+        # shards on two nodes: no compiled graph (Ray 2.60 can crash a raylet tearing one down across nodes)
+        assert not ix.compile_search() and "other nodes" in ix.graph_error
         e_ids, e_labels = ix.entries()
         assert e_ids.tolist() == list(range(3000)) and e_labels == labels
         ix.remove(ids[:10])
@@ -236,8 +230,6 @@ def test_killed_shard_comes_back_with_every_acknowledged_entry(cluster, tmp_path
     d = tmp_path / "shards"
     with sharded.ShardedIndex.create(d, 4, 32, encoding="flat", address=cluster.address) as ix:
         acked = ix.add(x[:1500], labels=[f"a{i}" for i in range(1500)])
-        ix.search(x[:1], k=1)
-        assert ix.compiled_search_active, ix.graph_error
         before = ix.shard_info()
         victim = 2
         os.kill(before[victim]["pid"], signal.SIGKILL)  # right after the acknowledgement
@@ -249,14 +241,49 @@ def test_killed_shard_comes_back_with_every_acknowledged_entry(cluster, tmp_path
         assert e_ids.tolist() == acked.tolist() == list(range(2000))
         s, i, lab = ix.search(x[:200], k=1)  # each vector finds itself, also on the restarted shard
         assert i[:, 0].tolist() == list(range(200)) and lab[0][0] == "a0"
-        s, i, lab = ix.search(x[200:400], k=1)  # compiled again once every shard answered
-        assert i[:, 0].tolist() == list(range(200, 400)) and ix.compiled_search_active, ix.graph_error
         on_victim = [int(v) for v in acked if sharded.shard_of([v], 4)[0] == victim]
         assert on_victim and all(v in ix for v in on_victim[:50])
     # reopened from the files alone: the same entries, and new ids above the old ones
     with sharded.ShardedIndex.open(d, address=cluster.address) as ix:
         assert len(ix) == 2000
         assert ix.add(x[:1]).tolist() == [2000]
+
+
+def test_compiled_search_with_every_shard_on_the_drivers_node(cluster, tmp_path):
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2000, 48)).astype(np.float32)
+    q = rng.standard_normal((40, 48)).astype(np.float32)
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    one = echoic.EmbeddingIndex.create(tmp_path / "one.idx", 48, metric="cosine", encoding="flat")
+    with sharded.ShardedIndex.create(tmp_path / "shards", 4, 48, metric="cosine", encoding="flat",
+                                     address=cluster.address, actor_options={"scheduling_strategy": here}) as ix:
+        ids = ix.add(x, labels=[f"v{i}" for i in range(len(x))])
+        one.add(x, ids=ids, labels=[f"v{i}" for i in range(len(x))])
+        s1, i1, l1 = one.search(q, k=10)
+        s2, i2, l2 = ix.search(q, k=10)  # by actor calls; starts compiling in the background
+        assert np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
+        assert ix.compile_search(), ix.graph_error  # waits for that compile
+        s2, i2, l2 = ix.search(q, k=10)  # through the compiled graph
+        assert ix.compiled_search_active and np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
+        for j in (0, 7, 39):  # one query per call
+            s3, i3, l3 = ix.search(q[j], k=10)
+            assert np.array_equal(i3[0], i1[j]) and np.array_equal(s3[0], s1[j]) and l3[0] == l1[j]
+        with pytest.raises(echoic.InvalidArgumentError):  # a shard's own error, as itself
+            ix.search(q[:2, :32], k=10)
+        assert ix.compiled_search_active and np.array_equal(ix.search(q, k=10)[1], i1)  # the graph still works
+        more = ix.add(x[:100] * -1.0)  # writes (main thread) beside the graph's searches (background thread)
+        one.add(x[:100] * -1.0, ids=more)
+        i1 = one.search(q, k=10)[1]
+        assert np.array_equal(ix.search(q, k=10)[1], i1)
+        os.kill(ix.shard_info()[1]["pid"], signal.SIGKILL)
+        assert np.array_equal(ix.search(q, k=10)[1], i1)  # the graph fails; ordinary calls wait for the restart
+        assert ix.compile_search(), ix.graph_error  # compiled again
+        assert np.array_equal(ix.search(q, k=10)[1], i1) and ix.compiled_search_active
+        assert len(ix) == 2100
+    one.close()
 
 
 def test_worker_node_killed_mid_job_every_file_once(cluster, dev_files, whisper_dir, tmp_path):

@@ -23,8 +23,8 @@ intact log records replay, a torn last record is dropped, damage is kept aside a
 died is sent again once the shard is back, made idempotent: an add skips the ids the shard
 already holds, a remove the ids it no longer holds.
 
-Search sends the queries to every shard (through a Ray compiled graph where it can: see
-:meth:`ShardedIndex.search`) and merges the shards' top-k by score (higher first for
+Search sends the queries to every shard (through a Ray compiled graph when all shards are on
+the caller's node: see :meth:`ShardedIndex.search`) and merges the shards' top-k by score (higher first for
 cosine/ip, lower for l2), equal scores by id, so the result is deterministic. With ``flat``
 encoding (exact scores) it is the top-k of one index holding the same vectors; with trained
 encodings, ``train`` gives every shard the same training set, so codebooks match too, but IVF
@@ -257,11 +257,11 @@ class ShardedIndex:
         self.paths = [str(self.directory.resolve() / name) for name in manifest["shard_files"]]
         self._actors = [remote.remote(p, create, recover) for p in self.paths]
         self._next_id: Optional[int] = None
-        # search's compiled graph (see _graph_search): built on first use, by this process only
+        # search's compiled graph (see _graph_search): built after the first search, by this process only
         self._graph: Any = None
         self._graph_pid = os.getpid()
         self._graph_lock = threading.Lock()
-        self._graph_wanted = bool(compiled_search)
+        self.compiled_search = bool(compiled_search)  # may be turned off (and on) at any time
         self._graph_ready_to_compile = True  # False after a failure, until an ordinary fan-out succeeded
         self._graph_failures = 0
         self.graph_error: Optional[str] = None  # why the last compiled search or compile failed
@@ -428,10 +428,14 @@ class ShardedIndex:
         """(scores (nq, k), ids (nq, k), labels) over every shard; ``params`` are
         :meth:`echoic.EmbeddingIndex.search`'s (``nprobe``, ``rerank``, ``encoder_id``...).
 
-        The queries reach the shards through a Ray compiled graph, built on the first search (one
-        execution at a time; a second thread searching meanwhile, or a forked child, uses ordinary
-        actor calls); without it (``compiled_search=False``, a failed compile, a shard that died)
-        through ordinary actor calls. Results are the same either way."""
+        When every shard runs on this process's node (one machine, or shards pinned with
+        ``actor_options``), the queries reach the shards through a Ray compiled graph once it is
+        built: in the background, started by the first search (or at once by
+        :meth:`compile_search`), and again after a shard restarted. Shards on other nodes are
+        searched by ordinary actor calls (Ray 2.60 can crash a raylet when a compiled graph
+        spanning nodes is torn down). Until then, and for a second thread searching meanwhile (one
+        execution at a time), a forked child, ``compiled_search=False`` or a failed compile, through
+        ordinary actor calls. Results are the same either way."""
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)
@@ -444,26 +448,28 @@ class ShardedIndex:
 
     # -- search through a Ray compiled graph ------------------------------------------------------
     # An ordinary actor call costs a task submission, a result object and a trip through the
-    # raylet per shard; a compiled graph sends the queries to every shard over channels that
-    # were set up once. Ray runs the graph's tasks on a background thread of each shard actor
-    # (Shard.lock keeps them apart from writes), lets only the compiling process execute it, and
-    # tears it down when a shard dies: search then falls back to ordinary calls (which wait for
-    # the restart), and compiles again on a later search once every shard answered.
+    # raylet per shard; a compiled graph sends the queries to every shard over shared-memory
+    # channels that were set up once. Used only when every shard is on this process's node (see
+    # _compile_graph: across nodes Ray 2.60 can crash a raylet at teardown). Ray runs the graph's
+    # tasks on a background thread of each shard actor (Shard.lock keeps them apart from writes),
+    # lets only the compiling process execute it, and tears it down when a shard dies: search then
+    # falls back to ordinary calls (which wait for the restart), and compiles again, in the
+    # background, after a later search found every shard answering.
     def _graph_search(self, args: tuple) -> Optional[list]:
         """The shards' results through the compiled graph, or None where search must use ordinary
         calls: turned off, another thread using the graph, another process, a failure."""
-        if not self._graph_wanted or os.getpid() != self._graph_pid or not self._actors:
+        if not self.compiled_search or os.getpid() != self._graph_pid or not self._actors:
             return None
         if not self._graph_lock.acquire(blocking=False):  # one execution at a time: others go the ordinary way
             return None
         try:
             ray = import_ray()
-            if self._graph is None:
-                if not self._graph_ready_to_compile:
-                    return None
-                self._graph = self._compile_graph(ray)
-                if self._graph is None:
-                    return None
+            if self._graph is None:  # compiled on a thread of its own: no search waits for it
+                if self._graph_ready_to_compile and self._graph_failures < GRAPH_COMPILE_ATTEMPTS:
+                    self._graph_ready_to_compile = False
+                    threading.Thread(target=self._compile_in_background, name="echoic-sharded-compile",
+                                     daemon=True).start()
+                return None
             try:
                 return _get_compiled(ray, self._graph.execute(*args), RESTART_TIMEOUT_S)
             except ray.exceptions.RayError as exc:  # a shard died, a channel closed or timed out
@@ -475,10 +481,38 @@ class ShardedIndex:
         finally:
             self._graph_lock.release()
 
+    def _compile_in_background(self) -> None:
+        with self._graph_lock:  # searches meanwhile use ordinary calls; close() waits
+            self._compile_locked()
+
+    def _compile_locked(self) -> None:
+        if self._graph is None and self._actors and self.compiled_search \
+                and self._graph_failures < GRAPH_COMPILE_ATTEMPTS and os.getpid() == self._graph_pid:
+            self._graph = self._compile_graph(import_ray())
+
+    def compile_search(self) -> bool:
+        """Builds search's compiled graph now (waiting for one being built) rather than in the
+        background after the first search; returns whether search now uses it (else see
+        ``graph_error``)."""
+        if self.compiled_search:
+            with self._graph_lock:
+                self._compile_locked()
+        return self._graph is not None
+
     def _compile_graph(self, ray: Any) -> Any:
-        if self._graph_failures >= GRAPH_COMPILE_ATTEMPTS:
-            return None
         try:
+            here = ray.get_runtime_context().get_node_id()
+            away = [k for k, i in enumerate(self._call([(k, "info", ()) for k in range(self.num_shards)]))
+                    if i["node"] != here]
+            if away:
+                # Ray 2.60 sends a graph's messages to another node through that node's raylet, and a
+                # raylet that receives one for a channel already closed (a teardown) dies on a failed
+                # check (ray-project/ray#63229), taking every actor of its node along: seen here.
+                self._graph_failures = GRAPH_COMPILE_ATTEMPTS
+                self.graph_error = (f"shards {away} are on other nodes than this process: compiled search is "
+                                    "used only when every shard is on this node (Ray 2.60, ray-project/ray#63229)")
+                log.info("ShardedIndex: %s", self.graph_error)
+                return None
             from ray.dag import InputNode, MultiOutputNode
 
             with InputNode() as inp:
@@ -505,7 +539,8 @@ class ShardedIndex:
 
     @property
     def compiled_search_active(self) -> bool:
-        """Whether search currently runs through a compiled graph (built on the first search)."""
+        """Whether search currently runs through a compiled graph (built in the background after
+        the first search, or by :meth:`compile_search`)."""
         return self._graph is not None
 
     def entries(self, namespace: str = "default") -> Tuple[np.ndarray, List[str]]:
@@ -551,6 +586,7 @@ class ShardedIndex:
         if not self._actors:
             return
         try:
+            self.compiled_search = False  # no compile from here on
             with self._graph_lock:  # before the files close: the graph's tasks search them
                 self._drop_graph()
             self._call([(k, "close", ()) for k in range(self.num_shards)])
