@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "echoic/runtime/error.h"
@@ -164,7 +165,10 @@ TEST(ThirtySecondsIsFast) {
     best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::printf("3000 frames (30 s): %.2f ms\n", best);
-  CHECK(best < 200.0);  // loose: debug builds and busy CI machines
+  // Loose: debug builds and busy CI machines. Under an emulator (ctest of a cross build sets
+  // ECHOIC_TEST_EMULATED) time means nothing: only the figure is printed.
+  const char* emulated = std::getenv("ECHOIC_TEST_EMULATED");
+  if (!emulated || !*emulated) CHECK(best < 200.0);
 }
 
 TEST_MAIN()
