@@ -180,12 +180,14 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
     add_sharded = n / (time.perf_counter() - t0)
     here = ray.get_runtime_context().get_node_id()
     local = ShardedIndex.create(root / "shards-local", shards, dim, metric="cosine", encoding="flat",
-                                actor_options={"scheduling_strategy": NodeAffinitySchedulingStrategy(here, soft=False)})
+                                actor_options={"scheduling_strategy": NodeAffinitySchedulingStrategy(here, soft=False)},
+                                compiled_search=True)
     for i in range(0, n, 1000):
         local.add(x[i:i + 1000], ids=np.arange(i, min(i + 1000, n)))
     nodes = {"spread": len({i["node"] for i in ix.shard_info()}),
              "spread_on_driver_node": sum(i["node"] == here for i in ix.shard_info()),
              "local": len({i["node"] for i in local.shard_info()})}
+    ix.compiled_search = True
     spread_compiled = ix.compile_search()  # refused while a shard is on another node than this process
     t0 = time.perf_counter()
     assert local.compile_search(), local.graph_error
@@ -207,19 +209,43 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
                "sharded_one_node_actor_calls": local_by(False)}
     checks = [same_as_one(configs[c]) for c in ("sharded", "sharded_one_node", "sharded_one_node_actor_calls")]
     same, same_single = all(c[0] for c in checks), all(c[1] for c in checks)
+    pids = {"one_index": [], "sharded": [i["pid"] for i in ix.shard_info()],
+            "sharded_one_node": [i["pid"] for i in local.shard_info()]}
+    pids["sharded_one_node_actor_calls"] = pids["sharded_one_node"]
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def shard_cpu_s(ps: List[int]) -> float:  # user + system time of the shard processes so far
+        total = 0
+        for pid in ps:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     rates: Dict[str, dict] = {}
     runs: Dict[str, Dict[str, List[float]]] = {}
+    cpu: Dict[str, Dict[str, Dict[str, float]]] = {}
     # single queries: short blocks, 4x as many, so that the load's drift hits every configuration alike
     for batch, total, rounds in ((1, 50, 4 * repeats), (64, 1024, repeats), (1024, 1024, repeats)):
         r: Dict[str, List[float]] = {c: [] for c in configs}
+        used = {c: [0.0, 0.0, 0] for c in configs}  # driver CPU s, shard CPU s, queries
         for _ in range(rounds):  # interleaved: a change in the machine's load hits every configuration alike
             for name, search in configs.items():
                 search(q[:batch], k=10)  # warm
+                c0, s0 = time.process_time(), shard_cpu_s(pids[name])
                 t0 = time.perf_counter()
                 for i in range(0, total, batch):
                     search(q[i:i + batch], k=10)
                 r[name].append(total / (time.perf_counter() - t0))
+                u = used[name]
+                u[0] += time.process_time() - c0
+                u[1] += shard_cpu_s(pids[name]) - s0
+                u[2] += total
         runs[str(batch)] = r
+        # CPU per query, whatever the load: this process (its Ray threads included) and the shard processes
+        cpu[str(batch)] = {c: {"driver_ms": 1000 * u[0] / u[2], "shards_ms": 1000 * u[1] / u[2]}
+                           for c, u in used.items()}
+        print(f"cpu {batch}: {json.dumps(cpu[str(batch)])}", flush=True)
         m = {c: med(v) for c, v in r.items()}
         rates[str(batch)] = {**m, "ratio": m["one_index"] / m["sharded"],
                              "ratio_one_node": m["one_index"] / m["sharded_one_node"],
@@ -227,6 +253,12 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
         print(f"search {batch}: {json.dumps(rates[str(batch)])}", flush=True)
     local.compiled_search = True
     assert local.compiled_search_active, local.graph_error
+    # CPU of idle shards: with a compiled graph (its threads poll their channels) and without (spread)
+    a, b0 = shard_cpu_s(pids["sharded_one_node"]), shard_cpu_s(pids["sharded"])
+    time.sleep(5.0)
+    idle = {"graph_cores": (shard_cpu_s(pids["sharded_one_node"]) - a) / 5.0,
+            "no_graph_cores": (shard_cpu_s(pids["sharded"]) - b0) / 5.0}
+    print(f"idle shards: {json.dumps(idle)}", flush=True)
     spread_error = ix.graph_error
     ix.close()
     local.close()
@@ -235,7 +267,8 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
             "repeats": repeats, "nodes_holding_shards": nodes, "spread_compiled": spread_compiled,
             "spread_compile_refused": spread_error, "identical_top10_on_1024_queries": bool(same),
             "identical_top10_single_queries": bool(same_single), "compile_s": compile_s,
-            "add_vectors_per_s": {"one": add_one, "sharded": add_sharded}, "qps": rates, "runs": runs}
+            "add_vectors_per_s": {"one": add_one, "sharded": add_sharded}, "qps": rates, "runs": runs,
+            "cpu_ms_per_query": cpu, "idle_4_shards_cpu_cores": idle}
 
 
 def search_only(args: argparse.Namespace) -> None:
@@ -348,9 +381,9 @@ def write_markdown(res: dict) -> str:
             "cores (other engineers' builds and a training job; "
             f"load average {sm.get('load_before', [0])[0]:.1f} before, {sm.get('load_after', [0])[0]:.1f} after: "
             "compare within a row, not with older figures). **One node**: the 4 shards on the driver's node "
-            "(one `ray start --head` on one machine, or shards pinned with `actor_options`); search goes through "
-            "a Ray compiled graph (the default there: shared-memory channels set up once) or, for comparison, "
-            "ordinary actor calls (`compiled_search=False`: one `.remote()` per shard, the earlier path). "
+            "(one `ray start --head` on one machine, or shards pinned with `actor_options`), searched through "
+            "a Ray compiled graph (`compiled_search=True`, opt-in: shared-memory channels set up once) or by "
+            "ordinary actor calls (the default: one `.remote()` per shard, as before). "
             "**Spread**: Ray's SPREAD placement over this cluster (head with 0 CPUs + 2 one-CPU worker nodes; "
             f"the shards landed on {nd['spread']} node(s), {nd['spread_on_driver_node']} of 4 on the driver's "
             f"node), searched by {spread_how}: ShardedIndex compiles only when every shard is on the caller's "
@@ -367,6 +400,24 @@ def write_markdown(res: dict) -> str:
             lines.append(f"| {batch} | {v['one_index']:.0f} | {v['sharded_one_node']:.0f} | {v['ratio_one_node']:.2f}x"
                          f" | {v['sharded_one_node_actor_calls']:.0f} | {v['ratio_one_node_actor_calls']:.2f}x | "
                          f"{v['sharded']:.0f} | {v['ratio']:.2f}x |")
+        cpu = s.get("cpu_ms_per_query")
+        if cpu:
+            names = {"one_index": "one index", "sharded_one_node": "one node, compiled",
+                     "sharded_one_node_actor_calls": "one node, actor calls", "sharded": "spread"}
+            lines += ["", "CPU per query, which the load does not change the way it changes wall time (ms; this "
+                      "process, its Ray threads included, + the 4 shard processes; totals over all runs; raylets "
+                      "not counted):", "",
+                      "| configuration | " + " | ".join(f"{b} per call: this process + shards" for b in cpu) + " |",
+                      "| --- |" + " --- |" * len(cpu)]
+            for c, name in names.items():
+                lines.append(f"| {name} | " + " | ".join(
+                    f"{v[c]['driver_ms']:.2f} + {v[c]['shards_ms']:.2f}" for v in cpu.values()) + " |")
+            idle = s.get("idle_4_shards_cpu_cores")
+            if idle:
+                lines += ["", f"Idle (no search for 5 s), the 4 shard processes used {idle['graph_cores']:.2f} "
+                          f"cores with a compiled graph and {idle['no_graph_cores']:.2f} without: the graph's "
+                          "thread in each shard polls its input channel, and that CPU is in both one-node rows above "
+                          "(the same shard processes, polling while the other configurations ran)."]
     else:
         lines += ["", "| queries per call | one index, queries/s | 4 shards, queries/s | one index / sharded |",
                   "| --- | --- | --- | --- |"]
@@ -380,8 +431,8 @@ def write_markdown(res: dict) -> str:
                   "spread over the nodes): " + "; ".join(cells) + "."]
     hist = res.get("search_history", [])
     if len(hist) > 1:
-        lines += ["", "Every `--search-only` run so far (medians of 5 runs each; one index / 4 shards, per "
-                  "configuration; the first two ran before compiled search was limited to one node):", ""]
+        lines += ["", "Every `--search-only` run so far (each the medians of its repeats; one index / 4 shards, "
+                  "per configuration; the first two ran before compiled search was limited to one node):", ""]
         for h in hist:
             names = {"ratio_one_node": "one node compiled", "ratio_one_node_actor_calls": "one node calls",
                      "ratio_spread_compiled": "spread compiled",
@@ -390,6 +441,15 @@ def write_markdown(res: dict) -> str:
                      for b, v in h["qps"].items()]
             lines.append(f"- {h['when']}, load {h['machine']['load_before'][0]:.1f} -> "
                          f"{h['machine']['load_after'][0]:.1f}: " + "; ".join(parts))
+    both = [h["qps"]["1"] for h in hist if "ratio_one_node_actor_calls" in h["qps"]["1"]]
+    if len(both) > 1:
+        lines += ["", f"Single queries over the {len(both)} runs with all four configurations, median of the "
+                  "runs' ratios: one node compiled "
+                  f"{statistics.median(v['ratio_one_node'] for v in both):.2f}x (from "
+                  f"{min(v['ratio_one_node'] for v in both):.2f}x to {max(v['ratio_one_node'] for v in both):.2f}x), "
+                  f"one node actor calls {statistics.median(v['ratio_one_node_actor_calls'] for v in both):.2f}x, "
+                  f"spread {statistics.median(v['ratio'] for v in both):.2f}x. The run-to-run spread on these "
+                  "shared cores is as large as the differences between the configurations."]
     key = "ratio_one_node" if "ratio_one_node" in s["qps"]["1"] else "ratio"
     met = [b for b, v in s["qps"].items() if v[key] <= 2]
     missed = [b for b, v in s["qps"].items() if v[key] > 2]
@@ -397,7 +457,7 @@ def write_markdown(res: dict) -> str:
     missed_ratios = ", ".join(f"{s['qps'][b][key]:.2f}x" for b in missed)
     lines += [
         "",
-        "Target (4 shards within 2x of one index on one machine; one node, compiled): "
+        "Target (4 shards within 2x of one index on one machine), the latest run, one node compiled: "
         + (f"**met for {', '.join(met)} queries per call**" if met else "")
         + ("; " if met and missed else "")
         + (f"**missed for {', '.join(missed)} queries per call** ({missed_ratios})" if missed else "")

@@ -211,6 +211,8 @@ def test_sharded_search_equals_one_index(cluster, tmp_path):
         assert np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
         assert i2[-3, :2].tolist() == [100, 200]
         # shards on two nodes: no compiled graph (Ray 2.60 can crash a raylet tearing one down across nodes)
+        assert not ix.compile_search() and ix.graph_error is None  # off unless asked for
+        ix.compiled_search = True
         assert not ix.compile_search() and "other nodes" in ix.graph_error
         e_ids, e_labels = ix.entries()
         assert e_ids.tolist() == list(range(3000)) and e_labels == labels
@@ -259,7 +261,8 @@ def test_compiled_search_with_every_shard_on_the_drivers_node(cluster, tmp_path)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     one = echoic.EmbeddingIndex.create(tmp_path / "one.idx", 48, metric="cosine", encoding="flat")
     with sharded.ShardedIndex.create(tmp_path / "shards", 4, 48, metric="cosine", encoding="flat",
-                                     address=cluster.address, actor_options={"scheduling_strategy": here}) as ix:
+                                     address=cluster.address, actor_options={"scheduling_strategy": here},
+                                     compiled_search=True) as ix:
         ids = ix.add(x, labels=[f"v{i}" for i in range(len(x))])
         one.add(x, ids=ids, labels=[f"v{i}" for i in range(len(x))])
         s1, i1, l1 = one.search(q, k=10)

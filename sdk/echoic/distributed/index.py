@@ -23,8 +23,8 @@ intact log records replay, a torn last record is dropped, damage is kept aside a
 died is sent again once the shard is back, made idempotent: an add skips the ids the shard
 already holds, a remove the ids it no longer holds.
 
-Search sends the queries to every shard (through a Ray compiled graph when all shards are on
-the caller's node: see :meth:`ShardedIndex.search`) and merges the shards' top-k by score (higher first for
+Search sends the queries to every shard (by actor calls, or with ``compiled_search=True``
+through a Ray compiled graph: see :meth:`ShardedIndex.search`) and merges the shards' top-k by score (higher first for
 cosine/ip, lower for l2), equal scores by id, so the result is deterministic. With ``flat``
 encoding (exact scores) it is the top-k of one index holding the same vectors; with trained
 encodings, ``train`` gives every shard the same training set, so codebooks match too, but IVF
@@ -243,7 +243,7 @@ class ShardedIndex:
 
     def __init__(self, directory: PathLike, manifest: Dict[str, Any], create: Optional[Dict[str, Any]],
                  address: Optional[str], actor_options: Optional[Dict[str, Any]], recover: bool,
-                 compiled_search: bool = True) -> None:
+                 compiled_search: bool = False) -> None:
         self.directory = Path(directory)
         self.num_shards = int(manifest["num_shards"])
         self.metric = str(manifest["metric"])
@@ -275,10 +275,10 @@ class ShardedIndex:
     @classmethod
     def create(cls, directory: PathLike, num_shards: int, dim: int, metric: str = "cosine", encoding: str = "flat",
                *, address: Optional[str] = None, actor_options: Optional[Dict[str, Any]] = None,
-               compiled_search: bool = True, **index_options: Any) -> "ShardedIndex":
+               compiled_search: bool = False, **index_options: Any) -> "ShardedIndex":
         """Creates ``directory`` with ``num_shards`` empty shards; ``index_options`` are
         :meth:`echoic.EmbeddingIndex.create`'s (``m``, ``ivf_lists``, ``encoder_id``...).
-        ``compiled_search=False``: search with ordinary actor calls only (see :meth:`search`)."""
+        ``compiled_search=True``: search through a Ray compiled graph where it can (see :meth:`search`)."""
         if int(num_shards) < 1:
             raise InvalidArgumentError(f"num_shards must be >= 1, got {num_shards}")
         d = Path(directory)
@@ -301,7 +301,7 @@ class ShardedIndex:
     @classmethod
     def open(cls, directory: PathLike, *, address: Optional[str] = None,
              actor_options: Optional[Dict[str, Any]] = None, recover: bool = True,
-             compiled_search: bool = True) -> "ShardedIndex":
+             compiled_search: bool = False) -> "ShardedIndex":
         """Opens an existing sharded index (every shard file must exist)."""
         d = Path(directory)
         try:
@@ -428,14 +428,19 @@ class ShardedIndex:
         """(scores (nq, k), ids (nq, k), labels) over every shard; ``params`` are
         :meth:`echoic.EmbeddingIndex.search`'s (``nprobe``, ``rerank``, ``encoder_id``...).
 
-        When every shard runs on this process's node (one machine, or shards pinned with
-        ``actor_options``), the queries reach the shards through a Ray compiled graph once it is
-        built: in the background, started by the first search (or at once by
-        :meth:`compile_search`), and again after a shard restarted. Shards on other nodes are
-        searched by ordinary actor calls (Ray 2.60 can crash a raylet when a compiled graph
-        spanning nodes is torn down). Until then, and for a second thread searching meanwhile (one
-        execution at a time), a forked child, ``compiled_search=False`` or a failed compile, through
-        ordinary actor calls. Results are the same either way."""
+        By ordinary actor calls (one per shard), unless the index was made with
+        ``compiled_search=True`` and every shard runs on this process's node (one machine, or
+        shards pinned with ``actor_options``): then through a Ray compiled graph once it is built,
+        in the background after the first search (or at once by :meth:`compile_search`), and again
+        after a shard restarted; meanwhile, for a second thread searching (one execution at a time),
+        a forked child or a failed compile, by actor calls. Results are the same either way.
+
+        The graph is off by default because its cost is not worth it on a small machine: each
+        shard's graph thread polls its input channel while idle (4 idle shards kept about 1.1 of 2
+        cores busy here), and single queries were not measurably faster on 2 shared cores
+        (``benchmarks/distributed/RESULTS.md``). Not across nodes: tearing down a graph that spans
+        nodes crashed a raylet here (Ray 2.60, ray-project/ray#63229).
+        """
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
             q = q.reshape(1, -1)
@@ -449,7 +454,8 @@ class ShardedIndex:
     # -- search through a Ray compiled graph ------------------------------------------------------
     # An ordinary actor call costs a task submission, a result object and a trip through the
     # raylet per shard; a compiled graph sends the queries to every shard over shared-memory
-    # channels that were set up once. Used only when every shard is on this process's node (see
+    # channels that were set up once. Opt-in (compiled_search=True: idle graph threads poll, see
+    # search's doc); used only when every shard is on this process's node (see
     # _compile_graph: across nodes Ray 2.60 can crash a raylet at teardown). Ray runs the graph's
     # tasks on a background thread of each shard actor (Shard.lock keeps them apart from writes),
     # lets only the compiling process execute it, and tears it down when a shard dies: search then
