@@ -116,9 +116,12 @@ def child_clips(engine: str, opts: dict) -> dict:
     mark("python + numpy + soundfile + audio")
     import_engine(engine, opts)
     fn = bs.run_echoic if engine == "echoic" else bs.run_sherpa
+    c0 = time.process_time()
     r = fn(str(MODEL), 1, clips, "single", 1, True)
+    cpu = time.process_time() - c0  # includes the load: same for both engines' share of it
     mark("12 clips transcribed")
-    return {"rtf": r["rtf"], "texts": r["texts"]}
+    audio = sum(len(x) / sr for _, x, sr in clips)
+    return {"rtf": r["rtf"], "cpu_rtf": cpu / audio, "texts": r["texts"]}
 
 
 def child_streams(engine: str, n: int, opts: dict) -> dict:
@@ -161,14 +164,15 @@ def child_streams(engine: str, n: int, opts: dict) -> dict:
     mark("first chunk decoded")
     ss = [create() for _ in range(n)]
     mark(f"{n} streams created")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, 32000, 1600):
         for s in ss:
             accept(s, x[i : i + 1600])
         decode(ss)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     mark(f"{n} streams after 2 s of audio")
-    return {"streams_per_rt": n * 2.0 / wall}
+    # CPU seconds per audio second: on a shared machine far steadier than wall time (1 thread).
+    return {"streams_per_rt": n * 2.0 / wall, "cpu_rtf": cpu / (n * 2.0)}
 
 
 def child_whisper(engine: str, opts: dict) -> dict:
@@ -247,7 +251,7 @@ def medians(runs: list) -> dict:
             if k != "stage":
                 row[k] = statistics.median(r["stages"][i][k] for r in runs)
         out["stages"].append(row)
-    for k in ("seconds", "rtf", "streams_per_rt"):
+    for k in ("seconds", "rtf", "cpu_rtf", "streams_per_rt"):
         if k in runs[0]:
             out[k] = statistics.median(r[k] for r in runs)
     return out
@@ -318,11 +322,11 @@ def main() -> None:
         e = run("echoic", "clips", args.repeats)
         s = run("sherpa", "clips", args.repeats)
         pe, ps = last(e, "VmHWM"), last(s, "VmHWM")
-        say("| engine | peak RSS (VmHWM) | steady RSS after | anon | file | real-time factor |")
-        say("| --- | --- | --- | --- | --- | --- |")
+        say("| engine | peak RSS (VmHWM) | steady RSS after | anon | file | real-time factor | CPU s per audio s |")
+        say("| --- | --- | --- | --- | --- | --- | --- |")
         for name, r in (("echoic", e), ("sherpa-onnx", s)):
             say(f"| {name} | {last(r, 'VmHWM'):.1f} | {last(r, 'VmRSS'):.1f} | {last(r, 'RssAnon'):.1f} | "
-                f"{last(r, 'RssFile'):.1f} | {r['rtf']:.4f} |")
+                f"{last(r, 'RssFile'):.1f} | {r['rtf']:.4f} | {r['cpu_rtf']:.4f} |")
         say()
         say(f"Peak ratio echoic / sherpa-onnx: {pe / ps:.3f} (target <= 0.8).")
         say()
@@ -334,23 +338,26 @@ def main() -> None:
             per[title] = (one, hundred)
             for line in stage_table(title, hundred):
                 say(line)
-        say("| engine | RSS, 1 stream | RSS, 100 streams | per extra stream (KB) | peak, 100 streams |")
-        say("| --- | --- | --- | --- | --- |")
+        say("| engine | RSS, 1 stream | RSS, 100 streams | per extra stream (KB) | peak, 100 streams "
+            "| 100 streams: CPU s per audio s |")
+        say("| --- | --- | --- | --- | --- | --- |")
         for title, (one, hundred) in per.items():
             kb = (last(hundred, "VmRSS") - last(one, "VmRSS")) / 99 * 1024
             say(f"| {title} | {last(one, 'VmRSS'):.1f} | {last(hundred, 'VmRSS'):.1f} | {kb:.0f} | "
-                f"{last(hundred, 'VmHWM'):.1f} |")
+                f"{last(hundred, 'VmHWM'):.1f} | {hundred['cpu_rtf']:.4f} |")
         say()
     if args.only in ("all", "levers"):
         say("## echoic session levers (same streaming scenario; each row one option changed from the default)")
         say()
-        say("| lever | 12 clips: peak RSS | steady RSS | anon | RTF | 100 streams: RSS | peak | x real time |")
-        say("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        say("| lever | 12 clips: peak RSS | steady RSS | anon | RTF | CPU s per audio s | 100 streams: RSS | peak "
+            "| x real time | CPU s per audio s |")
+        say("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for label, opts in LEVERS:
             r = run("echoic", "clips", args.repeats, opts=opts)
             h = run("echoic", "streams", args.repeats, 100, opts=opts)
             say(f"| {label} | {last(r, 'VmHWM'):.1f} | {last(r, 'VmRSS'):.1f} | {last(r, 'RssAnon'):.1f} | "
-                f"{r['rtf']:.4f} | {last(h, 'VmRSS'):.1f} | {last(h, 'VmHWM'):.1f} | {h['streams_per_rt']:.0f} |")
+                f"{r['rtf']:.4f} | {r['cpu_rtf']:.4f} | {last(h, 'VmRSS'):.1f} | {last(h, 'VmHWM'):.1f} | "
+                f"{h['streams_per_rt']:.0f} | {h['cpu_rtf']:.4f} |")
         say()
     if args.only in ("all", "whisper"):
         say("## Whisper tiny.en (int8, greedy, 1 thread, 12 files whole, after one warm-up file)")
@@ -369,8 +376,9 @@ def main() -> None:
 
 # Recognizer keyword options compared in the levers table (label, ("key=value", ...)).
 LEVERS = [
-    ("defaults (max_batch=8, pre-packing on, arena on)", ()),
-    ("max_batch=32 (the old default)", ("max_batch=32",)),
+    ("defaults (max_batch=1, pre-packing on, arena on)", ()),
+    ("max_batch=4", ("max_batch=4",)),
+    ("max_batch=8 (the default until #22's streaming half)", ("max_batch=8",)),
     ("cpu_mem_arena=False", ("cpu_mem_arena=false",)),
     ("shared_arena=True", ("shared_arena=true",)),
     ("mem_pattern=False", ("mem_pattern=false",)),

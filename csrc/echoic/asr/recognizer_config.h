@@ -38,9 +38,12 @@ struct RecognizerConfig {
   // webrtcvad gate uses this).
   std::string vad;
   std::string vad_model;
-  // Streams per encoder run. 8: the batch tensors (two copies of each state) and ORT's working set
-  // grow with it, and on 2 cores 8 streams per run are as fast as 32 (benchmarks/memory/RESULTS.md).
-  int32_t max_batch = 8;
+  // Streams per encoder run. 1: a single-stream run reads the stream's caches in place and swaps
+  // the new ones in (no copies, no staging), while a batch needs its caches gathered and scattered
+  // (two copies of each state) and ORT's working set grows with it: 100 streams of echoic-small-en
+  // hold 786 KB of state each and cost ~0.8 MB each at 1, ~0.95 MB at 4, ~1.15 MB at 8. CPU time
+  // per audio second at 1 is within 5 % of 8 (4 is ~8 % faster than 1): benchmarks/memory/RESULTS.md.
+  int32_t max_batch = 1;
 
   // Throws kInvalidArgument naming the field.
   void Validate() const;

@@ -40,7 +40,9 @@ TEST(transcript_does_not_depend_on_chunking) {
 }
 
 TEST(batched_streams_decode_like_single_ones) {
-  Recognizer rec(SmallModel());
+  RecognizerConfig config = SmallModel();
+  config.max_batch = 8;  // the default (1) runs streams one by one, with their caches in place
+  Recognizer rec(config);
   auto alone = rec.CreateStream();
   const std::string ref = Text(Run(rec, alone.get(), Clip(), 4000));
   // Three streams decoded together, fed unevenly so batches mix fresh and advanced states.
@@ -61,10 +63,23 @@ TEST(batched_streams_decode_like_single_ones) {
     std::vector<Stream*> all = {streams[0].get(), streams[1].get(), streams[2].get()};
     rec.Decode(all);
   }
+  // The tails run one stream at a time: states that went through batches continue in place.
   for (auto& s : streams) {
     while (!rec.IsDone(*s)) rec.DecodeAvailable(s.get());
     CHECK(Text(s->PopFinalResults()) == ref);
   }
+  // And the other way round: streams advanced alone (in place), then in one batch, then alone.
+  std::vector<std::unique_ptr<Stream>> mixed;
+  for (int i = 0; i < 2; ++i) mixed.push_back(rec.CreateStream());
+  const size_t half = Clip().size() / 2;
+  for (auto& s : mixed) s->AcceptWaveform(16000, Clip().data(), half), rec.DecodeAvailable(s.get());
+  for (auto& s : mixed) s->AcceptWaveform(16000, Clip().data() + half, Clip().size() - half), s->InputFinished();
+  rec.Decode({mixed[0].get(), mixed[1].get()});
+  for (auto& s : mixed) {
+    while (!rec.IsDone(*s)) rec.DecodeAvailable(s.get());
+    CHECK(Text(s->PopFinalResults()) == ref);
+  }
+  CHECK_EQ(Recognizer(SmallModel()).config().max_batch, 1);
 }
 
 TEST(nbest_alternatives_are_distinct_and_ranked) {

@@ -130,6 +130,28 @@ void StreamingCtcModel::Run(const std::vector<const float*>& features, const std
   Forward(features, own, out);
 }
 
+std::unique_ptr<StreamingCtcModel::Staging> StreamingCtcModel::TakeStaging() const {
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (staging_.empty()) return std::make_unique<Staging>();
+  std::unique_ptr<Staging> s = std::move(staging_.back());
+  staging_.pop_back();
+  return s;
+}
+
+void StreamingCtcModel::GiveStaging(std::unique_ptr<Staging> staging) const {
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  staging_.push_back(std::move(staging));
+}
+
+namespace {
+// Grows (never shrinks) a staging buffer; the contents are overwritten by the caller or ORT.
+template <typename T>
+T* Ensure(std::vector<T>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+  return v->data();
+}
+}  // namespace
+
 void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,
                                  std::vector<std::vector<float>>* log_probs, size_t begin, size_t end) const {
   const auto& m = info_;
@@ -138,64 +160,108 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
   const int64_t cache = m.cache_size(), d_k = m.output_size / m.head, kc = m.cnn_kernel - 1;
   const size_t att_slab = static_cast<size_t>(m.head) * cache * 2 * d_k;  // one stream, one block
   const size_t cnn_slab = static_cast<size_t>(m.output_size) * kc;
+  const size_t att_floats = att_slab * m.num_blocks, cnn_floats = cnn_slab * m.num_blocks;
+  const int64_t Tout = m.chunk_size;
+  const int64_t mask_len = cache + m.chunk_size;
 
-  ort::Tensor x(ort::ElementType::kFloat32, {B, T, F});
-  ort::Tensor offset(ort::ElementType::kInt64, offset_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{B});
-  ort::Tensor cache_size(ort::ElementType::kInt64,
-                         cache_size_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{1});
-  ort::Tensor att(ort::ElementType::kFloat32, {m.num_blocks, B * m.head, cache, 2 * d_k});
-  ort::Tensor cnn(ort::ElementType::kFloat32, {m.num_blocks, B, m.output_size, kc});
-  ort::Tensor mask(ort::ElementType::kBool, {B, 1, cache + m.chunk_size});
+  std::unique_ptr<Staging> stage = TakeStaging();
+  struct Return {
+    const StreamingCtcModel* model;
+    std::unique_ptr<Staging>* stage;
+    ~Return() { model->GiveStaging(std::move(*stage)); }
+  } give_back{this, &stage};
 
-  float* xp = x.data<float>();
-  int64_t* op = offset.data<int64_t>();
-  float* ap = att.data<float>();
-  float* cp = cnn.data<float>();
-  bool* mp = mask.data<bool>();
-  cache_size.data<int64_t>()[0] = cache;
-  for (int64_t b = 0; b < B; ++b) {
-    const EncoderState& st = *states[begin + b];
-    std::memcpy(xp + b * T * F, features[begin + b], sizeof(float) * T * F);
-    if (!offset_is_scalar_ || b == 0) op[offset_is_scalar_ ? 0 : b] = st.offset;
-    const bool fresh = st.att_cache.empty();  // no chunk yet: the caches are zeros
-    for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
-      float* a = ap + (blk * B + b) * att_slab;
-      float* c = cp + (blk * B + b) * cnn_slab;
-      if (fresh) {
-        std::fill(a, a + att_slab, 0.f);
-        std::fill(c, c + cnn_slab, 0.f);
-        continue;
-      }
-      std::memcpy(a, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
-      if (cnn_slab)  // 0 for cnn_module_kernel 1: the cache vector is empty (NULL data)
-        std::memcpy(c, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
-    }
-    // Cache slots not yet filled by earlier chunks are masked out.
-    int64_t valid = std::min<int64_t>(cache, st.chunks_done * m.chunk_size);
-    bool* row = mp + b * (cache + m.chunk_size);
-    std::fill(row, row + (cache - valid), false);
-    std::fill(row + (cache - valid), row + cache + m.chunk_size, true);
+  // One stream: its caches are the inputs as they are (allocated, zeros, by its first chunk).
+  const bool single = B == 1;
+  if (single) {
+    EncoderState& st = *states[begin];
+    if (st.att_cache.empty()) st.att_cache.assign(st.att_floats, 0.f), st.cnn_cache.assign(st.cnn_floats, 0.f);
   }
 
-  // ORT writes the outputs straight into these (no second, ORT-owned copy of the batch's caches);
-  // the contract returns caches shaped like the ones given and chunk_size frames of log-probs.
-  const int64_t Tout = m.chunk_size;
-  ort::Tensor lp_out(ort::ElementType::kFloat32, {B, Tout, m.vocab_size});
-  ort::Tensor att_out(ort::ElementType::kFloat32, att.shape());
-  ort::Tensor cnn_out(ort::ElementType::kFloat32, cnn.shape());
-  session_->RunInto(input_names_, {&x, &offset, &cache_size, &att, &cnn, &mask}, output_names_,
-                    {&lp_out, &att_out, &cnn_out});
-  const float* lp = lp_out.data<float>();
-  const float* na = att_out.data<float>();
-  const float* nc = cnn_out.data<float>();
+  const float* xp = features[begin];
+  if (!single) {
+    float* xs = Ensure(&stage->x, static_cast<size_t>(B * T * F));
+    for (int64_t b = 0; b < B; ++b) std::memcpy(xs + b * T * F, features[begin + b], sizeof(float) * T * F);
+    xp = xs;
+  }
+  int64_t* op = Ensure(&stage->offset, static_cast<size_t>(B));
+  int64_t cache_size = cache;
+  if (stage->mask_size < static_cast<size_t>(B * mask_len)) {
+    stage->mask.reset(new bool[static_cast<size_t>(B * mask_len)]);
+    stage->mask_size = static_cast<size_t>(B * mask_len);
+  }
+  bool* mp = stage->mask.get();
+  const float* ap = nullptr;
+  const float* cp = nullptr;
+  if (single) {
+    ap = states[begin]->att_cache.data();
+    cp = states[begin]->cnn_cache.data();
+  } else {
+    float* a_all = Ensure(&stage->att, att_floats * B);
+    float* c_all = Ensure(&stage->cnn, cnn_floats * B);
+    for (int64_t b = 0; b < B; ++b) {
+      const EncoderState& st = *states[begin + b];
+      const bool fresh = st.att_cache.empty();  // no chunk yet: the caches are zeros
+      for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
+        float* a = a_all + (blk * B + b) * att_slab;
+        float* c = c_all + (blk * B + b) * cnn_slab;
+        if (fresh) {
+          std::fill(a, a + att_slab, 0.f);
+          std::fill(c, c + cnn_slab, 0.f);
+          continue;
+        }
+        std::memcpy(a, st.att_cache.data() + blk * att_slab, sizeof(float) * att_slab);
+        if (cnn_slab)  // 0 for cnn_module_kernel 1: the cache vector is empty (NULL data)
+          std::memcpy(c, st.cnn_cache.data() + blk * cnn_slab, sizeof(float) * cnn_slab);
+      }
+    }
+    ap = a_all;
+    cp = c_all;
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    const EncoderState& st = *states[begin + b];
+    if (!offset_is_scalar_ || b == 0) op[offset_is_scalar_ ? 0 : b] = st.offset;
+    // Cache slots not yet filled by earlier chunks are masked out.
+    int64_t valid = std::min<int64_t>(cache, st.chunks_done * m.chunk_size);
+    bool* row = mp + b * mask_len;
+    std::fill(row, row + (cache - valid), false);
+    std::fill(row + (cache - valid), row + mask_len, true);
+  }
+
+  // ORT writes the outputs straight into the staging buffers; the contract returns caches shaped
+  // like the ones given and chunk_size frames of log-probs.
+  using ort::ElementType;
+  using ort::TensorView;
+  float* lp = Ensure(&stage->lp, static_cast<size_t>(B * Tout * m.vocab_size));
+  float* na = single ? Ensure(&stage->spare_att, att_floats) : Ensure(&stage->att_out, att_floats * B);
+  float* nc = single ? Ensure(&stage->spare_cnn, cnn_floats) : Ensure(&stage->cnn_out, cnn_floats * B);
+  const std::vector<int64_t> att_shape{m.num_blocks, B * m.head, cache, 2 * d_k};
+  const std::vector<int64_t> cnn_shape{m.num_blocks, B, m.output_size, kc};
+  session_->RunInto(
+      input_names_,
+      {TensorView{ElementType::kFloat32, {B, T, F}, xp},
+       TensorView{ElementType::kInt64, offset_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{B}, op},
+       TensorView{ElementType::kInt64, cache_size_is_scalar_ ? std::vector<int64_t>{} : std::vector<int64_t>{1},
+                  &cache_size},
+       TensorView{ElementType::kFloat32, att_shape, ap}, TensorView{ElementType::kFloat32, cnn_shape, cp},
+       TensorView{ElementType::kBool, {B, 1, mask_len}, mp}},
+      output_names_,
+      {TensorView{ElementType::kFloat32, {B, Tout, m.vocab_size}, lp}, TensorView{ElementType::kFloat32, att_shape, na},
+       TensorView{ElementType::kFloat32, cnn_shape, nc}});
   for (int64_t b = 0; b < B; ++b) {
     EncoderState& st = *states[begin + b];
-    if (st.att_cache.empty()) st.att_cache.resize(st.att_floats), st.cnn_cache.resize(st.cnn_floats);
     (*log_probs)[begin + b].assign(lp + b * Tout * m.vocab_size, lp + (b + 1) * Tout * m.vocab_size);
-    for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
-      std::memcpy(st.att_cache.data() + blk * att_slab, na + (blk * B + b) * att_slab, sizeof(float) * att_slab);
-      if (cnn_slab)
-        std::memcpy(st.cnn_cache.data() + blk * cnn_slab, nc + (blk * B + b) * cnn_slab, sizeof(float) * cnn_slab);
+    if (single) {
+      // The new caches become the stream's; its old buffers stay here for the next run.
+      st.att_cache.swap(stage->spare_att);
+      st.cnn_cache.swap(stage->spare_cnn);
+    } else {
+      if (st.att_cache.empty()) st.att_cache.resize(st.att_floats), st.cnn_cache.resize(st.cnn_floats);
+      for (int32_t blk = 0; blk < m.num_blocks; ++blk) {
+        std::memcpy(st.att_cache.data() + blk * att_slab, na + (blk * B + b) * att_slab, sizeof(float) * att_slab);
+        if (cnn_slab)
+          std::memcpy(st.cnn_cache.data() + blk * cnn_slab, nc + (blk * B + b) * cnn_slab, sizeof(float) * cnn_slab);
+      }
     }
     st.offset += Tout;
     st.chunks_done += 1;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -67,12 +68,29 @@ class StreamingCtcModel final : public AcousticModel {
   void RunBatch(const std::vector<const float*>& features, const std::vector<EncoderState*>& states,
                 std::vector<std::vector<float>>* log_probs, size_t begin, size_t end) const;
 
+  // Buffers one encoder run needs beside the streams' own state, kept between runs (one set per
+  // concurrent run) so that a run allocates nothing large: per-run tensors of a batch's caches
+  // fragmented the heap (100 streams grew the heap by 170 MB it could not reuse), and the tensors
+  // were zero-filled before being overwritten. A single-stream run reads the stream's caches in
+  // place and its new caches are swapped in, so it copies no state at all.
+  struct Staging {
+    std::vector<float> x, att, cnn, lp, att_out, cnn_out;
+    std::vector<float> spare_att, spare_cnn;  // exactly one stream's caches: swapped with a stream's
+    std::vector<int64_t> offset;
+    std::unique_ptr<bool[]> mask;
+    size_t mask_size = 0;
+  };
+  std::unique_ptr<Staging> TakeStaging() const;
+  void GiveStaging(std::unique_ptr<Staging> staging) const;
+
   std::shared_ptr<ort::Session> session_;
   StreamingCtcModelInfo info_;
   std::vector<std::string> input_names_;
   std::vector<std::string> output_names_;
   bool offset_is_scalar_ = false;
   bool cache_size_is_scalar_ = false;
+  mutable std::mutex staging_mu_;
+  mutable std::vector<std::unique_ptr<Staging>> staging_;  // idle sets
 };
 
 }  // namespace echoic::asr

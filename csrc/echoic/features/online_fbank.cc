@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "echoic/audio/samples.h"
 #include "echoic/features/window.h"
@@ -33,22 +36,53 @@ std::vector<float> MakeFloatWindow(const std::string& type, int32_t length) {
   return std::vector<float>(w.begin(), w.end());
 }
 
+// One frame's working buffers, per thread: a stream computes its frames on the thread that feeds
+// it, and 100 streams no longer carry 100 copies (about 15 KB each).
+struct FrameScratch {
+  std::vector<float> frame, spectrum, mel_out;
+  std::vector<double> buf;
+  std::vector<std::complex<double>> bins;
+};
+
+FrameScratch& Scratch(int32_t frame_length, int32_t padded, int32_t num_bins) {
+  thread_local FrameScratch s;
+  if (s.frame.size() < static_cast<size_t>(frame_length)) s.frame.resize(frame_length);
+  if (s.buf.size() < static_cast<size_t>(padded)) s.buf.resize(padded);
+  if (s.bins.size() < static_cast<size_t>(padded / 2 + 1)) s.bins.resize(padded / 2 + 1);
+  if (s.spectrum.size() < static_cast<size_t>(padded / 2 + 1)) s.spectrum.resize(padded / 2 + 1);
+  if (s.mel_out.size() < static_cast<size_t>(num_bins)) s.mel_out.resize(num_bins);
+  return s;
+}
+
 }  // namespace
+
+OnlineFbank::Tables::Tables(const FbankOptions& o, int32_t frame_length, int32_t padded)
+    : window(MakeFloatWindow(o.window_type, frame_length)),
+      fft(padded),
+      mel(o.num_bins, o.sample_rate, padded, o.low_freq, o.EffectiveHighFreq()) {}
+
+std::shared_ptr<const OnlineFbank::Tables> OnlineFbank::SharedTables(const FbankOptions& o, int32_t frame_length,
+                                                                     int32_t padded) {
+  using Key = std::tuple<std::string, int32_t, int32_t, int32_t, int32_t, float, float>;
+  static std::mutex mu;
+  static std::map<Key, std::weak_ptr<const Tables>> cache;
+  const Key key{o.window_type, frame_length, padded, o.num_bins, o.sample_rate, o.low_freq, o.EffectiveHighFreq()};
+  std::lock_guard<std::mutex> lock(mu);
+  std::shared_ptr<const Tables> t = cache[key].lock();
+  if (!t) {
+    t = std::make_shared<const Tables>(o, frame_length, padded);
+    cache[key] = t;
+  }
+  return t;
+}
 
 OnlineFbank::OnlineFbank(const FbankOptions& options)
     : opts_(Checked(options)),
       frame_length_(opts_.FrameLengthSamples()),
       frame_shift_(opts_.FrameShiftSamples()),
       padded_(opts_.PaddedWindowSize()),
-      window_(MakeFloatWindow(opts_.window_type, frame_length_)),
-      fft_(padded_),
-      mel_(opts_.num_bins, opts_.sample_rate, padded_, opts_.low_freq, opts_.EffectiveHighFreq()),
-      log_energy_floor_(opts_.energy_floor > 0 ? std::log(static_cast<double>(opts_.energy_floor)) : -1e300),
-      frame_buf_(frame_length_),
-      buf_(padded_),
-      spectrum_(padded_ / 2 + 1),
-      mel_out_(opts_.num_bins),
-      bins_(padded_ / 2 + 1) {}
+      tables_(SharedTables(opts_, frame_length_, padded_)),
+      log_energy_floor_(opts_.energy_floor > 0 ? std::log(static_cast<double>(opts_.energy_floor)) : -1e300) {}
 
 int64_t OnlineFbank::FirstSample(int64_t frame) const {
   if (opts_.snip_edges) return frame * frame_shift_;
@@ -105,7 +139,8 @@ void OnlineFbank::ComputeFrame(int64_t frame, float* out) {
   // Kaldi's arithmetic keeps models trained on Kaldi features on-distribution.
   const int64_t n = num_samples_;
   const int64_t start = FirstSample(frame);
-  float* w = frame_buf_.data();
+  FrameScratch& scratch = Scratch(frame_length_, padded_, opts_.num_bins);
+  float* w = scratch.frame.data();
   for (int32_t i = 0; i < frame_length_; ++i) {
     int64_t s = start + i;
     // Kaldi reflects at both edges (only reached when snip_edges is false).
@@ -139,27 +174,31 @@ void OnlineFbank::ComputeFrame(int64_t frame, float* out) {
     for (int32_t i = frame_length_ - 1; i > 0; --i) w[i] -= c * w[i - 1];
     w[0] -= c * w[0];
   }
-  for (int32_t i = 0; i < frame_length_; ++i) w[i] *= window_[i];
+  const float* window = tables_->window.data();
+  for (int32_t i = 0; i < frame_length_; ++i) w[i] *= window[i];
   if (opts_.use_energy && !opts_.raw_energy) energy = log_energy();
 
-  double* d = buf_.data();
+  double* d = scratch.buf.data();
   for (int32_t i = 0; i < frame_length_; ++i) d[i] = w[i];
   std::fill(d + frame_length_, d + padded_, 0.0);
-  fft_.Forward(d, bins_.data());
-  for (size_t k = 0; k < bins_.size(); ++k) {
+  std::complex<double>* bins = scratch.bins.data();
+  float* spectrum = scratch.spectrum.data();
+  tables_->fft.Forward(d, bins);
+  for (int32_t k = 0; k <= padded_ / 2; ++k) {
     // Kaldi keeps the spectrum in float.
-    float re = static_cast<float>(bins_[k].real()), im = static_cast<float>(bins_[k].imag());
+    float re = static_cast<float>(bins[k].real()), im = static_cast<float>(bins[k].imag());
     float p = re * re + im * im;
-    spectrum_[k] = opts_.use_power ? p : std::sqrt(p);
+    spectrum[k] = opts_.use_power ? p : std::sqrt(p);
   }
-  mel_.Apply(spectrum_.data(), mel_out_.data());
+  float* mel_out = scratch.mel_out.data();
+  tables_->mel.Apply(spectrum, mel_out);
   int32_t offset = 0;
   if (opts_.use_energy) {
     out[0] = static_cast<float>(std::max(energy, log_energy_floor_));
     offset = 1;
   }
   for (int32_t b = 0; b < opts_.num_bins; ++b) {
-    float v = mel_out_[b];
+    float v = mel_out[b];
     if (opts_.use_log_fbank) v = std::log(std::max(v, FLT_EPSILON));
     out[offset + b] = v;
   }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "echoic/features/fbank_options.h"
@@ -47,11 +48,19 @@ class OnlineFbank {
   void ComputeReadyFrames();
   void ComputeFrame(int64_t frame, float* out);
 
+  // Window, FFT and mel tables depend on the options only: built once per process for each set
+  // of options and shared by every stream (a recognizer's streams all use the same).
+  struct Tables {
+    Tables(const FbankOptions& o, int32_t frame_length, int32_t padded);
+    std::vector<float> window;
+    RealFft fft;
+    MelBanks mel;
+  };
+  static std::shared_ptr<const Tables> SharedTables(const FbankOptions& o, int32_t frame_length, int32_t padded);
+
   FbankOptions opts_;
   int32_t frame_length_, frame_shift_, padded_;
-  std::vector<float> window_;
-  RealFft fft_;
-  MelBanks mel_;
+  std::shared_ptr<const Tables> tables_;
   double log_energy_floor_;
 
   std::vector<float> wave_;  // received samples from wave_offset_ on
@@ -61,11 +70,7 @@ class OnlineFbank {
   std::deque<std::vector<float>> frames_;
   int64_t frames_offset_ = 0;  // absolute index of frames_.front()
   int64_t num_frames_ = 0;     // frames computed so far
-
-  std::vector<float> frame_buf_;
-  std::vector<double> buf_;
-  std::vector<float> spectrum_, mel_out_;
-  std::vector<std::complex<double>> bins_;
+  // Per-frame scratch is per thread (online_fbank.cc), not per stream.
 };
 
 struct FbankMatrix {

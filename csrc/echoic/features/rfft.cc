@@ -23,12 +23,13 @@ RealFft::RealFft(int32_t n) : n_(n), half_(n / 2) {
     twiddle_[k] = std::polar(1.0, -2.0 * pi * static_cast<double>(k) / half_);
   split_.resize(half_ + 1);
   for (int32_t k = 0; k <= half_; ++k) split_[k] = std::polar(1.0, -2.0 * pi * k / n_);
-  work_.resize(half_);
 }
 
 void RealFft::Forward(const double* in, std::complex<double>* out) const {
   // Pack even/odd samples as one complex sequence of length n/2.
-  std::complex<double>* z = work_.data();
+  thread_local std::vector<std::complex<double>> work;
+  if (work.size() < static_cast<size_t>(half_)) work.resize(half_);
+  std::complex<double>* z = work.data();
   for (int32_t i = 0; i < half_; ++i) z[bitrev_[i]] = {in[2 * i], in[2 * i + 1]};
   // Iterative radix-2 decimation in time.
   for (int32_t len = 2; len <= half_; len <<= 1) {

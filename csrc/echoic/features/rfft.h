@@ -1,5 +1,5 @@
 // Real-input FFT for power-of-two sizes: one complex radix-2 FFT of size N/2
-// plus the standard split step. Computed in double; tables built once.
+// plus the standard split step. Computed in double; tables built once. Forward is thread-safe.
 #ifndef ECHOIC_FEATURES_RFFT_H_
 #define ECHOIC_FEATURES_RFFT_H_
 
@@ -21,7 +21,7 @@ class RealFft {
   std::vector<int32_t> bitrev_;                // for the size-n/2 complex FFT
   std::vector<std::complex<double>> twiddle_;  // exp(-2 pi i k / (n/2)), k < n/4
   std::vector<std::complex<double>> split_;    // exp(-2 pi i k / n), k <= n/2
-  mutable std::vector<std::complex<double>> work_;
+  // The working buffer is per thread (rfft.cc), so one RealFft may be shared by concurrent callers.
 };
 
 }  // namespace echoic::features

@@ -136,7 +136,15 @@ bool SharedCpuArena() {
   return ok;
 }
 
+TensorView ViewOf(const Tensor& t) { return TensorView{t.type(), t.shape(), t.raw()}; }
+
 }  // namespace
+
+size_t TensorView::nbytes() const {
+  size_t n = ElementSize(type);
+  for (int64_t d : shape) n *= static_cast<size_t>(d < 0 ? 0 : d);
+  return n;
+}
 
 GraphOptimization GraphOptimizationFromName(const std::string& name) {
   if (name == "disabled" || name == "none") return GraphOptimization::kDisabled;
@@ -329,7 +337,7 @@ int64_t Session::RequireMetadataInt(const std::string& key) const {
   return static_cast<int64_t>(v);
 }
 
-const TensorInfo& Session::Validate(const std::string& input_name, const Tensor& tensor) const {
+const TensorInfo& Session::Validate(const std::string& input_name, const TensorView& tensor) const {
   const TensorInfo* info = nullptr;
   for (const auto& in : inputs_)
     if (in.name == input_name) info = &in;
@@ -338,27 +346,29 @@ const TensorInfo& Session::Validate(const std::string& input_name, const Tensor&
     for (const auto& in : inputs_) names += (names.empty() ? "'" : ", '") + in.name + "'";
     Fail(ErrorCode::kInvalidArgument, name_, ": unknown input '", input_name, "' (model inputs: ", names, ")");
   }
-  ECHOIC_CHECK(tensor.type() == info->type, ErrorCode::kInvalidArgument, name_, ": input '", input_name, "' expects ",
-               ElementTypeName(info->type), ", got ", ElementTypeName(tensor.type()));
-  bool ok = tensor.shape().size() == info->shape.size();
+  ECHOIC_CHECK(tensor.type == info->type, ErrorCode::kInvalidArgument, name_, ": input '", input_name, "' expects ",
+               ElementTypeName(info->type), ", got ", ElementTypeName(tensor.type));
+  bool ok = tensor.shape.size() == info->shape.size();
   for (size_t i = 0; ok && i < info->shape.size(); ++i)
-    if (info->shape[i] >= 0 && info->shape[i] != tensor.shape()[i]) ok = false;
+    if (info->shape[i] >= 0 && info->shape[i] != tensor.shape[i]) ok = false;
   ECHOIC_CHECK(ok, ErrorCode::kInvalidArgument, name_, ": input '", input_name, "' expects shape ",
-               ShapeString(info->shape), " (-1 = any), got ", tensor.ShapeString());
+               ShapeString(info->shape), " (-1 = any), got ", ShapeString(tensor.shape));
   return *info;
 }
 
-c::OrtValue* Session::Wrap(const std::string& what, const Tensor& t) const {
+c::OrtValue* Session::Wrap(const std::string& what, const TensorView& t) const {
   c::OrtValue* v = nullptr;
+  const size_t bytes = t.nbytes();
+  ECHOIC_CHECK(t.data != nullptr || bytes == 0, ErrorCode::kInvalidArgument, name_, ": ", what, " has no data");
   // ORT only reads inputs; the const_cast is needed by the C signature. Outputs given to
   // RunInto are written in place.
-  Check(Api().CreateTensorWithDataAsOrtValue(memory_info_.get(), const_cast<void*>(t.raw()), t.nbytes(),
-                                             t.shape().data(), t.shape().size(), ToOrt(t.type()), &v),
+  Check(Api().CreateTensorWithDataAsOrtValue(memory_info_.get(), const_cast<void*>(t.data), bytes, t.shape.data(),
+                                             t.shape.size(), ToOrt(t.type), &v),
         name_, "wrapping " + what);
   return v;
 }
 
-void Session::Prepare(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+void Session::Prepare(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
                       std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
                       const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
                       const std::vector<std::string>** outs, std::vector<const char*>* out_names) const {
@@ -366,11 +376,10 @@ void Session::Prepare(const std::vector<std::string>& input_names, const std::ve
   ECHOIC_CHECK(input_names.size() == inputs.size(), ErrorCode::kInvalidArgument, name_, ": ", input_names.size(),
                " input names but ", inputs.size(), " input tensors");
   for (size_t i = 0; i < inputs.size(); ++i) {
-    ECHOIC_CHECK(inputs[i] != nullptr, ErrorCode::kInvalidArgument, name_, ": input '", input_names[i], "' is null");
     for (size_t j = 0; j < i; ++j)
       ECHOIC_CHECK(input_names[j] != input_names[i], ErrorCode::kInvalidArgument, name_, ": input '", input_names[i],
                    "' given twice");
-    const Tensor& t = *inputs[i];
+    const TensorView& t = inputs[i];
     Validate(input_names[i], t);
     in_values->emplace_back(Wrap("input '" + input_names[i] + "'", t));
     in_names->push_back(input_names[i].c_str());
@@ -394,8 +403,30 @@ void Session::Prepare(const std::vector<std::string>& input_names, const std::ve
   }
 }
 
+namespace {
+std::vector<TensorView> ViewsOf(const std::string& session, const char* kind, const std::vector<std::string>& names,
+                                const std::vector<const Tensor*>& tensors) {
+  std::vector<TensorView> views;
+  views.reserve(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    ECHOIC_CHECK(tensors[i] != nullptr, ErrorCode::kInvalidArgument, session, ": ", kind, " '",
+                 i < names.size() ? names[i] : std::to_string(i), "' is null");
+    views.push_back(ViewOf(*tensors[i]));
+  }
+  return views;
+}
+}  // namespace
+
 void Session::RunInto(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
                       const std::vector<std::string>& output_names, const std::vector<Tensor*>& outputs) const {
+  ECHOIC_CHECK(session_ != nullptr, ErrorCode::kState, name_, ": a contract-only session cannot run");
+  std::vector<const Tensor*> outs(outputs.begin(), outputs.end());
+  RunInto(input_names, ViewsOf(name_, "input", input_names, inputs), output_names,
+          ViewsOf(name_, "output", output_names, outs));
+}
+
+void Session::RunInto(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
+                      const std::vector<std::string>& output_names, const std::vector<TensorView>& outputs) const {
   std::vector<OrtPtr<c::OrtValue>> in_values;
   std::vector<const char*> in_names, out_names;
   std::vector<std::string> all_outputs;
@@ -406,8 +437,7 @@ void Session::RunInto(const std::vector<std::string>& input_names, const std::ve
   std::vector<OrtPtr<c::OrtValue>> out_values;
   std::vector<c::OrtValue*> out_raw;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    ECHOIC_CHECK(outputs[i] != nullptr, ErrorCode::kInvalidArgument, name_, ": output '", (*outs)[i], "' is null");
-    out_values.emplace_back(Wrap("output '" + (*outs)[i] + "'", *outputs[i]));
+    out_values.emplace_back(Wrap("output '" + (*outs)[i] + "'", outputs[i]));
     out_raw.push_back(out_values.back().get());
   }
   std::vector<const c::OrtValue*> in_raw;
@@ -423,7 +453,9 @@ std::vector<Tensor> Session::Run(const std::vector<std::string>& input_names, co
   std::vector<const char*> in_names, out_names;
   std::vector<std::string> all_outputs;
   const std::vector<std::string>* outs = nullptr;
-  Prepare(input_names, inputs, &in_values, &in_names, output_names, &all_outputs, &outs, &out_names);
+  ECHOIC_CHECK(session_ != nullptr, ErrorCode::kState, name_, ": a contract-only session cannot run");
+  Prepare(input_names, ViewsOf(name_, "input", input_names, inputs), &in_values, &in_names, output_names, &all_outputs,
+          &outs, &out_names);
   const c::OrtApi& api = Api();
   std::vector<const c::OrtValue*> in_raw;
   for (const auto& v : in_values) in_raw.push_back(v.get());

@@ -45,6 +45,16 @@ struct SessionOptions {
   std::string ort_library;  // explicit libonnxruntime path ("" = Library's resolution order)
 };
 
+// Caller-owned memory for RunInto without an echoic Tensor: streaming models keep per-stream
+// state in their own buffers and batch staging that outlives one run, so no tensor is allocated
+// (and zero-filled) per run. `data` must hold shape's element count of `type`.
+struct TensorView {
+  ElementType type = ElementType::kFloat32;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;  // inputs are only read; outputs are written through it
+  size_t nbytes() const;
+};
+
 struct TensorInfo {
   std::string name;
   ElementType type;
@@ -79,6 +89,9 @@ class Session {
   // have the output's element type and exact shape, else ORT's error names the mismatch.
   void RunInto(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
                const std::vector<std::string>& output_names, const std::vector<Tensor*>& outputs) const;
+  // The same over caller-owned buffers (TensorView); outputs are written through their `data`.
+  void RunInto(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
+               const std::vector<std::string>& output_names, const std::vector<TensorView>& outputs) const;
 
  private:
   Session() = default;
@@ -86,13 +99,13 @@ class Session {
                                          const void* data, size_t size);
   void ReadSignature();
   void ReadMetadata();
-  const TensorInfo& Validate(const std::string& input_name, const Tensor& tensor) const;
+  const TensorInfo& Validate(const std::string& input_name, const TensorView& tensor) const;
   // Validates and wraps the inputs / names the outputs ("" list = all); used by Run and RunInto.
-  void Prepare(const std::vector<std::string>& input_names, const std::vector<const Tensor*>& inputs,
+  void Prepare(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
                std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
                const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
                const std::vector<std::string>** outs, std::vector<const char*>* out_names) const;
-  c::OrtValue* Wrap(const std::string& what, const Tensor& t) const;
+  c::OrtValue* Wrap(const std::string& what, const TensorView& t) const;
 
   std::string name_;
   OrtPtr<c::OrtSession> session_;
