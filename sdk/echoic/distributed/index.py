@@ -435,11 +435,11 @@ class ShardedIndex:
         after a shard restarted; meanwhile, for a second thread searching (one execution at a time),
         a forked child or a failed compile, by actor calls. Results are the same either way.
 
-        The graph is off by default because its cost is not worth it on a small machine: each
-        shard's graph thread polls its input channel while idle (4 idle shards kept about 1.1 of 2
-        cores busy here), and single queries were not measurably faster on 2 shared cores
-        (``benchmarks/distributed/RESULTS.md``). Not across nodes: tearing down a graph that spans
-        nodes crashed a raylet here (Ray 2.60, ray-project/ray#63229).
+        The graph is off by default because of what it costs while idle: each shard's graph thread
+        polls its input channel (4 idle shards kept about 1.1 of 2 cores busy here). What it buys:
+        single queries in about half the time of actor calls on a moderately loaded machine, no
+        clear gain under heavy load (``benchmarks/distributed/RESULTS.md``). Not across nodes:
+        tearing down a graph that spans nodes crashed a raylet here (Ray 2.60, ray-project/ray#63229).
         """
         q = np.ascontiguousarray(queries, dtype=np.float32)
         if q.ndim == 1:
