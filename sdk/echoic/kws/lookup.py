@@ -63,7 +63,7 @@ class KeywordLookup:
     file; by default ``$ECHOIC_LOOKUP_PROJECTION``, else the bundled one; ``None``: the seeded
     random projection (sized by ``dim`` and ``slices``; weaker across speakers). Other
     ``options`` go to the core (``scales``, ``min_threshold``, ``calibration_margin``,
-    ``threshold_offset``, ``refractory_s``, ``hop_frames``)."""
+    ``threshold_offset``, ``refractory_s``, ``overlap_suppression``, ``hop_frames``)."""
 
     def __init__(self, index_path: Union[str, "os.PathLike[str]"],
                  model: Union[str, "os.PathLike[str]"] = DEFAULT_MODEL, *, vad: Any = "silero", threads: int = 1,
