@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Several live streams sharing one recognizer, decoded in batches.
+"""Several live streams sharing one recognizer, decoded together.
 
     python3 examples/stream-python/stream.py MODEL FILE.wav [FILE.wav ...]
 
 Each file plays the part of a microphone: 100 ms chunks arrive for every stream in
-turn, `decode` runs the encoder once for all ready streams, partials update in place
-and finals are printed as utterances end.
+turn, one `decode` call advances every ready stream (one encoder run per stream by default,
+the least memory; `max_batch=4` batches them, ~8 % less CPU for 0.15-0.3 MB more per stream with
+echoic-small-en), partials update in place and finals are printed as utterances end.
 """
 import sys
 
@@ -26,7 +27,7 @@ def main(model: str, files: list) -> None:
             elif not s.is_done:
                 s.input_finished()
         while any(s.is_ready for s in streams):
-            rec.decode(streams)  # one batched encoder run for every ready stream
+            rec.decode(streams)  # every ready stream, in runs of up to max_batch
         for f, s in zip(files, streams):
             for r in s.pop_final_results():
                 print(f"{f} [{r.segment}] {r.text}")

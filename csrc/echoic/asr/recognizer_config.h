@@ -41,7 +41,7 @@ struct RecognizerConfig {
   // Streams per encoder run. 1: a single-stream run reads the stream's caches in place and swaps
   // the new ones in (no copies, no staging), while a batch needs its caches gathered and scattered
   // (two copies of each state) and ORT's working set grows with it: 100 streams of echoic-small-en
-  // hold 786 KB of state each and cost ~0.8 MB each at 1, ~0.95 MB at 4, ~1.15 MB at 8. CPU time
+  // hold 786 KB of state each and cost ~0.8 MB each at 1, 0.95-1.1 MB at 4, 1.15-1.2 MB at 8. CPU time
   // per audio second at 1 is within 5 % of 8 (4 is ~8 % faster than 1): benchmarks/memory/RESULTS.md.
   int32_t max_batch = 1;
 
