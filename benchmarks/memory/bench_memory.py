@@ -376,7 +376,7 @@ def main() -> None:
 
 # Recognizer keyword options compared in the levers table (label, ("key=value", ...)).
 LEVERS = [
-    ("defaults (max_batch=1, pre-packing on, arena on)", ()),
+    ("defaults (max_batch chosen by the model: 1 here; pre-packing on, arena on)", ()),
     ("max_batch=4", ("max_batch=4",)),
     ("max_batch=8 (the default until #22's streaming half)", ("max_batch=8",)),
     ("cpu_mem_arena=False", ("cpu_mem_arena=false",)),

@@ -223,7 +223,7 @@ typedef struct echoic_recognizer_config {
   float rule3_max_utterance_length; /* 20 s */
   int32_t num_threads;              /* ONNX Runtime intra-op threads, default 1 */
   int32_t cpu_mem_arena;            /* default 1 */
-  int32_t max_batch;                /* streams per encoder run, default 1 */
+  int32_t max_batch;                /* streams per encoder run; 0 (default): 1 or 8, by the model */
   const char* vad;                  /* NULL/"" (endpoint on decoder blanks), "energy", "silero", or "external"
                                        (decisions given with echoic_stream_report_voice_activity) */
   const char* vad_model;            /* silero_vad.onnx when vad is "silero" */

@@ -4,9 +4,10 @@
     python3 examples/stream-python/stream.py MODEL FILE.wav [FILE.wav ...]
 
 Each file plays the part of a microphone: 100 ms chunks arrive for every stream in
-turn, one `decode` call advances every ready stream (one encoder run per stream by default,
-the least memory; `max_batch=4` batches them, ~8 % less CPU for 0.15-0.3 MB more per stream with
-echoic-small-en), partials update in place and finals are printed as utterances end.
+turn, one `decode` call advances every ready stream in encoder runs of up to `max_batch` streams
+(chosen by the model unless given: 1 for echoic-small-en, whose large per-stream state is cheaper
+to update in place, 8 for echoic-tiny-en), partials update in place and finals are printed as
+utterances end.
 """
 import sys
 

@@ -65,7 +65,8 @@ class DecodingOptions:
     seconds). ``threads``: ONNX Runtime intra-op threads. ``cpu_mem_arena``,
     ``mem_pattern``, ``shared_arena``, ``prepacking``: ONNX Runtime memory options
     (benchmarks/memory/RESULTS.md). ``ort_library``: an explicit libonnxruntime path.
-    ``max_batch``: streams per encoder run.
+    ``max_batch``: streams per encoder run (0: chosen by the model, 1 for large per-stream
+    states such as echoic-small-en's, else 8; ``config`` reports the choice).
     """
 
     decoding: str = _core_default("decoding")

@@ -130,7 +130,7 @@ public final class JniTest {
     check(d.decoding == Recognizer.Decoding.AUTO && d.beamSize == 0 && d.hotwordScore == 1.5f && d.enableEndpoint
         && "auto".equals(d.lm) && d.lmScale == 0.8f && d.wordBonus == 3.0f
         && d.rule1MinTrailingSilence == 2.4f && d.rule2MinTrailingSilence == 1.2f
-        && d.rule3MaxUtteranceLength == 20f && d.numThreads == 1 && d.cpuMemArena && d.maxBatch == 1
+        && d.rule3MaxUtteranceLength == 20f && d.numThreads == 1 && d.cpuMemArena && d.maxBatch == 0
         && d.vad == null && d.tokens == null, "Config defaults are the C defaults (echoic.h)");
     KeywordSpotter.Config kd = new KeywordSpotter.Config();
     check(kd.refractorySeconds < 0 && kd.smoothingHops == 0 && kd.maxBatch == 16 && kd.numThreads == 1

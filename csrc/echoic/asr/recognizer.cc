@@ -38,7 +38,8 @@ void RecognizerConfig::Validate() const {
                "recognizer config: nbest must be in 1..16, got ", nbest);
   ECHOIC_CHECK(nbest == 1 || decoding_method != "greedy", ErrorCode::kInvalidArgument, "recognizer config: nbest ",
                nbest, " needs beam search; greedy decoding keeps one path (use decoding_method 'beam' or 'auto')");
-  ECHOIC_CHECK(max_batch >= 1, ErrorCode::kInvalidArgument, "recognizer config: max_batch must be >= 1");
+  ECHOIC_CHECK(max_batch >= 0, ErrorCode::kInvalidArgument,
+               "recognizer config: max_batch must be >= 0 (0: chosen by the model), got ", max_batch);
   WordLmConfig{lm_scale, word_bonus}.Validate();
   endpoint.Validate();
   ECHOIC_CHECK(vad.empty() || vad == "energy" || vad == "silero" || vad == "external", ErrorCode::kInvalidArgument,
@@ -82,6 +83,12 @@ Recognizer::Recognizer(const RecognizerConfig& config) : config_(config) {
   Load();
   TrimHeap();  // ORT frees the parsed model and graph copies after loading: hand those pages back
   const int64_t after = ProcessRssBytes();
+  if (config_.max_batch == 0) {
+    // Large per-stream states: batching's copies cost more memory than its CPU saving is worth;
+    // small ones: ORT's per-run overhead dominates, batch. Whisper decodes its windows as before.
+    const int64_t state = whisper_ ? 0 : static_cast<int64_t>(model_->NewState()->Bytes());
+    config_.max_batch = state >= RecognizerConfig::kAutoBatchStateBytes ? 1 : 8;
+  }
   MemoryReport& m = memory_;
   m.load_bytes = before >= 0 && after >= 0 ? std::max<int64_t>(0, after - before) : -1;
   m.max_batch = config_.max_batch;

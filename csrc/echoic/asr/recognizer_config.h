@@ -38,12 +38,15 @@ struct RecognizerConfig {
   // webrtcvad gate uses this).
   std::string vad;
   std::string vad_model;
-  // Streams per encoder run. 1: a single-stream run reads the stream's caches in place and swaps
-  // the new ones in (no copies, no staging), while a batch needs its caches gathered and scattered
-  // (two copies of each state) and ORT's working set grows with it: 100 streams of echoic-small-en
-  // hold 786 KB of state each and cost ~0.8 MB each at 1, 0.95-1.1 MB at 4, 1.15-1.2 MB at 8. CPU time
-  // per audio second at 1 is within 5 % of 8 (4 is ~8 % faster than 1): benchmarks/memory/RESULTS.md.
-  int32_t max_batch = 1;
+  // Streams per encoder run; 0 (default) = chosen by the model at load, config() reports it:
+  // 1 when a stream's encoder state is kAutoBatchStateBytes or more, else 8. At 1 a run reads the
+  // stream's caches in place and swaps the new ones in (no copies, no staging); a batch gathers and
+  // scatters its caches (two more copies of each state) and ORT's working set grows with it. With
+  // echoic-small-en (786 KB of state) 100 streams cost ~0.8 MB each at 1 and 1.15-1.2 MB at 8, for
+  // ~4 % less CPU at 8; with echoic-tiny-en (217 KB) batches of 8 take 18 % less CPU than runs of
+  // one, for ~0.1 MB more per stream (benchmarks/memory/RESULTS.md).
+  int32_t max_batch = 0;
+  static constexpr int64_t kAutoBatchStateBytes = 512 * 1024;
 
   // Throws kInvalidArgument naming the field.
   void Validate() const;

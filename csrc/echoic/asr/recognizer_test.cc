@@ -41,7 +41,7 @@ TEST(transcript_does_not_depend_on_chunking) {
 
 TEST(batched_streams_decode_like_single_ones) {
   RecognizerConfig config = SmallModel();
-  config.max_batch = 8;  // the default (1) runs streams one by one, with their caches in place
+  config.max_batch = 8;  // the default for this model (1) runs streams one by one, with their caches in place
   Recognizer rec(config);
   auto alone = rec.CreateStream();
   const std::string ref = Text(Run(rec, alone.get(), Clip(), 4000));
@@ -79,6 +79,7 @@ TEST(batched_streams_decode_like_single_ones) {
     while (!rec.IsDone(*s)) rec.DecodeAvailable(s.get());
     CHECK(Text(s->PopFinalResults()) == ref);
   }
+  CHECK_EQ(SmallModel().max_batch, 0);  // chosen at load: echoic-small-en's 786 KB state runs alone
   CHECK_EQ(Recognizer(SmallModel()).config().max_batch, 1);
 }
 
