@@ -42,9 +42,9 @@ struct RecognizerConfig {
   // 1 when a stream's encoder state is kAutoBatchStateBytes or more, else 8. At 1 a run reads the
   // stream's caches in place and swaps the new ones in (no copies, no staging); a batch gathers and
   // scatters its caches (two more copies of each state) and ORT's working set grows with it. With
-  // echoic-small-en (786 KB of state) 100 streams cost ~0.8 MB each at 1 and 1.15-1.2 MB at 8, for
-  // ~4 % less CPU at 8; with echoic-tiny-en (217 KB) batches of 8 take 18 % less CPU than runs of
-  // one, for ~0.1 MB more per stream (benchmarks/memory/RESULTS.md).
+  // echoic-small-en (967 KB of state) 100 streams cost 1.0 MB each at 1, 1.2 MB at 4 and 1.5 MB at 8,
+  // for the same CPU time at 8 and 6 % less at 4; with echoic-tiny-en (217 KB) batches of 8 take 18 %
+  // less CPU than runs of one, for ~0.1 MB more per stream (benchmarks/memory/RESULTS.md).
   int32_t max_batch = 0;
   static constexpr int64_t kAutoBatchStateBytes = 512 * 1024;
 
