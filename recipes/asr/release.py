@@ -3,13 +3,15 @@
   python3 recipes/asr/release.py --checkpoint exp/small/last.pt --name echoic-small-en \\
       --set synthetic-held-out=~/.cache/echoic/asr-data/test/wav --set speech-dev=../shared/eval/speech-dev \\
       --install sdk/echoic/models
+  python3 recipes/asr/release.py --name echoic-small-en --work exp/release --install sdk/echoic/models --install-only
 
 Exports float32 and int8 (weight-only, per-block scales; see export.quantize_int8) ONNX files, scores both
 with echoic's own recognizer (the C++ engine through the Python package, greedy CTC,
 whole-file streaming) on every set, and writes <work>/<name>/release.json. With
 --install, the int8 file is installed as <install>/<name>/model.onnx with tokens.txt,
 and the measured tables go into <install>/<name>/MODEL_CARD.md between the
-``<!-- release.py -->`` markers (prose outside the markers is kept).
+``<!-- release.py -->`` markers (prose outside the markers is kept). --install-only installs a
+release measured before (the second line above), so a release can be inspected before it ships.
 """
 from __future__ import annotations
 
@@ -86,15 +88,43 @@ def card_tables(rel: dict) -> str:
     return "\n".join(lines)
 
 
+def install(rel: dict, out: Path, dst: Path) -> None:
+    """Copy the measured int8 file into a models folder and refresh its card's tables."""
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out / "model.int8.onnx", dst / "model.onnx")
+    shutil.copyfile(out / "tokens.txt", dst / "tokens.txt")
+    card = dst / "MODEL_CARD.md"
+    body = card.read_text(encoding="utf-8") if card.exists() else f"# {rel['name']}\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in body:
+        body += f"\n{BEGIN}\n{END}\n"
+    head, rest = body.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1] if END in rest else ""
+    card.write_text(head + card_tables(rel) + tail, encoding="utf-8")
+    (dst / "release.json").write_text(json.dumps(rel, indent=2))
+    print(f"release.py: installed {dst}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--checkpoint", type=Path, default=None)
     ap.add_argument("--name", required=True)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=DIR",
                     help="evaluation set (folder with transcripts.tsv); repeatable")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "echoic-release")
     ap.add_argument("--install", type=Path, default=None, help="models folder to install the int8 tier into")
+    ap.add_argument("--install-only", action="store_true",
+                    help="install the release already measured in <work>/<name> (no export, no scoring)")
     a = ap.parse_args(argv)
+    if a.install_only:
+        if a.install is None:
+            ap.error("--install-only needs --install")
+        out = a.work / a.name
+        if not (out / "release.json").exists():
+            ap.error(f"{out / 'release.json'} does not exist: run release.py without --install-only first")
+        install(json.loads((out / "release.json").read_text()), out, a.install / a.name)
+        return
+    if a.checkpoint is None:
+        ap.error("--checkpoint is required")
     sets = {k: Path(os.path.expanduser(v)) for k, v in (s.split("=", 1) for s in a.set)}
 
     torch.set_num_threads(1)
@@ -135,20 +165,7 @@ def main(argv=None):
     (out / "release.json").write_text(json.dumps(rel, indent=2))
     print(json.dumps({k: rel[k] for k in ("name", "params", "bytes", "state_bytes")}))
     if a.install:
-        dst = a.install / a.name
-        dst.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(files["int8"], dst / "model.onnx")
-        shutil.copyfile(out / "tokens.txt", dst / "tokens.txt")
-        card = dst / "MODEL_CARD.md"
-        body = card.read_text(encoding="utf-8") if card.exists() else f"# {a.name}\n\n{BEGIN}\n{END}\n"
-        if BEGIN not in body:
-            body += f"\n{BEGIN}\n{END}\n"
-        head, rest = body.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1] if END in rest else ""
-        card.write_text(head + card_tables(rel) + tail, encoding="utf-8")
-        (dst / "release.json").write_text(json.dumps(rel, indent=2))
-        print(f"release.py: installed {dst}")
-
+        install(rel, out, a.install / a.name)
 
 if __name__ == "__main__":
     main()

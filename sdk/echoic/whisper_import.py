@@ -58,9 +58,10 @@ from .errors import CorruptDataError, EchoicIOError, InvalidArgumentError, NotFo
 
 CONTRACT_VERSION = 3
 # Raised when this importer's output changes within a contract (2: the encoder outputs `hidden`;
-# 3: attention in blocks of query rows, a separate token-row table, weights memory-mapped);
+# 3: attention in blocks of query rows, a separate token-row table (int8), weights memory-mapped;
+# 4: float32 keeps one token-embedding copy);
 # the registry re-converts the models it converted itself with an older revision.
-IMPORT_REVISION = 3
+IMPORT_REVISION = 4
 PRECISIONS = ("int8", "float32")
 
 # Checkpoint URLs of the official OpenAI releases; the sha256 is the URL's folder name.
@@ -949,19 +950,24 @@ def _build_encoder(onnx, w: WhisperWeights, precision: str):
     return graph
 
 
-def _build_decoder(onnx, w: WhisperWeights):
+def _build_decoder(onnx, w: WhisperWeights, separate_rows: bool):
     g = _Graph(onnx, "dec")
     t, d = w.tensors, w.dims
     D, H, L = d["n_text_state"], d["n_text_head"], d["n_text_layer"]
     scale = (D // H) ** -0.5
-    # The token embedding twice: [V, D] rows for the input tokens (Gather on axis 0) and [D, V]
-    # as the (tied) output projection's MatMul weight. One shared copy would cost more memory:
-    # ONNX Runtime pre-packs the MatMul weight and can free the original only when nothing else
-    # reads it, while the row table, stored apart (external data, memory-mapped), is resident
-    # only where a token's row was read.
     emb = t["decoder.token_embedding.weight"]
     emb_t = g.init("token_embedding_t", np.ascontiguousarray(emb.T))
-    x = g.op("Gather", [g.init("token_embedding_rows", emb), "tokens"], axis=0)  # [B, T, D]
+    if separate_rows:
+        # int8: the token embedding twice, [V, D] rows for the input tokens (Gather on axis 0;
+        # _share_quantized_embedding makes them the int8 values) and [D, V] as the tied output
+        # projection's weight. ONNX Runtime pre-packs that weight and frees the original only when
+        # nothing else reads it, while the row table, memory-mapped, is resident only where a
+        # token's row was read: less memory than one shared copy.
+        x = g.op("Gather", [g.init("token_embedding_rows", emb), "tokens"], axis=0)  # [B, T, D]
+    else:
+        # float32: one copy, [D, V]; rows by Gather on axis 1 (a second float table would add
+        # 80 MB to the file for tiny, and `echoic compress` finds the tied pair by this shape).
+        x = g.op("Transpose", [g.op("Gather", [emb_t, "tokens"], axis=1)], perm=[1, 2, 0])  # [B, T, D]
     tlen = g.op("Slice", [g.op("Shape", ["tokens"]), g.const([1]), g.const([2])])  # [1] = T
     t0 = g.op("Squeeze", [tlen, g.const([0])])
     steps = g.op("Range", [g.const(0), t0, g.const(1)])  # [T]
@@ -1314,7 +1320,7 @@ def import_whisper(src: "str | os.PathLike[str]", name: str, *, precision: str =
                     **{k: str(d[k]) for k in ("n_text_ctx", "n_text_state", "n_text_layer", "n_text_head", "n_vocab")},
                     **meta_tok, "precision": precision, "model_name": name}
         for stem, graph, meta in (("encoder", _build_encoder(onnx, w, precision), enc_meta),
-                                  ("decoder", _build_decoder(onnx, w), dec_meta)):
+                                  ("decoder", _build_decoder(onnx, w, precision == "int8"), dec_meta)):
             m = _model(onnx, graph, meta)
             if precision == "int8":
                 m = _quantize(onnx, m, tmp, stem, per_channel)
