@@ -82,7 +82,7 @@ TEST(resampled_input_decodes_like_native_rate) {
   }
   CHECK(std::fabs(static_cast<double>(out) - hi.size() / 3.0) < 200);  // 16 kHz, less the filter's delay
   const std::string got = Text(Finish(rec, s.get()));
-  CHECK(want.find("meters") != std::string::npos && got.find("meters") != std::string::npos);
+  CHECK(SoundsLikeClip(want) && SoundsLikeClip(got));
 }
 
 TEST(endpoint_splits_segments_and_times_run_on) {
@@ -109,7 +109,7 @@ TEST(endpoint_splits_segments_and_times_run_on) {
   }
   CHECK_EQ(spoken.size(), 2u);
   if (spoken.size() == 2) {
-    CHECK(spoken[0]->text.find("meters") != std::string::npos);  // the clip, then the clip again (after context)
+    CHECK(SoundsLikeClip(spoken[0]->text));  // the clip, then the clip again (after context)
     CHECK(spoken[1]->segment > spoken[0]->segment);
     const double second_start = Clip().size() / 16000.0 + 3.0;
     CHECK(spoken[1]->words.front().start >= second_start - 0.1);
