@@ -157,7 +157,7 @@ def fsync_append_cost(root: Path, n: int = 200) -> float:
 
 def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dict:
     """One in-process index against ShardedIndex search through the compiled graph and through
-    ordinary actor calls (``compiled_search`` off), shards spread over the nodes (SPREAD, the
+    ordinary actor calls (``compiled_search`` off), shards spread over the nodes (round robin, the
     default) and all on the driver's node (one Ray node: the one-machine layout), all interleaved
     in every repeat."""
     import ray

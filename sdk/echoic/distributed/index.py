@@ -30,9 +30,11 @@ encoding (exact scores) it is the top-k of one index holding the same vectors; w
 encodings, ``train`` gives every shard the same training set, so codebooks match too, but IVF
 probing (``nprobe``, ``exhaustive_below``) runs per shard and can differ.
 
-Placement: shards spread over the nodes (Ray's SPREAD) and need no CPU reserved. A shard that
-restarts on another node must see the same ``<dir>``: keep it on a filesystem every node
-mounts, or pin shards with ``actor_options={"scheduling_strategy": ...}``. A restarted shard
+Placement: shard k goes to the k-th alive node, round robin over the nodes sorted by id (a soft
+node affinity: if that node is gone, Ray places it elsewhere); shards need no CPU reserved. Ray's
+own SPREAD is only a preference: with zero-CPU actors it put all four shards of a two-node test
+cluster on one node. A shard that restarts on another node must see the same ``<dir>``: keep it
+on a filesystem every node mounts, or pin shards with ``actor_options={"scheduling_strategy": ...}``. A restarted shard
 never creates a missing file (it fails instead of coming back empty).
 One writer at a time, as for the core index.
 """
@@ -237,6 +239,16 @@ def _write_atomically(path: Path, text: str) -> None:
         os.close(fd)
 
 
+def spread_nodes(ray: Any, count: int) -> List[Any]:
+    """``count`` scheduling strategies, round robin over the alive nodes (sorted by node id)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+    if not nodes:
+        return ["DEFAULT"] * count
+    return [NodeAffinitySchedulingStrategy(node_id=nodes[k % len(nodes)], soft=True) for k in range(count)]
+
+
 class ShardedIndex:
     """An embedding index split over ``num_shards`` Ray actors; see the module doc. Build it with
     :meth:`create` or :meth:`open`; ``close()`` (or ``with``) ends the actors."""
@@ -250,12 +262,16 @@ class ShardedIndex:
         self.dim = int(manifest["dim"])
         self._connected = connect(address)
         ray = import_ray()
-        opts: Dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0,
-                                "scheduling_strategy": "SPREAD"}
+        opts: Dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 0}
         opts.update(actor_options or {})
         remote = ray.remote(**opts)(Shard)
         self.paths = [str(self.directory.resolve() / name) for name in manifest["shard_files"]]
-        self._actors = [remote.remote(p, create, recover) for p in self.paths]
+        if "scheduling_strategy" in opts:
+            self._actors = [remote.remote(p, create, recover) for p in self.paths]
+        else:
+            nodes = spread_nodes(ray, self.num_shards)
+            self._actors = [remote.options(scheduling_strategy=nodes[k]).remote(p, create, recover)
+                            for k, p in enumerate(self.paths)]
         self._next_id: Optional[int] = None
         # search's compiled graph (see _graph_search): built after the first search, by this process only
         self._graph: Any = None
