@@ -271,23 +271,28 @@ def bench_search(root: Path, n: int, dim: int, shards: int, repeats: int) -> dic
             "cpu_ms_per_query": cpu, "idle_4_shards_cpu_cores": idle}
 
 
-def search_only(args: argparse.Namespace) -> None:
-    """Reruns only the sharded-search part and puts it into results.json (the rest kept)."""
+def on_cluster(args: argparse.Namespace, head_cpus: int, workers: int, run):
+    """run(root) on a fresh LocalCluster (stopped after, also on failure)."""
     prepare_environment()
-    res = json.loads((HERE / "results.json").read_text())
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="echoic-bench-dist-") as tmp:
         root = Path(tmp)
-        cluster = LocalCluster(root / "cluster", python_path=ECHOIC_PARENT, head_cpus=0,
+        cluster = LocalCluster(root / "cluster", python_path=ECHOIC_PARENT, head_cpus=head_cpus,
                                worker_niceness=args.worker_niceness)
         (root / "cluster").mkdir()
         try:
-            cluster.start(workers=2)
-            s = bench_search(root, args.vectors, args.dim, 4, args.repeats)
+            cluster.start(workers=workers)
+            return run(root)
         finally:
             left = cluster.stop()
             if left:
                 print(f"Ray processes left behind: {left}", file=sys.stderr)
+
+
+def search_only(args: argparse.Namespace) -> None:
+    """Reruns only the sharded-search part and puts it into results.json (the rest kept)."""
+    res = json.loads((HERE / "results.json").read_text())
+    load_before = os.getloadavg()
+    s = on_cluster(args, 0, 2, lambda root: bench_search(root, args.vectors, args.dim, 4, args.repeats))
     s["machine"] = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()}
     res["search"] = s
     # every --search-only run's medians, the latest last: on shared cores one run is not the whole story
@@ -365,22 +370,10 @@ def bench_size_sweep(root: Path, sizes: List[int], encodings: List[str], dim: in
 
 def size_sweep(args: argparse.Namespace) -> None:
     """Runs bench_size_sweep on a one-node cluster and puts it into results.json (the rest kept)."""
-    prepare_environment()
     res = json.loads((HERE / "results.json").read_text())
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="echoic-bench-dist-") as tmp:
-        root = Path(tmp)
-        cluster = LocalCluster(root / "cluster", python_path=ECHOIC_PARENT, head_cpus=2,
-                               worker_niceness=args.worker_niceness)
-        (root / "cluster").mkdir()
-        try:
-            cluster.start(workers=0)
-            sweep = bench_size_sweep(root, [int(v) for v in args.sizes.split(",")], args.encodings.split(","),
-                                     args.dim, args.repeats)
-        finally:
-            left = cluster.stop()
-            if left:
-                print(f"Ray processes left behind: {left}", file=sys.stderr)
+    sizes, encodings = [int(v) for v in args.sizes.split(",")], args.encodings.split(",")
+    sweep = on_cluster(args, 2, 0, lambda root: bench_size_sweep(root, sizes, encodings, args.dim, args.repeats))
     sweep["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                         "load_before": load_before, "load_after": os.getloadavg(),
                         "when": time.strftime("%Y-%m-%d %H:%M")}
