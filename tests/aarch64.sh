@@ -171,7 +171,7 @@ count() {  # count SIMD(1/0) SCAN N D REPEATS -> instructions
   echo "$out" | grep -q "^kernels $([ "$1" = 1 ] && echo neon || echo scalar) " || fail "kernel choice: $out"
   echo "$out" | sed -n 's/^instructions //p'
 }
-for spec in "flat-l2 1000 256" "flat-dot 1000 256" "f16-l2 1000 256" "pq 1000 32"; do
+for spec in "flat-l2 1000 256" "flat-dot 1000 256" "f16-l2 1000 256" "pq 1000 32" "pq-topk 20000 32"; do
   read -r scan n d <<<"$spec"
   s1=$(count 0 "$scan" "$n" "$d" 1); s0=$(count 0 "$scan" "$n" "$d" 0)
   v1=$(count 1 "$scan" "$n" "$d" 1); v0=$(count 1 "$scan" "$n" "$d" 0)

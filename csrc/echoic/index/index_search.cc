@@ -10,6 +10,7 @@
 #include "echoic/index/index.h"
 #include "echoic/index/index_state.h"
 #include "echoic/index/kernels.h"
+#include "echoic/index/pq_scan.h"
 #include "echoic/runtime/error.h"
 #include "echoic/runtime/utf8.h"
 
@@ -95,7 +96,11 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
   std::vector<uint32_t> block_probes(ivf_probe ? block_q * nprobe : 0);
   std::vector<CodecQuery> cqs(block_q);
   std::vector<TopK> tops(block_q, TopK(shortlist));
-  std::vector<float> block(1024), qblock(block_q * d), scratch(d), dists(block_q);
+  std::vector<float> qblock(block_q * d), scratch(d), dists(block_q);
+  AdcScanBuffers adc_buffers;
+  AdcBoundTable adc_bound;  // the current query's, where the kernels have adc_bound_batch
+  const size_t scanned = nlist == 0 || probe_all ? total : total / nlist * nprobe;
+  const bool bound_codes = s.codec.has_lut() && kern.adc_bound_batch && scanned >= kAdcBoundMinCodes;
   std::vector<uint32_t> probes;
   for (size_t q0 = 0; q0 < nq; q0 += block_q) {
     const size_t nb = std::min(block_q, nq - q0);
@@ -128,7 +133,9 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
       for (size_t b = 0; b < nb; ++b) {
         CodecQuery& cq = cqs[b];
         TopK& top = tops[b];
-        // Contiguous rows [first, first+count): pq goes through the batch ADC kernel.
+        if (bound_codes) adc_bound.Build(cq.lut.data(), m);
+        auto bound = [&top] { return top.bound(); };
+        // Contiguous rows [first, first+count): pq goes through the batch ADC kernels.
         auto span = [&](size_t first, size_t count) {
           if (count == 0) return;
           if (!s.codec.has_lut()) {
@@ -136,18 +143,9 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
               consider(top, s.codec.Distance(cq, s.codes.row(row)), static_cast<uint32_t>(row));
             return;
           }
-          const uint8_t* base = s.codes.row(first);
-          for (size_t off = 0; off < count; off += block.size()) {
-            size_t len = std::min(block.size(), count - off);
-            kern.adc_batch(cq.lut.data(), base + off * m, len, m, m, block.data());
-            const size_t r0 = first + off;
-            if (terms) {
-              for (size_t j = 0; j < len; ++j)
-                consider(top, cq.offset + terms[r0 + j] + block[j], static_cast<uint32_t>(r0 + j));
-            } else {
-              for (size_t j = 0; j < len; ++j) consider(top, cq.offset + block[j], static_cast<uint32_t>(r0 + j));
-            }
-          }
+          ScanAdcCodes(kern, cq.lut.data(), &adc_bound, s.codes.row(first), count, m, cq.offset,
+                       terms ? terms + first : nullptr, &adc_buffers, bound,
+                       [&](float dist, size_t i) { consider(top, dist, static_cast<uint32_t>(first + i)); });
         };
         if (nlist > 0) {
           if (probe_all) {
@@ -162,13 +160,9 @@ SearchResult Index::Search(const float* queries, size_t nq, const SearchParams& 
             s.codec.SelectList(&cq, list);
             span(l.begin, l.end - l.begin);
             if (s.codec.has_lut()) {  // rows added since the save: their codes are copied per list
-              for (size_t off = 0; off < l.rows.size(); off += block.size()) {
-                size_t len = std::min(block.size(), l.rows.size() - off);
-                kern.adc_batch(cq.lut.data(), l.row_codes.data() + off * m, len, m, m, block.data());
-                const float* lterms = terms ? l.row_terms.data() + off : nullptr;
-                for (size_t j = 0; j < len; ++j)
-                  consider(top, cq.offset + (lterms ? lterms[j] : 0.f) + block[j], l.rows[off + j]);
-              }
+              ScanAdcCodes(kern, cq.lut.data(), &adc_bound, l.row_codes.data(), l.rows.size(), m, cq.offset,
+                           terms ? l.row_terms.data() : nullptr, &adc_buffers, bound,
+                           [&](float dist, size_t i) { consider(top, dist, l.rows[i]); });
             } else {
               for (uint32_t row : l.rows) consider(top, s.codec.Distance(cq, s.codes.row(row)), row);
             }

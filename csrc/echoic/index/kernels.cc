@@ -458,6 +458,77 @@ void AdcBatchNeon(const float* lut, const uint8_t* codes, size_t n, size_t strid
   AdcBatchInterleaved(lut, codes, n, stride, m, out);
 }
 
+// 16 rows by 16 one-byte codes, transposed: col[j] holds code j of the 16 rows (four
+// rounds of TRN at 8, 16, 32 and 64 bits).
+inline void Transpose16x16(const uint8_t* p, size_t stride, uint8x16_t* col) {
+  uint8x16_t a[16], b[16];
+  for (int r = 0; r < 16; ++r) a[r] = vld1q_u8(p + r * stride);
+  for (int r = 0; r < 16; r += 2) {
+    b[r] = vtrn1q_u8(a[r], a[r + 1]);
+    b[r + 1] = vtrn2q_u8(a[r], a[r + 1]);
+  }
+  uint16x8_t c[16];
+  for (int r = 0; r < 16; r += 4)
+    for (int s = 0; s < 2; ++s) {
+      c[r + s] = vtrn1q_u16(vreinterpretq_u16_u8(b[r + s]), vreinterpretq_u16_u8(b[r + s + 2]));
+      c[r + s + 2] = vtrn2q_u16(vreinterpretq_u16_u8(b[r + s]), vreinterpretq_u16_u8(b[r + s + 2]));
+    }
+  uint32x4_t d[16];
+  for (int r = 0; r < 16; r += 8)
+    for (int s = 0; s < 4; ++s) {
+      d[r + s] = vtrn1q_u32(vreinterpretq_u32_u16(c[r + s]), vreinterpretq_u32_u16(c[r + s + 4]));
+      d[r + s + 4] = vtrn2q_u32(vreinterpretq_u32_u16(c[r + s]), vreinterpretq_u32_u16(c[r + s + 4]));
+    }
+  for (int s = 0; s < 8; ++s) {
+    col[s] = vreinterpretq_u8_u64(vtrn1q_u64(vreinterpretq_u64_u32(d[s]), vreinterpretq_u64_u32(d[s + 8])));
+    col[s + 8] = vreinterpretq_u8_u64(vtrn2q_u64(vreinterpretq_u64_u32(d[s]), vreinterpretq_u64_u32(d[s + 8])));
+  }
+}
+
+// 32 codes per sub-quantizer: its 256-byte table is loaded once into 16 registers and
+// looked up with four TBL/TBX (64 bytes each; TBX leaves out-of-range lanes alone).
+void AdcBoundBatchNeon(const uint8_t* qlut, const uint8_t* codes, size_t n, size_t stride, size_t m, uint16_t* out) {
+  const uint8x16_t k64 = vdupq_n_u8(64);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint16x8_t acc[4] = {vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0), vdupq_n_u16(0)};
+    size_t j0 = 0;
+    for (; j0 + 16 <= m; j0 += 16) {
+      uint8x16_t lo[16], hi[16];
+      Transpose16x16(codes + i * stride + j0, stride, lo);
+      Transpose16x16(codes + (i + 16) * stride + j0, stride, hi);
+      for (int jj = 0; jj < 16; ++jj) {
+        const uint8_t* t = qlut + (j0 + jj) * 256;
+        const uint8x16x4_t t0 = vld1q_u8_x4(t), t1 = vld1q_u8_x4(t + 64), t2 = vld1q_u8_x4(t + 128),
+                           t3 = vld1q_u8_x4(t + 192);
+        uint8x16_t x = lo[jj], y = hi[jj];
+        uint8x16_t rx = vqtbl4q_u8(t0, x), ry = vqtbl4q_u8(t0, y);
+        x = vsubq_u8(x, k64);
+        y = vsubq_u8(y, k64);
+        rx = vqtbx4q_u8(rx, t1, x);
+        ry = vqtbx4q_u8(ry, t1, y);
+        x = vsubq_u8(x, k64);
+        y = vsubq_u8(y, k64);
+        rx = vqtbx4q_u8(rx, t2, x);
+        ry = vqtbx4q_u8(ry, t2, y);
+        x = vsubq_u8(x, k64);
+        y = vsubq_u8(y, k64);
+        rx = vqtbx4q_u8(rx, t3, x);
+        ry = vqtbx4q_u8(ry, t3, y);
+        acc[0] = vaddw_u8(acc[0], vget_low_u8(rx));
+        acc[1] = vaddw_high_u8(acc[1], rx);
+        acc[2] = vaddw_u8(acc[2], vget_low_u8(ry));
+        acc[3] = vaddw_high_u8(acc[3], ry);
+      }
+    }
+    for (int h = 0; h < 4; ++h) vst1q_u16(out + i + 8 * h, acc[h]);
+    for (size_t j = j0; j < m; ++j)  // sub-quantizers past the last multiple of 16
+      for (size_t r = 0; r < 32; ++r)
+        out[i + r] = static_cast<uint16_t>(out[i + r] + qlut[j * 256 + codes[(i + r) * stride + j]]);
+  }
+  if (i < n) AdcBoundBatchScalar(qlut, codes + i * stride, n - i, stride, m, out + i);
+}
+
 // 16 centroids per pass (four accumulators), then 4, then one at a time.
 template <bool kL2>
 void ManyNeon(const float* x, const float* ct, size_t d, size_t k, float* out) {
@@ -641,17 +712,26 @@ float F16DotNeon(const float* q, const uint16_t* h, size_t d) {
 
 const Kernels kScalar{"scalar",      &L2Scalar,      &DotScalar,    &AdcScalar,   &AdcBatchScalar,
                       &L2ManyScalar, &DotManyScalar, &Sq8DotScalar, &Sq8L2Scalar, &DotRowsScalar,
-                      &L2RowsScalar, &F16L2Scalar,   &F16DotScalar};
+                      &L2RowsScalar, &F16L2Scalar,   &F16DotScalar, nullptr};
 #ifdef ECHOIC_INDEX_HAVE_AVX2
 const Kernels kAvx2{"avx2",      &L2Avx2,    &DotAvx2,     &AdcAvx2,    &AdcBatchAvx2, &L2ManyAvx2, &DotManyAvx2,
-                    &Sq8DotAvx2, &Sq8L2Avx2, &DotRowsAvx2, &L2RowsAvx2, &F16L2Avx2,    &F16DotAvx2};
+                    &Sq8DotAvx2, &Sq8L2Avx2, &DotRowsAvx2, &L2RowsAvx2, &F16L2Avx2,    &F16DotAvx2, nullptr};
 #endif
 #ifdef ECHOIC_INDEX_HAVE_NEON
 const Kernels kNeon{"neon",      &L2Neon,    &DotNeon,     &AdcScalar,  &AdcBatchNeon, &L2ManyNeon, &DotManyNeon,
-                    &Sq8DotNeon, &Sq8L2Neon, &DotRowsNeon, &L2RowsNeon, &F16L2Neon,    &F16DotNeon};
+                    &Sq8DotNeon, &Sq8L2Neon, &DotRowsNeon, &L2RowsNeon, &F16L2Neon,    &F16DotNeon, &AdcBoundBatchNeon};
 #endif
 
 }  // namespace
+
+void AdcBoundBatchScalar(const uint8_t* qlut, const uint8_t* codes, size_t n, size_t stride, size_t m, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* c = codes + i * stride;
+    unsigned s = 0;
+    for (size_t j = 0; j < m; ++j) s += qlut[j * 256 + c[j]];
+    out[i] = static_cast<uint16_t>(s);
+  }
+}
 
 const Kernels& ScalarKernels() { return kScalar; }
 

@@ -34,7 +34,16 @@ struct Kernels {
   // Query against a stored float16 vector (exact re-ranking).
   float (*f16_l2sq)(const float* q, const uint16_t* h, size_t d);
   float (*f16_dot)(const float* q, const uint16_t* h, size_t d);
+  // adc_batch over a one-byte table (qlut[j * 256 + c], m <= 257): out[i] = sum_j
+  // qlut[j * 256 + code_i[j]]. Set only where it is much cheaper than adc_batch (NEON's
+  // TBL looks up 16 codes per instruction; AVX2 has no 256-entry byte shuffle): scans
+  // then use it as a lower bound to skip codes (pq_scan.h). nullptr elsewhere.
+  void (*adc_bound_batch)(const uint8_t* qlut, const uint8_t* codes, size_t n, size_t stride, size_t m, uint16_t* out);
 };
+
+// The portable adc_bound_batch (tests give it to a copy of ScalarKernels() to run the
+// bounded scan on any CPU).
+void AdcBoundBatchScalar(const uint8_t* qlut, const uint8_t* codes, size_t n, size_t stride, size_t m, uint16_t* out);
 
 const Kernels& ScalarKernels();
 // nullptr when the CPU (or the compiler) lacks AVX2+FMA+F16C.
