@@ -409,6 +409,12 @@ def size_sweep_markdown(w: dict) -> List[str]:
     # the fan-out's fixed cost: a single sharded query's time minus a quarter of the one index's scan
     fixed = [1000 / r["1"]["actor_calls"] - 250 / r["1"]["one_index"] for r in w["rows"]]
     fixed_c = [1000 / r["1"]["compiled"] - 250 / r["1"]["one_index"] for r in w["rows"]]
+    before = w.get("before")
+    if before:
+        cells = [f"{r['encoding']} {r['vectors']:,}: {r['1']['ratio_actor_calls']:.2f}x by actor calls, "
+                 f"{r['1']['ratio_compiled']:.2f}x compiled" for r in before["rows"]]
+        lines += ["", f"Before queries and results travelled as bytes ({before['note']}; "
+                  f"{before['machine']['when']}), single queries: " + "; ".join(cells) + "."]
     lines += ["", f"A single query through 4 shards costs about {statistics.median(fixed):.2f} ms more than a "
               f"quarter of the one index's scan by actor calls ({statistics.median(fixed_c):.2f} ms through the "
               "compiled graph; medians over the rows): a fixed cost that does not grow with the index. Below a "

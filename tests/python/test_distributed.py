@@ -251,6 +251,38 @@ def test_killed_shard_comes_back_with_every_acknowledged_entry(cluster, tmp_path
         assert ix.add(x[:1]).tolist() == [2000]
 
 
+def test_one_actor_per_node_searches_as_one_index_and_survives_a_kill(cluster, tmp_path):
+    cluster.ensure_worker()
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2000, 32)).astype(np.float32)
+    q = rng.standard_normal((20, 32)).astype(np.float32)
+    d = tmp_path / "shards"
+    with sharded.ShardedIndex.create(d, 4, 32, metric="l2", encoding="flat", address=cluster.address,
+                                     actors="per_node") as ix:
+        info = ix.shard_info()
+        by_pid: dict = {}
+        for k, i in enumerate(info):
+            by_pid.setdefault(i["pid"], []).append(k)
+        assert len(by_pid) == 2 and len({i["node"] for i in info}) == 2  # two nodes, one actor each
+        assert sorted(len(v) for v in by_pid.values()) == [2, 2]
+        ids = ix.add(x, labels=[f"v{i}" for i in range(2000)])
+        one = echoic.EmbeddingIndex.create(tmp_path / "one.idx", 32, metric="l2", encoding="flat")
+        one.add(x, ids=ids, labels=[f"v{i}" for i in range(2000)])
+        s1, i1, l1 = one.search(q, k=10)
+        s2, i2, l2 = ix.search(q, k=10)
+        assert np.array_equal(i1, i2) and np.array_equal(s1, s2) and l1 == l2
+        victim = info[0]["pid"]
+        os.kill(victim, signal.SIGKILL)  # both of its shards go down together
+        s3, i3, _ = ix.search(q, k=10)  # waits for the restart
+        assert np.array_equal(i1, i3)
+        after = ix.shard_info()
+        assert all(after[k]["restarted"] and after[k]["pid"] != victim for k in by_pid[victim])
+        assert len(ix) == 2000
+        one.close()
+    with pytest.raises(echoic.InvalidArgumentError, match="per_shard"):
+        sharded.ShardedIndex.open(d, address=cluster.address, actors="per_host")
+
+
 def test_compiled_search_with_every_shard_on_the_drivers_node(cluster, tmp_path):
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
