@@ -327,13 +327,19 @@ def bench_size_sweep(root: Path, sizes: List[int], encodings: List[str], dim: in
             ix = ShardedIndex.create(d / "shards", 4, dim, metric="cosine", encoding=encoding,
                                      actor_options={"scheduling_strategy": NodeAffinitySchedulingStrategy(
                                          here, soft=False)}, compiled_search=True)
+            # the same shards held by one actor (one Ray call per search): a second copy of the files
+            node = ShardedIndex.create(d / "shards-node", 4, dim, metric="cosine", encoding=encoding,
+                                       actor_options={"scheduling_strategy": NodeAffinitySchedulingStrategy(
+                                           here, soft=False)}, actors="per_node")
             if encoding != "flat":
                 one.train(x[:32768])
                 ix.train(x[:32768])
+                node.train(x[:32768])
             for i in range(0, n, 10000):
                 ids = np.arange(i, min(i + 10000, n))
                 one.add(x[i:i + 10000], ids=ids)
                 ix.add(x[i:i + 10000], ids=ids)
+                node.add(x[i:i + 10000], ids=ids)
             one.save()
             assert ix.compile_search(), ix.graph_error
 
@@ -343,10 +349,11 @@ def bench_size_sweep(root: Path, sizes: List[int], encodings: List[str], dim: in
                     return ix.search(queries, k=k)
                 return sharded_search
 
-            configs = {"one_index": one.search, "compiled": sharded_by(True), "actor_calls": sharded_by(False)}
+            configs = {"one_index": one.search, "compiled": sharded_by(True), "actor_calls": sharded_by(False),
+                       "per_node": node.search}
             want = one.search(q[:256], k=10)[1]
-            agree = {c: float(np.mean([len(set(a) & set(b)) / 10 for a, b in
-                                       zip(want, configs[c](q[:256], k=10)[1])])) for c in ("compiled", "actor_calls")}
+            agree = {c: float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, configs[c](q[:256], k=10)[1])]))
+                     for c in ("compiled", "actor_calls", "per_node")}
             row: Dict[str, object] = {"encoding": encoding, "vectors": n, "top10_agreement": agree}
             for batch, total in ((1, 40), (64, 256)):
                 r: Dict[str, List[float]] = {c: [] for c in configs}
@@ -359,10 +366,12 @@ def bench_size_sweep(root: Path, sizes: List[int], encodings: List[str], dim: in
                         r[name].append(total / (time.perf_counter() - t0))
                 m = {c: med(v) for c, v in r.items()}
                 row[str(batch)] = {**m, "ratio_compiled": m["one_index"] / m["compiled"],
-                                   "ratio_actor_calls": m["one_index"] / m["actor_calls"]}
+                                   "ratio_actor_calls": m["one_index"] / m["actor_calls"],
+                                   "ratio_per_node": m["one_index"] / m["per_node"]}
             print(f"sweep: {json.dumps(row)}", flush=True)
             rows.append(row)
             ix.close()
+            node.close()
             one.close()
             del x
     return {"dim": dim, "shards": 4, "k": 10, "repeats": repeats, "rows": rows}
@@ -396,16 +405,18 @@ def size_sweep_markdown(w: dict) -> List[str]:
         "\"agree\" is the share of the one index's top-10 ids that the shards return (each shard re-ranks "
         "its own candidates, so with `pq` the union can hold a better neighbour than the one index kept).",
         "",
-        "| encoding | vectors | one index, single q/s | 4 shards, actor calls | ratio | 4 shards, compiled | ratio "
-        "| ratio at 64/call (calls, compiled) | agree |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| encoding | vectors | one index, single q/s | 4 shard actors, calls | ratio | 4 shard actors, compiled "
+        "| ratio | 1 actor for the node's 4 shards | ratio | ratio at 64/call (calls, compiled, 1 actor) | agree |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for r in w["rows"]:
         a, b = r["1"], r["64"]
+        node = (f"{a['per_node']:.0f} | {a['ratio_per_node']:.2f}x" if "per_node" in a else "- | -")
         lines.append(f"| {r['encoding']} | {r['vectors']:,} | {a['one_index']:.0f} | {a['actor_calls']:.0f} | "
-                     f"{a['ratio_actor_calls']:.2f}x | {a['compiled']:.0f} | {a['ratio_compiled']:.2f}x | "
-                     f"{b['ratio_actor_calls']:.2f}x, {b['ratio_compiled']:.2f}x | "
-                     f"{min(r['top10_agreement'].values()):.3f} |")
+                     f"{a['ratio_actor_calls']:.2f}x | {a['compiled']:.0f} | {a['ratio_compiled']:.2f}x | {node} | "
+                     f"{b['ratio_actor_calls']:.2f}x, {b['ratio_compiled']:.2f}x"
+                     + (f", {b['ratio_per_node']:.2f}x" if "per_node" in b else "")
+                     + f" | {min(r['top10_agreement'].values()):.3f} |")
     # the fan-out's fixed cost: a single sharded query's time minus a quarter of the one index's scan
     fixed = [1000 / r["1"]["actor_calls"] - 250 / r["1"]["one_index"] for r in w["rows"]]
     fixed_c = [1000 / r["1"]["compiled"] - 250 / r["1"]["one_index"] for r in w["rows"]]
