@@ -420,6 +420,7 @@ def size_sweep_markdown(w: dict) -> List[str]:
     # the fan-out's fixed cost: a single sharded query's time minus a quarter of the one index's scan
     fixed = [1000 / r["1"]["actor_calls"] - 250 / r["1"]["one_index"] for r in w["rows"]]
     fixed_c = [1000 / r["1"]["compiled"] - 250 / r["1"]["one_index"] for r in w["rows"]]
+    fixed_n = [1000 / r["1"]["per_node"] - 250 / r["1"]["one_index"] for r in w["rows"] if "per_node" in r["1"]]
     before = w.get("before")
     if before:
         cells = [f"{r['encoding']} {r['vectors']:,}: {r['1']['ratio_actor_calls']:.2f}x by actor calls, "
@@ -428,9 +429,12 @@ def size_sweep_markdown(w: dict) -> List[str]:
                   f"{before['machine']['when']}), single queries: " + "; ".join(cells) + "."]
     lines += ["", f"A single query through 4 shards costs about {statistics.median(fixed):.2f} ms more than a "
               f"quarter of the one index's scan by actor calls ({statistics.median(fixed_c):.2f} ms through the "
-              "compiled graph; medians over the rows): a fixed cost that does not grow with the index. Below a "
+              "compiled graph"
+              + (f", {statistics.median(fixed_n):.2f} ms with one actor for the node's shards" if fixed_n else "")
+              + "; medians over the rows): a fixed cost that does not grow with the index. Below a "
               "few ms of scan (small indexes) it dominates a single query; above, the 4 shards scan in parallel "
-              "and the ratio falls under 1."]
+              "and the ratio falls under 1. The one-index figures of this run are noisy (the load rose during "
+              "it; flat 100,000 came out slower per vector than flat 400,000): read the ratios row by row."]
     return lines
 
 
