@@ -261,9 +261,9 @@ class ShardGroup:
         return getattr(self.shards[k], method)(*args)
 
     def search(self, q: bytes, dim: int, k: int, namespace: str, params: Dict[str, Any]) -> bytes:
-        """This group's top k. Queries and results travel as bytes: Ray's zero-copy path for numpy
-        arrays costs more than a small shard's search (4 actors, single queries: 2.6 against 3.9 ms
-        per round trip here, with 2.7 ms for calls that do nothing)."""
+        """This group's top k. Queries and results travel as bytes: Ray's path for numpy arrays
+        costs more than a small shard's search (4 actors, single queries: 2.2-2.6 against 2.7-3.9 ms
+        per round trip in two runs here; benchmarks/distributed/ray_call_floor.py)."""
         x = np.frombuffer(q, dtype=np.float32).reshape(-1, dim)
         shards = list(self.shards.values())
         if len(shards) == 1:
