@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 
 #include "bind.h"
 #include "echoic/ort/library.h"
@@ -78,9 +79,46 @@ py::list InfoList(const std::vector<ort::TensorInfo>& infos) {
   return out;
 }
 
+// The Python callable of set_input_observer (touched with the GIL held only).
+py::object& PyObserver() {
+  static auto* fn = new py::object();  // never destroyed: the interpreter may be gone at exit
+  return *fn;
+}
+
+py::array CopyView(const ort::TensorView& t) {
+  std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
+  py::array out(DtypeOf(t.type), shape);
+  if (t.nbytes()) std::memcpy(out.mutable_data(), t.data, t.nbytes());
+  return out;
+}
+
+void SetObserver(py::object fn) {
+  PyObserver() = fn.is_none() ? py::object() : fn;
+  ort::InputObserver tap;
+  if (!fn.is_none())
+    tap = [](const std::string& session, const std::vector<std::string>& names,
+             const std::vector<ort::TensorView>& inputs) {
+      py::gil_scoped_acquire gil;
+      if (!PyObserver()) return;
+      py::dict feeds;
+      for (size_t i = 0; i < names.size(); ++i) feeds[py::str(names[i])] = CopyView(inputs[i]);
+      try {
+        PyObserver()(session, feeds);
+      } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("echoic input observer");
+        throw std::runtime_error("echoic input observer raised");  // the core then drops it
+      }
+    };
+  py::gil_scoped_release release;  // a run on another thread may hold the core's lock, waiting for the GIL
+  ort::SetInputObserver(std::move(tap));
+}
+
 }  // namespace
 
 void BindOrt(py::module_& m) {
+  m.def("set_input_observer", &SetObserver, py::arg("observer"),
+        "Calibration tap: observer(session_path, {input name: numpy copy}) is called before every model run "
+        "in this process, with the inputs the engine feeds it; None turns it off. A raising observer is dropped.");
   m.def(
       "ort_library_info", [] { return LibraryInfo(ort::Library::Get()); },
       "Loads ONNX Runtime if needed (default resolution order) and describes it: dict(path, version, "

@@ -17,7 +17,7 @@ class NotFoundError(EchoicError, KeyError): ...
 class OnnxRuntimeError(EchoicError): ...
 class StateError(EchoicError): ...
 class UnsupportedError(EchoicError, NotImplementedError): ...
-__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'Alternative', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FrameEncoder', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordLookup', 'KeywordSpotter', 'KwsModel', 'LookupDetection', 'LookupScanner', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'index_kernels', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
+__all__: list[str] = ['AdaptiveRecognizer', 'AdaptiveStream', 'Alternative', 'CorruptDataError', 'CtcDecoder', 'EchoicError', 'EchoicIOError', 'EchoicMemoryError', 'EndpointDetector', 'EnergyVad', 'ExternalVad', 'FbankOptions', 'FrameEncoder', 'FramedVad', 'Index', 'InvalidArgumentError', 'KeywordEvent', 'KeywordLookup', 'KeywordSpotter', 'KwsModel', 'LookupDetection', 'LookupScanner', 'MAX_SAMPLE_RATE', 'MIN_SAMPLE_RATE', 'MelSpectrogram', 'ModelError', 'NotFoundError', 'OnlineFbank', 'OnnxRuntimeError', 'Recognizer', 'RecognizerConfig', 'Resampler', 'Result', 'Session', 'SileroVad', 'SpeakerEmbedder', 'StateError', 'Stream', 'SymbolTable', 'UnsupportedError', 'VoiceActivityDetector', 'Word', 'compute_fbank', 'cpu_features', 'ctc_decode', 'downmix', 'error_code_name', 'float64_to_float', 'hardware_threads', 'index_kernels', 'int16_to_float', 'int32_to_float', 'load_ort_library', 'ort_library_info', 'parse_byte_size', 'parse_hotwords', 'process_rss', 'read_memory', 'select_channel', 'set_input_observer', 'uint8_to_float', 'validate_sample_rate', 'validate_samples', 'version', 'whisper_log_mel']
 class Session:
     def __init__(self, model: typing.Any, intra_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, inter_op_threads: typing.SupportsInt | typing.SupportsIndex = 1, graph_optimization: str = 'all', cpu_mem_arena: bool = True, ort_library: str = '') -> None:
         ...
@@ -906,6 +906,10 @@ def read_memory(budget: typing.SupportsInt | typing.SupportsIndex = 0) -> dict:
     """
 def select_channel(samples: numpy.ndarray, channel: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     ...
+def set_input_observer(observer: typing.Any) -> None:
+    """
+    Calibration tap: observer(session_path, {input name: numpy copy}) is called before every model run in this process, with the inputs the engine feeds it; None turns it off. A raising observer is dropped.
+    """
 def uint8_to_float(arg0: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
     """
     unsigned 8-bit PCM (WAV convention, 128 = silence) to float32; keeps the shape.

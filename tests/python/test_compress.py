@@ -91,7 +91,75 @@ def test_prune_low_rank_int4_float16_each_step_shrinks_and_runs(tmp_path, calibr
     assert echoic.Recognizer(str(out)).transcribe(str(KEYWORDS / "porcupine.wav")) is not None
 
 
+@pytest.fixture(scope="module")
+def long_calibration(tmp_path_factory) -> Path:
+    """85 s of real speech outside the eval fixture: enough activation rows for the data-aware steps."""
+    d = tmp_path_factory.mktemp("long-calibration")
+    (d / "multiple_keywords.wav").symlink_to(KEYWORDS / "multiple_keywords.wav")
+    for name in ("speaker_1_utt_1.wav", "speaker_1_test_utt.wav", "speaker_2_test_utt.wav"):
+        (d / name).symlink_to(SHARED / "eval" / "speaker" / name)
+    return d
+
+
+def test_input_observer_sees_every_run_and_a_raising_one_is_dropped():
+    from echoic import _native
+
+    clip = str(KEYWORDS / "porcupine.wav")
+    rec = echoic.Recognizer("echoic-small-en", decoding="greedy")
+    plain = rec.transcribe(clip).text
+    seen = []
+    _native.set_input_observer(lambda session, feeds: seen.append((Path(session).name, feeds)))
+    try:
+        observed = rec.transcribe(clip).text
+    finally:
+        _native.set_input_observer(None)
+    assert observed == plain
+    names = {t[0] for t in echoic.ort.Session(str(echoic.registry.resolve_model("echoic-small-en")[0])).inputs}
+    assert len(seen) >= 3 and all(f == "model.onnx" and set(feeds) == names for f, feeds in seen)
+    # the caches it saw change from run to run: copies, not views of reused buffers
+    assert not np.array_equal(seen[1][1]["att_cache"], seen[-1][1]["att_cache"])
+    calls = []
+
+    def broken(session, feeds):
+        calls.append(session)
+        raise RuntimeError("observer bug")
+
+    _native.set_input_observer(broken)
+    try:
+        assert rec.transcribe(clip).text == plain
+    finally:
+        _native.set_input_observer(None)
+    assert len(calls) == 1
+
+
+def test_data_aware_pruning_and_refit_track_the_input_model(tmp_path, long_calibration):
+    """Pruning half of every feed-forward block: scored by the activations on the calibration audio and
+    refitted by least squares, the model's transcripts of that audio stay far closer to the input
+    model's than with magnitude pruning; the same for data-aware SVD at the same ranks."""
+    kw = dict(calibration=long_calibration, measure_every_step=False)
+    blind = compress("echoic-small-en", tmp_path / "mag", prune_ffn=0.5, **kw)
+    fitted = compress("echoic-small-en", tmp_path / "fit", prune_ffn=0.5, data_aware=True, refit=True, **kw)
+    assert [p["kept"] for p in fitted.pruned] == [p["kept"] for p in blind.pruned]
+    assert all(p["criterion"] == "activations" for p in fitted.pruned)
+    # each block's output error on the calibration activations, computed before and after the solve
+    assert all(0 < p["error_refit"] < p["error"] for p in fitted.pruned)
+    assert fitted.stages[-1].agreement_cer < 0.5 * blind.stages[-1].agreement_cer
+    card = (tmp_path / "fit" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "activations, refit" in card and " -> " in card
+
+    svd_w = compress("echoic-small-en", tmp_path / "svdw", low_rank=0.9, **kw)
+    svd_d = compress("echoic-small-en", tmp_path / "svdd", low_rank=0.9, data_aware=True, **kw)
+    assert [f["rank"] for f in svd_d.factorized] == [f["rank"] for f in svd_w.factorized]
+    assert all(f["criterion"] == "activations" for f in svd_d.factorized)
+    assert svd_d.stages[-1].agreement_cer < svd_w.stages[-1].agreement_cer
+    assert echoic.Recognizer(str(tmp_path / "fit")).transcribe(str(KEYWORDS / "porcupine.wav")) is not None
+
+
 def test_bad_requests_are_typed_errors(tmp_path, calibration):
+    with pytest.raises(echoic.InvalidArgumentError, match="refit needs data_aware"):
+        compress("echoic-small-en", tmp_path / "r", prune_ffn=0.5, refit=True, calibration=calibration)
+    with pytest.raises(echoic.InvalidArgumentError, match="data_aware needs calibration"):
+        compress("echoic-small-en", tmp_path / "d", prune_ffn=0.5, data_aware=True)
     with pytest.raises(echoic.InvalidArgumentError, match="keep_float needs"):
         compress("echoic-small-en", tmp_path / "a", quantize="int8", keep_float=1)
     with pytest.raises(echoic.InvalidArgumentError, match="int8' or 'int4"):

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include <cerrno>
 #include <cstdlib>
@@ -368,6 +369,18 @@ c::OrtValue* Session::Wrap(const std::string& what, const TensorView& t) const {
   return v;
 }
 
+namespace {
+std::mutex observer_mu;
+InputObserver observer;              // guarded by observer_mu
+std::atomic<bool> observing{false};  // checked on every run without the lock
+}  // namespace
+
+void SetInputObserver(InputObserver fn) {
+  std::lock_guard<std::mutex> lock(observer_mu);
+  observer = std::move(fn);
+  observing.store(static_cast<bool>(observer));
+}
+
 void Session::Prepare(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
                       std::vector<OrtPtr<c::OrtValue>>* in_values, std::vector<const char*>* in_names,
                       const std::vector<std::string>& output_names, std::vector<std::string>* all_outputs,
@@ -383,6 +396,17 @@ void Session::Prepare(const std::vector<std::string>& input_names, const std::ve
     Validate(input_names[i], t);
     in_values->emplace_back(Wrap("input '" + input_names[i] + "'", t));
     in_names->push_back(input_names[i].c_str());
+  }
+  if (observing.load()) {
+    std::lock_guard<std::mutex> lock(observer_mu);
+    if (observer) {
+      try {
+        observer(name_, input_names, inputs);
+      } catch (...) {
+        observer = nullptr;
+        observing.store(false);
+      }
+    }
   }
   for (const auto& in : inputs_) {
     bool given = false;

@@ -5,6 +5,7 @@
 #ifndef ECHOIC_ORT_SESSION_H_
 #define ECHOIC_ORT_SESSION_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,15 @@ struct TensorInfo {
   ElementType type;
   std::vector<int64_t> shape;  // -1 = dynamic dim
 };
+
+// Calibration tap: while an observer is set, every run of every session first hands it the
+// session's name (its file path) and the inputs it is about to run, so a tool can replay exactly
+// what the engine feeds a model (echoic compress fits its data-aware steps on them). The views
+// are valid only during the call. One observer per process; an exception thrown by it is caught
+// and ends observation (the run goes on). Not for production paths: set, transcribe, clear.
+using InputObserver = std::function<void(const std::string& session, const std::vector<std::string>& names,
+                                         const std::vector<TensorView>& inputs)>;
+void SetInputObserver(InputObserver observer);  // empty: off
 
 class Session {
  public:

@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "echoic/ort/library.h"
 #include "testing/check.h"
@@ -184,3 +186,38 @@ TEST(absurd_thread_counts_are_invalid_arguments) {
 }
 
 TEST_MAIN()
+
+TEST(input_observer_sees_each_run_and_a_throwing_one_is_dropped) {
+  auto s = Session::FromFile(DataPath("linear.onnx"));
+  Tensor x(ElementType::kFloat32, {2, 3});
+  for (int i = 0; i < 6; ++i) x.data<float>()[i] = static_cast<float>(i);
+  std::vector<std::string> sessions;
+  std::vector<float> seen;
+  SetInputObserver(
+      [&](const std::string& session, const std::vector<std::string>& names, const std::vector<TensorView>& inputs) {
+        sessions.push_back(session);
+        CHECK(names.size() == 1 && names[0] == "X" && inputs.size() == 1);
+        CHECK(inputs[0].shape == (std::vector<int64_t>{2, 3}));
+        const float* p = static_cast<const float*>(inputs[0].data);
+        seen.assign(p, p + 6);
+      });
+  s->Run({"X"}, {&x}, {"Y"});
+  Tensor y(ElementType::kFloat32, {2, 2});
+  s->RunInto({"X"}, {&x}, {"Y"}, {&y});
+  SetInputObserver(nullptr);
+  s->Run({"X"}, {&x}, {"Y"});  // off: not seen
+  CHECK_EQ(sessions.size(), 2u);
+  CHECK(Contains(sessions[0], "linear.onnx"));
+  CHECK(seen[5] == 5.0f);
+
+  int calls = 0;
+  SetInputObserver([&](const std::string&, const std::vector<std::string>&, const std::vector<TensorView>&) {
+    ++calls;
+    throw std::runtime_error("observer bug");
+  });
+  auto out = s->Run({"X"}, {&x}, {"Y"});  // the run goes on
+  s->Run({"X"}, {&x}, {"Y"});             // and the observer is gone
+  SetInputObserver(nullptr);
+  CHECK_EQ(calls, 1);
+  CHECK_NEAR(out[0].data<float>()[0], 0 * 1 + 1 * 3 + 2 * 5 + 0.5, 1e-5);
+}

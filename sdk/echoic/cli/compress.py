@@ -31,7 +31,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         return 0
 
     report = compress(args.model, args.out, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
-                      quantize=args.quantize, block_size=args.block_size, asymmetric=args.asymmetric,
+                      data_aware=args.data_aware, refit=args.refit, quantize=args.quantize,
+                      block_size=args.block_size, asymmetric=args.asymmetric,
                       keep_float=args.keep_float,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
                       threads=args.threads)
@@ -50,6 +51,12 @@ def add_parsers(sub) -> None:
                    help="remove this fraction of every feed-forward block's hidden channels (e.g. 0.25)")
     p.add_argument("--low-rank", type=float, default=None, metavar="ENERGY",
                    help="factorize linear layers by truncated SVD keeping this share of the spectrum (e.g. 0.95)")
+    p.add_argument("--data-aware", action="store_true",
+                   help="--prune-ffn / --low-rank: score channels and take the SVD from the layers' activations on "
+                        "--calibration audio instead of from the weights")
+    p.add_argument("--refit", action="store_true",
+                   help="with --data-aware: re-solve each pruned block's output weights by least squares so it "
+                        "reproduces the input model's outputs on the calibration audio (recovery without training)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",

@@ -7,7 +7,7 @@ Steps run in this order, each optional and each measured (size on disk, weights,
 process that loads the model and decodes one clip, WER/CER and real-time factor on ``eval_set``; CER
 against the uncompressed model's own transcripts on ``calibration``):
 
-1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py, data-free importance);
+1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
 3. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
    ``block_size`` weights (quantize.py); the
@@ -15,11 +15,18 @@ against the uncompressed model's own transcripts on ``calibration``):
    echoic's engine (sensitivity.py), stay float;
 4. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
 
+``data_aware``: steps 1-2 score channels and take the SVD from the layers' activations on the
+calibration audio (the engine transcribes it with the input model; calibrate.py replays the runs)
+instead of from the weights alone. ``refit`` (with ``data_aware``): recovery by layer-wise
+distillation: each pruned block's output weights are re-solved by least squares so the block
+reproduces the input model's output on that audio (the teacher's activations; no transcripts,
+no gradient training). Each fitted layer's output error before/after is in compress.json.
+
 A model that is already int8 (the bundled tiers) is first turned back into float weights, so it can be
 pruned, factorized or re-quantized to int4. The compressed folder gets ``MODEL_CARD.md`` and
 ``compress.json`` with every figure (all measured in this run; the source folder is never written).
 Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir).
-Recovery by fine-tuning or distillation after a step is a training job: recipes/asr/distil.py.
+Recovery by gradient fine-tuning or distillation is a training job: recipes/asr/distil.py.
 """
 from __future__ import annotations
 
@@ -80,11 +87,16 @@ class CompressionReport:
                   "CER vs input: character error rate against the uncompressed model's transcripts of the "
                   "calibration clips; RTF: decoding time / audio time, one thread.", ""]
         if self.pruned:
-            lines += ["Pruned feed-forward blocks (kept / width): " +
-                      ", ".join(f"{p['layer']} {p['kept']}/{p['width']}" for p in self.pruned), ""]
+            lines += ["Pruned feed-forward blocks (kept / width, criterion; data-aware: the block's output error "
+                      "on the calibration audio before -> after the refit): " +
+                      ", ".join(f"{p['layer']} {p['kept']}/{p['width']} ({p['criterion']}"
+                                + ("" if p.get("error") is None else f"; {100 * p['error']:.1f} %"
+                                   + ("" if p.get("error_refit") is None else f" -> {100 * p['error_refit']:.1f} %"))
+                                + ")" for p in self.pruned), ""]
         if self.factorized:
-            lines += ["Factorized layers (rank, kept energy): " +
-                      ", ".join(f"{f['layer']} r={f['rank']} ({f['energy']:.3f})" for f in self.factorized), ""]
+            lines += ["Factorized layers (rank, kept weight energy, factors from): " +
+                      ", ".join(f"{f['layer']} r={f['rank']} ({f['energy']:.3f}, {f.get('criterion', 'weights')})"
+                                for f in self.factorized), ""]
         if self.sensitivity:
             lines += ["Quantization sensitivity, measured (most sensitive first; character errors vs the float "
                       "model when that layer alone is quantized, relative weight error):", "",
@@ -194,6 +206,8 @@ def compress(
     *,
     prune_ffn: float = 0.0,
     low_rank: Optional[float] = None,
+    data_aware: bool = False,
+    refit: bool = False,
     quantize: Optional[str] = None,
     block_size: int = 32,
     asymmetric: bool = False,
@@ -211,6 +225,10 @@ def compress(
         raise InvalidArgumentError(f"quantize must be 'int8' or 'int4', not {quantize!r}")
     if keep_float and (quantize is None or calibration is None):
         raise InvalidArgumentError("keep_float needs quantize= and calibration= (sensitivity is measured on audio)")
+    if refit and not data_aware:
+        raise InvalidArgumentError("refit needs data_aware=True (it is fitted on the calibration activations)")
+    if data_aware and (calibration is None or not (prune_ffn > 0 or low_rank is not None)):
+        raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn= or low_rank=")
     src = _source_folder(model)
     dst = Path(out)
     if dst.resolve() == src.resolve():
@@ -258,21 +276,35 @@ def compress(
     final = enabled[-1] if enabled else "input"
     dequantized = sum(_dequantize(g) for g in graphs.values())
     measure("input", f"{'int8 weights turned back to float' if dequantized else 'as given'}")
-    if prune_ffn > 0:
-        from .prune import prune_feed_forward
+    runs = {}
+    if data_aware:
+        from .calibrate import record_inputs
 
-        for g in graphs.values():
-            report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn)]
+        runs = record_inputs(src, clips, threads=threads)
+
+    def acts(name: str, tensors: List[str]):
+        from .calibrate import activations
+
+        return activations(graphs[name], runs[name], tensors) if runs.get(name) and tensors else None
+
+    if prune_ffn > 0:
+        from .prune import hidden_tensors, prune_feed_forward
+
+        for name, g in graphs.items():
+            hidden = (acts(name, hidden_tensors(g)) or {}) if data_aware else None
+            report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn, hidden=hidden, refit=refit)]
         if not report.pruned:
             raise UnsupportedError("--prune-ffn: no feed-forward block (MatMul, bias, activation, MatMul) found")
-        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % (magnitude)", last=final == "prune")
+        how = "magnitude" if not data_aware else ("activations, refit" if refit else "activations")
+        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % ({how})", last=final == "prune")
     if low_rank is not None:
-        from .lowrank import factorize
+        from .lowrank import factorize, input_tensors
 
-        for g in graphs.values():
-            report.factorized += [asdict(f) for f in factorize(g, low_rank)]
-        measure("low-rank", f"SVD at {100 * low_rank:.0f} % energy, {len(report.factorized)} layers",
-                last=final == "low-rank")
+        for name, g in graphs.items():
+            inputs = acts(name, input_tensors(g)) if data_aware else None
+            report.factorized += [asdict(f) for f in factorize(g, low_rank, inputs=inputs)]
+        measure("low-rank", f"SVD at {100 * low_rank:.0f} % {'output' if data_aware else 'weight'} energy, "
+                f"{len(report.factorized)} layers", last=final == "low-rank")
     if quantize is not None:
         from .quantize import quantize_weights
 

@@ -1,0 +1,86 @@
+"""Activations of a model's layers on calibration audio, for the data-aware steps.
+
+The engine transcribes the calibration clips with the *input* model while the core's input tap
+(``_echoic.set_input_observer``) copies what it feeds each ONNX file on every run: features,
+caches, tokens, exactly as in production (no second implementation of a model contract here).
+Those runs are then replayed through the float graph being compressed, with the tensors a step
+needs added as graph outputs, by ONNX Runtime's Python API (1 thread)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .graph import Graph
+
+# Rows kept per tensor (evenly spaced over all runs): bounds memory and the solves' cost.
+MAX_ROWS = 20000
+
+
+def record_inputs(folder: Path, clips: Sequence[Path], threads: int = 1, budget_bytes: int = 256 << 20,
+                  seed: int = 0) -> Dict[str, List[Dict[str, np.ndarray]]]:
+    """{onnx file name: [feeds of one run, ...]} while the engine transcribes ``clips`` (greedy).
+    Each file keeps a uniform sample of its runs (reservoir) of at most ``budget_bytes`` of inputs:
+    a streaming model's caches are ~1 MB per run, Whisper's decoder holds its cross-attention keys."""
+    from .. import _native as _n
+    from ..asr import Recognizer
+
+    if not clips:
+        raise InvalidArgumentError("the data-aware steps need calibration= audio")
+    runs: Dict[str, List[Dict[str, np.ndarray]]] = {}
+    seen: Dict[str, int] = {}
+    rng = np.random.default_rng(seed)
+
+    def tap(session: str, feeds: dict) -> None:
+        name = os.path.basename(session)
+        got = runs.setdefault(name, [])
+        n = seen[name] = seen.get(name, 0) + 1
+        cap = max(1, budget_bytes // max(1, sum(v.nbytes for v in feeds.values())))
+        if len(got) < cap:
+            got.append(feeds)
+        elif (j := int(rng.integers(n))) < cap:
+            got[j] = feeds
+
+    rec = Recognizer(str(folder), threads=threads, decoding="greedy")
+    _n.set_input_observer(tap)
+    try:
+        for c in clips:
+            rec.transcribe(str(c))
+    finally:
+        _n.set_input_observer(None)
+    return runs
+
+
+def activations(graph: Graph, runs: List[Dict[str, np.ndarray]], tensors: Sequence[str],
+                max_rows: int = MAX_ROWS) -> Dict[str, np.ndarray]:
+    """Each tensor of ``graph`` flattened to rows [n, last dim] over the recorded ``runs``."""
+    import onnxruntime as ort
+
+    onnx = graph.onnx
+    m = onnx.ModelProto()
+    m.CopyFrom(graph.model)
+    del m.graph.value_info[:]
+    have = {o.name for o in m.graph.output}
+    for t in tensors:
+        if t not in have:
+            m.graph.output.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in sess.get_inputs()}
+    rows: Dict[str, List[np.ndarray]] = {t: [] for t in tensors}
+    for feeds in runs:
+        out = sess.run(list(tensors), {k: v for k, v in feeds.items() if k in wanted})
+        for t, v in zip(tensors, out):
+            rows[t].append(np.asarray(v, dtype=np.float32).reshape(-1, v.shape[-1]))
+    result = {}
+    for t, parts in rows.items():
+        x = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+        if len(x) > max_rows:
+            x = x[np.linspace(0, len(x) - 1, max_rows).astype(np.int64)]
+        result[t] = x
+    return result
