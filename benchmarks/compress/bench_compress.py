@@ -37,6 +37,12 @@ VARIANTS = [
                                                                 float16=True)),
     ("echoic prune 25 % + int4 (64)", dict(prune_ffn=0.25, quantize="int4", block_size=64)),
     ("echoic svd 95 % + int4 (64)", dict(low_rank=0.95, quantize="int4", block_size=64)),
+    # The same cuts fitted on the calibration audio (--calibration, never the eval set).
+    ("echoic prune 25 % data-aware + refit + int4 (64)",
+     dict(prune_ffn=0.25, data_aware=True, refit=True, quantize="int4", block_size=64)),
+    ("echoic prune 50 % data-aware + refit + int4 (64)",
+     dict(prune_ffn=0.5, data_aware=True, refit=True, quantize="int4", block_size=64)),
+    ("echoic svd 95 % data-aware + int4 (64)", dict(low_rank=0.95, data_aware=True, quantize="int4", block_size=64)),
 ]
 
 
@@ -45,6 +51,13 @@ def _cpu() -> str:
         return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
+
+
+def default_calibration(d: Path) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    for p in sorted((SHARED / "eval" / "speaker").glob("*.wav")) + [SHARED / "eval/keywords/multiple_keywords.wav"]:
+        (d / p.name).symlink_to(p)
+    return d
 
 
 def float_model(spec: str, work: Path) -> Path:
@@ -65,8 +78,8 @@ def ort_dynamic(src: Path, dst: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     dst.mkdir(parents=True, exist_ok=True)
-    for f in src.iterdir():
-        if f.is_file() and f.suffix != ".onnx" and not f.name.startswith("."):
+    for f in src.iterdir():  # tokens, vocabulary, ...: not the float weights (quantize_dynamic inlines its own)
+        if f.is_file() and f.suffix != ".onnx" and not f.name.endswith(".onnx.data") and not f.name.startswith("."):
             shutil.copyfile(f, dst / f.name)
     logging.getLogger().setLevel(logging.ERROR)
     for f in src.glob("*.onnx"):
@@ -114,6 +127,9 @@ def main(argv=None) -> int:
     ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
     ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .png of the same name is written)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--calibration", default=None,
+                    help="audio for the data-aware rows (default: ../shared/eval/speaker/*.wav and "
+                         "keywords/multiple_keywords.wav, 85 s of real speech outside --set)")
     ap.add_argument("--replot", action="store_true", help="only redraw the PNG from the .json beside --out")
     a = ap.parse_args(argv)
     if a.replot:
@@ -121,24 +137,32 @@ def main(argv=None) -> int:
              f"{Path(a.model).name}: size vs accuracy", Path(a.set).name)
         return 0
     sys.path.insert(0, str(ROOT / "sdk"))
-    from echoic.compress import compress, measure_model
+    from echoic.compress import _clips, compress, measure_model
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="echoic-bench-compress-") as tmp:
         work = Path(tmp)
+        calibration = a.calibration or default_calibration(work / "calibration")
         src = float_model(a.model, work)
-        st, _ = measure_model(src, "float32", "input", eval_set=a.set, threads=a.threads)
+        # Every row gets the calibration clips, so every peak RSS is taken on the same clip (the first).
+        clips = _clips(calibration)
+        st, _ = measure_model(src, "float32", "input", eval_set=a.set, clips=clips, threads=a.threads)
         rows.append(("float32 (input)", st))
-        st, _ = measure_model(ort_dynamic(src, work / "ort"), "ort", "", eval_set=a.set, threads=a.threads)
+        st, _ = measure_model(ort_dynamic(src, work / "ort"), "ort", "", eval_set=a.set, clips=clips,
+                              threads=a.threads)
         rows.append(("ONNX Runtime quantize_dynamic (int8 per channel)", st))
         for i, (label, opts) in enumerate(VARIANTS):
-            r = compress(src, work / f"v{i}", eval_set=a.set, threads=a.threads, measure_every_step=False, **opts)
+            r = compress(src, work / f"v{i}", eval_set=a.set, calibration=calibration, threads=a.threads,
+                         measure_every_step=False, **opts)
             rows.append((label, r.stages[-1]))
             print(f"{label}: {r.stages[-1].file_bytes / 1e6:.2f} MB, WER {100 * r.stages[-1].wer:.1f} %", flush=True)
     ort = rows[1][1]
     lines = [f"# echoic compress vs ONNX Runtime quantize_dynamic: `{Path(a.model).name}`", "",
              f"Same float model, same audio (`{Path(a.set).name}`, {rows[0][1].words} words), one run, greedy "
-             "decoding by echoic's engine, one thread. Ratios are against quantize_dynamic's row.", "",
+             "decoding by echoic's engine, one thread. Ratios are against quantize_dynamic's row. Data-aware rows "
+             f"are fitted on `{a.calibration or 'shared/eval/speaker + keywords/multiple_keywords.wav'}` (85 s of "
+             "real speech, not the eval set); peak RSS: a fresh process loading the model and transcribing the "
+             "first of those clips (45 s).", "",
              "| variant | files | x size | peak RSS | WER | CER | RTF | x RTF |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, s in rows:

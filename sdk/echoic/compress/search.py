@@ -35,7 +35,7 @@ def _label(c: Dict) -> str:
                  (f" +{c['keep_float']} float" if c.get("keep_float") else ""))
     if c.get("float16"):
         parts.append("fp16")
-    return " + ".join(parts)
+    return " + ".join(parts) + (" (data-aware" + (", refit)" if c.get("refit") else ")") if c.get("data_aware") else "")
 
 
 def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optional[float] = None,
@@ -54,6 +54,9 @@ def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optiona
     for i, cand in enumerate(CANDIDATES):
         if cand.get("keep_float") and calibration is None:
             continue
+        if calibration is not None and (cand.get("prune_ffn") or cand.get("low_rank")):
+            # With audio to fit on, pruning and SVD are data-aware and pruned blocks refitted.
+            cand = dict(cand, data_aware=True, refit=bool(cand.get("prune_ffn")))
         r = compress(model, out / "candidates" / f"{i}", calibration=calibration, eval_set=eval_set,
                      threads=threads, measure_every_step=False, **cand)
         last = r.stages[-1]
