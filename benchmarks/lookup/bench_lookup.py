@@ -83,25 +83,32 @@ class Baseline:
             else self.kl.index.dim * 4
 
 
+def score_stream(stream_dets, occ, floor_of) -> Tuple[int, int]:
+    """(hits, false alarms) of one scanned stream: a detection counts when its score is at least
+    max(floor_of(keyword), its calibrated threshold); a hit when its midpoint lies inside an
+    occurrence of its keyword (+-0.2 s), each occurrence counted once."""
+    found, fa = set(), 0
+    for kw, a, b, score, thr in stream_dets:
+        if score < max(floor_of(kw), thr):
+            continue
+        mid = (a + b) / 2
+        m = [i for i, (k, s, e) in enumerate(occ) if k == kw and s - 0.2 <= mid <= e + 0.2]
+        if m:
+            found.add(m[0])
+        else:
+            fa += 1
+    return len(found), fa
+
+
 def sweep(dets, truth, hours, n_kw, floors):
-    """(floor, hit rate, FA/h per keyword) for each floor: a detection counts when its score is at
-    least max(floor, its calibrated threshold)."""
+    """(floor, hit rate, FA/h per keyword) for each floor (score_stream's rule)."""
     rows = []
     for f in floors:
         hits, fa, n = 0, 0, 0
         for stream_dets, occ in zip(dets, truth):
             n += len(occ)
-            found = set()
-            for kw, a, b, score, thr in stream_dets:
-                if score < max(f, thr):
-                    continue
-                mid = (a + b) / 2
-                m = [i for i, (k, s, e) in enumerate(occ) if k == kw and s - 0.2 <= mid <= e + 0.2]
-                if m:
-                    found.add(m[0])
-                else:
-                    fa += 1
-            hits += len(found)
+            h, a = score_stream(stream_dets, occ, lambda _kw, f=f: f)
+            hits, fa = hits + h, fa + a
         rows.append((f, hits / max(n, 1), fa / (hours * n_kw)))
     return rows
 

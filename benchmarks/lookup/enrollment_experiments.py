@@ -94,17 +94,8 @@ def rates(runs, threshold_of):
         for dets, occ, dur in scanned:
             hours += dur / 3600
             n += len(occ)
-            found = set()
-            for kw, a, b, score, calibrated in dets:
-                if score < max(calibrated, thr[kw]):
-                    continue
-                mid = (a + b) / 2
-                m = [i for i, (k, s, e) in enumerate(occ) if k == kw and s - 0.2 <= mid <= e + 0.2]
-                if m:
-                    found.add(m[0])
-                else:
-                    fa += 1
-            hits += len(found)
+            h, a = bench_lookup.score_stream(dets, occ, lambda kw, thr=thr: thr[kw])
+            hits, fa = hits + h, fa + a
     return hits / n, fa / (hours * KEYWORDS)
 
 
