@@ -155,6 +155,14 @@ def test_data_aware_pruning_and_refit_track_the_input_model(tmp_path, long_calib
     assert echoic.Recognizer(str(tmp_path / "fit")).transcribe(str(KEYWORDS / "porcupine.wav")) is not None
 
 
+def test_data_aware_pruning_on_too_little_audio_leaves_blocks_whole_and_says_so(tmp_path, calibration):
+    r = compress("echoic-small-en", tmp_path / "few", prune_ffn=0.5, data_aware=True, refit=True,
+                 calibration=calibration, measure_every_step=False)  # 3.5 s: ~170 rows per block
+    assert r.pruned and all(p["kept"] == p["width"] and p["criterion"].startswith("kept whole") for p in r.pruned)
+    assert any("kept whole" in f for f in r.failure_modes)
+    assert "kept whole" in (tmp_path / "few" / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
 def test_bad_requests_are_typed_errors(tmp_path, calibration):
     with pytest.raises(echoic.InvalidArgumentError, match="refit needs data_aware"):
         compress("echoic-small-en", tmp_path / "r", prune_ffn=0.5, refit=True, calibration=calibration)

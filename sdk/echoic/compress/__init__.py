@@ -343,6 +343,10 @@ def compress(
 def _failure_modes(report: CompressionReport) -> List[str]:
     """What the measurements say went wrong, step by step (thresholds: 1 WER point, 5 % CER vs input)."""
     out, prev = [], report.stages[0] if report.stages else None
+    whole = [p for p in report.pruned if p["kept"] == p["width"] and p["criterion"].startswith("kept whole")]
+    if whole:
+        out.append(f"prune: {len(whole)} of {len(report.pruned)} feed-forward blocks kept whole: too few rows of "
+                   "calibration activations to fit them (give more audio, or the block runs once per token)")
     for s in report.stages[1:]:
         if s.wer is not None and prev is not None and prev.wer is not None and s.wer > prev.wer + 0.01:
             out.append(f"{s.step}: WER {100 * prev.wer:.1f} % -> {100 * s.wer:.1f} % on the eval set")
