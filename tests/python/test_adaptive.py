@@ -183,6 +183,7 @@ def test_events_counters_and_moving_back_up(speech_dev):
                                     on_model_switch=lambda *e: events.append(e))
     assert rec.current_tier == BIG.name and rec.tier_names == [BIG.name, SMALL.name]
     assert rec.sample_rate == 16000
+    assert rec.tier_stats(BIG.name)["resident_bytes"] > 0  # the first load grows the process
     rec.signal_memory_pressure("critical")
     assert events == [(BIG.name, SMALL.name, "memory pressure signal 'critical'")]
     rec.signal_memory_pressure("moderate")
@@ -194,7 +195,9 @@ def test_events_counters_and_moving_back_up(speech_dev):
     c = rec.counters
     assert (c["switches_down"], c["switches_up"], c["failed_loads"]) == (1, 1, 0)
     st = rec.tier_stats(BIG.name)
-    assert st["loads"] == 2 and st["unloads"] == 1 and st["resident_bytes"] > 0
+    # A reload reuses pages its unload freed, so its RSS delta lies around 0 and can be below it
+    # (the allocator handed memory back meanwhile: -16 KB under ASan): measured, not -1.
+    assert st["loads"] == 2 and st["unloads"] == 1 and st["resident_bytes"] != -1
     t = rec.transcribe(speech_file(speech_dev), chunk_ms=100)
     assert t.text and all(s.model == BIG.name for s in t.segments)
 
