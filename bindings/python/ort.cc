@@ -109,7 +109,7 @@ void SetObserver(py::object fn) {
         throw std::runtime_error("echoic input observer raised");  // the core then drops it
       }
     };
-  py::gil_scoped_release release;  // a run on another thread may hold the core's lock, waiting for the GIL
+  py::gil_scoped_release release;  // the core takes its lock briefly; never wait on it holding the GIL
   ort::SetInputObserver(std::move(tap));
 }
 

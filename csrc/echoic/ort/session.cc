@@ -371,14 +371,14 @@ c::OrtValue* Session::Wrap(const std::string& what, const TensorView& t) const {
 
 namespace {
 std::mutex observer_mu;
-InputObserver observer;              // guarded by observer_mu
-std::atomic<bool> observing{false};  // checked on every run without the lock
+std::shared_ptr<const InputObserver> observer;  // guarded by observer_mu
+std::atomic<bool> observing{false};             // checked on every run without the lock
 }  // namespace
 
 void SetInputObserver(InputObserver fn) {
   std::lock_guard<std::mutex> lock(observer_mu);
-  observer = std::move(fn);
-  observing.store(static_cast<bool>(observer));
+  observer = fn ? std::make_shared<const InputObserver>(std::move(fn)) : nullptr;
+  observing.store(observer != nullptr);
 }
 
 void Session::Prepare(const std::vector<std::string>& input_names, const std::vector<TensorView>& inputs,
@@ -398,13 +398,18 @@ void Session::Prepare(const std::vector<std::string>& input_names, const std::ve
     in_names->push_back(input_names[i].c_str());
   }
   if (observing.load()) {
-    std::lock_guard<std::mutex> lock(observer_mu);
-    if (observer) {
+    std::shared_ptr<const InputObserver> fn;
+    {
+      std::lock_guard<std::mutex> lock(observer_mu);
+      fn = observer;
+    }
+    // Called outside the lock: a Python observer takes the GIL, which another running thread may hold.
+    if (fn) {
       try {
-        observer(name_, input_names, inputs);
+        (*fn)(name_, input_names, inputs);
       } catch (...) {
-        observer = nullptr;
-        observing.store(false);
+        std::lock_guard<std::mutex> lock(observer_mu);
+        if (observer == fn) observer = nullptr, observing.store(false);
       }
     }
   }
