@@ -142,6 +142,13 @@ class WhisperStudentCTC(nn.Module):
     def forward(self, feats, lens, chunk_size: int | None = None, num_left_chunks: int | None = None,
                 return_hidden: bool = False):
         """Whole utterances under the streaming chunk mask: exactly what forward_chunk computes."""
+        h, olens, mask = self.encode(feats, lens, chunk_size, num_left_chunks)
+        lp = self.spell(h, mask)
+        return (lp, olens, h) if return_hidden else (lp, olens)
+
+    def encode(self, feats, lens, chunk_size: int | None = None, num_left_chunks: int | None = None):
+        """Whisper's part, up to ``ln_post`` (what distil.py matches to the teacher): hidden
+        [B, T', d], output lengths, and the chunk mask the head uses too."""
         chunk = chunk_size or self.cfg.chunk_size
         left = self.cfg.num_left_chunks if num_left_chunks is None else num_left_chunks
         x = self._embed(feats)
@@ -149,11 +156,13 @@ class WhisperStudentCTC(nn.Module):
         mask = chunk_attention_mask(olens, x.size(1), chunk, left)
         for blk in self.blocks:
             x = blk(x, mask)
-        h = x = self.ln_post(x)
+        return self.ln_post(x), olens, mask
+
+    def spell(self, h, mask):
+        """The head: ``ln_post`` output -> CTC log-probabilities (head_train.py trains it alone)."""
         for blk in self.head:
-            x = blk(x, mask)
-        lp = F.log_softmax(self.ctc(self.head_ln(x)), dim=-1)
-        return (lp, olens, h) if return_hidden else (lp, olens)
+            h = blk(h, mask)
+        return F.log_softmax(self.ctc(self.head_ln(h)), dim=-1)
 
     def forward_chunk(self, x, offset, required_cache_size, att_cache, cnn_cache, att_mask):
         """The contract (recipes/asr/README.md): x [B, 35, 80]; att_cache [N, B*H, S, 2*dk]."""

@@ -33,7 +33,7 @@ CLIPS = {"yes_1000ms.wav": "yes", "no_1000ms.wav": "no", "silence_1000ms.wav": "
 @pytest.fixture(scope="module")
 def recipe():
     """The recipe's modules (their names are generic: text, model, train), removed again afterwards."""
-    names = ["text", "model", "train", "data", "export", "whisper_student", "distil", "featurize"]
+    names = ["text", "model", "train", "data", "export", "whisper_student", "distil", "featurize", "head_train"]
     saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
     sys.path.insert(0, str(RECIPE))
     try:
@@ -204,3 +204,21 @@ def test_encoder_file_gives_the_same_teacher(recipe, tmp_path):
     a, _ = ws.WhisperTeacher(full, n_head)(mel, torch.tensor([mel.size(1)]))
     b, _ = ws.WhisperTeacher(enc, n_head)(mel, torch.tensor([mel.size(1)]))
     torch.testing.assert_close(a, b, atol=1e-3, rtol=0)
+
+
+def test_head_training_changes_only_the_head(recipe, trained):
+    """head_train.py: the encoder's cached ln_post outputs train the head alone; the result loads for export."""
+    tmp, _ = trained
+    exp = tmp / "head"
+    recipe["head_train"].main(["--init", str(tmp / "exp" / "student.fp16.pt"), "--data", str(tmp / "corpus"),
+                               "--exp", str(exp), "--max-frames", "400", "--max-steps", "3", "--eval-every", "2",
+                               "--eval-limit", "2", "--threads", "1", "--warmup", "1"])
+    before = torch.load(tmp / "exp" / "student.fp16.pt", map_location="cpu", weights_only=False)["model"]
+    after = torch.load(exp / "student.fp16.pt", map_location="cpu", weights_only=False)
+    assert after["step"] == 3
+    changed = {k for k, v in after["model"].items() if v.dtype.is_floating_point and not torch.equal(v, before[k])}
+    assert changed and all(k.startswith(("head.", "head_ln.", "ctc.")) for k in changed)
+    assert any(k.startswith("head.0.") for k in changed) and any(k.startswith("ctc.") for k in changed)
+    recs = [json.loads(line) for line in open(exp / "log.jsonl", encoding="utf-8")]
+    assert [r["step"] for r in recs if "test_wer" in r] == [0, 2, 3]
+    assert recipe["export"].load_checkpoint(exp / "best.fp16.pt").cfg.head_blocks == 1
