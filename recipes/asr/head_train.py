@@ -86,7 +86,8 @@ def collate(cached: Cached, idx, rng: np.random.Generator, time_mask: float, cha
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--init", type=Path, required=True, help="a distil.py student checkpoint (e.g. the committed fp16 one)")
+    ap.add_argument("--init", type=Path, required=True,
+                    help="a distil.py student checkpoint (e.g. the committed fp16 one)")
     ap.add_argument("--data", type=Path, nargs="+", required=True,
                     help="corpora from data.py; train on all train splits, test on the first's")
     ap.add_argument("--exp", type=Path, default=Path("exp/head"))
