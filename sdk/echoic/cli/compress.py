@@ -30,7 +30,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
               f"{', search.png' if summary['plot'] else ''})")
         return 0
 
-    report = compress(args.model, args.out, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
+    report = compress(args.model, args.out, window=args.window, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
                       data_aware=args.data_aware, refit=args.refit, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
                       keep_float=args.keep_float,
@@ -47,6 +47,9 @@ def add_parsers(sub) -> None:
                                    "RTF). Needs pip install \"echoic[compress]\".")
     p.add_argument("model", help="model name, folder or .onnx (int8 models are turned back to float first)")
     p.add_argument("--out", required=True, help="folder for the compressed model and its COMPRESSION.md")
+    p.add_argument("--window", type=float, default=None, metavar="SECONDS",
+                   help="Whisper: a shorter audio window than 30 s (e.g. 10): the encoder attends over fewer "
+                        "frames; longer audio is cut into more windows")
     p.add_argument("--prune-ffn", type=float, default=0.0, metavar="FRACTION",
                    help="remove this fraction of every feed-forward block's hidden channels (e.g. 0.25)")
     p.add_argument("--low-rank", type=float, default=None, metavar="ENERGY",

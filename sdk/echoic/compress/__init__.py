@@ -7,6 +7,8 @@ Steps run in this order, each optional and each measured (size on disk, weights,
 process that loads the model and decodes one clip, WER/CER and real-time factor on ``eval_set``; CER
 against the uncompressed model's own transcripts on ``calibration``):
 
+0. ``window`` (Whisper): a shorter audio window than the model's 30 s, in seconds: the encoder
+   attends over fewer frames (window.py);
 1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
 3. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
@@ -71,6 +73,7 @@ class CompressionReport:
     sensitivity: List[dict] = field(default_factory=list)
     kept_float: List[str] = field(default_factory=list)
     failure_modes: List[str] = field(default_factory=list)
+    window: dict = field(default_factory=dict)
     machine: str = ""
 
     def to_markdown(self) -> str:
@@ -204,6 +207,7 @@ def compress(
     model: "str | os.PathLike[str]",
     out: "str | os.PathLike[str]",
     *,
+    window: Optional[float] = None,
     prune_ffn: float = 0.0,
     low_rank: Optional[float] = None,
     data_aware: bool = False,
@@ -271,16 +275,26 @@ def compress(
         reference = reference or hyps
         report.stages.append(st)
 
-    enabled = [n for n, on in (("prune", prune_ffn > 0), ("low-rank", low_rank is not None),
-                                ("quantize", quantize is not None), ("float16", float16)) if on]
+    enabled = [n for n, on in (("window", window is not None), ("prune", prune_ffn > 0),
+                                ("low-rank", low_rank is not None), ("quantize", quantize is not None),
+                                ("float16", float16)) if on]
     final = enabled[-1] if enabled else "input"
     dequantized = sum(_dequantize(g) for g in graphs.values())
     measure("input", f"{'int8 weights turned back to float' if dequantized else 'as given'}")
+    if window is not None:
+        from .window import shorten_window
+
+        w = shorten_window(graphs, window)
+        report.window = w
+        measure("window", f"{window:g} s audio window ({w['frames_before']} -> {w['frames_after']} encoder frames)",
+                last=final == "window")
     runs = {}
     if data_aware:
         from .calibrate import record_inputs
 
-        runs = record_inputs(src, clips, threads=threads)
+        if window is not None:
+            save()  # calibrate on the model as it now is: its encoder takes the shorter window
+        runs = record_inputs(dst if window is not None else src, clips, threads=threads)
 
     def acts(name: str, tensors: List[str]):
         from .calibrate import activations
