@@ -47,7 +47,7 @@ def _const_ints(g: Graph, name: str):
 
 def _drop_empty_query_blocks(g: Graph, frames: int) -> int:
     """Remove Concat inputs computed from a query Slice that starts at or past ``frames``."""
-    producer = {o: n for n in g.model.graph.node for o in n.output}
+    producer = g.producer
 
     def query_start(t: str):
         # MatMul(Softmax(MatMul(Slice(qkv, starts, ends, axes=[1, 2]), K)), V): the block's first row
@@ -102,9 +102,10 @@ def shorten_window(graphs: Dict[str, Graph], seconds: float) -> Dict[str, int]:
         raise InvalidArgumentError(f"--window must be at least 2 s and shorter than the model's "
                                    f"{before / FRAMES_PER_SECOND:g} s, got {seconds:g}")
     mel = next((i for i in g.model.graph.input if i.name == "mel"), None)
-    if mel is None or mel.type.tensor_type.shape.dim[2].dim_value != 2 * before:
+    dims = mel.type.tensor_type.shape.dim if mel is not None else []
+    if len(dims) != 3 or dims[2].dim_value != 2 * before:
         raise CorruptDataError(f"Whisper encoder: expected input 'mel' with {2 * before} frames")
-    mel.type.tensor_type.shape.dim[2].dim_value = 2 * after
+    dims[2].dim_value = 2 * after
     # The positional table: a [frames, width] initializer added to the convolutions' output.
     pos = [name for name, t in g.inits.items() if len(t.dims) == 2 and t.dims[0] == before
            and any(c is not None and c.op_type == "Add" for c in g.consumers.get(name, []))]
