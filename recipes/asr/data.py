@@ -233,6 +233,10 @@ def add_noise(x: np.ndarray, a: dict) -> np.ndarray:
     return (y / peak * 0.99 if peak > 0.99 else y).astype(np.float32)
 
 
+# The contract's fbank of exact digital zeros: log(FLT_EPSILON) in every bin (Kaldi's floor, no dither).
+DIGITAL_SILENCE_FBANK = float(np.log(np.finfo(np.float32).eps))
+
+
 def fbank(samples: np.ndarray) -> np.ndarray:
     """The contract's front end: Kaldi fbank of int16-range samples (as sherpa-onnx)."""
     import kaldi_native_fbank as knf

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import DIGITAL_SILENCE_FBANK  # noqa: E402
 from export import load_checkpoint  # noqa: E402
 from model import chunk_attention_mask  # noqa: E402
 from train import batches, ctc_loss, evaluate, setup  # noqa: E402
@@ -35,20 +36,33 @@ from train import batches, ctc_loss, evaluate, setup  # noqa: E402
 HEAD_PARAMS = ("head.", "head_ln.", "ctc.")
 
 
+def silence_padded(feat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``feat`` with 0.3-3 s of exact digital silence before, after or on both sides.
+
+    data.py always leaves a faint noise floor under its speech, so a student trained on it alone
+    has never seen the fbank of exact zeros (a constant far below any floor) and may spell
+    something there (the stop-30 candidate wrote "ooohh" into 3 s of zeros with the LM)."""
+    side = int(rng.integers(0, 3))  # 0 before, 1 after, 2 both
+    runs = [int(rng.integers(30, 301)) if s else 0 for s in (side != 1, side != 0)]
+    pad = [np.full((n, feat.shape[1]), DIGITAL_SILENCE_FBANK, np.float32) for n in runs]
+    return np.concatenate([pad[0], feat.astype(np.float32), pad[1]])
+
+
 @torch.no_grad()
-def cache_encoder(model, split, max_frames: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Every utterance's ``ln_post`` output (float16, [T', d]) and its length."""
+def cache_encoder(model, feat, lengths, max_frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every utterance's ``ln_post`` output (float16, [T', d]) and its length; utterance i's
+    fbank is ``feat(i)``, ``lengths[i]`` frames long."""
     model.eval()
-    out: list = [None] * len(split)
-    order = sorted(range(len(split)), key=lambda i: split.lengths[i])
+    out: list = [None] * len(lengths)
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     k = 0
     while k < len(order):
         idx, longest = [], 0
-        while k < len(order) and (not idx or max(longest, split.lengths[order[k]]) * (len(idx) + 1) <= max_frames):
+        while k < len(order) and (not idx or max(longest, lengths[order[k]]) * (len(idx) + 1) <= max_frames):
             idx.append(order[k])
-            longest = max(longest, int(split.lengths[order[k]]))
+            longest = max(longest, int(lengths[order[k]]))
             k += 1
-        feats = [torch.from_numpy(split.feat(i)) for i in idx]
+        feats = [torch.from_numpy(feat(i)) for i in idx]
         lens = torch.tensor([len(f) for f in feats])
         x = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
         h, olens, _ = model.encode(x, lens)
@@ -97,6 +111,8 @@ def main(argv=None):
     ap.add_argument("--dropout", type=float, default=0.1, help="dropout in the head blocks")
     ap.add_argument("--time-mask", type=float, default=0.1, help="fraction of cached frames zeroed per utterance")
     ap.add_argument("--channel-mask", type=int, default=24, help="cached channels (of 384) zeroed per utterance")
+    ap.add_argument("--digital-silence", type=float, default=0.25,
+                    help="fraction of utterances also cached with exact digital silence around them")
     ap.add_argument("--max-minutes", type=float, default=60, help="training time, after the encoder cache is built")
     ap.add_argument("--max-steps", type=int, default=10**9)
     ap.add_argument("--eval-every", type=int, default=500)
@@ -114,8 +130,12 @@ def main(argv=None):
             m.p = a.dropout
     model.to(device)
     t0 = time.time()
-    hidden, lengths = cache_encoder(model, train, a.max_frames * 2)
-    cached = Cached(hidden, lengths, train.targets)
+    hidden, _ = cache_encoder(model, train.feat, train.lengths, a.max_frames * 2)
+    picked = [int(i) for i in np.flatnonzero(nrng.random(len(train)) < a.digital_silence)]
+    padded = [silence_padded(train.feat(i), nrng) for i in picked]
+    more, _ = cache_encoder(model, padded.__getitem__, [len(f) for f in padded], a.max_frames * 2)
+    targets = list(train.targets) + [train.targets[i] for i in picked]
+    cached = Cached(hidden + more, np.array([len(h) for h in hidden + more]), targets)
     cache_s = time.time() - t0
     for n, p in model.named_parameters():
         p.requires_grad_(n.startswith(HEAD_PARAMS))
@@ -145,7 +165,8 @@ def main(argv=None):
             save_weights(a.exp / "best.fp16.pt")
         emit({"step": step, "test_wer": round(w, 4), "examples": ex})
 
-    emit({"init": str(a.init), "train_utterances": len(cached), "hours": round(float(lengths.sum()) * 0.02 / 3600, 2),
+    emit({"init": str(a.init), "train_utterances": len(cached), "silence_padded": len(picked),
+          "hours": round(float(cached.lengths.sum()) * 0.02 / 3600, 2),
           "head_params": sum(p.numel() for p in params), "cache_seconds": round(cache_s, 1)})
     held_out()
     model.train()

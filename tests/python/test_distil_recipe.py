@@ -212,7 +212,7 @@ def test_head_training_changes_only_the_head(recipe, trained):
     exp = tmp / "head"
     recipe["head_train"].main(["--init", str(tmp / "exp" / "student.fp16.pt"), "--data", str(tmp / "corpus"),
                                "--exp", str(exp), "--max-frames", "400", "--max-steps", "3", "--eval-every", "2",
-                               "--eval-limit", "2", "--threads", "1", "--warmup", "1"])
+                               "--eval-limit", "2", "--threads", "1", "--warmup", "1", "--digital-silence", "0.5"])
     before = torch.load(tmp / "exp" / "student.fp16.pt", map_location="cpu", weights_only=False)["model"]
     after = torch.load(exp / "student.fp16.pt", map_location="cpu", weights_only=False)
     assert after["step"] == 3
@@ -221,4 +221,20 @@ def test_head_training_changes_only_the_head(recipe, trained):
     assert any(k.startswith("head.0.") for k in changed) and any(k.startswith("ctc.") for k in changed)
     recs = [json.loads(line) for line in open(exp / "log.jsonl", encoding="utf-8")]
     assert [r["step"] for r in recs if "test_wer" in r] == [0, 2, 3]
+    assert 0 < recs[0]["silence_padded"] < recs[0]["train_utterances"]
     assert recipe["export"].load_checkpoint(exp / "best.fp16.pt").cfg.head_blocks == 1
+
+
+def test_digital_silence_padding_is_what_the_front_end_gives_for_zeros(recipe):
+    """head_train pads with the contract fbank of exact zeros: the value the front end computes for them."""
+    data, head_train = recipe["data"], recipe["head_train"]
+    x, _ = sf.read(str(KEYWORDS / "porcupine.wav"), dtype="float32")
+    zeros = data.fbank(np.concatenate([np.zeros(16000, np.float32), x]))
+    assert np.all(zeros[:95] == np.float32(data.DIGITAL_SILENCE_FBANK))  # frames wholly inside the zeros
+    feat = data.fbank(x)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        padded = head_train.silence_padded(feat, rng)
+        start = int(np.flatnonzero(np.any(padded != np.float32(data.DIGITAL_SILENCE_FBANK), axis=1))[0])
+        np.testing.assert_array_equal(padded[start:start + len(feat)], feat)
+        assert 30 <= len(padded) - len(feat) <= 600
