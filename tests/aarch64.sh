@@ -4,8 +4,10 @@
 # toolchain, then run them under qemu-user:
 #   1. ctest (C++ unit tests, example_transcribe_c, jni_test, example_transcribe_java; the
 #      Java ones on Debian's arm64 OpenJDK 17 JRE, itself emulated),
-#   2. the C example on a real clip with a shipped model, whose transcript must equal the
-#      x86-64 build's byte for byte,
+#   2. the C example on real clips with a shipped model, whose transcripts must match the
+#      x86-64 build's (tests/aarch64/compare_transcripts.py: the same words give or take one
+#      edit per 10, word times within 0.1 s; NEON and AVX2 kernels round differently, so a
+#      near tie between two characters may flip),
 #   3. instruction counts of the index scans, NEON kernels against the scalar ones.
 # Idempotent: installs what is missing (apt: g++-aarch64-linux-gnu, qemu-user; the arm64
 # JRE and zlib are only downloaded and unpacked into the build folder, nothing arm64 is
@@ -17,8 +19,8 @@
 # (downloads; default ~/.cache/echoic-aarch64), ECHOIC_AARCH64_ORT_VERSION (default: the
 # version of the x86-64 onnxruntime Python package, so both transcripts use the same ORT),
 # CMAKE_BUILD_PARALLEL_LEVEL (default 2), ECHOIC_SHARED_DIR (default ../shared),
-# ECHOIC_AARCH64_CTEST_EXCLUDE (ctest -E regex; default: none), ECHOIC_AARCH64_CLIP (a file in
-# speech-dev for the transcript check; default ljspeech__LJ001-0002.wav).
+# ECHOIC_AARCH64_CTEST_EXCLUDE (ctest -E regex; default: none), ECHOIC_AARCH64_CLIPS (files in
+# speech-dev for the transcript check, space-separated; default two 25-word LJ Speech clips).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -141,7 +143,6 @@ fi
 
 stage "transcript on aarch64 against x86-64"
 MODEL="$ROOT/sdk/echoic/models/echoic-small-en"
-WAV="$SHARED/eval/speech-dev/${ECHOIC_AARCH64_CLIP:-ljspeech__LJ001-0002.wav}"
 HOST_BUILD="$ROOT/build/tests"
 if [ ! -f "$HOST_BUILD/CMakeCache.txt" ]; then
   HOST_BUILD="$BUILD-host"
@@ -150,16 +151,24 @@ if [ ! -f "$HOST_BUILD/CMakeCache.txt" ]; then
 fi
 nice cmake --build "$HOST_BUILD" --parallel "$JOBS" --target transcribe >/dev/null || fail "host transcribe build"
 HOST_ORT="$(cd /tmp && "$PY" -c 'import glob,os,onnxruntime as o;print(sorted(glob.glob(os.path.join(os.path.dirname(o.__file__),"capi","libonnxruntime.so*")))[-1])')"
-ECHOIC_ORT_LIBRARY="$HOST_ORT" "$HOST_BUILD/examples/transcribe-c/transcribe" "$MODEL" "$WAV" 100 >"$BUILD/transcript.x86_64.txt" \
-  || fail "x86-64 transcribe"
-ECHOIC_ORT_LIBRARY="$ORT_LIB" "${QEMU[@]}" "$BUILD/examples/transcribe-c/transcribe" "$MODEL" "$WAV" 100 \
-  >"$BUILD/transcript.aarch64.txt" || fail "aarch64 transcribe"
-echo "x86-64:  $(head -c 300 "$BUILD/transcript.x86_64.txt")"
-echo "aarch64: $(head -c 300 "$BUILD/transcript.aarch64.txt")"
-grep -q '\[segment 0\] .' "$BUILD/transcript.aarch64.txt" || fail "the aarch64 transcript is empty"
-cmp -s "$BUILD/transcript.x86_64.txt" "$BUILD/transcript.aarch64.txt" \
-  || { diff "$BUILD/transcript.x86_64.txt" "$BUILD/transcript.aarch64.txt" || true; fail "transcripts differ"; }
-echo "transcripts identical ($(basename "$MODEL"), $(basename "$WAV"))"
+for clip in ${ECHOIC_AARCH64_CLIPS:-ljspeech__LJ001-0001.wav ljspeech__LJ001-0003.wav}; do
+  WAV="$SHARED/eval/speech-dev/$clip"
+  X86="$BUILD/transcript.x86_64.${clip%.wav}.txt"
+  ARM="$BUILD/transcript.aarch64.${clip%.wav}.txt"
+  ECHOIC_ORT_LIBRARY="$HOST_ORT" "$HOST_BUILD/examples/transcribe-c/transcribe" "$MODEL" "$WAV" 100 >"$X86" \
+    || fail "x86-64 transcribe ($clip)"
+  ECHOIC_ORT_LIBRARY="$ORT_LIB" "${QEMU[@]}" "$BUILD/examples/transcribe-c/transcribe" "$MODEL" "$WAV" 100 \
+    >"$ARM" || fail "aarch64 transcribe ($clip)"
+  echo "x86-64:  $(head -c 300 "$X86")"
+  echo "aarch64: $(head -c 300 "$ARM")"
+  grep -q '\[segment 0\] .' "$ARM" || fail "the aarch64 transcript of $clip is empty"
+  if cmp -s "$X86" "$ARM"; then
+    echo "transcripts identical ($(basename "$MODEL"), $clip)"
+  else
+    diff "$X86" "$ARM" || true
+    "$PY" "$ROOT/tests/aarch64/compare_transcripts.py" "$X86" "$ARM" || fail "transcripts of $clip differ"
+  fi
+done
 
 stage "index scans: instructions retired, NEON against scalar"
 BENCH="$BUILD/csrc/index_scan_bench"
