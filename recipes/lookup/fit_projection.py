@@ -315,7 +315,7 @@ def main() -> int:
     ap.add_argument("--words", type=int, default=500)
     ap.add_argument("--espeak-voices", type=int, default=20)
     ap.add_argument("--slices", type=int, default=6)
-    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--jitter", type=int, default=2)
     ap.add_argument("--pca", default="1536", help="PCA sizes to try (held-out voices pick one; README)")
     ap.add_argument("--reg", default="0.3", help="within-class shrinkage to try")

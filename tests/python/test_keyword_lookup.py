@@ -101,14 +101,16 @@ def test_the_learned_projection_is_loaded(tmp_path, whisper_dir, kw):
     """The bundled projection file is what embeds by default; the seeded random one is another
     embedding, and an index of one is refused by the other."""
     bundled = echoic.registry.resolve_model_file("lookup")
-    assert bundled.parent.name == "lookup-projection" and 100_000 < bundled.stat().st_size < 1_100_000
+    assert bundled.parent.name == "lookup-projection" and 100_000 < bundled.stat().st_size < 2_400_000
     with KeywordLookup(tmp_path / "l.idx", model=whisper_dir) as kl:
-        assert kl.options["projection"] == str(bundled) and kl.options["dim"] == 64
+        assert kl.options["projection"] == str(bundled) and kl.options["dim"] == 128
         assert kl.embedding_id.startswith("awe-lda-")
         kl.enroll("porcupine", kw / "porcupine.wav")
+        assert kl.bytes_per_example == 64  # 128 dims product-quantized into 64 one-byte codes
     with KeywordLookup(tmp_path / "r.idx", model=whisper_dir, projection=None) as kl:
         assert kl.options["projection"] == "" and kl.embedding_id.startswith("awe-slices6-d64-")
         kl.enroll("porcupine", kw / "porcupine.wav")
+        assert kl.bytes_per_example == 64  # sq8
     with pytest.raises(echoic.InvalidArgumentError, match="another model or embedding settings"):
         KeywordLookup(tmp_path / "r.idx", model=whisper_dir)
 

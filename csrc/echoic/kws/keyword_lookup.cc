@@ -30,6 +30,41 @@ constexpr double kFrameSeconds = 0.02;
 // Speech segments closer than this are one word (stop closures, a breath inside a phrase).
 constexpr double kJoinGapSeconds = 0.3;
 
+// What one enrolled example may cost in the index.
+constexpr size_t kCodeBytes = 64;
+
+// Training vectors for a new keyword index's codec. Embeddings are unit vectors; sq8 is trained on
+// +-e_i (the whole [-1, 1] range of every axis). Wider embeddings are product-quantized into
+// kCodeBytes one-byte codes, trained on random unit vectors: the enrolled words are too few to
+// train on, and the codebooks must not depend on which word was enrolled first.
+std::vector<float> CodecTrainingVectors(const index::IndexOptions& io) {
+  const size_t d = io.dim;
+  if (io.encoding == index::Encoding::kSq8) {
+    std::vector<float> axes(2 * d * d, 0.f);
+    for (size_t i = 0; i < d; ++i) {
+      axes[i * d + i] = 1.f;
+      axes[(d + i) * d + i] = -1.f;
+    }
+    return axes;
+  }
+  const size_t n = 8192;
+  std::vector<float> x(n * d);
+  uint64_t state = io.seed;
+  auto uniform = [&state]() {  // splitmix64: the same vectors on every platform
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (static_cast<double>(z >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
+  };
+  for (size_t i = 0; i < n * d; i += 2) {  // Box-Muller; d is even (a multiple of kCodeBytes)
+    const double r = std::sqrt(-2.0 * std::log(uniform())), t = 6.283185307179586 * uniform();
+    x[i] = static_cast<float>(r * std::cos(t));
+    x[i + 1] = static_cast<float>(r * std::sin(t));
+  }
+  return x;  // the index normalises them (cosine metric)
+}
+
 int64_t FramesOf(int64_t samples) { return (samples + kHop - 1) / kHop; }
 
 float Dot(const float* a, const float* b, size_t n) {
@@ -92,37 +127,36 @@ KeywordLookup::KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const 
   embedder_ = std::make_shared<WordEmbedder>(encoder_->dim(), opts_.embedding);
   opts_.embedding = embedder_->options();
   if (std::isnan(opts_.min_threshold)) opts_.min_threshold = embedder_->default_threshold();
+  embedding_id_ = embedder_->Id(encoder_->name());
+  // Another word embedding's index first: its name says more than its width.
+  if (index_) {
+    const std::string& declared = index_->options().encoder_id;
+    if (!declared.empty() && declared.rfind("awe-", 0) == 0 && declared != embedding_id_)
+      Fail(ErrorCode::kInvalidArgument, "keyword index '", index_path, "' holds word embeddings '", declared,
+           "', this lookup makes '", embedding_id_, "' (another model or embedding settings; enroll again)");
+  }
   // A wider index (a speaker index shared with us) stores our vectors zero-padded: cosines are unchanged.
   if (index_)
     ECHOIC_CHECK(index_->options().dim >= static_cast<size_t>(opts_.embedding.dim), ErrorCode::kInvalidArgument,
                  "keyword index '", index_path, "' holds ", index_->options().dim, "-dim vectors; the projection '",
                  opts_.embedding.projection, "' makes ", opts_.embedding.dim);
-  embedding_id_ = embedder_->Id(encoder_->name());
   if (!index_) {
     index::IndexOptions io;
     io.dim = static_cast<size_t>(opts_.embedding.dim);
     io.metric = index::Metric::kCosine;
-    io.encoding = index::Encoding::kSq8;
+    // At most kCodeBytes per example: sq8 up to 64 dims, product quantization of wider ones.
+    io.encoding = io.dim > kCodeBytes && io.dim % kCodeBytes == 0 ? index::Encoding::kPq : index::Encoding::kSq8;
+    io.pq_m = kCodeBytes;
     io.keep_fp16 = false;  // the codes are all a keyword costs
     io.encoder_id = embedding_id_;
     index_ = std::shared_ptr<index::Index>(index::Index::Create(index_path, io));
-    // Unit vectors lie in [-1, 1] on every axis: train sq8 on that range (+-e_i) instead of on the
-    // handful of examples an enrollment has.
-    const size_t d = io.dim;
-    std::vector<float> axes(2 * d * d, 0.f);
-    for (size_t i = 0; i < d; ++i) {
-      axes[i * d + i] = 1.f;
-      axes[(d + i) * d + i] = -1.f;
-    }
-    index_->Train(axes.data(), 2 * d);
+    const std::vector<float> train = CodecTrainingVectors(io);
+    index_->Train(train.data(), train.size() / io.dim);
   }
   // An index of another encoder (speaker d-vectors) is shared: our entries are not checked
   // against its id, and are told apart by their namespace and labels.
   const std::string& declared = index_->options().encoder_id;
   index_encoder_id_ = declared == embedding_id_ ? embedding_id_ : std::string();
-  if (!declared.empty() && declared.rfind("awe-", 0) == 0 && declared != embedding_id_)
-    Fail(ErrorCode::kInvalidArgument, "keyword index '", index_path, "' holds word embeddings '", declared,
-         "', this lookup makes '", embedding_id_, "' (another model or embedding settings)");
 }
 
 void KeywordLookup::Close() {

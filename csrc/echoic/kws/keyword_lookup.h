@@ -67,9 +67,10 @@ class LookupScanner;
 class KeywordLookup {
  public:
   static constexpr const char* kNamespace = "keywords";
-  // Opens `index_path` (or creates it: dim = the embedding's dim, sq8 codes, no float16 copies,
-  // so a vector costs dim bytes). An index made by another embedding is refused; one made by
-  // another encoder (e.g. speaker d-vectors) is shared: keyword entries live in their own namespace.
+  // Opens `index_path` (or creates it: dim = the embedding's dim, no float16 copies, at most
+  // 64 B a vector: sq8 codes up to 64 dims, 64 product-quantizer codes for wider embeddings).
+  // An index made by another embedding is refused; one made by another encoder (e.g. speaker
+  // d-vectors) is shared: keyword entries live in their own namespace.
   // `vad`: prototype for enrollment trimming (cloned per clip); null = the energy VAD.
   KeywordLookup(std::shared_ptr<const FrameEncoder> encoder, const std::string& index_path,
                 const LookupOptions& options = {}, std::shared_ptr<const vad::VoiceActivityDetector> vad = nullptr,
