@@ -57,33 +57,35 @@ TEST(BundledProjectionMatchesItsBytes) {
   WordEmbedder e(384, With(Bundled()));
   CHECK(e.learned());
   CHECK_EQ(e.options().slices, 6);
-  CHECK_EQ(e.options().dim, 64);
+  constexpr size_t D = 128;  // the bundled map's width
+  CHECK_EQ(e.options().dim, static_cast<int32_t>(D));
+  if (e.options().dim != static_cast<int32_t>(D)) return;  // the sizes below would not hold
   CHECK(e.default_threshold() > 0.3f && e.default_threshold() < 0.95f);
   CHECK(e.Id("whisper-tiny.en").rfind("awe-lda-", 0) == 0);
   uint32_t name_len;
   std::memcpy(&name_len, bytes.data() + 20, 4);
   // The file's floats need not be 4-byte aligned in the string: copy them out.
-  std::vector<float> weights(6 * 64 * 384 + 64);
+  std::vector<float> weights(6 * D * 384 + D);
   std::memcpy(weights.data(), bytes.data() + 28 + name_len, weights.size() * sizeof(float));
   const float* w = weights.data();
-  const float* bias = w + 6 * 64 * 384;
+  const float* bias = w + 6 * D * 384;
   const size_t n = 37, a = 5, b = 30;
   const std::vector<float> x = Frames(n, 384);
-  std::vector<float> proj(n * e.projected_width()), got(64);
+  std::vector<float> proj(n * e.projected_width()), got(D);
   e.Project(x.data(), n, proj.data());
   e.Embed(proj.data(), a, b, got.data());
-  std::vector<double> want(64, 0.0);
+  std::vector<double> want(D, 0.0);
   for (size_t s = 0; s < 6; ++s) {
     const size_t len = b - a, lo = a + (len * s + 3) / 6, hi = a + (len * (s + 1) + 3) / 6;
     std::vector<double> m(384, 0.0);
     for (size_t t = lo; t < hi; ++t)
       for (size_t j = 0; j < 384; ++j) m[j] += x[t * 384 + j] / double(hi - lo);
-    for (size_t i = 0; i < 64; ++i)
-      for (size_t j = 0; j < 384; ++j) want[i] += w[(s * 64 + i) * 384 + j] * m[j];
+    for (size_t i = 0; i < D; ++i)
+      for (size_t j = 0; j < 384; ++j) want[i] += w[(s * D + i) * 384 + j] * m[j];
   }
   double norm = 0;
-  for (size_t i = 0; i < 64; ++i) norm += (want[i] - bias[i]) * (want[i] - bias[i]);
-  for (size_t i = 0; i < 64; ++i) CHECK_NEAR(got[i], (want[i] - bias[i]) / std::sqrt(norm), 1e-4);
+  for (size_t i = 0; i < D; ++i) norm += (want[i] - bias[i]) * (want[i] - bias[i]);
+  for (size_t i = 0; i < D; ++i) CHECK_NEAR(got[i], (want[i] - bias[i]) / std::sqrt(norm), 1e-4);
 }
 
 TEST(MissingDamagedAndMismatchedFilesAreTypedErrors) {
