@@ -43,6 +43,9 @@ def _fresh(d: Path, name: str) -> Path:
 class Awe:
     def __init__(self, d: Path, tag: str, **opts):
         from echoic.kws.lookup import KeywordLookup
+        # The floor a user gets by default (the projection file's), reported beside the sweep.
+        with KeywordLookup(_fresh(d, f"awe-default-{tag}.idx"), **opts) as probe:
+            self.default_floor = float(probe.options["min_threshold"])
         self.kl = KeywordLookup(_fresh(d, f"awe-{tag}.idx"), min_threshold=-1.0, **opts)
         learned = bool(self.kl.options["projection"])
         self.name = f"whisper-awe, {'learned' if learned else 'random'} projection ({self.kl.embedding_id})"
@@ -160,6 +163,9 @@ def main() -> int:
         if ok:
             f, hr, fa = max(ok, key=lambda r: (r[1], -r[0]))
             print(f"best hit rate at <= 1 FA/h: {hr:.3f} (floor {f:.2f}, {fa:.2f} FA/h)")
+        if m == "awe":
+            (f, hr, fa), = sweep(all_dets, truth, hours, len(tts_corpus.KEYWORDS), [round(lk.default_floor, 2)])
+            print(f"at the default floor {f:.2f}: hit rate {hr:.3f}, {fa:.2f} FA/h")
         # Real clips.
         lk = Awe(work, "real", **awe_opts) if m == "awe" else Baseline(work, "real", m)
         lk.enroll("porcupine", sf.read(SHARED / "eval/keywords/porcupine.wav", dtype="float32")[0])

@@ -11,6 +11,7 @@
 
 #include "echoic/audio/samples.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/gaussian.h"
 #include "echoic/vad/energy_vad.h"
 
 namespace echoic::kws {
@@ -49,19 +50,8 @@ std::vector<float> CodecTrainingVectors(const index::IndexOptions& io) {
   }
   const size_t n = 8192;
   std::vector<float> x(n * d);
-  uint64_t state = io.seed;
-  auto uniform = [&state]() {  // splitmix64: the same vectors on every platform
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return (static_cast<double>(z >> 11) + 0.5) / 9007199254740992.0;  // (0, 1)
-  };
-  for (size_t i = 0; i < n * d; i += 2) {  // Box-Muller; d is even (a multiple of kCodeBytes)
-    const double r = std::sqrt(-2.0 * std::log(uniform())), t = 6.283185307179586 * uniform();
-    x[i] = static_cast<float>(r * std::cos(t));
-    x[i + 1] = static_cast<float>(r * std::sin(t));
-  }
+  Gaussian g(io.seed);
+  for (float& v : x) v = static_cast<float>(g.Next());
   return x;  // the index normalises them (cosine metric)
 }
 

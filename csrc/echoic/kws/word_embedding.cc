@@ -13,6 +13,7 @@
 #include "echoic/index/crc32.h"
 #include "echoic/ort/tensor.h"
 #include "echoic/runtime/error.h"
+#include "echoic/runtime/gaussian.h"
 
 namespace echoic::kws {
 
@@ -22,27 +23,6 @@ bool IsDir(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
-
-// splitmix64 + Box-Muller: the same matrix from every standard library (std::normal_distribution
-// is implementation-defined), so an index written on one machine is searched the same elsewhere.
-class Gaussian {
- public:
-  explicit Gaussian(uint64_t seed) : s_(seed) {}
-  double Next() {
-    const double u1 = (static_cast<double>(Bits() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
-    const double u2 = static_cast<double>(Bits() >> 11) * 0x1.0p-53;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-
- private:
-  uint64_t Bits() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t s_;
-};
 
 }  // namespace
 
