@@ -289,3 +289,135 @@ def test_damaged_model_files_are_typed_errors(tmp_path):
     with pytest.raises(echoic.CorruptDataError, match="do not fit"):
         compress(bad, tmp_path / "o2", quantize="int8")
     assert (src / "model.onnx").read_bytes() == shipped  # the source model is never written
+
+
+def test_torch_replay_of_the_graph_matches_onnx_runtime():
+    """The recovery step trains the ONNX graph as PyTorch runs it: it must compute what ORT computes."""
+    pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from echoic.compress.calibrate import carried_states, carry_state, record_sequences
+    from echoic.compress.graph import Graph
+    from echoic.compress.quantize import dequantize_nbits
+    from echoic.compress.torch_graph import TorchGraph
+
+    src = echoic.registry.resolve_model("echoic-small-en")[0]
+    g = Graph(onnx.load(str(src)))
+    assert dequantize_nbits(g) > 0
+    states = carried_states(g)
+    assert set(states.values()) == {"att_cache", "cnn_cache"}
+    clips = [KEYWORDS / "porcupine.wav", SHARED / "eval" / "speaker" / "speaker_1_utt_1.wav"]
+    seqs = record_sequences(src.parent, clips, {"model.onnx": list(states.values())})["model.onnx"]
+    assert len(seqs) == 2 and all(len(s) >= 3 for s in seqs)
+    # only a clip's first run keeps its caches: later ones get them from the run before
+    assert "att_cache" in seqs[1][0] and all("att_cache" not in f for f in seqs[1][1:])
+    sess = ort.InferenceSession(g.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    tg = TorchGraph(g.model)
+    prev_ort = prev_torch = None
+    for f in seqs[1]:
+        want = dict(zip(tg.outputs, sess.run(None, carry_state(f, prev_ort, states))))
+        got = tg.run(carry_state(f, prev_torch, states))
+        for name in tg.outputs:
+            assert np.abs(want[name] - got[name].numpy()).max() < 1e-3, name
+        prev_ort, prev_torch = want, got
+    # an operator the replay does not know is named, not guessed
+    m = onnx.ModelProto()
+    m.CopyFrom(g.model)
+    m.graph.node[5].op_type = "HardSwish"
+    with pytest.raises(echoic.UnsupportedError, match="HardSwish"):
+        TorchGraph(m)
+
+
+def _kl_from_input_model(folder: Path, clips) -> float:
+    """Mean per-frame KL divergence of ``folder``'s CTC posteriors from the shipped model's on ``clips``,
+    each model run chunk by chunk on its own caches (ORT, as the engine feeds it)."""
+    import onnxruntime as ort
+
+    from echoic.compress.calibrate import carried_states, carry_state, record_sequences
+    from echoic.compress.graph import Graph
+
+    src = echoic.registry.resolve_model("echoic-small-en")[0]
+    states = carried_states(Graph(onnx.load(str(src))))
+    seqs = record_sequences(src.parent, clips, {"model.onnx": list(states.values())})["model.onnx"]
+    outs = ["log_probs"] + list(states)
+
+    def posteriors(path: Path):
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        result = []
+        for seq in seqs:
+            prev = None
+            for f in seq:
+                prev = dict(zip(outs, sess.run(outs, carry_state(f, prev, states))))
+                result.append(prev["log_probs"][0])
+        return np.concatenate(result)
+
+    t, y = posteriors(src), posteriors(folder / "model.onnx")
+    return float((np.exp(t) * (t - y)).sum(-1).mean())
+
+
+def test_recovery_trains_the_pruned_model_back_toward_the_input_model(tmp_path, long_calibration, eval_set):
+    """Magnitude-pruning half of every feed-forward block breaks the model; two minutes of distillation
+    on 76 s of speech (no transcripts) bring its posteriors on other speech back toward the input model's."""
+    pytest.importorskip("torch")
+    out = tmp_path / "rec"
+    r = compress("echoic-small-en", out, prune_ffn=0.5, recover=2, recovery_audio=long_calibration,
+                 measure_every_step=False)
+    assert [s.step for s in r.stages] == ["input", "prune+recover"]
+    rec = r.recovery
+    assert rec["clips"] == 4 and 75 < rec["audio_seconds"] < 77 and rec["held_out_clips"] == 1
+    assert rec["steps"] > 10 and rec["tensors"] > 20 and 100 < rec["seconds"] < 140
+    assert rec["kept"] and rec["held_out_after"] < 0.85 * rec["held_out_before"]
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "distillation from the input model" in card and "Recovery: " in card
+    assert json.loads((out / "compress.json").read_text())["recovery"]["held_out_after"] == rec["held_out_after"]
+    # the same pruning without recovery, both measured on speech-dev clips the training never saw
+    compress("echoic-small-en", tmp_path / "pruned", prune_ffn=0.5, measure_every_step=False)
+    unseen = sorted(eval_set.glob("*.wav"))
+    pruned_kl, recovered_kl = (_kl_from_input_model(d, unseen) for d in (tmp_path / "pruned", out))
+    assert recovered_kl < 0.8 * pruned_kl, (pruned_kl, recovered_kl)
+
+
+def test_quantized_convolutions_shrink_the_file_and_keep_the_weights(tmp_path, calibration):
+    import onnxruntime as ort
+
+    plain = compress("echoic-small-en", tmp_path / "p", quantize="int4", asymmetric=True, calibration=calibration,
+                     measure_every_step=False)
+    conv = compress("echoic-small-en", tmp_path / "c", quantize="int4", asymmetric=True, quantize_conv=True,
+                    calibration=calibration, measure_every_step=False)
+    assert "2 convolution weights" in conv.stages[-1].detail
+    # conv1 + conv2: 534,528 weights from 4 bytes to ~0.5 + scale/zero point per 32
+    assert 1.5e6 < plain.stages[-1].file_bytes - conv.stages[-1].file_bytes < 1.9e6
+    m = onnx.load(str(tmp_path / "c" / "model.onnx"))
+    assert not any(t.name == "model.conv2.weight" for t in m.graph.initializer)
+    m.graph.output.append(onnx.helper.make_tensor_value_info("model.conv2.weight", onnx.TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {"x": np.zeros((1, 35, 80), np.float32), "offset": np.array([0]), "required_cache_size": np.array([64]),
+             "att_cache": np.zeros((5, 6, 64, 128), np.float32), "cnn_cache": np.zeros((5, 1, 384, 1), np.float32),
+             "att_mask": np.ones((1, 1, 80), bool)}
+    got = sess.run(["model.conv2.weight"], feeds)[0]
+    want = onnx.numpy_helper.to_array(next(t for t in onnx.load(str(tmp_path / "p" / "model.onnx")).graph.initializer
+                                           if t.name == "model.conv2.weight"))
+    assert got.shape == want.shape == (384, 384, 3)
+    blocks = want.reshape(384, -1, 32)
+    step = (np.maximum(blocks.max(-1), 0) - np.minimum(blocks.min(-1), 0)) / 15  # one 4-bit step per block
+    assert np.all(np.abs(got - want).reshape(384, -1, 32) <= step[..., None] * 0.5 + 1e-6)
+    assert conv.stages[-1].agreement_cer < 0.3
+
+
+def test_recovery_requests_that_cannot_run_are_typed_errors(tmp_path, calibration, monkeypatch):
+    with pytest.raises(echoic.InvalidArgumentError, match="recover= needs"):
+        compress("echoic-small-en", tmp_path / "a", prune_ffn=0.5, recover=1)
+    with pytest.raises(echoic.InvalidArgumentError, match="recover= needs"):
+        compress("echoic-small-en", tmp_path / "b", prune_ffn=0.5, recover=-1, calibration=calibration)
+    with pytest.raises(echoic.InvalidArgumentError, match="does not exist"):
+        compress("echoic-small-en", tmp_path / "c", prune_ffn=0.5, recover=1, recovery_audio=tmp_path / "none")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(echoic.InvalidArgumentError, match="no .wav"):
+        compress("echoic-small-en", tmp_path / "d", prune_ffn=0.5, recover=1, recovery_audio=empty)
+    with pytest.raises(echoic.InvalidArgumentError, match="more audio"):  # one clip: nothing to hold out
+        compress("echoic-small-en", tmp_path / "e", prune_ffn=0.5, recover=1,
+                 recovery_audio=KEYWORDS / "porcupine.wav")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)
+    with pytest.raises(echoic.UnsupportedError, match="pip install torch"):
+        compress("echoic-small-en", tmp_path / "f", prune_ffn=0.5, recover=1, recovery_audio=calibration)

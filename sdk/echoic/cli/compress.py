@@ -31,9 +31,10 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         return 0
 
     report = compress(args.model, args.out, window=args.window, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
-                      data_aware=args.data_aware, refit=args.refit, quantize=args.quantize,
+                      data_aware=args.data_aware, refit=args.refit, recover=args.recover,
+                      recovery_audio=args.recovery_audio, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
-                      keep_float=args.keep_float,
+                      keep_float=args.keep_float, quantize_conv=args.quantize_conv,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
                       threads=args.threads)
     print(report.to_markdown())
@@ -60,12 +61,20 @@ def add_parsers(sub) -> None:
     p.add_argument("--refit", action="store_true",
                    help="with --data-aware: re-solve each pruned block's output weights by least squares so it "
                         "reproduces the input model's outputs on the calibration audio (recovery without training)")
+    p.add_argument("--recover", type=float, default=None, metavar="MINUTES",
+                   help="after pruning / low-rank: train the compressed weights (PyTorch) for this many minutes to "
+                        "reproduce the input model's outputs on --recovery-audio (distillation; no transcripts)")
+    p.add_argument("--recovery-audio", default=None, metavar="DIR",
+                   help="speech for --recover (any: the input model provides the targets; default: --calibration)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",
                    help="a zero point per block as well as a scale (less error at 4 bits, slightly larger)")
     p.add_argument("--keep-float", type=int, default=0, metavar="N",
                    help="keep the N layers most hurt by quantization (measured on --calibration) in float")
+    p.add_argument("--quantize-conv", action="store_true",
+                   help="with --quantize: store convolution weights in the same bits (file size only: ONNX Runtime "
+                        "unpacks them to float when it loads the model)")
     p.add_argument("--float16", action="store_true", help="store the remaining float tensors as float16")
     p.add_argument("--calibration", default=None,
                    help="audio file or folder (no transcripts needed) for sensitivity and agreement")

@@ -11,11 +11,17 @@ against the uncompressed model's own transcripts on ``calibration``):
    attends over fewer frames (window.py);
 1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
-3. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
+3. ``recover`` (minutes): distillation: the compressed graph's weights are trained with PyTorch to
+   reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
+   the calibration audio), within that many minutes; kept only if they lower the loss on held-out
+   chunks of that audio (recover.py);
+4. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
    ``block_size`` weights (quantize.py); the
    ``keep_float`` layers that lose most when quantized alone, measured on the calibration audio with
-   echoic's engine (sensitivity.py), stay float;
-4. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
+   echoic's engine (sensitivity.py), stay float; with ``quantize_conv`` convolution weights are stored
+   in ``bits`` bits too (blocks of ``block_size`` per output channel, unpacked when ONNX Runtime loads
+   the model: the file shrinks, compute and memory stay float);
+5. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
 
 ``data_aware``: steps 1-2 score channels and take the SVD from the layers' activations on the
 calibration audio (the engine transcribes it with the input model; calibrate.py replays the runs)
@@ -27,8 +33,7 @@ no gradient training). Each fitted layer's output error before/after is in compr
 A model that is already int8 (the bundled tiers) is first turned back into float weights, so it can be
 pruned, factorized or re-quantized to int4. The compressed folder gets ``MODEL_CARD.md`` and
 ``compress.json`` with every figure (all measured in this run; the source folder is never written).
-Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir).
-Recovery by gradient fine-tuning or distillation is a training job: recipes/asr/distil.py.
+Needs ``pip install "echoic[compress]"`` (onnx, onnx-ir); ``recover`` needs PyTorch as well.
 """
 from __future__ import annotations
 
@@ -74,6 +79,7 @@ class CompressionReport:
     kept_float: List[str] = field(default_factory=list)
     failure_modes: List[str] = field(default_factory=list)
     window: dict = field(default_factory=dict)
+    recovery: dict = field(default_factory=dict)
     machine: str = ""
 
     def to_markdown(self) -> str:
@@ -100,6 +106,14 @@ class CompressionReport:
             lines += ["Factorized layers (rank, kept weight energy, factors from): " +
                       ", ".join(f"{f['layer']} r={f['rank']} ({f['energy']:.3f}, {f.get('criterion', 'weights')})"
                                 for f in self.factorized), ""]
+        if self.recovery:
+            r = self.recovery
+            lines += [f"Recovery: {r['steps']} steps of {r['batch']} chunks ({r['epochs']} passes over "
+                      f"{r['train_runs']} chunks of {r['audio_seconds']:.0f} s of audio, {r['clips']} clips) in "
+                      f"{r['seconds'] / 60:.1f} min, {r['parameters']:,} weights in {r['tensors']} tensors; "
+                      f"loss ({r['loss']}) on {r['held_out_runs']} held-out chunks {r['held_out_before']:.4f} -> "
+                      f"{r['held_out_after']:.4f}" + ("" if r["kept"] else " (not lower: trained weights dropped)"),
+                      ""]
         if self.sensitivity:
             lines += ["Quantization sensitivity, measured (most sensitive first; character errors vs the float "
                       "model when that layer alone is quantized, relative weight error):", "",
@@ -191,16 +205,18 @@ def _onnx_files(folder: Path) -> List[Path]:
     return files
 
 
-def _clips(calibration: "str | os.PathLike[str] | None") -> List[Path]:
+def _clips(calibration: "str | os.PathLike[str] | None", limit: int = 32, what: str = "calibration") -> List[Path]:
     if calibration is None:
         return []
     p = Path(calibration)
     if p.is_file():
         return [p]
+    if not p.is_dir():
+        raise InvalidArgumentError(f"{what} audio '{p}' does not exist")
     clips = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".wav", ".flac", ".ogg"))
     if not clips:
-        raise InvalidArgumentError(f"calibration folder '{p}' holds no .wav/.flac/.ogg file")
-    return clips[:32]
+        raise InvalidArgumentError(f"{what} folder '{p}' holds no .wav/.flac/.ogg file")
+    return clips[:limit]
 
 
 def compress(
@@ -212,10 +228,13 @@ def compress(
     low_rank: Optional[float] = None,
     data_aware: bool = False,
     refit: bool = False,
+    recover: Optional[float] = None,
+    recovery_audio: "str | os.PathLike[str] | None" = None,
     quantize: Optional[str] = None,
     block_size: int = 32,
     asymmetric: bool = False,
     keep_float: int = 0,
+    quantize_conv: bool = False,
     float16: bool = False,
     calibration: "str | os.PathLike[str] | None" = None,
     eval_set: "str | os.PathLike[str] | None" = None,
@@ -231,6 +250,13 @@ def compress(
         raise InvalidArgumentError("keep_float needs quantize= and calibration= (sensitivity is measured on audio)")
     if refit and not data_aware:
         raise InvalidArgumentError("refit needs data_aware=True (it is fitted on the calibration activations)")
+    if recover is not None and (recover <= 0 or (recovery_audio is None and calibration is None)):
+        raise InvalidArgumentError("recover= needs a positive number of minutes and recovery_audio= (or "
+                                   "calibration=) audio")
+    if recover is not None:
+        from .torch_graph import require_torch
+
+        require_torch()  # before any work: recovery trains with PyTorch
     if data_aware and (calibration is None or not (prune_ffn > 0 or low_rank is not None)):
         raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn= or low_rank=")
     src = _source_folder(model)
@@ -276,7 +302,8 @@ def compress(
         report.stages.append(st)
 
     enabled = [n for n, on in (("window", window is not None), ("prune", prune_ffn > 0),
-                                ("low-rank", low_rank is not None), ("quantize", quantize is not None),
+                                ("low-rank", low_rank is not None), ("recover", recover is not None),
+                                ("quantize", quantize is not None),
                                 ("float16", float16)) if on]
     final = enabled[-1] if enabled else "input"
     dequantized = sum(_dequantize(g) for g in graphs.values())
@@ -288,6 +315,19 @@ def compress(
         report.window = w
         measure("window", f"{window:g} s audio window ({w['frames_before']} -> {w['frames_after']} encoder frames)",
                 last=final == "window")
+    teacher, seqs, main = {}, {}, max(graphs, key=lambda n: graphs[n].weight_bytes())
+    if recover is not None:  # the teacher: the input model (after the window step), as the engine runs it
+        from .calibrate import carried_states, record_sequences
+
+        teacher = {name: Graph(_copy(g.model)) for name, g in graphs.items()}
+        rclips = _clips(recovery_audio if recovery_audio is not None else calibration, limit=5000,
+                        what="recovery")
+        if window is not None:
+            save()
+        seqs = record_sequences(dst if window is not None else src, rclips,
+                                {main: list(carried_states(teacher[main]).values())}, threads=threads)
+        if not seqs.get(main):
+            raise InvalidArgumentError(f"recovery: the engine never ran {main} on the recovery audio")
     runs = {}
     if data_aware:
         from .calibrate import record_inputs
@@ -319,8 +359,17 @@ def compress(
             report.factorized += [asdict(f) for f in factorize(g, low_rank, inputs=inputs)]
         measure("low-rank", f"SVD at {100 * low_rank:.0f} % {'output' if data_aware else 'weight'} energy, "
                 f"{len(report.factorized)} layers", last=final == "low-rank")
+    if recover is not None:
+        from .recover import distill
+
+        report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, threads=threads)
+        report.recovery.update(file=main, clips=len(rclips), audio_seconds=_seconds(rclips))
+        r = report.recovery
+        measure("recover", f"distillation from the input model, {r['seconds'] / 60:.1f} min on "
+                f"{r['audio_seconds']:.0f} s of audio; held-out loss {r['held_out_before']:.4f} -> "
+                f"{r['held_out_after']:.4f}{'' if r['kept'] else ' (not kept)'}", last=final == "recover")
     if quantize is not None:
-        from .quantize import quantize_weights
+        from .quantize import quantize_convolutions, quantize_weights
 
         bits = 8 if quantize == "int8" else 4
         if not any(g.weight_matmuls() for g in graphs.values()):
@@ -338,11 +387,16 @@ def compress(
             report.sensitivity = [asdict(s) for s in sens]
             keep = [s.layer for s in sens[:keep_float]]
             report.kept_float = keep
+        convs = 0
         for name in graphs:
             graphs[name] = quantize_weights(graphs[name], bits=bits, block_size=block_size, keep_float=keep,
                                             symmetric=not asymmetric)
+            if quantize_conv:
+                convs += quantize_convolutions(graphs[name], bits=bits, block_size=block_size,
+                                               symmetric=not asymmetric)
         measure("quantize", f"{quantize} weights, blocks of {block_size}{', zero points' if asymmetric else ''}" +
-                (f", {len(keep)} most sensitive layers float" if keep else ""), last=final == "quantize")
+                (f", {len(keep)} most sensitive layers float" if keep else "") +
+                (f", {convs} convolution weights" if convs else ""), last=final == "quantize")
     if float16:
         from .quantize import float16_storage
 
@@ -361,6 +415,10 @@ def _failure_modes(report: CompressionReport) -> List[str]:
     if whole:
         out.append(f"prune: {len(whole)} of {len(report.pruned)} feed-forward blocks kept whole: too few rows of "
                    "calibration activations to fit them (give more audio, or the block runs once per token)")
+    r = report.recovery
+    if r and not r["kept"]:
+        out.append(f"recover: training did not lower the held-out loss ({r['held_out_before']:.4f} -> "
+                   f"{r['held_out_after']:.4f}); the weights before it were kept (more audio or minutes may help)")
     for s in report.stages[1:]:
         if s.wer is not None and prev is not None and prev.wer is not None and s.wer > prev.wer + 0.01:
             out.append(f"{s.step}: WER {100 * prev.wer:.1f} % -> {100 * s.wer:.1f} % on the eval set")
@@ -374,6 +432,24 @@ def _failure_modes(report: CompressionReport) -> List[str]:
                        f"{s.peak_rss_bytes / 2**20:.1f} MiB)")
         prev = s
     return out
+
+
+def _copy(model):
+    m = type(model)()
+    m.CopyFrom(model)
+    return m
+
+
+def _seconds(clips: List[Path]) -> float:
+    import soundfile as sf
+
+    total = 0.0
+    for c in clips:
+        try:
+            total += sf.info(str(c)).duration
+        except RuntimeError:  # the engine read it, so only soundfile's container list is narrower
+            pass
+    return total
 
 
 def _load(onnx, path: Path) -> Graph:

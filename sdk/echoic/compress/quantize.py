@@ -5,7 +5,9 @@ Quantized layers become ONNX Runtime ``MatMulNBits`` (ORT's own quantizer writes
 ``onnx-ir`` package): weights are stored in ``bits`` bits with a float scale per ``block_size``
 consecutive input weights of each output channel, and with ``accuracy_level`` 4 ORT multiplies in int8,
 quantizing activations row by row, so a stream's result never depends on the other streams in a batch.
-Convolutions, attention scores, norms and biases stay float.
+Convolution weights (quantize_convolutions) are stored the same way, unpacked by graph nodes on
+constant inputs that ONNX Runtime folds when it loads the model: the file shrinks, compute stays float.
+Attention scores, norms and biases stay float.
 """
 from __future__ import annotations
 
@@ -51,6 +53,75 @@ def quantize_weights(graph: Graph, bits: int = 8, block_size: int = 32, keep_flo
     out = Graph(q.model.model if hasattr(q.model, "model") else q.model)
     _gather_from_packed(out, tied, bits)
     return out
+
+
+def quantize_convolutions(graph: Graph, bits: int = 8, block_size: int = 32, symmetric: bool = True) -> int:
+    """Stores every float Conv weight in ``bits`` bits with a scale (and, not ``symmetric``, a zero point)
+    per ``block_size`` consecutive weights of an output channel; a chain of Cast/Reshape/Sub/Mul nodes
+    rebuilds the float tensor under its old name. Returns the number of weights converted."""
+    onnx = graph.onnx
+    h, TP = onnx.helper, onnx.TensorProto
+    count = 0
+    for node in list(graph.model.graph.node):
+        if node.op_type != "Conv" or len(node.input) < 2 or node.input[1] not in graph.inits:
+            continue
+        name = node.input[1]
+        t = graph.inits[name]
+        readers = graph.consumers.get(name, [])
+        if t.data_type != TP.FLOAT or any(r is None or r.op_type != "Conv" for r in readers):
+            continue
+        w = graph.array(name)
+        o, k = w.shape[0], int(np.prod(w.shape[1:]))
+        nb = -(-k // block_size)
+        flat = np.zeros((o, nb * block_size), np.float32)
+        flat[:, :k] = w.reshape(o, k)
+        blocks = flat.reshape(o, nb, block_size)
+        top = (1 << bits) - 1
+        if symmetric:
+            zp = np.full((o, nb), 1 << (bits - 1), np.int32)
+            scale = np.abs(blocks).max(-1) / ((1 << (bits - 1)) - 1)
+        else:
+            lo, hi = np.minimum(blocks.min(-1), 0), np.maximum(blocks.max(-1), 0)
+            scale = (hi - lo) / top
+            zp = np.clip(np.round(-lo / np.where(scale > 0, scale, 1)), 0, top).astype(np.int32)
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        q = np.clip(np.round(blocks / scale[:, :, None]) + zp[:, :, None], 0, top).astype(np.uint8)
+        p = name + f"_conv_q{bits}"
+        if bits == 4:
+            pairs = q.reshape(o, -1, 2)
+            q = (pairs[..., 0] | (pairs[..., 1] << 4)).astype(np.uint8)
+        packed = graph.set_array(name, q, new_name=p)
+        sixteen = graph.set_array(name, np.array(16, np.int32), new_name=p + "_16")
+        new = _unpack(h, TP, graph, packed, p + "_int", bits, sixteen, p)
+        if symmetric:
+            zname = graph.set_array(name, np.array(1 << (bits - 1), np.int32), new_name=p + "_zero")
+        else:  # a byte per block, widened in the graph
+            stored = graph.set_array(name, zp.reshape(o, nb, 1).astype(np.uint8), new_name=p + "_zero")
+            zname = p + "_zero_i32"
+            new.append(h.make_node("Cast", [stored], [zname], to=TP.INT32, name=zname))
+        new += [
+            h.make_node("Reshape", [p + "_int", graph.set_array(name, np.array([o, nb, block_size], np.int64),
+                                                                 new_name=p + "_bshape")], [p + "_b"], name=p + "_b"),
+            h.make_node("Sub", [p + "_b", zname], [p + "_c"], name=p + "_c"),
+            h.make_node("Cast", [p + "_c"], [p + "_f"], to=TP.FLOAT, name=p + "_f"),
+            h.make_node("Mul", [p + "_f", graph.set_array(name, scale.reshape(o, nb, 1), new_name=p + "_scales")],
+                        [p + "_deq"], name=p + "_deq"),
+            h.make_node("Reshape", [p + "_deq", graph.set_array(name, np.array([o, nb * block_size], np.int64),
+                                                                new_name=p + "_fshape")], [p + "_flat"],
+                        name=p + "_flat"),
+            h.make_node("Slice", [p + "_flat", graph.set_array(name, np.array([0], np.int64), new_name=p + "_s0"),
+                                  graph.set_array(name, np.array([k], np.int64), new_name=p + "_sk"),
+                                  graph.set_array(name, np.array([1], np.int64), new_name=p + "_s1")],
+                        [p + "_cut"], name=p + "_cut"),
+            h.make_node("Reshape", [p + "_cut", graph.set_array(name, np.array(w.shape, np.int64),
+                                                                new_name=p + "_wshape")], [name], name=p + "_w")]
+        graph.model.graph.initializer.remove(graph.inits.pop(name))
+        for i, n in enumerate(new):
+            graph.model.graph.node.insert(i, n)
+        graph.reindex()
+        count += 1
+    graph.drop_unused_initializers()
+    return count
 
 
 def _tied_gathers(graph: Graph) -> dict:

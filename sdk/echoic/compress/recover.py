@@ -1,0 +1,169 @@
+"""Recovery by distillation: after pruning / factorization, train the compressed graph's weights so its
+outputs match the input model's (the teacher's) on audio the user supplies. No transcripts: the
+teacher's outputs are the targets, so any speech will do.
+
+The training runs on the compressed ONNX graph itself (torch_graph.py executes it with PyTorch), fed
+with what the engine fed the input model while transcribing the audio (calibrate.record_inputs: the
+features and caches of every chunk, so the student learns on the teacher's caches rather than its
+own). Loss: the KL divergence from the teacher's frame posteriors when the graph's first output is
+a LogSoftmax (a CTC model), else the mean squared error relative to the teacher's output power (an
+encoder's hidden states). Bounded by wall-clock minutes; a tenth of the runs is held out, and the
+trained weights are kept only if they lower the held-out loss."""
+from __future__ import annotations
+
+import math
+import time
+from typing import Dict, List
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .graph import Graph
+from .torch_graph import TorchGraph, require_torch
+
+_BIAS_OF = ("MatMul", "Conv", "Gemm")
+
+
+def trainable_initializers(graph: Graph) -> List[str]:
+    """Float initializers that are layer weights: MatMul / Gemm / Conv weights and biases, norm scales and
+    shifts, and the bias added to a MatMul's / Conv's output. Constants (positions, CMVN, shapes) stay."""
+    onnx = graph.onnx
+    names = set()
+    for n in graph.model.graph.node:
+        cand: List[str] = []
+        if n.op_type in ("MatMul", "Gemm", "Conv"):
+            cand = list(n.input[1:])
+        elif n.op_type == "LayerNormalization":
+            cand = list(n.input[1:])
+        elif n.op_type == "Add" and len(n.input) == 2:
+            for i, other in ((0, 1), (1, 0)):
+                prod = graph.producer.get(n.input[other])
+                if prod is not None and prod.op_type in _BIAS_OF:
+                    cand.append(n.input[i])
+        for c in cand:
+            t = graph.inits.get(c)
+            if t is not None and t.data_type == onnx.TensorProto.FLOAT and int(np.prod(t.dims)) > 1:
+                names.add(c)
+    return sorted(names)
+
+
+def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
+            lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int = 1) -> dict:
+    """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
+    order); returns what happened, for the report. Teacher and student each run a clip's chunks in
+    order, handing their own states (caches) from one run to the next as the engine does; the
+    gradient stops at those states (truncated to one run), so a step costs one forward and backward."""
+    import onnxruntime as ort
+
+    from .calibrate import carried_states, carry_state
+
+    torch = require_torch()
+    if minutes <= 0:
+        raise InvalidArgumentError(f"recover needs a positive number of minutes, not {minutes}")
+    clips = [c for c in clips if c]
+    if len(clips) < 2:
+        raise InvalidArgumentError(f"recovery needs more audio: {len(clips)} clip(s) reached the model")
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, threads))
+    rng = np.random.default_rng(seed)
+    states = carried_states(student)
+    out_name = student.model.graph.output[0].name
+    prod = student.producer.get(out_name)
+    kind = "kl" if prod is not None and prod.op_type == "LogSoftmax" else "mse"
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(teacher.model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in sess.get_inputs()}
+    outs = [out_name] + list(states)
+    clips = [[{k: v for k, v in f.items() if k in wanted} for f in c] for c in clips]
+    targets = []
+    for c in clips:
+        prev, ys = None, []
+        for f in c:
+            res = dict(zip(outs, sess.run(outs, carry_state(f, prev, states))))
+            ys.append(torch.from_numpy(res[out_name].astype(np.float32)))
+            prev = res
+        targets.append(ys)
+    power = float(np.mean([float((t ** 2).mean()) for ys in targets for t in ys])) or 1.0
+
+    names = trainable_initializers(student)
+    tg = TorchGraph(student.model, trainable=names)
+    params = list(tg.parameters.values())
+    if not params:
+        raise InvalidArgumentError("recovery: the compressed graph has no float weights to train")
+    order = rng.permutation(len(clips))
+    held = order[: max(1, len(clips) // 10)]
+    train = list(order[len(held):])
+
+    def loss_of(y, t):
+        if kind == "kl":
+            return (t.exp() * (t - y)).sum(-1).mean()
+        return ((y - t) ** 2).mean() / power
+
+    def clip_losses(i: int):
+        """Yields each run's loss for clip ``i``, the student carrying its own (detached) states."""
+        prev = None
+        for f, t in zip(clips[i], targets[i]):
+            res = tg.run(carry_state(f, prev, states), outs)
+            prev = {k: v.detach() for k, v in res.items()}
+            yield loss_of(res[out_name], t)
+
+    def held_out() -> float:
+        with torch.no_grad():
+            return float(np.mean([float(v) for i in held for v in clip_losses(int(i))]))
+
+    before = held_out()
+    start = {k: p.detach().clone() for k, p in tg.parameters.items()}
+    opt = torch.optim.Adam(params, lr=lr)
+    budget = minutes * 60.0
+    t0 = time.monotonic()
+    steps, runs, passes, first, last, pending, total = 0, 0, 0, None, None, 0, 0.0
+
+    def step() -> None:
+        nonlocal steps, first, last, pending, total
+        frac = min(1.0, (time.monotonic() - t0) / budget)
+        for group in opt.param_groups:  # short warm-up, then cosine decay over the time budget
+            group["lr"] = lr * min(1.0, (steps + 1) / 20) * 0.5 * (1 + math.cos(math.pi * frac))
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad()
+        steps += 1
+        mean = total / pending
+        first = mean if first is None else first
+        last = mean if last is None else 0.9 * last + 0.1 * mean
+        pending, total = 0, 0.0
+
+    opt.zero_grad()
+    while time.monotonic() - t0 < budget:
+        rng.shuffle(train)
+        for i in train:
+            for loss in clip_losses(int(i)):
+                (loss / batch).backward()
+                total += float(loss.detach())
+                pending += 1
+                runs += 1
+                if pending == batch:
+                    step()
+            if time.monotonic() - t0 >= budget:
+                break
+        else:
+            passes += 1
+    seconds = time.monotonic() - t0
+    after = held_out()
+    kept = after < before
+    if not kept:
+        with torch.no_grad():
+            for k, p in tg.parameters.items():
+                p.copy_(start[k])
+    for name, value in tg.trained_arrays().items():
+        student.set_array(name, value)
+    train_runs = sum(len(clips[int(i)]) for i in train)
+    return {"loss": "KL divergence from the teacher's posteriors" if kind == "kl"
+            else "squared error / teacher output power",
+            "runs": sum(len(c) for c in clips), "train_runs": train_runs,
+            "held_out_runs": sum(len(clips[int(i)]) for i in held), "held_out_clips": int(len(held)),
+            "parameters": int(sum(p.numel() for p in params)), "tensors": len(names),
+            "steps": steps, "batch": batch, "epochs": round(runs / max(1, train_runs), 2), "lr": lr,
+            "seconds": round(seconds, 1), "train_loss_first": first, "train_loss_last": last,
+            "held_out_before": before, "held_out_after": after, "kept": kept}
