@@ -1,8 +1,9 @@
-"""Audio for the recovery step of the compression benchmark: synthetic sentences spoken by the ASR
-recipe's *training* voices (espeak-ng and flite; recipes/asr/data.py, whose held-out voices and test
-sentences stay out), 16 kHz mono. No transcripts are kept: recovery needs none.
+"""Audio for the recovery step of the compression benchmark, 16 kHz mono, no transcripts (recovery
+needs none): synthetic sentences spoken by the ASR recipe's *training* voices (espeak-ng and flite;
+recipes/asr/data.py, whose held-out voices and test sentences stay out), and, when the Debian package
+is installed, the real human speech of the Asterisk PBX prompts (one speaker; recorded at 8 kHz).
 
-    apt-get install -y espeak-ng flite sox fortunes fortunes-min wamerican
+    apt-get install -y espeak-ng flite sox fortunes fortunes-min wamerican asterisk-core-sounds-en-wav
     python3 benchmarks/compress/recovery_audio.py --out /tmp/recovery-audio --clips 400
 """
 from __future__ import annotations
@@ -35,7 +36,11 @@ def main(argv=None) -> int:
             data.synthesize(data.pick_voice(rng, test=False), text, raw)
             subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(args.out / f"{i:05d}.wav")],
                            check=True)
-    print(f"wrote {len(texts)} clips to {args.out}")
+    prompts = sorted(data.ASTERISK_DIR.glob("*.wav")) if data.ASTERISK_DIR.is_dir() else []
+    for p in prompts:
+        subprocess.run(["sox", str(p), "-r", "16000", "-c", "1", "-b", "16", str(args.out / f"asterisk_{p.name}")],
+                       check=True)
+    print(f"wrote {len(texts)} synthetic clips and {len(prompts)} Asterisk prompts to {args.out}")
     return 0
 
 

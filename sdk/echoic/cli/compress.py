@@ -20,7 +20,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         from ..compress.search import search
 
         summary = search(args.model, args.out, target_size=args.target_size, target_rtf=args.target_rtf,
-                         calibration=args.calibration, eval_set=args.eval_set, threads=args.threads)
+                         calibration=args.calibration, eval_set=args.eval_set, threads=args.threads,
+                         recover=args.recover, recovery_audio=args.recovery_audio)
         for t in summary["tried"]:
             r = t["result"]
             print(f"{'*' if t['recipe'] == summary['chosen'] else ' '} {t['recipe']:<36} "
@@ -32,7 +33,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 
     report = compress(args.model, args.out, window=args.window, prune_ffn=args.prune_ffn, low_rank=args.low_rank,
                       data_aware=args.data_aware, refit=args.refit, recover=args.recover,
-                      recovery_audio=args.recovery_audio, quantize=args.quantize,
+                      recovery_audio=args.recovery_audio, recovery_lr=args.recovery_lr, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
                       keep_float=args.keep_float, quantize_conv=args.quantize_conv,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
@@ -66,6 +67,8 @@ def add_parsers(sub) -> None:
                         "reproduce the input model's outputs on --recovery-audio (distillation; no transcripts)")
     p.add_argument("--recovery-audio", default=None, metavar="DIR",
                    help="speech for --recover (any: the input model provides the targets; default: --calibration)")
+    p.add_argument("--recovery-lr", type=float, default=3e-4, metavar="LR",
+                   help="--recover: Adam's peak learning rate (warm-up, then cosine decay to 0; default 3e-4)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",

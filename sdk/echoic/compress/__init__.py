@@ -230,6 +230,7 @@ def compress(
     refit: bool = False,
     recover: Optional[float] = None,
     recovery_audio: "str | os.PathLike[str] | None" = None,
+    recovery_lr: float = 3e-4,
     quantize: Optional[str] = None,
     block_size: int = 32,
     asymmetric: bool = False,
@@ -362,7 +363,7 @@ def compress(
     if recover is not None:
         from .recover import distill
 
-        report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, threads=threads)
+        report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, lr=recovery_lr)
         report.recovery.update(file=main, clips=len(rclips), audio_seconds=_seconds(rclips))
         r = report.recovery
         measure("recover", f"distillation from the input model, {r['seconds'] / 60:.1f} min on "

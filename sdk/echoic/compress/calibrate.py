@@ -82,8 +82,12 @@ def record_sequences(folder: Path, clips: Sequence[Path], carried: Dict[str, Seq
         if used[0] > budget_bytes:
             return
         keep = {k: v for k, v in feeds.items() if not s[-1] or k not in carried.get(name, ())}
+        for k, v in keep.items():
+            if v.size > 4096 and not v.any():  # a fresh stream's zero caches: untouched calloc pages
+                keep[k] = np.zeros(v.shape, v.dtype)
+            else:
+                used[0] += v.nbytes
         s[-1].append(keep)
-        used[0] += sum(v.nbytes for v in keep.values())
 
     _observe(folder, clips, tap, threads, on_clip)
     return {name: [c for c in s if c] for name, s in seqs.items()}

@@ -12,6 +12,7 @@ trained weights are kept only if they lower the held-out loss."""
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Dict, List
 
@@ -48,11 +49,12 @@ def trainable_initializers(graph: Graph) -> List[str]:
 
 
 def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
-            lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int = 1) -> dict:
+            lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None) -> dict:
     """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
     order); returns what happened, for the report. Teacher and student each run a clip's chunks in
     order, handing their own states (caches) from one run to the next as the engine does; the
-    gradient stops at those states (truncated to one run), so a step costs one forward and backward."""
+    gradient stops at those states (truncated to one run), so a step costs one forward and backward.
+    ``threads``: default every core (training runs on the developer's machine, not the device)."""
     import onnxruntime as ort
 
     from .calibrate import carried_states, carry_state
@@ -64,7 +66,9 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     if len(clips) < 2:
         raise InvalidArgumentError(f"recovery needs more audio: {len(clips)} clip(s) reached the model")
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, threads))
+    if not threads:  # the cores this process may use
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     states = carried_states(student)
     out_name = student.model.graph.output[0].name

@@ -21,6 +21,9 @@ CANDIDATES: List[Dict] = [
     {"prune_ffn": 0.25, "quantize": "int4"},
     {"prune_ffn": 0.25, "low_rank": 0.9, "quantize": "int4"},
     {"prune_ffn": 0.5, "quantize": "int4", "float16": True},
+    # the tiny-tier recipe: a quarter of the feed-forward channels, SVD at 60 %, every weight in 4 bits
+    {"prune_ffn": 0.75, "low_rank": 0.6, "quantize": "int4", "asymmetric": True, "block_size": 64,
+     "quantize_conv": True, "float16": True},
 ]
 
 
@@ -30,19 +33,25 @@ def _label(c: Dict) -> str:
         parts.append(f"prune {int(100 * c['prune_ffn'])}%")
     if c.get("low_rank"):
         parts.append(f"svd {int(100 * c['low_rank'])}%")
+    if c.get("recover"):
+        parts.append(f"recover {c['recover']:g} min")
     parts.append(c["quantize"] + (" asym" if c.get("asymmetric") else "") +
                  (f"/{c['block_size']}" if c.get("block_size") else "") +
-                 (f" +{c['keep_float']} float" if c.get("keep_float") else ""))
+                 (f" +{c['keep_float']} float" if c.get("keep_float") else "") +
+                 (" +conv" if c.get("quantize_conv") else ""))
     if c.get("float16"):
         parts.append("fp16")
     return " + ".join(parts) + (" (data-aware" + (", refit)" if c.get("refit") else ")") if c.get("data_aware") else "")
 
 
 def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optional[float] = None,
-           calibration=None, eval_set=None, threads: int = 1) -> Dict:
+           calibration=None, eval_set=None, threads: int = 1, recover: Optional[float] = None,
+           recovery_audio=None) -> Dict:
     """Compress ``model`` with every candidate into ``out/candidates/``; copy the most accurate one meeting
     the targets to ``out``. Accuracy is WER on ``eval_set`` (required: the choice must rest on measured
-    accuracy). Writes ``out/search.json`` and, when matplotlib is installed, ``out/search.png``."""
+    accuracy). With ``recover`` (minutes), every pruned or factorized candidate is distilled that long
+    on ``recovery_audio`` (default: the calibration audio). Writes ``out/search.json`` and, when
+    matplotlib is installed, ``out/search.png``."""
     from . import compress
 
     if target_size is None and target_rtf is None:
@@ -57,6 +66,8 @@ def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optiona
         if calibration is not None and (cand.get("prune_ffn") or cand.get("low_rank")):
             # With audio to fit on, pruning and SVD are data-aware and pruned blocks refitted.
             cand = dict(cand, data_aware=True, refit=bool(cand.get("prune_ffn")))
+        if recover is not None and (cand.get("prune_ffn") or cand.get("low_rank")):
+            cand = dict(cand, recover=recover, recovery_audio=None if recovery_audio is None else str(recovery_audio))
         r = compress(model, out / "candidates" / f"{i}", calibration=calibration, eval_set=eval_set,
                      threads=threads, measure_every_step=False, **cand)
         last = r.stages[-1]

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A tiny tier made by `echoic compress` from echoic-small-en, against the hand-distilled
+echoic-tiny-en that ships (#16: at least as accurate, at most its size), measured in one run.
+
+    apt-get install -y espeak-ng flite sox fortunes fortunes-min wamerican asterisk-core-sounds-en-wav
+    python3 benchmarks/compress/recovery_audio.py --out /tmp/recovery-audio
+    python3 benchmarks/compress/tiny_tier.py --recovery-audio /tmp/recovery-audio --minutes 20 \\
+        --out benchmarks/compress/TINY.md
+
+Rows: the two bundled tiers as shipped, the compression recipe without recovery, and the same recipe
+with ``--minutes`` of recovery (distillation from echoic-small-en on the recovery audio; no
+transcripts). Every figure is measured here (echoic.compress.measure_model): file bytes, peak RSS of a
+fresh process, WER/CER/RTF on ``--set`` (greedy, one thread). The data-aware steps are fitted on the
+calibration audio (shared/eval/speaker + keywords/multiple_keywords.wav), never on ``--set``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from bench_compress import SHARED, _cpu, default_calibration  # noqa: E402
+
+RECIPE = dict(prune_ffn=0.75, low_rank=0.6, data_aware=True, refit=True, quantize="int4", asymmetric=True,
+              block_size=64, quantize_conv=True, float16=True)
+LABEL = ("prune 75 % (data-aware, refit) + SVD 60 % (data-aware) + int4 with zero points (blocks of 64), "
+         "convolutions too + float16")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recovery-audio", required=True, type=Path)
+    ap.add_argument("--minutes", type=float, default=20.0)
+    ap.add_argument("--lr", type=float, default=3e-4, help="recovery's peak learning rate")
+    ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
+    ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .json of the same name is written)")
+    a = ap.parse_args(argv)
+    from echoic.compress import _clips, _seconds, compress, measure_model
+    from echoic.registry import resolve_model
+
+    rows, card = [], ""
+    with tempfile.TemporaryDirectory(prefix="echoic-tiny-tier-") as tmp:
+        work = Path(tmp)
+        calibration = default_calibration(work / "calibration")
+        clips = _clips(calibration)
+        for name in ("echoic-tiny-en", "echoic-small-en"):
+            folder = resolve_model(name)[0].parent
+            st, _ = measure_model(folder, name, "as shipped", eval_set=a.set, clips=clips)
+            rows.append((f"{name} (bundled, int8)", st))
+        r = compress("echoic-small-en", work / "plain", eval_set=a.set, calibration=calibration,
+                     measure_every_step=False, **RECIPE)
+        rows.append((f"compress: {LABEL}", r.stages[-1]))
+        t0 = time.monotonic()
+        r = compress("echoic-small-en", work / "recovered", eval_set=a.set, calibration=calibration,
+                     recover=a.minutes, recovery_audio=a.recovery_audio, recovery_lr=a.lr, **RECIPE)
+        took = time.monotonic() - t0
+        rows.append((f"compress: the same + recovery {a.minutes:g} min", r.stages[-1]))
+        card = r.to_markdown()
+        audio_s = _seconds(_clips(a.recovery_audio, limit=5000, what="recovery"))
+        recovery = r.recovery
+    tiny = rows[0][1]
+    lines = ["# A tiny tier by `echoic compress` vs the hand-distilled echoic-tiny-en", "",
+             f"Same audio (`{Path(a.set).name}`, {tiny.words} words), one run, greedy decoding by echoic's engine, "
+             "one thread; peak RSS: a fresh process loading the model and transcribing the first calibration clip. "
+             f"Recovery audio: {audio_s:.0f} s (`{a.recovery_audio.name}`: benchmarks/compress/recovery_audio.py), "
+             "no transcripts.", "",
+             "| model | files | x tiny | peak RSS | WER | CER | RTF |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, s in rows:
+        lines.append(f"| {label} | {s.file_bytes / 1e6:.2f} MB | {s.file_bytes / tiny.file_bytes:.2f} | "
+                     f"{s.peak_rss_bytes / 2**20:.1f} MiB | {100 * s.wer:.1f} % | {100 * s.cer:.1f} % | {s.rtf:.4f} |")
+    lines += ["", f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, shared machine) by "
+              f"`benchmarks/compress/tiny_tier.py --minutes {a.minutes:g} --lr {a.lr:g}` ({took / 60:.0f} min for "
+              "the recovered run, its measurements included).", "",
+              "The recovered run's own card (every step measured):", "", "#" + card]
+    a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    a.out.with_suffix(".json").write_text(json.dumps({"rows": [dict(asdict(s), variant=l) for l, s in rows],
+                                                      "recovery": recovery, "minutes": a.minutes}, indent=2),
+                                          encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
