@@ -122,7 +122,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     opt = torch.optim.Adam(params, lr=lr)
     budget = minutes * 60.0
     t0 = time.monotonic()
-    steps, runs, passes, first, last, pending, total = 0, 0, 0, None, None, 0, 0.0
+    steps, runs, first, last, pending, total = 0, 0, None, None, 0, 0.0
 
     def step() -> None:
         nonlocal steps, first, last, pending, total
@@ -149,10 +149,10 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
                 runs += 1
                 if pending == batch:
                     step()
+                if time.monotonic() - t0 >= budget:  # mid-clip: a long clip must not overrun the budget
+                    break
             if time.monotonic() - t0 >= budget:
                 break
-        else:
-            passes += 1
     seconds = time.monotonic() - t0
     after = held_out()
     kept = after < before
