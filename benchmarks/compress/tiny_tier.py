@@ -28,10 +28,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 from bench_compress import SHARED, _cpu, default_calibration  # noqa: E402
 
-RECIPE = dict(prune_ffn=0.75, low_rank=0.6, data_aware=True, refit=True, quantize="int4", asymmetric=True,
-              block_size=64, quantize_conv=True, float16=True)
-LABEL = ("prune 75 % (data-aware, refit) + SVD 60 % (data-aware) + int4 with zero points (blocks of 64), "
-         "convolutions too + float16")
+RECIPE = dict(data_aware=True, refit=True, quantize="int4", asymmetric=True, block_size=64, quantize_conv=True,
+              float16=True)
+
+
+def _label(a) -> str:
+    conv = f", convolution channels {100 * a.prune_conv:g} %" if a.prune_conv else ""
+    return (f"prune {100 * a.prune_ffn:g} %{conv} (data-aware, refit) + SVD {100 * a.low_rank:g} % (data-aware) + "
+            "int4 with zero points (blocks of 64), convolutions too + float16")
 
 
 def main(argv=None) -> int:
@@ -39,6 +43,9 @@ def main(argv=None) -> int:
     ap.add_argument("--recovery-audio", required=True, type=Path)
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--lr", type=float, default=3e-4, help="recovery's peak learning rate")
+    ap.add_argument("--prune-ffn", type=float, default=0.75, help="share of feed-forward channels removed")
+    ap.add_argument("--prune-conv", type=float, default=0.0, help="share of conv1 -> conv2 channels removed")
+    ap.add_argument("--low-rank", type=float, default=0.6, help="SVD's kept weight energy")
     ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
     ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .json of the same name is written)")
     a = ap.parse_args(argv)
@@ -55,11 +62,13 @@ def main(argv=None) -> int:
             st, _ = measure_model(folder, name, "as shipped", eval_set=a.set, clips=clips)
             rows.append((f"{name} (bundled, int8)", st))
         r = compress("echoic-small-en", work / "plain", eval_set=a.set, calibration=calibration,
-                     measure_every_step=False, **RECIPE)
-        rows.append((f"compress: {LABEL}", r.stages[-1]))
+                     measure_every_step=False, prune_ffn=a.prune_ffn, prune_conv=a.prune_conv,
+                     low_rank=a.low_rank, **RECIPE)
+        rows.append((f"compress: {_label(a)}", r.stages[-1]))
         t0 = time.monotonic()
         r = compress("echoic-small-en", work / "recovered", eval_set=a.set, calibration=calibration,
-                     recover=a.minutes, recovery_audio=a.recovery_audio, recovery_lr=a.lr, **RECIPE)
+                     recover=a.minutes, recovery_audio=a.recovery_audio, recovery_lr=a.lr, prune_ffn=a.prune_ffn,
+                     prune_conv=a.prune_conv, low_rank=a.low_rank, **RECIPE)
         took = time.monotonic() - t0
         rows.append((f"compress: the same + recovery {a.minutes:g} min", r.stages[-1]))
         card = r.to_markdown()
@@ -77,7 +86,9 @@ def main(argv=None) -> int:
         lines.append(f"| {label} | {s.file_bytes / 1e6:.2f} MB | {s.file_bytes / tiny.file_bytes:.2f} | "
                      f"{s.peak_rss_bytes / 2**20:.1f} MiB | {100 * s.wer:.1f} % | {100 * s.cer:.1f} % | {s.rtf:.4f} |")
     lines += ["", f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, shared machine) by "
-              f"`benchmarks/compress/tiny_tier.py --minutes {a.minutes:g} --lr {a.lr:g}` ({took / 60:.0f} min for "
+              f"`benchmarks/compress/tiny_tier.py --prune-ffn {a.prune_ffn:g} --prune-conv {a.prune_conv:g} "
+              f"--low-rank {a.low_rank:g} "
+              f"--minutes {a.minutes:g} --lr {a.lr:g}` ({took / 60:.0f} min for "
               "the recovered run, its measurements included).", "",
               "The recovered run's own card (every step measured):", "", "#" + card]
     a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -12,7 +12,8 @@ against the uncompressed model's own transcripts on ``calibration``):
 
 0. ``window`` (Whisper): a shorter audio window than the model's 30 s, in seconds: the encoder
    attends over fewer frames (window.py);
-1. ``prune_ffn``: structured pruning of feed-forward hidden channels (prune.py);
+1. ``prune_ffn`` / ``prune_conv``: structured pruning of feed-forward hidden channels / of the
+   channels between two 1-D convolutions (prune.py);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
 3. ``recover`` (minutes): distillation: the compressed graph's weights are trained with PyTorch to
    reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
@@ -99,9 +100,10 @@ class CompressionReport:
                   "CER vs input: character error rate against the uncompressed model's transcripts of the "
                   "calibration clips; RTF: decoding time / audio time, one thread.", ""]
         if self.pruned:
-            lines += ["Pruned feed-forward blocks (kept / width, criterion; data-aware: the block's output error "
-                      "on the calibration audio before -> after the refit): " +
-                      ", ".join(f"{p['layer']} {p['kept']}/{p['width']} ({p['criterion']}"
+            lines += ["Pruned channels (layer reading them, kept / width, criterion; data-aware: that layer's output "
+                      "error on the calibration audio before -> after the refit): " +
+                      ", ".join(f"{p['layer']} {p['kept']}/{p['width']} ({p.get('kind', 'feed-forward')}, "
+                                f"{p['criterion']}"
                                 + ("" if p.get("error") is None else f"; {100 * p['error']:.1f} %"
                                    + ("" if p.get("error_refit") is None else f" -> {100 * p['error_refit']:.1f} %"))
                                 + ")" for p in self.pruned), ""]
@@ -228,6 +230,7 @@ def compress(
     *,
     window: Optional[float] = None,
     prune_ffn: float = 0.0,
+    prune_conv: float = 0.0,
     low_rank: Optional[float] = None,
     data_aware: bool = False,
     refit: bool = False,
@@ -261,8 +264,8 @@ def compress(
         from .torch_graph import require_torch
 
         require_torch()  # before any work: recovery trains with PyTorch
-    if data_aware and (calibration is None or not (prune_ffn > 0 or low_rank is not None)):
-        raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn= or low_rank=")
+    if data_aware and (calibration is None or not (prune_ffn > 0 or prune_conv > 0 or low_rank is not None)):
+        raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn=, prune_conv= or low_rank=")
     src = _source_folder(model)
     dst = Path(out)
     if dst.resolve() == src.resolve():
@@ -305,7 +308,7 @@ def compress(
         reference = reference or hyps
         report.stages.append(st)
 
-    enabled = [n for n, on in (("window", window is not None), ("prune", prune_ffn > 0),
+    enabled = [n for n, on in (("window", window is not None), ("prune", prune_ffn > 0 or prune_conv > 0),
                                 ("low-rank", low_rank is not None), ("recover", recover is not None),
                                 ("quantize", quantize is not None),
                                 ("float16", float16)) if on]
@@ -340,21 +343,38 @@ def compress(
             save()  # calibrate on the model as it now is: its encoder takes the shorter window
         runs = record_inputs(dst if window is not None else src, clips, threads=threads)
 
-    def acts(name: str, tensors: List[str]):
+    def acts(name: str, tensors: List[str], rows_of=None):
         from .calibrate import activations
 
-        return activations(graphs[name], runs[name], tensors) if runs.get(name) and tensors else None
+        return (activations(graphs[name], runs[name], tensors, rows_of=rows_of)
+                if runs.get(name) and tensors else None)
 
-    if prune_ffn > 0:
-        from .prune import hidden_tensors, prune_feed_forward
+    if prune_ffn > 0 or prune_conv > 0:
+        from .prune import conv_input_tensors, conv_patches, hidden_tensors, prune_convolutions, prune_feed_forward
 
-        for name, g in graphs.items():
-            hidden = (acts(name, hidden_tensors(g)) or {}) if data_aware else None
-            report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn, hidden=hidden, refit=refit)]
-        if not report.pruned:
-            raise UnsupportedError("--prune-ffn: no feed-forward block (MatMul, bias, activation, MatMul) found")
+        what = []
+        if prune_ffn > 0:
+            for name, g in graphs.items():
+                hidden = (acts(name, hidden_tensors(g)) or {}) if data_aware else None
+                report.pruned += [asdict(p) for p in prune_feed_forward(g, prune_ffn, hidden=hidden, refit=refit)]
+            if not report.pruned:
+                raise UnsupportedError("--prune-ffn: no feed-forward block (MatMul, bias, activation, MatMul) found")
+            what.append(f"feed-forward channels -{100 * prune_ffn:.0f} %")
+        if prune_conv > 0:
+            before = len(report.pruned)
+            for name, g in graphs.items():
+                patches = None
+                if data_aware:
+                    shapes = conv_input_tensors(g)
+                    rows_of = {t: (lambda v, k=k, s=s, d=d: conv_patches(v, k, s, d))
+                               for t, (k, s, d) in shapes.items()}
+                    patches = acts(name, list(shapes), rows_of) or {}
+                report.pruned += [asdict(p) for p in prune_convolutions(g, prune_conv, patches=patches, refit=refit)]
+            if len(report.pruned) == before:
+                raise UnsupportedError("--prune-conv: no convolution pair (1-D Conv, activation, 1-D Conv) found")
+            what.append(f"convolution channels -{100 * prune_conv:.0f} %")
         how = "magnitude" if not data_aware else ("activations, refit" if refit else "activations")
-        measure("prune", f"feed-forward channels -{100 * prune_ffn:.0f} % ({how})", last=final == "prune")
+        measure("prune", f"{', '.join(what)} ({how})", last=final == "prune")
     if low_rank is not None:
         from .lowrank import factorize, input_tensors
 
@@ -417,7 +437,7 @@ def _failure_modes(report: CompressionReport) -> List[str]:
     out, prev = [], report.stages[0] if report.stages else None
     whole = [p for p in report.pruned if p["kept"] == p["width"] and p["criterion"].startswith("kept whole")]
     if whole:
-        out.append(f"prune: {len(whole)} of {len(report.pruned)} feed-forward blocks kept whole: too few rows of "
+        out.append(f"prune: {len(whole)} of {len(report.pruned)} channel groups kept whole: too few rows of "
                    "calibration activations to fit them (give more audio, or the block runs once per token)")
     r = report.recovery
     if r and not r["kept"]:

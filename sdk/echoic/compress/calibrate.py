@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -112,8 +112,9 @@ def carry_state(feeds: Dict[str, np.ndarray], previous: Dict[str, object] | None
 
 
 def activations(graph: Graph, runs: List[Dict[str, np.ndarray]], tensors: Sequence[str],
-                max_rows: int = MAX_ROWS) -> Dict[str, np.ndarray]:
-    """Each tensor of ``graph`` flattened to rows [n, last dim] over the recorded ``runs``."""
+                max_rows: int = MAX_ROWS, rows_of: Optional[Dict[str, Callable]] = None) -> Dict[str, np.ndarray]:
+    """Each tensor of ``graph`` flattened to rows [n, last dim] over the recorded ``runs``, or to
+    ``rows_of[tensor](value)`` where given (a convolution's input patches)."""
     import onnxruntime as ort
 
     onnx = graph.onnx
@@ -133,7 +134,8 @@ def activations(graph: Graph, runs: List[Dict[str, np.ndarray]], tensors: Sequen
     for feeds in runs:
         out = sess.run(list(tensors), {k: v for k, v in feeds.items() if k in wanted})
         for t, v in zip(tensors, out):
-            rows[t].append(np.asarray(v, dtype=np.float32).reshape(-1, v.shape[-1]))
+            v = np.asarray(v, dtype=np.float32)
+            rows[t].append(rows_of[t](v) if rows_of and t in rows_of else v.reshape(-1, v.shape[-1]))
     result = {}
     for t, parts in rows.items():
         x = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
