@@ -33,6 +33,7 @@ py::dict ModelInfoDict(const asr::AcousticModelInfo& m) {
   if (const auto* c = dynamic_cast<const asr::StreamingCtcModelInfo*>(&m)) {
     d["num_blocks"] = c->num_blocks;
     d["head"] = c->head;
+    d["head_dim"] = c->head_dim;
     d["output_size"] = c->output_size;
     d["cnn_module_kernel"] = c->cnn_kernel;
     d["right_context"] = c->right_context;

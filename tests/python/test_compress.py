@@ -192,6 +192,48 @@ def test_convolution_channel_pruning_narrows_conv1_and_conv2(tmp_path, long_cali
         compress("echoic-tiny-en", tmp_path / "tiny", prune_conv=0.5, measure_every_step=False)
 
 
+def test_head_pruning_removes_whole_heads_and_the_engine_runs_the_result(tmp_path, long_calibration):
+    """Half the heads of every attention block of echoic-small-en (3 of 6; which ones is each block's
+    own choice). Scored on the calibration audio and refitted, the transcripts of that audio stay far
+    closer to the input model's than with weight-magnitude scores; the engine sizes the smaller
+    attention cache from the metadata the step writes."""
+    kw = dict(calibration=long_calibration, measure_every_step=False, prune_heads=0.5)
+    blind = compress("echoic-small-en", tmp_path / "mag", **kw)
+    fitted = compress("echoic-small-en", tmp_path / "fit", data_aware=True, refit=True, **kw)
+    assert len(fitted.pruned) == 5  # the 4 Whisper blocks and the CTC head's own block
+    assert all(p["kind"] == "attention heads" and (p["width"], p["kept"]) == (6, 3) and len(p["heads"]) == 3
+               for p in fitted.pruned)
+    assert all(0 < p["error_refit"] < p["error"] for p in fitted.pruned)
+    m = onnx.load(str(tmp_path / "fit" / "model.onnx"))
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert (meta["head"], meta["head_dim"], meta["output_size"]) == ("3", "64", "384")
+    dims = [list(i.dims) for i in m.graph.initializer]
+    assert dims.count([384, 576]) == 5 and dims.count([192, 384]) == 5  # q/k/v of 3 heads; their output rows
+    assert fitted.stages[-1].file_bytes < fitted.stages[0].file_bytes - 5_000_000  # 5 x 295k float weights
+    assert fitted.stages[-1].agreement_cer < 0.8 * blind.stages[-1].agreement_cer
+    shipped = onnx.load(str(echoic.registry.resolve_model("echoic-small-en")[0]))
+    assert {p.key: p.value for p in shipped.metadata_props}["head"] == "6"  # the source is never written
+    # the engine reads head and head_dim: each stream's attention cache is half the input model's
+    pruned = echoic.Recognizer(str(tmp_path / "fit"), decoding="greedy")
+    assert (pruned.model_info["head"], pruned.model_info["head_dim"]) == (3, 64)
+    ratio = pruned.create_stream().state_bytes / echoic.Recognizer("echoic-small-en").create_stream().state_bytes
+    assert 0.45 < ratio < 0.55
+    assert pruned.transcribe(str(KEYWORDS / "porcupine.wav")).text
+
+
+def test_cached_heads_keeps_each_blocks_own_heads():
+    from echoic.compress.heads import PrunedHeads, cached_heads
+
+    layers, streams, heads, frames, width = 2, 2, 4, 3, 2
+    cache = np.arange(layers * streams * heads, dtype=np.float32).reshape(layers, streams * heads, 1, 1)
+    cache = np.broadcast_to(cache, (layers, streams * heads, frames, width)).copy()
+    kept = [PrunedHeads("b0", heads, 2, [0, 3]), PrunedHeads("b1", heads, 2, [1, 2])]
+    got = cached_heads({"att_cache": cache, "x": np.ones(1)}, kept, [1, 0])["att_cache"]  # block 0 reads row 1
+    assert got.shape == (layers, streams * 2, frames, width)
+    # row 1 (block 0) keeps heads 0 and 3 of each stream; row 0 (block 1) keeps heads 1 and 2
+    assert got[1, :, 0, 0].tolist() == [8, 11, 12, 15] and got[0, :, 0, 0].tolist() == [1, 2, 5, 6]
+
+
 def test_data_aware_pruning_on_too_little_audio_leaves_blocks_whole_and_says_so(tmp_path, calibration):
     r = compress("echoic-small-en", tmp_path / "few", prune_ffn=0.5, data_aware=True, refit=True,
                  calibration=calibration, measure_every_step=False)  # 3.5 s: ~170 rows per block
@@ -412,6 +454,16 @@ def test_recovery_trains_the_pruned_model_back_toward_the_input_model(tmp_path, 
     unseen = sorted(eval_set.glob("*.wav"))
     pruned_kl, recovered_kl = (_kl_from_input_model(d, unseen) for d in (tmp_path / "pruned", out))
     assert recovered_kl < 0.9 * pruned_kl, (pruned_kl, recovered_kl)
+
+
+def test_recovery_after_head_pruning_starts_the_student_on_its_own_cache_shape(tmp_path, long_calibration):
+    """The recorded runs carry the input model's 6-head cache; the 3-head student trains on its own."""
+    pytest.importorskip("torch")
+    r = compress("echoic-small-en", tmp_path / "h", prune_heads=0.5, recover=1, recovery_audio=long_calibration,
+                 measure_every_step=False)
+    rec = r.recovery
+    assert rec["kept"] and rec["steps"] > 5 and rec["held_out_after"] < rec["held_out_before"]
+    assert echoic.Recognizer(str(tmp_path / "h")).model_info["head"] == 3
 
 
 def test_quantized_convolutions_shrink_the_file_and_keep_the_weights(tmp_path, calibration):

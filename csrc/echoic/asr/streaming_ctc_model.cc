@@ -18,6 +18,8 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   m.num_blocks = MetadataIntInRange(s, "num_blocks", 1, lim::kMaxLayers);
   m.head = MetadataIntInRange(s, "head", 1, lim::kMaxHeads);
   m.output_size = MetadataIntInRange(s, "output_size", 1, lim::kMaxModelDim);
+  // Optional (echoic compress --prune-heads): fewer heads of the same width. WeNet's contract has none.
+  m.head_dim = MetadataIntInRange(s, "head_dim", 0, lim::kMaxModelDim, 0);
   m.cnn_kernel = MetadataIntInRange(s, "cnn_module_kernel", 1, lim::kMaxKernel);
   m.right_context = MetadataIntInRange(s, "right_context", 0, lim::kMaxChunkFrames);
   m.subsampling = MetadataIntInRange(s, "subsampling_factor", 1, lim::kMaxSubsampling);
@@ -43,14 +45,16 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
     ECHOIC_CHECK(chunk_frames <= lim::kMaxChunkFeatureFrames, ErrorCode::kModel, "model '", s.name(),
                  "': chunk_size, subsampling_factor and right_context make ", chunk_frames,
                  " feature frames per chunk (at most ", lim::kMaxChunkFeatureFrames, ")");
-    const int64_t state = int64_t{m.num_blocks} * m.chunk_size * m.num_left_chunks * 2 * m.output_size +
+    const int64_t att_width = m.head_dim ? int64_t{m.head} * m.head_dim : m.output_size;
+    const int64_t state = int64_t{m.num_blocks} * m.chunk_size * m.num_left_chunks * 2 * att_width +
                           int64_t{m.num_blocks} * m.output_size * (m.cnn_kernel - 1);
     ECHOIC_CHECK(state <= lim::kMaxStateFloats, ErrorCode::kModel, "model '", s.name(),
                  "': metadata num_blocks, output_size, chunk_size, num_left_chunks and cnn_module_kernel give ", state,
                  " floats of state per stream (at most ", lim::kMaxStateFloats, ")");
   }
-  ECHOIC_CHECK(m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ", m.output_size,
-               " is not divisible by head ", m.head);
+  ECHOIC_CHECK(m.head_dim || m.output_size % m.head == 0, ErrorCode::kModel, "model '", s.name(), "': output_size ",
+               m.output_size, " is not divisible by head ", m.head, " (and no head_dim in the metadata)");
+  if (!m.head_dim) m.head_dim = m.output_size / m.head;
   ECHOIC_CHECK(m.blank_id >= 0 && m.blank_id < m.vocab_size, ErrorCode::kModel, "model '", s.name(), "': blank_id ",
                m.blank_id, " outside the vocabulary of ", m.vocab_size);
 
@@ -79,7 +83,7 @@ StreamingCtcModel::StreamingCtcModel(std::shared_ptr<ort::Session> session) : se
   ExpectDim(s, in[3], 0, m.num_blocks, "metadata num_blocks");
   if (!m.batchable) ExpectDim(s, in[3], 1, m.head, "metadata head");
   ExpectDim(s, in[3], 2, m.cache_size(), "chunk_size * num_left_chunks");
-  ExpectDim(s, in[3], 3, 2 * (m.output_size / m.head), "2 * output_size / head");
+  ExpectDim(s, in[3], 3, 2 * m.head_dim, "2 * head_dim (output_size / head unless given)");
   ExpectDim(s, in[4], 0, m.num_blocks, "metadata num_blocks");
   ExpectDim(s, in[4], 2, m.output_size, "metadata output_size");
   ExpectDim(s, in[4], 3, m.cnn_kernel - 1, "cnn_module_kernel - 1");
@@ -98,7 +102,7 @@ std::shared_ptr<StreamingCtcModel> StreamingCtcModel::Load(const std::string& pa
 EncoderState StreamingCtcModel::InitState() const {
   const auto& m = info_;
   EncoderState st;
-  int32_t d_k = m.output_size / m.head;
+  int32_t d_k = m.head_dim;
   st.att_floats = static_cast<size_t>(m.num_blocks) * m.head * m.cache_size() * 2 * d_k;
   st.cnn_floats = static_cast<size_t>(m.num_blocks) * m.output_size * (m.cnn_kernel - 1);
   st.offset = m.cache_size();
@@ -157,7 +161,7 @@ void StreamingCtcModel::RunBatch(const std::vector<const float*>& features, cons
   const auto& m = info_;
   const int64_t B = static_cast<int64_t>(end - begin);
   const int64_t T = m.chunk_frames(), F = m.feature_dim;
-  const int64_t cache = m.cache_size(), d_k = m.output_size / m.head, kc = m.cnn_kernel - 1;
+  const int64_t cache = m.cache_size(), d_k = m.head_dim, kc = m.cnn_kernel - 1;
   const size_t att_slab = static_cast<size_t>(m.head) * cache * 2 * d_k;  // one stream, one block
   const size_t cnn_slab = static_cast<size_t>(m.output_size) * kc;
   const size_t att_floats = att_slab * m.num_blocks, cnn_floats = cnn_slab * m.num_blocks;

@@ -22,6 +22,7 @@ struct StreamingCtcModelInfo : AcousticModelInfo {
   int32_t num_blocks = 0;       // encoder layers
   int32_t head = 0;             // attention heads
   int32_t output_size = 0;      // encoder width
+  int32_t head_dim = 0;         // per-head width d_k: output_size / head unless pruned heads say otherwise
   int32_t cnn_kernel = 0;       // depthwise conv kernel (cache keeps kernel-1 frames)
   int32_t right_context = 0;    // look-ahead feature frames of the subsampling front
   int32_t chunk_size = 0;       // encoder frames per chunk

@@ -32,7 +32,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         return 0
 
     report = compress(args.model, args.out, window=args.window, prune_ffn=args.prune_ffn,
-                      prune_conv=args.prune_conv, low_rank=args.low_rank,
+                      prune_conv=args.prune_conv, prune_heads=args.prune_heads, low_rank=args.low_rank,
                       data_aware=args.data_aware, refit=args.refit, recover=args.recover,
                       recovery_audio=args.recovery_audio, recovery_lr=args.recovery_lr, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
@@ -58,11 +58,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--prune-conv", type=float, default=0.0, metavar="FRACTION",
                    help="remove this fraction of the channels between two 1-D convolutions (Whisper's conv1 -> "
                         "conv2: conv1's outputs, conv2's inputs)")
+    p.add_argument("--prune-heads", type=float, default=0.0, metavar="FRACTION",
+                   help="remove this fraction of every attention block's heads (the same number from each: "
+                        "echoic streaming models; metadata 'head' and the cache shrink with them)")
     p.add_argument("--low-rank", type=float, default=None, metavar="ENERGY",
                    help="factorize linear layers by truncated SVD keeping this share of the spectrum (e.g. 0.95)")
     p.add_argument("--data-aware", action="store_true",
-                   help="--prune-ffn / --prune-conv / --low-rank: score channels and take the SVD from the layers' "
-                        "activations on --calibration audio instead of from the weights")
+                   help="--prune-ffn / --prune-conv / --prune-heads / --low-rank: score channels and heads and take "
+                        "the SVD from the layers' activations on --calibration audio, not from the weights")
     p.add_argument("--refit", action="store_true",
                    help="with --data-aware: re-solve each pruned block's output weights by least squares so it "
                         "reproduces the input model's outputs on the calibration audio (recovery without training)")

@@ -231,6 +231,7 @@ def compress(
     window: Optional[float] = None,
     prune_ffn: float = 0.0,
     prune_conv: float = 0.0,
+    prune_heads: float = 0.0,
     low_rank: Optional[float] = None,
     data_aware: bool = False,
     refit: bool = False,
@@ -264,8 +265,10 @@ def compress(
         from .torch_graph import require_torch
 
         require_torch()  # before any work: recovery trains with PyTorch
-    if data_aware and (calibration is None or not (prune_ffn > 0 or prune_conv > 0 or low_rank is not None)):
-        raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn=, prune_conv= or low_rank=")
+    pruning = prune_ffn > 0 or prune_conv > 0 or prune_heads > 0
+    if data_aware and (calibration is None or not (pruning or low_rank is not None)):
+        raise InvalidArgumentError("data_aware needs calibration= audio and prune_ffn=, prune_conv=, prune_heads= "
+                                   "or low_rank=")
     src = _source_folder(model)
     dst = Path(out)
     if dst.resolve() == src.resolve():
@@ -308,7 +311,7 @@ def compress(
         reference = reference or hyps
         report.stages.append(st)
 
-    enabled = [n for n, on in (("window", window is not None), ("prune", prune_ffn > 0 or prune_conv > 0),
+    enabled = [n for n, on in (("window", window is not None), ("prune", pruning),
                                 ("low-rank", low_rank is not None), ("recover", recover is not None),
                                 ("quantize", quantize is not None),
                                 ("float16", float16)) if on]
@@ -349,7 +352,8 @@ def compress(
         return (activations(graphs[name], runs[name], tensors, rows_of=rows_of)
                 if runs.get(name) and tensors else None)
 
-    if prune_ffn > 0 or prune_conv > 0:
+    student_feeds = None  # recorded inputs of the input model -> inputs of the pruned one
+    if pruning:
         from .prune import conv_input_tensors, conv_patches, hidden_tensors, prune_convolutions, prune_feed_forward
 
         what = []
@@ -373,6 +377,23 @@ def compress(
             if len(report.pruned) == before:
                 raise UnsupportedError("--prune-conv: no convolution pair (1-D Conv, activation, 1-D Conv) found")
             what.append(f"convolution channels -{100 * prune_conv:.0f} %")
+        if prune_heads > 0:  # last: the replays above use the input model's caches, all heads
+            from .heads import cached_heads, find_attention_blocks, output_projection_inputs
+            from .heads import prune_heads as cut
+
+            g = graphs[main]
+            heads = int(g.metadata().get("head", "0") or 0)
+            layers = [b.layer for b in find_attention_blocks(g, heads)] if heads else []
+            context = (acts(main, output_projection_inputs(g)) or {}) if data_aware else None
+            kept = cut(g, prune_heads, context=context, refit=refit)
+            report.pruned += [asdict(p) for p in kept]
+
+            def student_feeds(feeds, kept=kept, layers=layers):
+                return cached_heads(feeds, kept, layers)
+
+            if runs.get(main):
+                runs[main] = [student_feeds(f) for f in runs[main]]
+            what.append(f"attention heads {kept[0].width} -> {kept[0].kept}")
         how = "magnitude" if not data_aware else ("activations, refit" if refit else "activations")
         measure("prune", f"{', '.join(what)} ({how})", last=final == "prune")
     if low_rank is not None:
@@ -386,7 +407,8 @@ def compress(
     if recover is not None:
         from .recover import distill
 
-        report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, lr=recovery_lr)
+        report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, lr=recovery_lr,
+                                  student_feeds=student_feeds)
         report.recovery.update(file=main, clips=len(rclips), audio_seconds=_seconds(rclips))
         r = report.recovery
         measure("recover", f"distillation from the input model, {r['seconds'] / 60:.1f} min on "

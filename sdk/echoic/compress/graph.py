@@ -3,7 +3,7 @@ tensor, and how to swap an initializer. Needs the ``onnx`` package (``pip instal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -77,6 +77,26 @@ class Graph:
             if len(t.dims) == 2 and t.data_type == self.onnx.TensorProto.FLOAT:
                 out.append(WeightMatMul(n, n.input[1]))
         return out
+
+    def metadata(self) -> Dict[str, str]:
+        return {p.key: p.value for p in self.model.metadata_props}
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Sets (or adds) one metadata entry."""
+        for p in self.model.metadata_props:
+            if p.key == key:
+                p.value = value
+                return
+        self.onnx.helper.set_model_props(self.model, dict(self.metadata(), **{key: value}))
+
+    def const_ints(self, name: str) -> Optional[List[int]]:
+        """The integers in an initializer or a Constant node's output; None for any other tensor."""
+        if name in self.inits:
+            return [int(v) for v in self.array(name).ravel()]
+        p = self.producer.get(name)
+        if p is not None and p.op_type == "Constant" and p.attribute and p.attribute[0].name == "value":
+            return [int(v) for v in self.onnx.numpy_helper.to_array(p.attribute[0].t).ravel()]
+        return None
 
     def only_reader(self, tensor: str, node) -> bool:
         return [c for c in self.consumers.get(tensor, [])] == [node]

@@ -49,10 +49,12 @@ def trainable_initializers(graph: Graph) -> List[str]:
 
 
 def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
-            lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None) -> dict:
+            lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None,
+            student_feeds=None) -> dict:
     """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
     order); returns what happened, for the report. Teacher and student each run a clip's chunks in
-    order, handing their own states (caches) from one run to the next as the engine does; the
+    order, handing their own states (caches) from one run to the next as the engine does (``student_feeds``
+    turns a clip's first recorded inputs into the student's where their shapes differ: pruned heads); the
     gradient stops at those states (truncated to one run), so a step costs one forward and backward.
     ``threads``: default every core (training runs on the developer's machine, not the device)."""
     import onnxruntime as ort
@@ -109,6 +111,8 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
         """Yields each run's loss for clip ``i``, the student carrying its own (detached) states."""
         prev = None
         for f, t in zip(clips[i], targets[i]):
+            if prev is None and student_feeds is not None:  # the first run's states, shaped for the student
+                f = student_feeds(f)
             res = tg.run(carry_state(f, prev, states), outs)
             prev = {k: v.detach() for k, v in res.items()}
             yield loss_of(res[out_name], t)

@@ -24,27 +24,6 @@ from .graph import Graph
 FRAMES_PER_SECOND = 50  # encoder output frames (20 ms)
 
 
-def _meta(g: Graph) -> Dict[str, str]:
-    return {p.key: p.value for p in g.model.metadata_props}
-
-
-def _set_meta(g: Graph, key: str, value: str) -> None:
-    for p in g.model.metadata_props:
-        if p.key == key:
-            p.value = value
-
-
-def _const_ints(g: Graph, name: str):
-    if name in g.inits:
-        return [int(v) for v in g.array(name).ravel()]
-    for n in g.model.graph.node:
-        if n.op_type == "Constant" and n.output[0] == name:
-            from onnx import numpy_helper
-
-            return [int(v) for v in numpy_helper.to_array(n.attribute[0].t).ravel()]
-    return None
-
-
 def _drop_empty_query_blocks(g: Graph, frames: int) -> int:
     """Remove Concat inputs computed from a query Slice that starts at or past ``frames``."""
     producer = g.producer
@@ -56,9 +35,9 @@ def _drop_empty_query_blocks(g: Graph, frames: int) -> int:
             if n is None or n.op_type != op:
                 return None
             n = producer.get(n.input[0])
-        if n is None or n.op_type != "Slice" or len(n.input) < 4 or _const_ints(g, n.input[3]) != [1, 2]:
+        if n is None or n.op_type != "Slice" or len(n.input) < 4 or g.const_ints(n.input[3]) != [1, 2]:
             return None
-        starts = _const_ints(g, n.input[1])
+        starts = g.const_ints(n.input[1])
         return starts[0] if starts else None
 
     dropped = 0
@@ -87,12 +66,12 @@ def _drop_empty_query_blocks(g: Graph, frames: int) -> int:
 def shorten_window(graphs: Dict[str, Graph], seconds: float) -> Dict[str, int]:
     """Rewrite a Whisper model's graphs (file name -> Graph, as compress loads them) for a window of
     ``seconds``. Returns the frame counts before and after and the query blocks removed."""
-    enc = [g for g in graphs.values() if _meta(g).get("model_type") == "whisper-encoder"]
+    enc = [g for g in graphs.values() if g.metadata().get("model_type") == "whisper-encoder"]
     if not enc:
         raise UnsupportedError("--window applies to Whisper models (an encoder.onnx with model_type "
                                "'whisper-encoder'); this model has none")
     g = enc[0]
-    meta = _meta(g)
+    meta = g.metadata()
     try:
         before = int(meta["n_audio_ctx"])
     except (KeyError, ValueError):
@@ -119,6 +98,6 @@ def shorten_window(graphs: Dict[str, Graph], seconds: float) -> Dict[str, int]:
                 d.dim_value = after
     dropped = _drop_empty_query_blocks(g, after)
     for other in graphs.values():
-        if "n_audio_ctx" in _meta(other):
-            _set_meta(other, "n_audio_ctx", str(after))
+        if "n_audio_ctx" in other.metadata():
+            other.set_metadata("n_audio_ctx", str(after))
     return {"frames_before": before, "frames_after": after, "query_blocks_removed": dropped}
