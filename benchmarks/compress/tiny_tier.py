@@ -33,9 +33,14 @@ RECIPE = dict(data_aware=True, refit=True, quantize="int4", asymmetric=True, blo
 
 
 def _label(a) -> str:
-    conv = f", convolution channels {100 * a.prune_conv:g} %" if a.prune_conv else ""
-    return (f"prune {100 * a.prune_ffn:g} %{conv} (data-aware, refit) + SVD {100 * a.low_rank:g} % (data-aware) + "
-            "int4 with zero points (blocks of 64), convolutions too + float16")
+    cut = [f"feed-forward channels {100 * a.prune_ffn:g} %"]
+    if a.prune_conv:
+        cut.append(f"convolution channels {100 * a.prune_conv:g} %")
+    if a.prune_heads:
+        cut.append(f"attention heads {100 * a.prune_heads:g} %")
+    svd = f" + SVD {100 * a.low_rank:g} % (data-aware)" if a.low_rank else ""
+    return (f"prune {', '.join(cut)} (data-aware, refit){svd} + int4 with zero points (blocks of 64), "
+            "convolutions too + float16")
 
 
 def main(argv=None) -> int:
@@ -45,7 +50,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=3e-4, help="recovery's peak learning rate")
     ap.add_argument("--prune-ffn", type=float, default=0.75, help="share of feed-forward channels removed")
     ap.add_argument("--prune-conv", type=float, default=0.0, help="share of conv1 -> conv2 channels removed")
-    ap.add_argument("--low-rank", type=float, default=0.6, help="SVD's kept weight energy")
+    ap.add_argument("--prune-heads", type=float, default=0.0, help="share of every block's attention heads removed")
+    ap.add_argument("--low-rank", type=float, default=0.6, help="SVD's kept weight energy (0: no SVD)")
     ap.add_argument("--set", default=str(SHARED / "eval" / "speech-dev"))
     ap.add_argument("--out", type=Path, required=True, help="Markdown file (a .json of the same name is written)")
     a = ap.parse_args(argv)
@@ -63,12 +69,13 @@ def main(argv=None) -> int:
             rows.append((f"{name} (bundled, int8)", st))
         r = compress("echoic-small-en", work / "plain", eval_set=a.set, calibration=calibration,
                      measure_every_step=False, prune_ffn=a.prune_ffn, prune_conv=a.prune_conv,
-                     low_rank=a.low_rank, **RECIPE)
+                     prune_heads=a.prune_heads, low_rank=a.low_rank or None, **RECIPE)
         rows.append((f"compress: {_label(a)}", r.stages[-1]))
         t0 = time.monotonic()
         r = compress("echoic-small-en", work / "recovered", eval_set=a.set, calibration=calibration,
                      recover=a.minutes, recovery_audio=a.recovery_audio, recovery_lr=a.lr, prune_ffn=a.prune_ffn,
-                     prune_conv=a.prune_conv, low_rank=a.low_rank, **RECIPE)
+                     prune_conv=a.prune_conv, prune_heads=a.prune_heads, low_rank=a.low_rank or None,
+                     **RECIPE)
         took = time.monotonic() - t0
         rows.append((f"compress: the same + recovery {a.minutes:g} min", r.stages[-1]))
         card = r.to_markdown()
@@ -87,7 +94,7 @@ def main(argv=None) -> int:
                      f"{s.peak_rss_bytes / 2**20:.1f} MiB | {100 * s.wer:.1f} % | {100 * s.cer:.1f} % | {s.rtf:.4f} |")
     lines += ["", f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, shared machine) by "
               f"`benchmarks/compress/tiny_tier.py --prune-ffn {a.prune_ffn:g} --prune-conv {a.prune_conv:g} "
-              f"--low-rank {a.low_rank:g} "
+              f"--prune-heads {a.prune_heads:g} --low-rank {a.low_rank:g} "
               f"--minutes {a.minutes:g} --lr {a.lr:g}` ({took / 60:.0f} min for "
               "the recovered run, its measurements included).", "",
               "The recovered run's own card (every step measured):", "", "#" + card]
