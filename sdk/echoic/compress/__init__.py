@@ -12,8 +12,9 @@ against the uncompressed model's own transcripts on ``calibration``):
 
 0. ``window`` (Whisper): a shorter audio window than the model's 30 s, in seconds: the encoder
    attends over fewer frames (window.py);
-1. ``prune_ffn`` / ``prune_conv``: structured pruning of feed-forward hidden channels / of the
-   channels between two 1-D convolutions (prune.py);
+1. ``prune_ffn`` / ``prune_conv`` / ``prune_heads``: structured pruning of feed-forward hidden
+   channels / of the channels between two 1-D convolutions (prune.py) / of whole attention heads,
+   the same number from every block of an echoic streaming model (heads.py);
 2. ``low_rank``: truncated-SVD factorization of linear layers at an energy target (lowrank.py);
 3. ``recover`` (minutes): distillation: the compressed graph's weights are trained with PyTorch to
    reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
@@ -27,7 +28,7 @@ against the uncompressed model's own transcripts on ``calibration``):
    the model: the file shrinks, compute and memory stay float);
 5. ``float16``: float16 storage of the remaining float tensors (file size only: compute stays float32).
 
-``data_aware``: steps 1-2 score channels and take the SVD from the layers' activations on the
+``data_aware``: steps 1-2 score channels and heads and take the SVD from the layers' activations on the
 calibration audio (the engine transcribes it with the input model; calibrate.py replays the runs)
 instead of from the weights alone. ``refit`` (with ``data_aware``): recovery by layer-wise
 distillation: each pruned block's output weights are re-solved by least squares so the block
