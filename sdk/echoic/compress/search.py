@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..errors import InvalidArgumentError, NotFoundError
+from ..errors import InvalidArgumentError, NotFoundError, UnsupportedError
 
 # Cheapest to most aggressive; every candidate is measured, none is assumed.
 CANDIDATES: List[Dict] = [
@@ -24,13 +24,23 @@ CANDIDATES: List[Dict] = [
     # the tiny-tier recipe: a quarter of the feed-forward channels, SVD at 60 %, every weight in 4 bits
     {"prune_ffn": 0.75, "low_rank": 0.6, "quantize": "int4", "asymmetric": True, "block_size": 64,
      "quantize_conv": True, "float16": True},
+    # the same size without SVD: half the attention heads, an eighth of the feed-forward channels, a
+    # quarter of the conv1 -> conv2 channels (echoic streaming models only: others skip it)
+    {"prune_heads": 0.5, "prune_ffn": 0.875, "prune_conv": 0.75, "quantize": "int4", "asymmetric": True,
+     "block_size": 64, "quantize_conv": True, "float16": True},
 ]
+
+PRUNING = ("prune_ffn", "prune_conv", "prune_heads", "low_rank")
 
 
 def _label(c: Dict) -> str:
     parts = []
     if c.get("prune_ffn"):
         parts.append(f"prune {int(100 * c['prune_ffn'])}%")
+    if c.get("prune_conv"):
+        parts.append(f"conv {int(100 * c['prune_conv'])}%")
+    if c.get("prune_heads"):
+        parts.append(f"heads {int(100 * c['prune_heads'])}%")
     if c.get("low_rank"):
         parts.append(f"svd {int(100 * c['low_rank'])}%")
     if c.get("recover"):
@@ -59,17 +69,23 @@ def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optiona
     if eval_set is None:
         raise InvalidArgumentError("a search needs --eval DIR (transcripts.tsv): it keeps the most accurate model")
     out = Path(out)
-    tried = []
+    tried: List[Dict] = []
+    skipped: List[Dict] = []
     for i, cand in enumerate(CANDIDATES):
         if cand.get("keep_float") and calibration is None:
             continue
-        if calibration is not None and (cand.get("prune_ffn") or cand.get("low_rank")):
-            # With audio to fit on, pruning and SVD are data-aware and pruned blocks refitted.
-            cand = dict(cand, data_aware=True, refit=bool(cand.get("prune_ffn")))
-        if recover is not None and (cand.get("prune_ffn") or cand.get("low_rank")):
+        pruned = any(cand.get(k) for k in PRUNING)
+        if calibration is not None and pruned:
+            # With audio to fit on, pruning and SVD are data-aware and pruned layers refitted.
+            cand = dict(cand, data_aware=True, refit=any(cand.get(k) for k in PRUNING[:3]))
+        if recover is not None and pruned:
             cand = dict(cand, recover=recover, recovery_audio=None if recovery_audio is None else str(recovery_audio))
-        r = compress(model, out / "candidates" / f"{i}", calibration=calibration, eval_set=eval_set,
-                     threads=threads, measure_every_step=False, **cand)
+        try:
+            r = compress(model, out / "candidates" / f"{i}", calibration=calibration, eval_set=eval_set,
+                         threads=threads, measure_every_step=False, **cand)
+        except UnsupportedError as e:  # a step this model has nothing for (heads in Whisper)
+            skipped.append({"candidate": i, "recipe": _label(cand), "why": str(e)})
+            continue
         last = r.stages[-1]
         ok = (target_size is None or last.file_bytes <= target_size) and (target_rtf is None or last.rtf <= target_rtf)
         tried.append({"candidate": i, "recipe": _label(cand), "options": cand, "meets_target": ok,
@@ -85,7 +101,8 @@ def search(model, out, *, target_size: Optional[int] = None, target_rtf: Optiona
     for f in src.iterdir():
         if f.is_file():
             shutil.copyfile(f, out / f.name)
-    summary = {"target_size": target_size, "target_rtf": target_rtf, "chosen": best["recipe"], "tried": tried}
+    summary = {"target_size": target_size, "target_rtf": target_rtf, "chosen": best["recipe"], "tried": tried,
+               "skipped": skipped}
     (out / "search.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     summary["plot"] = _plot(tried, best, out / "search.png", target_size)
     return summary
