@@ -2,7 +2,8 @@
 
     echoic compress echoic-small-en --out small-int4 --prune-ffn 0.25 --low-rank 0.95 \\
         --quantize int4 --keep-float 2 --calibration clips/ --eval dev/
-    echoic compress echoic-small-en --out tiny --prune-ffn 0.75 --low-rank 0.6 --data-aware --refit \\
+    echoic compress echoic-small-en --out tiny --prune-heads 0.5 --prune-ffn 0.875 --prune-conv 0.75 \\
+        --data-aware --refit \\
         --recover 20 --recovery-audio speech/ --quantize int4 --asymmetric --block-size 64 \\
         --quantize-conv --float16 --calibration clips/ --eval dev/
 
