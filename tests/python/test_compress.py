@@ -203,6 +203,7 @@ def test_head_pruning_removes_whole_heads_and_the_engine_runs_the_result(tmp_pat
     assert len(fitted.pruned) == 5  # the 4 Whisper blocks and the CTC head's own block
     assert all(p["kind"] == "attention heads" and (p["width"], p["kept"]) == (6, 3) and len(p["heads"]) == 3
                for p in fitted.pruned)
+    assert [p["cache_row"] for p in fitted.pruned] == [0, 1, 2, 3, 4]
     assert all(0 < p["error_refit"] < p["error"] for p in fitted.pruned)
     m = onnx.load(str(tmp_path / "fit" / "model.onnx"))
     meta = {p.key: p.value for p in m.metadata_props}
@@ -227,11 +228,27 @@ def test_cached_heads_keeps_each_blocks_own_heads():
     layers, streams, heads, frames, width = 2, 2, 4, 3, 2
     cache = np.arange(layers * streams * heads, dtype=np.float32).reshape(layers, streams * heads, 1, 1)
     cache = np.broadcast_to(cache, (layers, streams * heads, frames, width)).copy()
-    kept = [PrunedHeads("b0", heads, 2, [0, 3]), PrunedHeads("b1", heads, 2, [1, 2])]
-    got = cached_heads({"att_cache": cache, "x": np.ones(1)}, kept, [1, 0])["att_cache"]  # block 0 reads row 1
+    kept = [PrunedHeads("b0", heads, 2, [0, 3], cache_row=1), PrunedHeads("b1", heads, 2, [1, 2], cache_row=0)]
+    got = cached_heads({"att_cache": cache, "x": np.ones(1)}, kept)["att_cache"]
     assert got.shape == (layers, streams * 2, frames, width)
     # row 1 (block 0) keeps heads 0 and 3 of each stream; row 0 (block 1) keeps heads 1 and 2
     assert got[1, :, 0, 0].tolist() == [8, 11, 12, 15] and got[0, :, 0, 0].tolist() == [1, 2, 5, 6]
+
+
+def test_head_pruning_refuses_a_model_without_a_head_count():
+    from echoic.compress.graph import Graph
+    from echoic.compress.heads import prune_heads
+
+    g = Graph(onnx.load(str(echoic.registry.resolve_model("echoic-small-en")[0])))
+    for bad in ("0", "six"):
+        g.set_metadata("head", bad)
+        with pytest.raises(echoic.UnsupportedError, match=f"has '{bad}'"):
+            prune_heads(g, 0.5)
+    del g.model.metadata_props[:]
+    with pytest.raises(echoic.UnsupportedError, match="has none"):
+        prune_heads(g, 0.5)
+    with pytest.raises(echoic.InvalidArgumentError, match="fraction"):
+        prune_heads(Graph(onnx.load(str(echoic.registry.resolve_model("echoic-small-en")[0]))), 1.0)
 
 
 def test_data_aware_pruning_on_too_little_audio_leaves_blocks_whole_and_says_so(tmp_path, calibration):

@@ -380,18 +380,16 @@ def compress(
                 raise UnsupportedError("--prune-conv: no convolution pair (1-D Conv, activation, 1-D Conv) found")
             what.append(f"convolution channels -{100 * prune_conv:.0f} %")
         if prune_heads > 0:  # last: the replays above use the input model's caches, all heads
-            from .heads import cached_heads, find_attention_blocks, output_projection_inputs
+            from .heads import cached_heads, output_projection_inputs
             from .heads import prune_heads as cut
 
             g = graphs[main]
-            heads = int(g.metadata().get("head", "0") or 0)
-            layers = [b.layer for b in find_attention_blocks(g, heads)] if heads else []
             context = (acts(main, output_projection_inputs(g)) or {}) if data_aware else None
             kept = cut(g, prune_heads, context=context, refit=refit)
             report.pruned += [asdict(p) for p in kept]
 
-            def student_feeds(feeds, kept=kept, layers=layers):
-                return cached_heads(feeds, kept, layers)
+            def student_feeds(feeds, kept=kept):
+                return cached_heads(feeds, kept)
 
             if runs.get(main):
                 runs[main] = [student_feeds(f) for f in runs[main]]

@@ -129,6 +129,7 @@ class PrunedHeads:
     heads: List[int] = field(default_factory=list)  # which were kept
     criterion: str = "magnitude"
     kind: str = "attention heads"
+    cache_row: Optional[int] = None  # the att_cache row the block reads
     error: Optional[float] = None
     error_refit: Optional[float] = None
 
@@ -144,9 +145,13 @@ def prune_heads(graph: Graph, fraction: float, context: Optional[Dict[str, np.nd
     meta = graph.metadata()
     try:
         heads = int(meta["head"])
+        if heads < 1:
+            raise ValueError
     except (KeyError, ValueError):
-        raise UnsupportedError("head pruning needs the model's metadata 'head', which echoic's streaming models "
-                               f"have; this one ({meta.get('model_type', 'no model_type')}) has none") from None
+        got = repr(meta["head"]) if "head" in meta else "none"
+        raise UnsupportedError("head pruning needs a head count in the model's metadata 'head', as echoic's "
+                               f"streaming models have; this one ({meta.get('model_type', 'no model_type')}) has "
+                               f"{got}") from None
     blocks = find_attention_blocks(graph, heads)
     if not blocks:
         raise UnsupportedError("head pruning: no attention block (fused q/k/v projection, heads, output "
@@ -173,7 +178,8 @@ def prune_heads(graph: Graph, fraction: float, context: Optional[Dict[str, np.nd
                               * np.linalg.norm(wo[h * dk:(h + 1) * dk]) for h in range(heads)])
         keep = np.sort(np.argsort(-score)[:keep_n])
         cols = (keep[:, None] * dk + np.arange(dk)[None, :]).ravel()
-        p = PrunedHeads(name, heads, keep_n, [int(h) for h in keep], "activations" if data else "magnitude")
+        p = PrunedHeads(name, heads, keep_n, [int(h) for h in keep], "activations" if data else "magnitude",
+                        cache_row=b.layer)
         new_wo = wo[cols]
         if data:
             new_wo, p.error, p.error_refit = _refit(graph, x, wo, cols, refit, b.out_b if refit else None)
@@ -203,13 +209,14 @@ def output_projection_inputs(graph: Graph) -> List[str]:
         heads = int(graph.metadata()["head"])
     except (KeyError, ValueError):
         return []
+    if heads < 1:
+        return []
     return [b.out.input[0] for b in find_attention_blocks(graph, heads)]
 
 
-def cached_heads(feeds: Dict[str, np.ndarray], kept: List[PrunedHeads], layers: List[Optional[int]]
-                 ) -> Dict[str, np.ndarray]:
-    """``feeds`` recorded for the unpruned model, with ``att_cache`` narrowed to the kept heads' rows
-    (block i reads cache row ``layers[i]``), so the pruned graph can replay them."""
+def cached_heads(feeds: Dict[str, np.ndarray], kept: List[PrunedHeads]) -> Dict[str, np.ndarray]:
+    """``feeds`` recorded for the unpruned model, with ``att_cache`` narrowed to each block's kept
+    heads, so the pruned graph can replay them."""
     cache = feeds.get(CACHE)
     if cache is None or not kept:
         return feeds
@@ -217,7 +224,7 @@ def cached_heads(feeds: Dict[str, np.ndarray], kept: List[PrunedHeads], layers: 
     n_layers, rows = cache.shape[0], cache.shape[1]
     c = cache.reshape(n_layers, rows // heads, heads, *cache.shape[2:])
     out = np.zeros((n_layers, rows // heads, keep_n, *cache.shape[2:]), cache.dtype)
-    for p, layer in zip(kept, layers):
-        if layer is not None:
-            out[layer] = c[layer][:, p.heads]
+    for p in kept:
+        if p.cache_row is not None:
+            out[p.cache_row] = c[p.cache_row][:, p.heads]
     return dict(feeds, **{CACHE: out.reshape(n_layers, -1, *cache.shape[2:])})
