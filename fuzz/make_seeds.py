@@ -93,7 +93,10 @@ def models(whisper_dir: Path | None) -> None:
     data = REPO / "tests" / "data"
     out = target("asr_model")
     (out / "wenet-random").write_text(contract(data / "asr-random-wenet" / "model.onnx"))
-    (out / "echoic-small-en").write_text(contract(MODELS / "echoic-small-en" / "model.onnx"))
+    small = contract(MODELS / "echoic-small-en" / "model.onnx")
+    (out / "echoic-small-en").write_text(small)
+    # what `echoic compress --prune-heads 0.5` writes: fewer heads of the same width (head_dim)
+    (out / "echoic-small-en-3-heads").write_text(small.replace("head=6\n", "head=3\nhead_dim=64\n", 1))
     (out / "echoic-tiny-en").write_text(contract(MODELS / "echoic-tiny-en" / "model.onnx"))
     t = data / "asr-random-transducer"
     (out / "transducer-random").write_text("".join(contract(t / f"{p}.onnx", p) for p in ("encoder", "decoder", "joiner")))

@@ -98,6 +98,13 @@ class Graph:
             return [int(v) for v in self.onnx.numpy_helper.to_array(p.attribute[0].t).ravel()]
         return None
 
+    def attribute(self, node, name: str, default=None):
+        """A node's attribute value (ints as a list), or ``default``."""
+        for a in node.attribute:
+            if a.name == name:
+                return self.onnx.helper.get_attribute_value(a)
+        return default
+
     def only_reader(self, tensor: str, node) -> bool:
         return [c for c in self.consumers.get(tensor, [])] == [node]
 

@@ -79,8 +79,7 @@ def find_attention_blocks(graph: Graph, heads: int) -> List[AttentionBlock]:
         dk = k // heads
         r = graph.producer.get(m.node.input[0])
         t = graph.producer.get(r.input[0]) if r is not None and r.op_type == "Reshape" else None
-        if t is None or t.op_type != "Transpose" or [list(a.ints) for a in t.attribute if a.name == "perm"] != [
-                [0, 2, 1, 3]]:
+        if t is None or t.op_type != "Transpose" or list(graph.attribute(t, "perm", [])) != [0, 2, 1, 3]:
             continue
         reached = _walk_back(graph, m.node.input[0], lambda p: id(p) in matmuls)
         qkvs = [matmuls[id(p)] for p in reached if id(p) in matmuls and p is not m.node]
@@ -88,8 +87,8 @@ def find_attention_blocks(graph: Graph, heads: int) -> List[AttentionBlock]:
             continue
         q = qkvs[0]
         qkv_b = _bias_of(graph, q.node, 3 * k)
-        head_out = graph.consumers[q.node.output[0]][0]
-        split = graph.consumers.get(head_out.output[0] if qkv_b else q.node.output[0], [None])[0]
+        projected = graph.consumers[q.node.output[0]][0].output[0] if qkv_b else q.node.output[0]  # + bias
+        split = graph.consumers.get(projected, [None])[0]
         shape = graph.producer.get(split.input[1]) if split is not None and split.op_type == "Reshape" else None
         concat = shape is not None and shape.op_type == "Concat"
         tail = [graph.const_ints(i) for i in shape.input[-3:]] if concat else []

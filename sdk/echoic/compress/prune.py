@@ -144,16 +144,9 @@ class ConvPair:
     dilation: int
 
 
-def _attr(node, name: str, default):
-    for a in node.attribute:
-        if a.name == name:
-            return list(a.ints) if a.ints else a.i
-    return default
-
-
 def _plain_conv(graph: Graph, node) -> bool:
     """A 1-D, group-1 Conv with its weight (and bias) as initializers read by it alone."""
-    return (node.op_type == "Conv" and _attr(node, "group", 1) == 1 and len(node.input) >= 2
+    return (node.op_type == "Conv" and graph.attribute(node, "group", 1) == 1 and len(node.input) >= 2
             and node.input[1] in graph.inits and len(graph.inits[node.input[1]].dims) == 3
             and graph.only_reader(node.input[1], node)
             and (len(node.input) < 3 or not node.input[2] or
@@ -173,8 +166,8 @@ def find_conv_pairs(graph: Graph) -> List[ConvPair]:
         first = root[0]
         k = int(graph.inits[conv.input[1]].dims[2])
         found.append(ConvPair(first, conv, first.input[1], first.input[2] if len(first.input) > 2 and first.input[2]
-                              else None, conv.input[1], width, k, int(_attr(conv, "strides", [1])[0]),
-                              int(_attr(conv, "dilations", [1])[0])))
+                              else None, conv.input[1], width, k, int(graph.attribute(conv, "strides", [1])[0]),
+                              int(graph.attribute(conv, "dilations", [1])[0])))
     return found
 
 
