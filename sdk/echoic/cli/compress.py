@@ -34,7 +34,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     report = compress(args.model, args.out, window=args.window, prune_ffn=args.prune_ffn,
                       prune_conv=args.prune_conv, prune_heads=args.prune_heads, low_rank=args.low_rank,
                       data_aware=args.data_aware, refit=args.refit, recover=args.recover,
-                      recovery_audio=args.recovery_audio, recovery_lr=args.recovery_lr, quantize=args.quantize,
+                      recovery_audio=args.recovery_audio, recovery_lr=args.recovery_lr,
+                      recovery_blank_weight=args.recovery_blank_weight, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
                       keep_float=args.keep_float, quantize_conv=args.quantize_conv,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
@@ -76,6 +77,9 @@ def add_parsers(sub) -> None:
                    help="speech for --recover (any: the input model provides the targets; default: --calibration)")
     p.add_argument("--recovery-lr", type=float, default=3e-4, metavar="LR",
                    help="--recover: Adam's peak learning rate (warm-up, then cosine decay to 0; default 3e-4)")
+    p.add_argument("--recovery-blank-weight", type=float, default=1.0, metavar="W",
+                   help="--recover, CTC models: weight of a frame the input model calls blank, against 1 for a "
+                        "frame where it emits a character (0 < W <= 1; default 1: every frame alike)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",

@@ -3,12 +3,13 @@ outputs match the input model's (the teacher's) on audio the user supplies. No t
 teacher's outputs are the targets, so any speech will do.
 
 The training runs on the compressed ONNX graph itself (torch_graph.py executes it with PyTorch), fed
-with what the engine fed the input model while transcribing the audio (calibrate.record_inputs: the
-features and caches of every chunk, so the student learns on the teacher's caches rather than its
-own). Loss: the KL divergence from the teacher's frame posteriors when the graph's first output is
-a LogSoftmax (a CTC model), else the mean squared error relative to the teacher's output power (an
-encoder's hidden states). Bounded by wall-clock minutes; a tenth of the runs is held out, and the
-trained weights are kept only if they lower the held-out loss."""
+with what the engine fed the input model while transcribing the audio (calibrate.record_sequences:
+each clip's chunks in order; teacher and student each carry their own caches from one chunk to the
+next, as the engine does). Loss: the KL divergence from the teacher's frame posteriors when the graph's first output is
+a LogSoftmax (a CTC model; optionally weighing frames the teacher calls blank less, since they
+outnumber the frames that carry characters several times over), else the mean squared error
+relative to the teacher's output power (an encoder's hidden states). Bounded by wall-clock minutes;
+a tenth of the runs is held out, and the trained weights are kept only if they lower the held-out loss."""
 from __future__ import annotations
 
 import math
@@ -48,15 +49,36 @@ def trainable_initializers(graph: Graph) -> List[str]:
     return sorted(names)
 
 
+def check_blank_weight(weight: float) -> None:
+    if not 0 < weight <= 1:
+        raise InvalidArgumentError(f"the recovery's blank weight must be in (0, 1], not {weight}")
+
+
+def _blank_id(graph: Graph) -> int:
+    """The CTC blank's token id: metadata ``blank_id`` (the engine's default, 0, when absent)."""
+    value = graph.metadata().get("blank_id", "0")
+    try:
+        blank = int(value)
+    except ValueError:
+        raise InvalidArgumentError(f"recovery: the model's blank_id metadata '{value}' is not an integer") from None
+    vocab = graph.model.graph.output[0].type.tensor_type.shape.dim[-1].dim_value
+    if blank < 0 or (vocab and blank >= vocab):
+        raise InvalidArgumentError(f"recovery: the model's blank_id {blank} is outside its {vocab} outputs")
+    return blank
+
+
 def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
             lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None,
-            student_feeds=None) -> dict:
+            student_feeds=None, blank_weight: float = 1.0) -> dict:
     """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
     order); returns what happened, for the report. Teacher and student each run a clip's chunks in
     order, handing their own states (caches) from one run to the next as the engine does (``student_feeds``
     turns a clip's first recorded inputs into the student's where their shapes differ: pruned heads); the
     gradient stops at those states (truncated to one run), so a step costs one forward and backward.
-    ``threads``: default every core (training runs on the developer's machine, not the device)."""
+    ``threads``: default every core (training runs on the developer's machine, not the device).
+    ``blank_weight`` (CTC models, 0 < w <= 1): a frame's weight in the KL is 1 - (1 - w) x the teacher's
+    blank probability there, so w = 1 weighs every frame alike and w = 0.1 makes a frame that is
+    certainly blank count a tenth of one that carries a character."""
     import onnxruntime as ort
 
     from .calibrate import carried_states, carry_state
@@ -64,6 +86,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     torch = require_torch()
     if minutes <= 0:
         raise InvalidArgumentError(f"recover needs a positive number of minutes, not {minutes}")
+    check_blank_weight(blank_weight)
     clips = [c for c in clips if c]
     if len(clips) < 2:
         raise InvalidArgumentError(f"recovery needs more audio: {len(clips)} clip(s) reached the model")
@@ -76,6 +99,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     out_name = student.model.graph.output[0].name
     prod = student.producer.get(out_name)
     kind = "kl" if prod is not None and prod.op_type == "LogSoftmax" else "mse"
+    blank = _blank_id(student) if kind == "kl" and blank_weight < 1 else None
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
@@ -103,9 +127,13 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     train = list(order[len(held):])
 
     def loss_of(y, t):
-        if kind == "kl":
-            return (t.exp() * (t - y)).sum(-1).mean()
-        return ((y - t) ** 2).mean() / power
+        if kind == "mse":
+            return ((y - t) ** 2).mean() / power
+        kl = (t.exp() * (t - y)).sum(-1)
+        if blank is None:
+            return kl.mean()
+        w = 1 - (1 - blank_weight) * t[..., blank].exp()
+        return (w * kl).sum() / w.sum()
 
     def clip_losses(i: int):
         """Yields each run's loss for clip ``i``, the student carrying its own (detached) states."""
@@ -167,8 +195,10 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     for name, value in tg.trained_arrays().items():
         student.set_array(name, value)
     train_runs = sum(len(clips[int(i)]) for i in train)
-    return {"loss": "KL divergence from the teacher's posteriors" if kind == "kl"
-            else "squared error / teacher output power",
+    loss = ("squared error / teacher output power" if kind == "mse" else
+            "KL divergence from the teacher's posteriors" + ("" if blank is None else
+                                                             f", blank frames weighted {blank_weight:g}"))
+    return {"loss": loss, "blank_weight": blank_weight if kind == "kl" else None,
             "runs": sum(len(c) for c in clips), "train_runs": train_runs,
             "held_out_runs": sum(len(clips[int(i)]) for i in held), "held_out_clips": int(len(held)),
             "parameters": int(sum(p.numel() for p in params)), "tensors": len(names),
