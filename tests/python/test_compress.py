@@ -474,12 +474,15 @@ def test_recovery_trains_the_pruned_model_back_toward_the_input_model(tmp_path, 
 
 
 def test_recovery_after_head_pruning_starts_the_student_on_its_own_cache_shape(tmp_path, long_calibration):
-    """The recorded runs carry the input model's 6-head cache; the 3-head student trains on its own."""
+    """The recorded runs carry the input model's 6-head cache; the 3-head student trains on its own
+    (here with blank frames weighted a quarter: the loss the report names is the one trained)."""
     pytest.importorskip("torch")
     r = compress("echoic-small-en", tmp_path / "h", prune_heads=0.5, recover=1, recovery_audio=long_calibration,
-                 measure_every_step=False)
+                 recovery_blank_weight=0.25, measure_every_step=False)
     rec = r.recovery
     assert rec["kept"] and rec["steps"] > 5 and rec["held_out_after"] < rec["held_out_before"]
+    assert rec["blank_weight"] == 0.25 and rec["loss"].endswith("blank frames weighted 0.25")
+    assert "blank frames weighted 0.25" in (tmp_path / "h" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert echoic.Recognizer(str(tmp_path / "h")).model_info["head"] == 3
 
 
@@ -517,6 +520,11 @@ def test_recovery_requests_that_cannot_run_are_typed_errors(tmp_path, calibratio
         compress("echoic-small-en", tmp_path / "b", prune_ffn=0.5, recover=-1, calibration=calibration)
     with pytest.raises(echoic.InvalidArgumentError, match="does not exist"):
         compress("echoic-small-en", tmp_path / "c", prune_ffn=0.5, recover=1, recovery_audio=tmp_path / "none")
+    for weight in (0, -0.5, 1.5):  # refused before any work
+        with pytest.raises(echoic.InvalidArgumentError, match=f"blank weight must be in .0, 1., not {weight}"):
+            compress("echoic-small-en", tmp_path / "w", prune_ffn=0.5, recover=1, recovery_audio=calibration,
+                     recovery_blank_weight=weight)
+    assert not (tmp_path / "w").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(echoic.InvalidArgumentError, match="no .wav"):
