@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--lr", type=float, default=3e-4, help="recovery's peak learning rate")
     ap.add_argument("--blank-weight", type=float, default=1.0, help="recovery's weight of blank frames")
+    ap.add_argument("--hidden-weight", type=float, default=0.0, help="recovery's weight of the hidden-state loss")
     ap.add_argument("--prune-ffn", type=float, default=0.875, help="share of feed-forward channels removed")
     ap.add_argument("--prune-conv", type=float, default=0.75, help="share of conv1 -> conv2 channels removed")
     ap.add_argument("--prune-heads", type=float, default=0.5, help="share of every block's attention heads removed")
@@ -75,7 +76,8 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         r = compress("echoic-small-en", work / "recovered", eval_set=a.set, calibration=calibration,
                      recover=a.minutes, recovery_audio=a.recovery_audio, recovery_lr=a.lr,
-                     recovery_blank_weight=a.blank_weight, prune_ffn=a.prune_ffn,
+                     recovery_blank_weight=a.blank_weight, recovery_hidden_weight=a.hidden_weight,
+                     prune_ffn=a.prune_ffn,
                      prune_conv=a.prune_conv, prune_heads=a.prune_heads, low_rank=a.low_rank or None,
                      **RECIPE)
         took = time.monotonic() - t0
@@ -97,7 +99,8 @@ def main(argv=None) -> int:
     lines += ["", f"Measured {time.strftime('%Y-%m-%d')} on {_cpu()} ({os.cpu_count()} cores, shared machine) by "
               f"`benchmarks/compress/tiny_tier.py --prune-ffn {a.prune_ffn:g} --prune-conv {a.prune_conv:g} "
               f"--prune-heads {a.prune_heads:g} --low-rank {a.low_rank:g} "
-              f"--minutes {a.minutes:g} --lr {a.lr:g} --blank-weight {a.blank_weight:g}` ({took / 60:.0f} min for "
+              f"--minutes {a.minutes:g} --lr {a.lr:g} --blank-weight {a.blank_weight:g} "
+              f"--hidden-weight {a.hidden_weight:g}` ({took / 60:.0f} min for "
               "the recovered run, its measurements included).", "",
               "The recovered run's own card (every step measured):", "", "#" + card]
     a.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

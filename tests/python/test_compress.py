@@ -475,14 +475,21 @@ def test_recovery_trains_the_pruned_model_back_toward_the_input_model(tmp_path, 
 
 def test_recovery_after_head_pruning_starts_the_student_on_its_own_cache_shape(tmp_path, long_calibration):
     """The recorded runs carry the input model's 6-head cache; the 3-head student trains on its own
-    (here with blank frames weighted a quarter: the loss the report names is the one trained)."""
+    (here with blank frames weighted a quarter and the residual stream as a second target: the loss
+    the report names is the one trained)."""
     pytest.importorskip("torch")
     r = compress("echoic-small-en", tmp_path / "h", prune_heads=0.5, recover=1, recovery_audio=long_calibration,
-                 recovery_blank_weight=0.25, measure_every_step=False)
+                 recovery_blank_weight=0.25, recovery_hidden_weight=0.5, measure_every_step=False)
     rec = r.recovery
     assert rec["kept"] and rec["steps"] > 5 and rec["held_out_after"] < rec["held_out_before"]
-    assert rec["blank_weight"] == 0.25 and rec["loss"].endswith("blank frames weighted 0.25")
-    assert "blank frames weighted 0.25" in (tmp_path / "h" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert rec["held_out_output_after"] < rec["held_out_output_before"]
+    # the stream entering each of the 12 layer norms: 384 wide in both models, pruned heads or not
+    assert len(rec["hidden_states"]) == 12 and rec["hidden_weight"] == 0.5
+    # the objective is the output's KL plus half the hidden-state error, which is positive
+    assert rec["held_out_before"] > rec["held_out_output_before"]
+    assert rec["loss"].startswith("KL divergence from the teacher's posteriors, blank frames weighted 0.25 + 0.5 x")
+    assert "blank frames weighted 0.25 + 0.5 x the residual stream" in (tmp_path / "h" / "MODEL_CARD.md").read_text(
+        encoding="utf-8")
     assert echoic.Recognizer(str(tmp_path / "h")).model_info["head"] == 3
 
 
@@ -524,6 +531,9 @@ def test_recovery_requests_that_cannot_run_are_typed_errors(tmp_path, calibratio
         with pytest.raises(echoic.InvalidArgumentError, match=f"blank weight must be in .0, 1., not {weight}"):
             compress("echoic-small-en", tmp_path / "w", prune_ffn=0.5, recover=1, recovery_audio=calibration,
                      recovery_blank_weight=weight)
+    with pytest.raises(echoic.InvalidArgumentError, match="hidden-state weight must be >= 0, not -1"):
+        compress("echoic-small-en", tmp_path / "w", prune_ffn=0.5, recover=1, recovery_audio=calibration,
+                 recovery_hidden_weight=-1)
     assert not (tmp_path / "w").exists()
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -35,7 +35,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
                       prune_conv=args.prune_conv, prune_heads=args.prune_heads, low_rank=args.low_rank,
                       data_aware=args.data_aware, refit=args.refit, recover=args.recover,
                       recovery_audio=args.recovery_audio, recovery_lr=args.recovery_lr,
-                      recovery_blank_weight=args.recovery_blank_weight, quantize=args.quantize,
+                      recovery_blank_weight=args.recovery_blank_weight,
+                      recovery_hidden_weight=args.recovery_hidden_weight, quantize=args.quantize,
                       block_size=args.block_size, asymmetric=args.asymmetric,
                       keep_float=args.keep_float, quantize_conv=args.quantize_conv,
                       float16=args.float16, calibration=args.calibration, eval_set=args.eval_set,
@@ -80,6 +81,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--recovery-blank-weight", type=float, default=1.0, metavar="W",
                    help="--recover, CTC models: weight of a frame the input model calls blank, against 1 for a "
                         "frame where it emits a character (0 < W <= 1; default 1: every frame alike)")
+    p.add_argument("--recovery-hidden-weight", type=float, default=0.0, metavar="W",
+                   help="--recover: also match the input model's residual stream at every layer norm (its "
+                        "squared error relative to the input model's power, times W; default 0: outputs only)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",

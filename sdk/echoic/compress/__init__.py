@@ -21,7 +21,8 @@ against the uncompressed model's own transcripts on ``calibration``):
    reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
    the calibration audio), within that many minutes; kept only if they lower the loss on held-out
    chunks of that audio (recover.py); ``recovery_blank_weight`` < 1 weighs the frames a CTC teacher
-   calls blank less than those where it emits a character;
+   calls blank less than those where it emits a character; ``recovery_hidden_weight`` > 0 adds the
+   teacher's residual stream (every block's output) as a target, not only its posteriors;
 4. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
    ``block_size`` weights (quantize.py); the
    ``keep_float`` layers that lose most when quantized alone, measured on the calibration audio with
@@ -242,6 +243,7 @@ def compress(
     recovery_audio: "str | os.PathLike[str] | None" = None,
     recovery_lr: float = 3e-4,
     recovery_blank_weight: float = 1.0,
+    recovery_hidden_weight: float = 0.0,
     quantize: Optional[str] = None,
     block_size: int = 32,
     asymmetric: bool = False,
@@ -266,10 +268,10 @@ def compress(
         raise InvalidArgumentError("recover= needs a positive number of minutes and recovery_audio= (or "
                                    "calibration=) audio")
     if recover is not None:
-        from .recover import check_blank_weight
+        from .recover import check_loss_weights
         from .torch_graph import require_torch
 
-        check_blank_weight(recovery_blank_weight)
+        check_loss_weights(recovery_blank_weight, recovery_hidden_weight)
         require_torch()  # before any work: recovery trains with PyTorch
     pruning = prune_ffn > 0 or prune_conv > 0 or prune_heads > 0
     if data_aware and (calibration is None or not (pruning or low_rank is not None)):
@@ -412,7 +414,8 @@ def compress(
         from .recover import distill
 
         report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, lr=recovery_lr,
-                                  student_feeds=student_feeds, blank_weight=recovery_blank_weight)
+                                  student_feeds=student_feeds, blank_weight=recovery_blank_weight,
+                                  hidden_weight=recovery_hidden_weight)
         report.recovery.update(file=main, clips=len(rclips), audio_seconds=_seconds(rclips))
         r = report.recovery
         measure("recover", f"distillation from the input model, {r['seconds'] / 60:.1f} min on "

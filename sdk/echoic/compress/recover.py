@@ -49,9 +49,19 @@ def trainable_initializers(graph: Graph) -> List[str]:
     return sorted(names)
 
 
-def check_blank_weight(weight: float) -> None:
-    if not 0 < weight <= 1:
-        raise InvalidArgumentError(f"the recovery's blank weight must be in (0, 1], not {weight}")
+def shared_hidden_states(student: Graph, teacher: Graph) -> List[str]:
+    """The residual stream entering each layer norm, by tensor name, where the teacher computes a tensor
+    of that name too (pruning and factorization rename none of these)."""
+    produced = {o for n in teacher.model.graph.node for o in n.output}
+    names = [n.input[0] for n in student.model.graph.node if n.op_type == "LayerNormalization"]
+    return [h for i, h in enumerate(names) if h in produced and h not in names[:i]]
+
+
+def check_loss_weights(blank_weight: float, hidden_weight: float) -> None:
+    if not 0 < blank_weight <= 1:
+        raise InvalidArgumentError(f"the recovery's blank weight must be in (0, 1], not {blank_weight}")
+    if not hidden_weight >= 0:
+        raise InvalidArgumentError(f"the recovery's hidden-state weight must be >= 0, not {hidden_weight}")
 
 
 def _blank_id(graph: Graph) -> int:
@@ -69,7 +79,7 @@ def _blank_id(graph: Graph) -> int:
 
 def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
             lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None,
-            student_feeds=None, blank_weight: float = 1.0) -> dict:
+            student_feeds=None, blank_weight: float = 1.0, hidden_weight: float = 0.0) -> dict:
     """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
     order); returns what happened, for the report. Teacher and student each run a clip's chunks in
     order, handing their own states (caches) from one run to the next as the engine does (``student_feeds``
@@ -78,7 +88,11 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     ``threads``: default every core (training runs on the developer's machine, not the device).
     ``blank_weight`` (CTC models, 0 < w <= 1): a frame's weight in the KL is 1 - (1 - w) x the teacher's
     blank probability there, so w = 1 weighs every frame alike and w = 0.1 makes a frame that is
-    certainly blank count a tenth of one that carries a character."""
+    certainly blank count a tenth of one that carries a character.
+    ``hidden_weight`` > 0 adds layer-to-layer distillation: the squared error of the student's residual
+    stream (shared_hidden_states) against the teacher's, relative to the teacher's power there, averaged
+    over those tensors and weighted so; pruning and factorization keep the model width, so the
+    teacher's hidden states are targets for every block, not only for the last."""
     import onnxruntime as ort
 
     from .calibrate import carried_states, carry_state
@@ -86,7 +100,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     torch = require_torch()
     if minutes <= 0:
         raise InvalidArgumentError(f"recover needs a positive number of minutes, not {minutes}")
-    check_blank_weight(blank_weight)
+    check_loss_weights(blank_weight, hidden_weight)
     clips = [c for c in clips if c]
     if len(clips) < 2:
         raise InvalidArgumentError(f"recovery needs more audio: {len(clips)} clip(s) reached the model")
@@ -101,21 +115,30 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     kind = "kl" if prod is not None and prod.op_type == "LogSoftmax" else "mse"
     blank = _blank_id(student) if kind == "kl" and blank_weight < 1 else None
 
+    hidden = shared_hidden_states(student, teacher) if hidden_weight > 0 else []
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
-    sess = ort.InferenceSession(teacher.model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    tm = teacher.onnx.ModelProto()
+    tm.CopyFrom(teacher.model)
+    tm.graph.output.extend(teacher.onnx.helper.make_tensor_value_info(h, teacher.onnx.TensorProto.FLOAT, None)
+                           for h in hidden)
+    sess = ort.InferenceSession(tm.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    del tm
     wanted = {i.name for i in sess.get_inputs()}
     outs = [out_name] + list(states)
     clips = [[{k: v for k, v in f.items() if k in wanted} for f in c] for c in clips]
-    targets = []
+    targets = []  # per clip, per run: (output, {hidden state: teacher's value, float16 to halve the memory})
     for c in clips:
         prev, ys = None, []
         for f in c:
-            res = dict(zip(outs, sess.run(outs, carry_state(f, prev, states))))
-            ys.append(torch.from_numpy(res[out_name].astype(np.float32)))
+            res = dict(zip(outs + hidden, sess.run(outs + hidden, carry_state(f, prev, states))))
+            ys.append((torch.from_numpy(res[out_name].astype(np.float32)),
+                       {h: torch.from_numpy(res[h].astype(np.float16)) for h in hidden}))
             prev = res
         targets.append(ys)
-    power = float(np.mean([float((t ** 2).mean()) for ys in targets for t in ys])) or 1.0
+    power = float(np.mean([float((t ** 2).mean()) for ys in targets for t, _ in ys])) or 1.0
+    hidden_power = {h: float(np.mean([float((hs[h].float() ** 2).mean()) for ys in targets for _, hs in ys])) or 1.0
+                    for h in hidden}
 
     names = trainable_initializers(student)
     tg = TorchGraph(student.model, trainable=names)
@@ -126,7 +149,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     held = order[: max(1, len(clips) // 10)]
     train = list(order[len(held):])
 
-    def loss_of(y, t):
+    def output_loss(y, t):
         if kind == "mse":
             return ((y - t) ** 2).mean() / power
         kl = (t.exp() * (t - y)).sum(-1)
@@ -135,21 +158,37 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
         w = 1 - (1 - blank_weight) * t[..., blank].exp()
         return (w * kl).sum() / w.sum()
 
+    def loss_of(res, target):
+        """(objective, its output part) of one run."""
+        t, hs = target
+        out = output_loss(res[out_name], t)
+        if not hidden:
+            return out, out
+        err = sum(((res[h] - hs[h].float()) ** 2).mean() / hidden_power[h] for h in hidden) / len(hidden)
+        return out + hidden_weight * err, out
+
     def clip_losses(i: int):
         """Yields each run's loss for clip ``i``, the student carrying its own (detached) states."""
         prev = None
         for f, t in zip(clips[i], targets[i]):
             if prev is None and student_feeds is not None:  # the first run's states, shaped for the student
                 f = student_feeds(f)
-            res = tg.run(carry_state(f, prev, states), outs)
-            prev = {k: v.detach() for k, v in res.items()}
-            yield loss_of(res[out_name], t)
+            res = tg.run(carry_state(f, prev, states), outs + hidden)
+            prev = {k: res[k].detach() for k in outs}
+            yield loss_of(res, t)
 
-    def held_out() -> float:
+    def held_out():
+        """(objective, output part) on the held-out clips."""
         with torch.no_grad():
-            return float(np.mean([float(v) for i in held for v in clip_losses(int(i))]))
+            values = [(float(v), float(o)) for i in held for v, o in clip_losses(int(i))]
+        return tuple(float(np.mean(x)) for x in zip(*values))
 
-    before = held_out()
+    if hidden:  # a tensor the pruning reshaped (another width) is no target
+        with torch.no_grad():
+            first_run = tg.run(carry_state(student_feeds(clips[0][0]) if student_feeds else clips[0][0], None,
+                                           states), hidden)
+        hidden = [h for h in hidden if tuple(first_run[h].shape) == tuple(targets[0][0][1][h].shape)]
+    (before, before_out) = held_out()
     start = {k: p.detach().clone() for k, p in tg.parameters.items()}
     opt = torch.optim.Adam(params, lr=lr)
     budget = minutes * 60.0
@@ -174,7 +213,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     while time.monotonic() - t0 < budget:
         rng.shuffle(train)
         for i in train:
-            for loss in clip_losses(int(i)):
+            for loss, _ in clip_losses(int(i)):
                 (loss / batch).backward()
                 total += float(loss.detach())
                 pending += 1
@@ -186,7 +225,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
             if time.monotonic() - t0 >= budget:
                 break
     seconds = time.monotonic() - t0
-    after = held_out()
+    (after, after_out) = held_out()
     kept = after < before
     if not kept:
         with torch.no_grad():
@@ -198,7 +237,12 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     loss = ("squared error / teacher output power" if kind == "mse" else
             "KL divergence from the teacher's posteriors" + ("" if blank is None else
                                                              f", blank frames weighted {blank_weight:g}"))
+    if hidden:
+        loss += (f" + {hidden_weight:g} x the residual stream's squared error relative to the teacher's "
+                 f"({len(hidden)} tensors)")
     return {"loss": loss, "blank_weight": blank_weight if kind == "kl" else None,
+            "hidden_weight": hidden_weight, "hidden_states": hidden,
+            "held_out_output_before": before_out, "held_out_output_after": after_out,
             "runs": sum(len(c) for c in clips), "train_runs": train_runs,
             "held_out_runs": sum(len(clips[int(i)]) for i in held), "held_out_clips": int(len(held)),
             "parameters": int(sum(p.numel() for p in params)), "tensors": len(names),
