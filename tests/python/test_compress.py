@@ -475,22 +475,55 @@ def test_recovery_trains_the_pruned_model_back_toward_the_input_model(tmp_path, 
 
 def test_recovery_after_head_pruning_starts_the_student_on_its_own_cache_shape(tmp_path, long_calibration):
     """The recorded runs carry the input model's 6-head cache; the 3-head student trains on its own
-    (here with blank frames weighted a quarter and the residual stream as a second target: the loss
-    the report names is the one trained)."""
+    (here with blank frames weighted a quarter, the residual stream as a second target, and int4
+    quantization to follow, so training is quantization-aware: the loss the report names is the one
+    trained)."""
     pytest.importorskip("torch")
     r = compress("echoic-small-en", tmp_path / "h", prune_heads=0.5, recover=1, recovery_audio=long_calibration,
-                 recovery_blank_weight=0.25, recovery_hidden_weight=0.5, measure_every_step=False)
+                 recovery_blank_weight=0.25, recovery_hidden_weight=0.5, quantize="int4", asymmetric=True,
+                 block_size=64, measure_every_step=False)
     rec = r.recovery
+    # every weight MatMulNBits will hold (qkv, out, 2 x feed-forward per block, adapter, ctc: 22) and no other
+    assert len(rec["fake_quantized"]) == 22 and "through int4 blocks of 64 with zero points" in rec["loss"]
+    assert sum(n.op_type == "MatMulNBits" for n in onnx.load(str(tmp_path / "h" / "model.onnx")).graph.node) == 22
     assert rec["kept"] and rec["steps"] > 5 and rec["held_out_after"] < rec["held_out_before"]
     assert rec["held_out_output_after"] < rec["held_out_output_before"]
     # the stream entering each of the 12 layer norms: 384 wide in both models, pruned heads or not
     assert len(rec["hidden_states"]) == 12 and rec["hidden_weight"] == 0.5
     # the objective is the output's KL plus half the hidden-state error, which is positive
     assert rec["held_out_before"] > rec["held_out_output_before"]
-    assert rec["loss"].startswith("KL divergence from the teacher's posteriors, blank frames weighted 0.25 + 0.5 x")
-    assert "blank frames weighted 0.25 + 0.5 x the residual stream" in (tmp_path / "h" / "MODEL_CARD.md").read_text(
-        encoding="utf-8")
+    assert rec["loss"].startswith("KL divergence from the teacher's posteriors, blank frames weighted 0.25; through")
+    card = (tmp_path / "h" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "(22 weights, quantization-aware) + 0.5 x the residual stream" in card
     assert echoic.Recognizer(str(tmp_path / "h")).model_info["head"] == 3
+
+
+@pytest.mark.parametrize("bits,symmetric", [(4, False), (4, True), (8, False), (8, True)])
+def test_recovery_fake_quantization_is_the_grid_onnx_runtime_computes_on(bits, symmetric):
+    """Quantization-aware recovery reads a MatMul weight through quantize.block_dequantized; MatMulNBits
+    (what quantize_weights writes) must compute with those very values, or the training would learn a
+    grid the model never runs on. Input: the identity, so the output is the weight ORT uses."""
+    import onnxruntime as ort
+
+    from echoic.compress.graph import Graph
+    from echoic.compress.quantize import block_dequantized, quantize_weights
+
+    h, TP = onnx.helper, onnx.TensorProto
+    w = np.random.default_rng(3).standard_normal((192, 48)).astype(np.float32)
+    w[:, 5] += 2.0  # a column whose blocks are all positive: the zero point sits at the bottom of the range
+    g = h.make_graph([h.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                     [h.make_tensor_value_info("x", TP.FLOAT, [None, 192])],
+                     [h.make_tensor_value_info("y", TP.FLOAT, [None, 48])],
+                     [onnx.numpy_helper.from_array(w, "w")])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    q = quantize_weights(Graph(model), bits=bits, block_size=64, symmetric=symmetric)
+    assert [n.op_type for n in q.model.graph.node] == ["MatMulNBits"]
+    sess = ort.InferenceSession(q.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    used = sess.run(["y"], {"x": np.eye(192, dtype=np.float32)})[0]
+    fake = block_dequantized(w.T, bits, 64, symmetric).T
+    step = np.abs(w).max() / ((1 << (bits - 1)) - 1)
+    assert np.abs(fake - w).max() > 0.05 * step  # a real grid, not the weights
+    np.testing.assert_allclose(used, fake, atol=1e-3 * step)
 
 
 def test_quantized_convolutions_shrink_the_file_and_keep_the_weights(tmp_path, calibration):

@@ -22,7 +22,8 @@ against the uncompressed model's own transcripts on ``calibration``):
    the calibration audio), within that many minutes; kept only if they lower the loss on held-out
    chunks of that audio (recover.py); ``recovery_blank_weight`` < 1 weighs the frames a CTC teacher
    calls blank less than those where it emits a character; ``recovery_hidden_weight`` > 0 adds the
-   teacher's residual stream (every block's output) as a target, not only its posteriors;
+   teacher's residual stream (every block's output) as a target, not only its posteriors; with
+   ``quantize`` too, the training is quantization-aware (weights read through that block grid);
 4. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
    ``block_size`` weights (quantize.py); the
    ``keep_float`` layers that lose most when quantized alone, measured on the calibration audio with
@@ -415,7 +416,10 @@ def compress(
 
         report.recovery = distill(graphs[main], teacher[main], seqs[main], recover, lr=recovery_lr,
                                   student_feeds=student_feeds, blank_weight=recovery_blank_weight,
-                                  hidden_weight=recovery_hidden_weight)
+                                  hidden_weight=recovery_hidden_weight,
+                                  quantization=None if quantize is None else dict(
+                                      bits=8 if quantize == "int8" else 4, block_size=block_size,
+                                      symmetric=not asymmetric, convolutions=quantize_conv))
         report.recovery.update(file=main, clips=len(rclips), audio_seconds=_seconds(rclips))
         r = report.recovery
         measure("recover", f"distillation from the input model, {r['seconds'] / 60:.1f} min on "

@@ -55,6 +55,39 @@ def quantize_weights(graph: Graph, bits: int = 8, block_size: int = 32, keep_flo
     return out
 
 
+def block_quantize(rows: np.ndarray, bits: int, block_size: int, symmetric: bool):
+    """(codes [o, nb, block_size], scales [o, nb], zero points [o, nb]) of ``rows`` [o, k], cut into blocks
+    of ``block_size`` consecutive weights (zero-padded): a scale per block, and a zero point unless
+    ``symmetric`` (then the middle code, and the scale is the block's largest-magnitude weight over
+    -2^(bits-1), so that weight lands exactly on code 0 and all 2^bits codes are used). The grid of
+    MatMulNBits (ONNX Runtime's quantizer), of quantize_convolutions, and of recovery's fake
+    quantization; a test holds it to ONNX Runtime's."""
+    o, k = rows.shape
+    nb = -(-k // block_size)
+    flat = np.zeros((o, nb * block_size), np.float32)
+    flat[:, :k] = rows
+    blocks = flat.reshape(o, nb, block_size)
+    top = (1 << bits) - 1
+    if symmetric:
+        zp = np.full((o, nb), 1 << (bits - 1), np.int32)
+        peak = np.take_along_axis(blocks, np.abs(blocks).argmax(-1)[..., None], -1)[..., 0]
+        scale = peak / -(1 << (bits - 1))
+    else:
+        lo, hi = np.minimum(blocks.min(-1), 0), np.maximum(blocks.max(-1), 0)
+        scale = (hi - lo) / top
+        zp = np.clip(np.round(-lo / np.where(scale > 0, scale, 1)), 0, top).astype(np.int32)
+    scale = np.where(scale != 0, scale, 1.0).astype(np.float32)
+    q = np.clip(np.round(blocks / scale[:, :, None]) + zp[:, :, None], 0, top).astype(np.int32)
+    return q, scale, zp
+
+
+def block_dequantized(rows: np.ndarray, bits: int, block_size: int, symmetric: bool) -> np.ndarray:
+    """``rows`` [o, k] as they read back after block_quantize."""
+    q, scale, zp = block_quantize(rows, bits, block_size, symmetric)
+    deq = ((q - zp[:, :, None]) * scale[:, :, None]).reshape(rows.shape[0], -1)
+    return deq[:, :rows.shape[1]].astype(np.float32)
+
+
 def quantize_convolutions(graph: Graph, bits: int = 8, block_size: int = 32, symmetric: bool = True) -> int:
     """Stores every float Conv weight in ``bits`` bits with a scale (and, not ``symmetric``, a zero point)
     per ``block_size`` consecutive weights of an output channel; a chain of Cast/Reshape/Sub/Mul nodes
@@ -73,19 +106,8 @@ def quantize_convolutions(graph: Graph, bits: int = 8, block_size: int = 32, sym
         w = graph.array(name)
         o, k = w.shape[0], int(np.prod(w.shape[1:]))
         nb = -(-k // block_size)
-        flat = np.zeros((o, nb * block_size), np.float32)
-        flat[:, :k] = w.reshape(o, k)
-        blocks = flat.reshape(o, nb, block_size)
-        top = (1 << bits) - 1
-        if symmetric:
-            zp = np.full((o, nb), 1 << (bits - 1), np.int32)
-            scale = np.abs(blocks).max(-1) / ((1 << (bits - 1)) - 1)
-        else:
-            lo, hi = np.minimum(blocks.min(-1), 0), np.maximum(blocks.max(-1), 0)
-            scale = (hi - lo) / top
-            zp = np.clip(np.round(-lo / np.where(scale > 0, scale, 1)), 0, top).astype(np.int32)
-        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-        q = np.clip(np.round(blocks / scale[:, :, None]) + zp[:, :, None], 0, top).astype(np.uint8)
+        q, scale, zp = block_quantize(w.reshape(o, k), bits, block_size, symmetric)
+        q = q.astype(np.uint8)
         p = name + f"_conv_q{bits}"
         if bits == 4:
             pairs = q.reshape(o, -1, 2)

@@ -49,6 +49,38 @@ def trainable_initializers(graph: Graph) -> List[str]:
     return sorted(names)
 
 
+def _fake_quantize(tg: TorchGraph, graph: Graph, trainable: set, q: dict) -> List[str]:
+    """Reads each quantizable weight through the grid quantization will put it on; the gradient passes
+    straight through the rounding. MatMulNBits's blocks run along a MatMul weight's input dimension
+    (rows of W^T), a quantized Conv's along each output channel's flattened kernel."""
+    from .quantize import block_dequantized
+
+    torch = tg.torch
+    bits, block, sym = int(q["bits"]), int(q["block_size"]), bool(q["symmetric"])
+    layout = {m.weight: "matmul" for m in graph.weight_matmuls() if m.weight in trainable}
+    if q.get("convolutions"):
+        layout.update({n.input[1]: "conv" for n in graph.model.graph.node
+                       if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] in trainable})
+
+    def grid(kind: str):
+        seen = [-1, None]  # the weight's version (an optimizer step bumps it) and its grid values then
+
+        def fn(w):
+            if seen[0] != w._version:
+                with torch.no_grad():
+                    a = w.detach().numpy()
+                    rows = a.T if kind == "matmul" else a.reshape(a.shape[0], -1)
+                    deq = block_dequantized(rows, bits, block, sym)
+                    deq = deq.T if kind == "matmul" else deq.reshape(a.shape)
+                seen[:] = [w._version, torch.from_numpy(np.ascontiguousarray(deq))]
+            return w + (seen[1] - w).detach()
+        return fn
+
+    for name, kind in layout.items():
+        tg.transforms[name] = grid(kind)
+    return sorted(layout)
+
+
 def shared_hidden_states(student: Graph, teacher: Graph) -> List[str]:
     """The residual stream entering each layer norm, by tensor name, where the teacher computes a tensor
     of that name too (pruning and factorization rename none of these)."""
@@ -79,7 +111,8 @@ def _blank_id(graph: Graph) -> int:
 
 def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarray]]], minutes: float,
             lr: float = 3e-4, batch: int = 8, seed: int = 0, threads: int | None = None,
-            student_feeds=None, blank_weight: float = 1.0, hidden_weight: float = 0.0) -> dict:
+            student_feeds=None, blank_weight: float = 1.0, hidden_weight: float = 0.0,
+            quantization: dict | None = None) -> dict:
     """Trains ``student``'s weights in place on ``clips`` (calibrate.record_sequences: each clip's runs in
     order); returns what happened, for the report. Teacher and student each run a clip's chunks in
     order, handing their own states (caches) from one run to the next as the engine does (``student_feeds``
@@ -92,7 +125,10 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     ``hidden_weight`` > 0 adds layer-to-layer distillation: the squared error of the student's residual
     stream (shared_hidden_states) against the teacher's, relative to the teacher's power there, averaged
     over those tensors and weighted so; pruning and factorization keep the model width, so the
-    teacher's hidden states are targets for every block, not only for the last."""
+    teacher's hidden states are targets for every block, not only for the last.
+    ``quantization`` ({bits, block_size, symmetric, convolutions}: the quantization that will follow):
+    quantization-aware training; every MatMul weight (and Conv weight with ``convolutions``) is read
+    through that block grid (straight-through gradient), so the weights learn to survive it."""
     import onnxruntime as ort
 
     from .calibrate import carried_states, carry_state
@@ -145,6 +181,7 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     params = list(tg.parameters.values())
     if not params:
         raise InvalidArgumentError("recovery: the compressed graph has no float weights to train")
+    quantized = _fake_quantize(tg, student, set(names), quantization) if quantization else []
     order = rng.permutation(len(clips))
     held = order[: max(1, len(clips) // 10)]
     train = list(order[len(held):])
@@ -237,11 +274,15 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
     loss = ("squared error / teacher output power" if kind == "mse" else
             "KL divergence from the teacher's posteriors" + ("" if blank is None else
                                                              f", blank frames weighted {blank_weight:g}"))
+    if quantized:
+        q = quantization
+        loss += (f"; through int{q['bits']} blocks of {q['block_size']}"
+                 f"{'' if q['symmetric'] else ' with zero points'} ({len(quantized)} weights, quantization-aware)")
     if hidden:
         loss += (f" + {hidden_weight:g} x the residual stream's squared error relative to the teacher's "
                  f"({len(hidden)} tensors)")
     return {"loss": loss, "blank_weight": blank_weight if kind == "kl" else None,
-            "hidden_weight": hidden_weight, "hidden_states": hidden,
+            "hidden_weight": hidden_weight, "hidden_states": hidden, "fake_quantized": quantized,
             "held_out_output_before": before_out, "held_out_output_after": after_out,
             "runs": sum(len(c) for c in clips), "train_runs": train_runs,
             "held_out_runs": sum(len(clips[int(i)]) for i in held), "held_out_clips": int(len(held)),

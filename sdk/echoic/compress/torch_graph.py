@@ -46,6 +46,8 @@ class TorchGraph:
             else:
                 self.constants[t.name] = torch.from_numpy(a)
         self.outputs = [o.name for o in model.graph.output]
+        # {parameter: fn(tensor) -> tensor} applied to a parameter's value before each run (fake quantization)
+        self.transforms: Dict[str, Callable] = {}
         for n in model.graph.node:
             if n.domain not in ("", "ai.onnx") or n.op_type not in _OPS:
                 raise UnsupportedError(f"recovery cannot run operator {n.domain + '.' if n.domain else ''}"
@@ -55,6 +57,8 @@ class TorchGraph:
         torch = self.torch
         env: Dict[str, object] = dict(self.constants)
         env.update(self.parameters)
+        for k, fn in self.transforms.items():
+            env[k] = fn(env[k])
         for k, v in feeds.items():
             env[k] = v if torch.is_tensor(v) else torch.from_numpy(np.ascontiguousarray(v))
         env[""] = None
