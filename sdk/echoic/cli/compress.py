@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..compress.recover import HIDDEN_WEIGHT
+
 
 def _size(text: str) -> int:
     """'10MB', '512KB', '2.5MiB' or a byte count."""
@@ -81,9 +83,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--recovery-blank-weight", type=float, default=1.0, metavar="W",
                    help="--recover, CTC models: weight of a frame the input model calls blank, against 1 for a "
                         "frame where it emits a character (0 < W <= 1; default 1: every frame alike)")
-    p.add_argument("--recovery-hidden-weight", type=float, default=0.0, metavar="W",
+    p.add_argument("--recovery-hidden-weight", type=float, default=HIDDEN_WEIGHT, metavar="W",
                    help="--recover: also match the input model's residual stream at every layer norm (its "
-                        "squared error relative to the input model's power, times W; default 0: outputs only)")
+                        f"squared error relative to the input model's power, times W; default {HIDDEN_WEIGHT:g}; "
+                        "0: the outputs only)")
     p.add_argument("--quantize", choices=["int8", "int4"], default=None, help="weight-only quantization")
     p.add_argument("--block-size", type=int, default=32, help="weights per quantization scale (default 32)")
     p.add_argument("--asymmetric", action="store_true",

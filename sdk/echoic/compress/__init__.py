@@ -21,8 +21,8 @@ against the uncompressed model's own transcripts on ``calibration``):
    reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
    the calibration audio), within that many minutes; kept only if they lower the loss on held-out
    chunks of that audio (recover.py); ``recovery_blank_weight`` < 1 weighs the frames a CTC teacher
-   calls blank less than those where it emits a character; ``recovery_hidden_weight`` > 0 adds the
-   teacher's residual stream (every block's output) as a target, not only its posteriors; with
+   calls blank less than those where it emits a character; ``recovery_hidden_weight`` (default 1; 0:
+   outputs only) adds the teacher's residual stream (every block's output) as a target; with
    ``quantize`` too, the training is quantization-aware (weights read through that block grid);
 4. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
    ``block_size`` weights (quantize.py); the
@@ -57,6 +57,7 @@ from typing import List, Optional
 
 from ..errors import CorruptDataError, InvalidArgumentError, UnsupportedError
 from .graph import Graph, onnx_module
+from .recover import HIDDEN_WEIGHT
 
 __all__ = ["compress", "CompressionReport", "Stage"]
 
@@ -244,7 +245,7 @@ def compress(
     recovery_audio: "str | os.PathLike[str] | None" = None,
     recovery_lr: float = 3e-4,
     recovery_blank_weight: float = 1.0,
-    recovery_hidden_weight: float = 0.0,
+    recovery_hidden_weight: float = HIDDEN_WEIGHT,
     quantize: Optional[str] = None,
     block_size: int = 32,
     asymmetric: bool = False,
