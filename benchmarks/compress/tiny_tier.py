@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--lr", type=float, default=3e-4, help="recovery's peak learning rate")
     ap.add_argument("--blank-weight", type=float, default=1.0, help="recovery's weight of blank frames")
-    ap.add_argument("--hidden-weight", type=float, default=1.0, help="recovery's weight of the hidden-state loss")
+    ap.add_argument("--hidden-weight", type=float, default=3.0, help="recovery's weight of the hidden-state loss")
     ap.add_argument("--prune-ffn", type=float, default=0.875, help="share of feed-forward channels removed")
     ap.add_argument("--prune-conv", type=float, default=0.75, help="share of conv1 -> conv2 channels removed")
     ap.add_argument("--prune-heads", type=float, default=0.5, help="share of every block's attention heads removed")

@@ -21,7 +21,7 @@ against the uncompressed model's own transcripts on ``calibration``):
    reproduce the input model's outputs on ``recovery_audio`` (any speech, no transcripts; default:
    the calibration audio), within that many minutes; kept only if they lower the loss on held-out
    chunks of that audio (recover.py); ``recovery_blank_weight`` < 1 weighs the frames a CTC teacher
-   calls blank less than those where it emits a character; ``recovery_hidden_weight`` (default 1; 0:
+   calls blank less than those where it emits a character; ``recovery_hidden_weight`` (default 3; 0:
    outputs only) adds the teacher's residual stream (every block's output) as a target; with
    ``quantize`` too, the training is quantization-aware (weights read through that block grid);
 4. ``quantize``: weight-only int8 / int4 with one scale (``asymmetric``: and a zero point) per
