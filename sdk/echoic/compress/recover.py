@@ -176,6 +176,9 @@ def distill(student: Graph, teacher: Graph, clips: List[List[Dict[str, np.ndarra
                        {h: torch.from_numpy(res[h].astype(np.float16)) for h in hidden}))
             prev = res
         targets.append(ys)
+    if blank is not None and blank >= targets[0][0][0].shape[-1]:  # the graph did not declare its width
+        raise InvalidArgumentError(f"recovery: the model's blank_id {blank} is outside its "
+                                   f"{targets[0][0][0].shape[-1]} outputs")
     power = float(np.mean([float((t ** 2).mean()) for ys in targets for t, _ in ys])) or 1.0
     hidden_power = {h: float(np.mean([float((hs[h].float() ** 2).mean()) for ys in targets for _, hs in ys])) or 1.0
                     for h in hidden}
